@@ -1,0 +1,14 @@
+"""fastai_audio: audio classification with fastai 2.8 -- raw waveforms in, spectrograms computed per batch on
+the batch's device, pretrained CNNs fine-tuned on one-channel spectrograms.
+
+`from fastai_audio import *` gives fastai's vision API (as `fastai.vision.all`) together with this package's.
+"""
+__version__ = '0.1.0'
+
+from fastai.vision.all import *  # noqa: F401,F403 -- the fastai user API, as fastai.vision.all gives it
+
+from .core import *  # noqa: F401,F403
+from .features import *  # noqa: F401,F403
+from .data import *  # noqa: F401,F403
+from .learner import *  # noqa: F401,F403
+from .synth import *  # noqa: F401,F403

@@ -1,0 +1,113 @@
+"""The `fastai-audio` console command.
+
+    fastai-audio demo [--out DIR]          train on the embedded synthetic dataset (generated offline)
+    fastai-audio train DATA_DIR [options]  train on a folder laid out like NSynth (train/ and valid/)
+
+Both print per-epoch metrics with progress bars, the final accuracy, and write the confusion matrix (PNG);
+`train` also writes the exported learner.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ['main', 'train_folder']
+
+
+def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
+                 epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop=256, n_mels=40,
+                 num_workers=None, seed=0, export=True):
+    """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
+    the parent folder when None), write `confusion_matrix.png` (and `export.pkl`) under `out`.
+    Returns `(learner, valid accuracy)`."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from fastai.interpret import ClassificationInterpretation
+    from fastai.metrics import accuracy
+    from fastai.torch_core import set_seed
+    from fastai.vision import models
+    from .data import AudioItemList
+    from .features import get_frequency_batch_transforms
+    from .learner import audio_learner
+
+    set_seed(seed, reproducible=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
+    items = items.split_by_folder(train, valid)
+    items = items.label_from_re(label_re) if label_re else items.label_from_folder()
+    tfms = get_frequency_batch_transforms(n_fft=n_fft, n_hop=hop, n_mels=n_mels, sample_rate=sr)
+    dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
+    print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
+    net = getattr(models, arch, None) or arch
+    learn = audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.')
+    t0 = time.time()
+    if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
+    else: learn.fit_one_cycle(epochs, lr or 1e-3)
+    acc = float(learn.validate()[1])
+    print(f'valid accuracy {acc:.4f} after {epochs} epochs ({time.time() - t0:.0f} s)')
+    interp = ClassificationInterpretation.from_learner(learn)
+    interp.plot_confusion_matrix(figsize=(6, 6), dpi=80)
+    plt.savefig(out / 'confusion_matrix.png', bbox_inches='tight')
+    plt.close('all')
+    print(f'wrote {out / "confusion_matrix.png"}')
+    if export:
+        learn.export('export.pkl')
+        print(f'wrote {out / "export.pkl"} (load with load_learner)')
+    return learn, acc
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog='fastai-audio', description='Audio classification with fastai.')
+    sub = p.add_subparsers(dest='cmd', required=True)
+    d = sub.add_parser('demo', help='train on an embedded synthetic dataset, generated offline (~2 min on 2 cores)')
+    d.add_argument('--out', default='fastai_audio_demo', help='folder for the data, confusion matrix and model')
+    d.add_argument('--epochs', type=int, default=4)
+    d.add_argument('--per-class', type=int, default=100, help='training clips per class (valid: a fifth)')
+    t = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/valid')
+    t.add_argument('data', help='folder with train/ and valid/ subfolders of audio files')
+    t.add_argument('--out', default=None, help='output folder (default DATA_DIR/fastai_audio_out)')
+    t.add_argument('--label-re', default=None,
+                   help=r"regex whose first group is the label, searched in file names, e.g. '(\w+)_\w+_\d+-\d+-\d+.wav$'"
+                        ' (default: the parent folder names the label)')
+    t.add_argument('--train', default='train', help='name of the training folder')
+    t.add_argument('--valid', default='valid', help='name of the validation folder')
+    t.add_argument('--arch', default='resnet18', help="torchvision architecture or timm name (e.g. 'convnext_tiny')")
+    t.add_argument('--no-pretrained', dest='pretrained', action='store_false',
+                   help='train from scratch (no ImageNet weights are downloaded)')
+    t.add_argument('--epochs', type=int, default=3)
+    t.add_argument('--bs', type=int, default=64)
+    t.add_argument('--lr', type=float, default=None)
+    t.add_argument('--sr', type=int, default=16000, help='sample rate to load at (Hz)')
+    t.add_argument('--duration', type=float, default=None, help='crop/pad clips to this many seconds')
+    t.add_argument('--n-fft', type=int, default=1024)
+    t.add_argument('--hop', type=int, default=256)
+    t.add_argument('--n-mels', type=int, default=40)
+    t.add_argument('--num-workers', type=int, default=None)
+    t.add_argument('--seed', type=int, default=0)
+    return p
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.cmd == 'demo':
+        from .synth import NSYNTH_PATTERN, make_synthetic_dataset
+        out = Path(args.out)
+        print(f'generating the synthetic dataset under {out / "data"} (offline, deterministic)')
+        data = make_synthetic_dataset(out / 'data', n_train=args.per_class, n_valid=max(1, args.per_class // 5))
+        _, acc = train_folder(data, out, label_re=NSYNTH_PATTERN, pretrained=False, epochs=args.epochs, bs=32,
+                              lr=3e-3)
+    else:
+        data = Path(args.data)
+        if not data.is_dir(): sys.exit(f'fastai-audio train: {data} is not a folder')
+        train_folder(data, args.out or data / 'fastai_audio_out', args.label_re, args.train, args.valid, args.arch,
+                     args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop,
+                     args.n_mels, args.num_workers, args.seed)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

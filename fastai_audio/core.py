@@ -1,0 +1,165 @@
+"""Audio tensors and decoding: `AudioTensor`, `load_audio`, resampling, downmix, files.
+
+Everything here runs with torch, numpy, soundfile and soxr alone; torchaudio is never imported.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from fastai.data.transforms import get_files
+from fastai.torch_core import TensorBase
+from fastcore.imports import IN_NOTEBOOK
+
+__all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
+           'downmix', 'show_waveform']
+
+audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '.aif', '.aifc', '.au', '.snd',
+                    '.caf', '.w64', '.m4a', '.wma', '.webm')
+
+
+class AudioLoadError(RuntimeError):
+    "Raised when an audio file cannot be turned into samples; the message names the file and the cause."
+    def __init__(self, path, cause):
+        self.path, self.cause = Path(path), cause
+        super().__init__(f"Cannot load audio file '{path}': {cause}")
+
+
+def get_audio_files(path, recurse=True, folders=None, extensions=audio_extensions):
+    "Audio files under `path` (recursively by default, only in `folders` if given), sorted like `get_image_files`."
+    return get_files(path, extensions=extensions, recurse=recurse, folders=folders)
+
+
+class AudioTensor(TensorBase):
+    """A waveform of shape `(channels, samples)` (or `(batch, channels, samples)` once collated) that carries
+    its sample rate `sr` in Hz. Values are floats, nominally in [-1, 1]."""
+
+    @classmethod
+    def create(cls, fn, sr: int | None = None, mono: bool = True) -> 'AudioTensor':
+        "Load `fn` (a path) with `load_audio`; an `AudioTensor` or array is wrapped as is (needs `sr`)."
+        if isinstance(fn, (str, Path)): return load_audio(fn, sr=sr, mono=mono)
+        sr_in = getattr(fn, 'sr', sr)
+        if sr_in is None: raise ValueError('AudioTensor.create from an array needs `sr` (the sample rate in Hz)')
+        x = torch.as_tensor(np.asarray(fn) if not isinstance(fn, torch.Tensor) else fn, dtype=torch.float32)
+        if x.ndim == 1: x = x[None]
+        return cls(x, sr=sr_in)
+
+    @property
+    def nchannels(self) -> int: return self.shape[-2]
+
+    @property
+    def nsamples(self) -> int: return self.shape[-1]
+
+    @property
+    def duration(self) -> float:
+        "Length in seconds."
+        return self.shape[-1] / self.sr
+
+    def show(self, ctx=None, title=None, player=IN_NOTEBOOK, **kwargs):
+        "Draw the waveform on `ctx` (a matplotlib axis) and, in a notebook, show an audio player."
+        ax = show_waveform(self, sr=self.sr, ctx=ctx, title=title, **kwargs)
+        if player:
+            from IPython.display import Audio, display
+            display(Audio(self.detach().cpu().numpy(), rate=self.sr))
+        return ax
+
+
+def show_waveform(x, sr, ctx=None, title=None, figsize=(6, 2), **kwargs):
+    "Plot a `(channels, samples)` waveform against time in seconds."
+    import matplotlib.pyplot as plt
+    ax = ctx if ctx is not None else plt.subplots(figsize=figsize)[1]
+    y = torch.as_tensor(x).detach().cpu().float()
+    y = y.reshape(-1, y.shape[-1])
+    t = np.arange(y.shape[-1]) / sr
+    for ch in y: ax.plot(t, ch.numpy(), linewidth=0.5, **kwargs)
+    ax.set_xlim(0, max(t[-1] if len(t) else 0, 1 / sr))
+    ax.set_xlabel('time (s)')
+    if title is not None: ax.set_title(title)
+    return ax
+
+
+def downmix(x: torch.Tensor) -> torch.Tensor:
+    "Average the channels of a `(..., channels, samples)` waveform into one: `(..., 1, samples)`."
+    return x.mean(dim=-2, keepdim=True)
+
+
+def resample(x: np.ndarray | torch.Tensor, orig_sr: int, sr: int, quality: str = 'HQ'):
+    """Resample `x` of shape `(channels, samples)` from `orig_sr` to `sr` Hz with soxr (`quality` 'HQ' by
+    default; 'VHQ' is slower). Returns `x` itself when the rates already match."""
+    if orig_sr == sr: return x
+    import soxr
+    is_t = isinstance(x, torch.Tensor)
+    a = x.detach().cpu().numpy() if is_t else np.asarray(x)
+    y = soxr.resample(np.ascontiguousarray(a.T, dtype=np.float32), orig_sr, sr, quality=quality).T
+    y = np.ascontiguousarray(y)
+    return torch.from_numpy(y) if is_t else y
+
+
+def _wav_truncation(path: Path) -> str | None:
+    "For a RIFF/WAVE file, say how it is truncated (declared data size beyond the end of file), else None."
+    size = path.stat().st_size
+    with open(path, 'rb') as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b'RIFF', b'RIFX') or head[8:12] != b'WAVE': return None
+        endian = '<' if head[:4] == b'RIFF' else '>'
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            cid, n = struct.unpack(endian + '4sI', f.read(8))
+            if cid == b'data':
+                avail = size - pos - 8
+                if n != 0xFFFFFFFF and n > avail:
+                    return f'truncated: the header declares {n} bytes of audio but the file holds {avail}'
+                return None
+            pos += 8 + n + (n & 1)
+        return 'truncated: no audio data chunk after the header'
+
+
+def _decode(path: Path):
+    "Decode `path` into `(float32 array (channels, samples), sample rate)`; soundfile first, librosa as fallback."
+    try:
+        data, file_sr = sf.read(str(path), dtype='float32', always_2d=True)
+        return np.ascontiguousarray(data.T), file_sr
+    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
+        sf_err = str(e).replace(f'{path}', '').strip(' :') or type(e).__name__
+    try:
+        import librosa, warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            data, file_sr = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
+        return np.atleast_2d(data), int(file_sr)
+    except Exception as e:  # noqa: BLE001 -- any decoder failure becomes one clear error below
+        raise AudioLoadError(path, f'not a readable audio file (soundfile: {sf_err}; fallback decoder: '
+                                   f'{type(e).__name__}: {e})') from None
+
+
+def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'HQ') -> AudioTensor:
+    """Read an audio file into an `AudioTensor` of shape `(channels, samples)`, float32.
+
+    path : str or Path. WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF... through soundfile (libsndfile); formats it
+        lacks go through librosa's decoder where one is installed. Integer files (8/16/24/32-bit) are scaled
+        to [-1, 1).
+    sr : int > 0 or None. Target sample rate in Hz; resampled with soxr (`quality`) only when the file's rate
+        differs. None keeps the file's rate.
+    mono : bool. Average the channels into one (default True); False keeps them.
+
+    Raises `AudioLoadError` (naming the file and the cause) for a missing, empty, truncated or non-audio
+    file, a file without samples, and NaN or infinite samples. A silent file is fine.
+    """
+    path = Path(path)
+    if not path.exists(): raise AudioLoadError(path, 'no such file')
+    if path.is_dir(): raise AudioLoadError(path, 'is a directory, not a file')
+    if path.stat().st_size == 0: raise AudioLoadError(path, 'the file is empty (0 bytes)')
+    if (why := _wav_truncation(path)) is not None: raise AudioLoadError(path, why)
+    data, file_sr = _decode(path)
+    if data.shape[-1] == 0: raise AudioLoadError(path, 'the file contains no samples')
+    if not np.isfinite(data).all():
+        raise AudioLoadError(path, f'the file contains {int((~np.isfinite(data)).sum())} NaN or infinite samples')
+    if mono and data.shape[0] > 1: data = data.mean(axis=0, keepdims=True)
+    if sr is not None and sr != file_sr:
+        data = resample(data, file_sr, sr, quality=quality)
+        file_sr = sr
+    return AudioTensor(torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)), sr=int(file_sr))

@@ -1,0 +1,309 @@
+"""Data: crop/pad, `AudioBlock`, `AudioDataLoaders` and the fluent `AudioItemList`.
+
+Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `CropPad` (item
+transform: random crop when training, start/centre crop when validating) -> collate -> batch transforms on
+the batch's device (spectrogram, dB, normalisation) -> model.
+"""
+from __future__ import annotations
+
+import random
+import warnings
+from functools import partial
+from pathlib import Path
+
+import torch
+from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
+from fastai.data.core import DataLoaders, get_show_batch_func, show_batch
+from fastai.data.transforms import (ColReader, ColSplitter, GrandparentSplitter, RandomSplitter, RegexLabeller,
+                                    parent_label)
+from fastai.vision.data import get_grid
+from fastcore.basics import ifnone
+from fastcore.meta import delegates
+from fasttransform import DisplayedTransform, Transform
+from plum import dispatch
+
+from .core import AudioTensor, audio_extensions, get_audio_files, load_audio, resample
+from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
+
+__all__ = ['crop_pad', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
+           'AudioItemList']
+
+
+# --------------------------------------------------------------------------- crop and pad
+def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'zeros',
+             rng: random.Random | None = None) -> torch.Tensor:
+    """Crop or pad `x` `(..., samples)` to exactly `n_samples`.
+
+    mode : where a longer clip is cut: 'random' (a uniform random start, drawn from `rng` or Python's
+        `random`, which fastai's `set_seed` seeds), 'start' (the first `n_samples`) or 'centre'/'center'.
+    pad : how a shorter clip is filled at its end: 'zeros' (silence) or 'repeat' (the clip looped).
+    """
+    n = x.shape[-1]
+    if n > n_samples:
+        if mode == 'random': start = (rng or random).randint(0, n - n_samples)
+        elif mode == 'start': start = 0
+        elif mode in ('centre', 'center'): start = (n - n_samples) // 2
+        else: raise ValueError(f"mode must be 'random', 'start' or 'centre', got {mode!r}")
+        return x[..., start:start + n_samples]
+    if n < n_samples:
+        if pad == 'zeros': return torch.nn.functional.pad(x, (0, n_samples - n))
+        if pad == 'repeat': return x.repeat(*([1] * (x.ndim - 1)), -(-n_samples // n))[..., :n_samples]
+        raise ValueError(f"pad must be 'zeros' or 'repeat', got {pad!r}")
+    return x
+
+
+class AudioLoader(Transform):
+    """Type transform: a path (str or Path) -> `AudioTensor` `(channels, samples)` at `sr` Hz (None keeps the
+    file's rate), downmixed to one channel if `mono`. An `AudioTensor` or 1-D/2-D array is resampled and
+    downmixed the same way (an array needs `sr`)."""
+    def __init__(self, sr: int | None = 16000, mono: bool = True):
+        super().__init__()
+        self.sr, self.mono = sr, mono
+
+    def encodes(self, fn: str | Path) -> AudioTensor: return load_audio(fn, sr=self.sr, mono=self.mono)
+
+    def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
+        x = AudioTensor.create(x, sr=self.sr)
+        if self.mono and x.shape[-2] > 1: x = x.mean(dim=-2, keepdim=True)
+        if self.sr is not None and x.sr != self.sr: x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr), sr=self.sr)
+        return x
+
+
+class CropPad(DisplayedTransform):
+    """Item transform: crop or pad each clip to `duration` seconds. Training items are cut at a random
+    place (`train_mode='random'`); validation and inference items deterministically (`valid_mode`: 'start'
+    or 'centre'). Short clips are padded at the end with `pad` ('zeros' or 'repeat'). See `crop_pad`."""
+    order = 10
+
+    def __init__(self, duration: float, train_mode: str = 'random', valid_mode: str = 'start', pad: str = 'zeros'):
+        super().__init__()
+        if duration <= 0: raise ValueError(f'duration must be > 0 seconds, got {duration}')
+        self.duration, self.train_mode, self.valid_mode, self.pad = duration, train_mode, valid_mode, pad
+        self._training = False
+
+    def __call__(self, *args, split_idx=None, **kwargs):
+        self._training = split_idx == 0
+        return super().__call__(*args, split_idx=split_idx, **kwargs)
+
+    def encodes(self, x: AudioTensor) -> AudioTensor:
+        n = int(round(self.duration * x.sr))
+        return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
+
+
+def pad_to_longest(samples):
+    """`before_batch` for clips of different lengths: zero-pads every clip at its end to the longest one in
+    the batch, so nothing is cut. Used by `AudioBlock(duration=None)`."""
+    n = max(s[0].shape[-1] for s in samples)
+    return [(crop_pad(s[0], n), *s[1:]) for s in samples]
+
+
+def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
+               valid_crop: str = 'start', pad: str = 'zeros') -> TransformBlock:
+    """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
+    file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
+    `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
+    its longest clip."""
+    item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
+    dls_kwargs = {} if duration else {'before_batch': pad_to_longest}
+    return TransformBlock(type_tfms=AudioLoader(sr, mono), item_tfms=item_tfms, dls_kwargs=dls_kwargs)
+
+
+# --------------------------------------------------------------------------- showing batches
+@dispatch
+def show_batch(x: AudioSpectrogram, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
+    return get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs)
+
+
+@dispatch
+def show_batch(x: AudioTensor, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
+    return get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, player=False, **kwargs)
+
+
+# --------------------------------------------------------------------------- DataLoaders
+def _default_batch_tfms(batch_tfms, sr):
+    "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
+    if batch_tfms is not None: return batch_tfms
+    return get_frequency_batch_transforms(sample_rate=sr or 16000)
+
+
+class AudioDataLoaders(DataLoaders):
+    """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
+    settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
+    (None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised 40-band log-mel on the
+    batch's device; [] keeps waveforms)."""
+
+    @classmethod
+    def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
+        "The same loaders as an `AudioDataLoaders`."
+        return dls if isinstance(dls, cls) else cls(*dls.loaders, path=dls.path, device=dls.device)
+
+    def show_batch(self, b=None, max_n=9, **kwargs):
+        """Show `max_n` items of a training batch (spectrograms with time and frequency axes, and labels).
+        A number as first argument is `max_n`, as fastai v1's `data.show_batch(rows)`."""
+        if isinstance(b, int): b, max_n = None, b
+        return self.train.show_batch(b=b, max_n=max_n, **kwargs)
+
+    @classmethod
+    def _from(cls, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
+              item_tfms, batch_tfms, **kwargs):
+        y_block = y_block or CategoryBlock(vocab=vocab)
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono), y_block), get_items=get_items, get_x=get_x,
+                           get_y=get_y, splitter=splitter, item_tfms=item_tfms,
+                           batch_tfms=_default_batch_tfms(batch_tfms, sr))
+        return cls.from_dls(cls.from_dblock(dblock, source, path=path, **kwargs))
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_folder(cls, path, train='train', valid='valid', valid_pct=None, seed=None, vocab=None,
+                    sr=16000, duration=None, mono=True, item_tfms=None, batch_tfms=None, **kwargs):
+        "Audio files under `path`, labelled by parent folder, split by `train`/`valid` folders (or `valid_pct`)."
+        splitter = GrandparentSplitter(train_name=train, valid_name=valid) if valid_pct is None else \
+            RandomSplitter(valid_pct, seed=seed)
+        get_items = get_audio_files if valid_pct else partial(get_audio_files, folders=[train, valid])
+        return cls._from(path, path, get_items, None, parent_label, splitter, sr, duration, mono, vocab, None,
+                         item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
+                       mono=True, item_tfms=None, batch_tfms=None, **kwargs):
+        "Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random."
+        return cls._from(fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
+                         mono, None, None, item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_name_re(cls, path, fnames, pat, **kwargs):
+        "Files `fnames` labelled by the first group of regex `pat` matched on each path."
+        return cls.from_path_func(path, fnames, RegexLabeller(pat), **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_df(cls, df, path='.', valid_pct=0.2, seed=None, fn_col=0, folder=None, suff='', label_col=1,
+                label_delim=None, y_block=None, valid_col=None, sr=16000, duration=None, mono=True,
+                item_tfms=None, batch_tfms=None, **kwargs):
+        """Rows of `df`: file names in `fn_col` (under `path/folder`, with `suff` appended), labels in
+        `label_col` (split on `label_delim` for multi-label), valid rows flagged by `valid_col` or drawn at
+        random (`valid_pct`)."""
+        from fastai.data.block import MultiCategoryBlock
+        pref = f'{Path(path) if folder is None else Path(path) / folder}{Path("/")}'
+        if y_block is None: y_block = MultiCategoryBlock() if label_delim else CategoryBlock()
+        splitter = RandomSplitter(valid_pct, seed=seed) if valid_col is None else ColSplitter(valid_col)
+        return cls._from(df, path, None, ColReader(fn_col, pref=pref, suff=suff),
+                         ColReader(label_col, label_delim=label_delim), splitter, sr, duration, mono, None, y_block,
+                         item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(from_df)
+    def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
+        "Like `from_df`, reading `path/csv_fname`."
+        import pandas as pd
+        df = pd.read_csv(Path(path) / csv_fname, header=header, delimiter=delimiter)
+        return cls.from_df(df, path=path, **kwargs)
+
+
+# --------------------------------------------------------------------------- the fluent facade
+class AudioItemList:
+    """A fluent facade over the data block API in the style of fastai v1:
+
+        data = (AudioItemList.from_folder(path).split_by_folder().label_from_re(pat)
+                .databunch(bs=64, tfms=get_frequency_batch_transforms(...)))
+
+    Each step returns a new `AudioItemList`; `databunch` builds fastai `DataLoaders`.
+    sr : Hz to load at (default: the `sample_rate` of the spectrogram transform in `tfms`, else 16000).
+    duration : seconds to crop/pad to (None: keep lengths, batches padded to their longest clip). mono : bool.
+    """
+    def __init__(self, items, path='.', sr=None, duration=None, mono=True, splitter=None, get_y=None):
+        self.items, self.path, self.sr, self.duration, self.mono = list(items), Path(path), sr, duration, mono
+        self.splitter, self.get_y = splitter, get_y
+
+    def _new(self, **kw):
+        d = dict(items=self.items, path=self.path, sr=self.sr, duration=self.duration, mono=self.mono,
+                 splitter=self.splitter, get_y=self.get_y)
+        return type(self)(**{**d, **kw})
+
+    def __len__(self): return len(self.items)
+    def __repr__(self): return f'{type(self).__name__} ({len(self)} items) from {self.path}'
+
+    @classmethod
+    def from_folder(cls, path, extensions=audio_extensions, recurse=True, folders=None, **kwargs):
+        "All audio files under `path`."
+        items = get_audio_files(path, recurse=recurse, folders=folders, extensions=extensions)
+        if not items: raise FileNotFoundError(f'No audio files ({", ".join(extensions[:4])}...) found under {path}')
+        return cls(items, path, **kwargs)
+
+    @classmethod
+    def from_df(cls, df, path='.', cols=0, folder=None, suffix='', **kwargs):
+        "File names from column `cols` of `df`, under `path/folder`."
+        base = Path(path) if folder is None else Path(path) / folder
+        names = df.iloc[:, cols] if isinstance(cols, int) else df[cols]
+        return cls([base / f'{o}{suffix}' for o in names], path, **kwargs)
+
+    def split_by_folder(self, train='train', valid='valid'):
+        """Items whose first folder below `path` is `train` train, `valid` validate; any others are left out
+        with a warning that counts them (as in fastai v1)."""
+        return self._new(splitter=FolderSplitter(self.path, train, valid))
+
+    def split_by_rand_pct(self, valid_pct=0.2, seed=None):
+        "Hold out `valid_pct` of the items at random."
+        return self._new(splitter=RandomSplitter(valid_pct, seed=seed))
+
+    def split_by_func(self, func):
+        "Validate the items for which `func(path)` is True."
+        from fastai.data.transforms import FuncSplitter
+        return self._new(splitter=FuncSplitter(func))
+
+    def label_from_re(self, pat, full_path=False):
+        "Label each item by the first group of regex `pat`, searched in its file name (or full path)."
+        return self._new(get_y=RegexLabeller(pat) if full_path else _NameRegexLabeller(pat))
+
+    def label_from_folder(self):
+        "Label each item by its parent folder's name."
+        return self._new(get_y=parent_label)
+
+    def label_from_func(self, func):
+        "Label each item by `func(path)`."
+        return self._new(get_y=func)
+
+    def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, **kwargs) -> AudioDataLoaders:
+        "Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`)."
+        if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
+        tfms = list(tfms) if tfms is not None else None
+        spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
+        sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
+        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono), CategoryBlock),
+                           splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y,
+                           batch_tfms=_default_batch_tfms(tfms, sr))
+        if num_workers is not None: kwargs['num_workers'] = num_workers
+        return AudioDataLoaders.from_dls(dblock.dataloaders(self.items, path=self.path, bs=bs, **kwargs))
+
+
+class FolderSplitter:
+    """Split items by their first folder below `root`: `train` or `valid`. Items under neither are left out,
+    with a warning that says how many and where."""
+    def __init__(self, root, train='train', valid='valid'): self.root, self.train, self.valid = Path(root), train, valid
+
+    def __call__(self, items):
+        top = [Path(o).relative_to(self.root).parts[0] if Path(o).is_relative_to(self.root) else None for o in items]
+        tr = [i for i, t in enumerate(top) if t == self.train]
+        va = [i for i, t in enumerate(top) if t == self.valid]
+        if len(tr) + len(va) < len(top):
+            others = sorted({str(t) for t in top if t not in (self.train, self.valid)})
+            warnings.warn(f'split_by_folder: {len(top) - len(tr) - len(va)} of {len(top)} files are in neither '
+                          f'{self.train!r} nor {self.valid!r} under {self.root} and are left out (folders: '
+                          f'{", ".join(others[:5])})')
+        if not tr or not va:
+            raise ValueError(f'split_by_folder: found {len(tr)} files under {self.root / self.train} and {len(va)} '
+                             f'under {self.root / self.valid}; both must hold audio files')
+        return tr, va
+
+
+class _NameRegexLabeller(RegexLabeller):
+    "`RegexLabeller` searching only the file name, with an error that names the file."
+    def __call__(self, o, **kwargs):
+        name = Path(o).name
+        res = self.matcher(name)
+        if not res: raise ValueError(f'label_from_re: pattern {self.pat.pattern!r} does not match file {o}')
+        return res.group(1)

@@ -1,0 +1,410 @@
+"""Spectral features: STFT, mel, dB, MFCC and normalisation.
+
+Pure functions work on tensors shaped `(..., time)` (waveforms) or `(..., freq, frames)` (spectrograms) on
+any device. The batch transforms (`Spectrogram`, `MelSpectrogram`, `MFCC`, `AmplitudeToDB`,
+`SpecNormalize`) are thin fastai `Transform`s around them: they turn a batch of `AudioTensor`s
+`(batch, channels, samples)` into an `AudioSpectrogram` `(batch, channels, freq, frames)` on the batch's
+device, keeping their window, filterbank and DCT matrix there once built.
+
+Configured alike (centre=True, pad_mode='constant', periodic Hann window, Slaney mel scale and
+normalisation, power=2) the results match `librosa.stft`, `librosa.feature.melspectrogram`,
+`librosa.power_to_db` and `librosa.feature.mfcc`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from fastai.torch_core import TensorImageBase
+from fasttransform import DisplayedTransform
+
+from .core import AudioTensor
+
+__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft', 'spectrogram',
+           'melspectrogram', 'amplitude_to_db', 'mfcc', 'SpecSettings', 'AudioSpectrogram', 'Spectrogram',
+           'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'get_frequency_batch_transforms']
+
+
+# --------------------------------------------------------------------------- mel scale and filterbanks
+_F_SP, _MIN_LOG_HZ, _MIN_LOG_MEL, _LOGSTEP = 200.0 / 3, 1000.0, 15.0, math.log(6.4) / 27.0
+
+
+def hz_to_mel(f, htk: bool = False):
+    """Frequencies in Hz to mels. Slaney's scale (default) is linear below 1 kHz (3 bins per 200 Hz) and
+    logarithmic above; `htk=True` uses 2595 * log10(1 + f / 700). Accepts floats or numpy arrays."""
+    f = np.asarray(f, dtype=np.float64)
+    if htk: return 2595.0 * np.log10(1.0 + f / 700.0)
+    lin = f / _F_SP
+    log = _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(f >= _MIN_LOG_HZ, log, lin)
+
+
+def mel_to_hz(m, htk: bool = False):
+    "Mels to Hz, the inverse of `hz_to_mel` on the same scale."
+    m = np.asarray(m, dtype=np.float64)
+    if htk: return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    lin = m * _F_SP
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(m, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, log, lin)
+
+
+def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk: bool = False) -> np.ndarray:
+    "`n_mels` frequencies in Hz, equally spaced on the mel scale from `f_min` to `f_max` (both included)."
+    return mel_to_hz(np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels), htk)
+
+
+def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None,
+                   htk: bool = False, norm: str | None = 'slaney') -> torch.Tensor:
+    """Triangular mel filters as a float32 tensor of shape `(n_mels, n_fft // 2 + 1)`.
+
+    Filter i rises from mel point i to i+1 and falls to i+2, over `n_mels + 2` points equally spaced in mels
+    between `f_min` and `f_max` Hz (default `sr / 2`). `norm='slaney'` scales each triangle to unit area
+    (2 / bandwidth in Hz), so a mel band is an average rather than a sum of power; None leaves peaks at 1.
+    """
+    f_max = sr / 2 if f_max is None else f_max
+    if not 0 <= f_min < f_max <= sr / 2 + 1e-6:
+        raise ValueError(f'need 0 <= f_min < f_max <= sr/2, got f_min={f_min}, f_max={f_max}, sr={sr}')
+    fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sr)
+    pts = mel_frequencies(n_mels + 2, f_min, f_max, htk)
+    width = np.diff(pts)
+    dist = pts[:, None] - fft_hz[None, :]                 # (n_mels+2, n_freqs): point minus bin frequency
+    rising = -dist[:-2] / width[:-1, None]
+    falling = dist[2:] / width[1:, None]
+    w = np.maximum(0.0, np.minimum(rising, falling))
+    if norm == 'slaney': w *= (2.0 / (pts[2:] - pts[:-2]))[:, None]
+    elif norm is not None: raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
+    return torch.from_numpy(w.astype(np.float32))
+
+
+def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho') -> torch.Tensor:
+    """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
+    `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`)."""
+    n = np.arange(n_mels)[None, :]
+    k = np.arange(n_mfcc)[:, None]
+    d = np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
+    if norm == 'ortho':
+        d *= np.sqrt(2.0 / n_mels)
+        d[0] /= np.sqrt(2.0)
+    elif norm is None: d *= 2.0
+    else: raise ValueError(f"norm must be 'ortho' or None, got {norm!r}")
+    return torch.from_numpy(d.astype(np.float32))
+
+
+# --------------------------------------------------------------------------- spectrograms
+def stft(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
+         window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant') -> torch.Tensor:
+    """Short-time Fourier transform of `x` `(..., time)`: complex tensor `(..., n_fft // 2 + 1, frames)`.
+
+    hop_length defaults to `win_length // 4`; win_length to `n_fft`; window to a periodic Hann window of
+    `win_length` (zero-padded to `n_fft` at the centre). With `center=True` frame t is centred on sample
+    `t * hop_length` and the signal is padded by `n_fft // 2` on both sides with `pad_mode` ('constant' is
+    zeros, as librosa >= 0.10; 'reflect' as torchaudio). frames = 1 + time // hop_length when centred.
+    """
+    win_length = n_fft if win_length is None else win_length
+    hop_length = win_length // 4 if hop_length is None else hop_length
+    if window is None: window = torch.hann_window(win_length, periodic=True, dtype=x.dtype, device=x.device)
+    shape = x.shape
+    if center and pad_mode != 'constant':
+        x = torch.nn.functional.pad(x.reshape(-1, 1, shape[-1]), (n_fft // 2, n_fft // 2), mode=pad_mode)
+        center = False
+    spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop_length=hop_length, win_length=win_length,
+                      window=window, center=center, pad_mode='constant', return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+
+
+def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
+                window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
+                power: float = 2.0) -> torch.Tensor:
+    """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
+    (energy per bin), `power=1` magnitude. Other arguments as `stft`."""
+    mag = stft(x, n_fft, hop_length, win_length, window, center, pad_mode).abs()
+    return mag if power == 1 else mag.pow(power)
+
+
+def melspectrogram(x: torch.Tensor, sr: int, n_fft: int = 2048, hop_length: int | None = None, n_mels: int = 128,
+                   f_min: float = 0.0, f_max: float | None = None, power: float = 2.0, htk: bool = False,
+                   norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
+    """Mel spectrogram of `x` `(..., time)` at `sr` Hz: `(..., n_mels, frames)`, the `spectrogram` (power 2 by
+    default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)` (or on `fbank`)."""
+    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm).to(x.device, x.dtype)
+    return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
+
+
+def amplitude_to_db(x: torch.Tensor, stype: str = 'power', ref: float | str = 'max', amin: float | None = None,
+                    top_db: float | None = 80.0, dims: int = 2) -> torch.Tensor:
+    """Convert a power (`stype='power'`: 10 log10) or magnitude (`'magnitude'`: 20 log10) spectrogram to dB.
+
+    ref : 'max' measures each spectrogram against its own maximum, so its loudest bin is 0 dB; a number is a
+        fixed reference (1.0 gives absolute dB). amin : floor before the log (1e-10 power, 1e-5 magnitude).
+    top_db : clip each spectrogram to at most `top_db` below its own peak (None: no clip).
+    dims : how many trailing dims make one spectrogram (2: `(freq, frames)`); the reference and `top_db`
+        are taken over those, separately for each leading index, never over a whole batch.
+    """
+    mult = {'power': 10.0, 'magnitude': 20.0}[stype]
+    amin = (1e-10 if stype == 'power' else 1e-5) if amin is None else amin
+    red = tuple(range(-dims, 0))
+    db = mult * torch.log10(x.clamp(min=amin))
+    if isinstance(ref, str):
+        if ref != 'max': raise ValueError(f"ref must be 'max' or a number, got {ref!r}")
+        db = db - db.amax(dim=red, keepdim=True)
+    else: db = db - mult * math.log10(max(amin, abs(ref)))
+    if top_db is not None:
+        if top_db < 0: raise ValueError(f'top_db must be >= 0, got {top_db}')
+        db = torch.maximum(db, db.amax(dim=red, keepdim=True) - top_db)
+    return db
+
+
+def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
+         top_db: float | None = 80.0, dct: torch.Tensor | None = None, **mel_kw) -> torch.Tensor:
+    """Mel-frequency cepstral coefficients of `x` `(..., time)`: `(..., n_mfcc, frames)`, the orthonormal
+    DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`)."""
+    db = amplitude_to_db(melspectrogram(x, sr, n_mels=n_mels, **mel_kw), ref=ref, top_db=top_db)
+    if dct is None: dct = dct_matrix(n_mfcc, n_mels).to(x.device, x.dtype)
+    return torch.matmul(dct, db)
+
+
+# --------------------------------------------------------------------------- the typed spectrogram
+@dataclass(frozen=True)
+class SpecSettings:
+    """What an `AudioSpectrogram` holds. kind: 'stft', 'mel' or 'mfcc'; scale: 'power', 'magnitude' or 'db'
+    (or 'normalized' after `SpecNormalize`)."""
+    sr: int
+    n_fft: int
+    hop_length: int
+    kind: str = 'stft'
+    scale: str = 'power'
+    n_mels: int | None = None
+    f_min: float = 0.0
+    f_max: float | None = None
+    htk: bool = False
+
+    @property
+    def frame_rate(self) -> float: return self.sr / self.hop_length
+
+    def bin_hz(self, n_bins: int) -> np.ndarray | None:
+        "Centre frequency in Hz of each of the `n_bins` rows, or None for cepstra."
+        if self.kind == 'stft': return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)[:n_bins]
+        if self.kind == 'mel':
+            return mel_frequencies(self.n_mels + 2, self.f_min, self.f_max or self.sr / 2, self.htk)[1:-1]
+        return None
+
+
+class AudioSpectrogram(TensorImageBase):
+    """A spectrogram batch `(batch, channels, freq, frames)` or item `(channels, freq, frames)` that remembers
+    how it was made (`settings`, a `SpecSettings`) so it can draw itself with time and frequency axes."""
+
+    @property
+    def duration(self) -> float: return self.shape[-1] / self.settings.frame_rate
+
+    def show(self, ctx=None, title=None, figsize=(4, 3), cmap='magma', colorbar=False, **kwargs):
+        "Draw the first channel with time (s) along x and frequency (Hz for STFT and mel rows) along y."
+        import matplotlib.pyplot as plt
+        ax = ctx if ctx is not None else plt.subplots(figsize=figsize)[1]
+        img = self.detach().cpu().float().reshape(-1, *self.shape[-2:])[0].numpy()
+        st = getattr(self, 'settings', None)
+        n_bins, n_frames = img.shape
+        dur = n_frames / st.frame_rate if st is not None else n_frames
+        im = ax.imshow(img, origin='lower', aspect='auto', cmap=cmap, extent=(0, dur, 0, n_bins), **kwargs)
+        ax.set_xlabel('time (s)' if st is not None else 'frame')
+        hz = st.bin_hz(n_bins) if st is not None else None
+        if hz is None: ax.set_ylabel('coefficient' if st is not None else 'bin')
+        else:
+            ticks = np.linspace(0, n_bins - 1, 5).round().astype(int)
+            ax.set_yticks(ticks + 0.5)
+            ax.set_yticklabels([f'{hz[t] / 1000:.1f}k' if hz[t] >= 1000 else f'{hz[t]:.0f}' for t in ticks])
+            ax.set_ylabel(f"{'mel ' if st.kind == 'mel' else ''}frequency (Hz)")
+        if colorbar: plt.colorbar(im, ax=ax, label='dB' if st is not None and st.scale == 'db' else None)
+        if title is not None: ax.set_title(title)
+        return ax
+
+
+# --------------------------------------------------------------------------- batch transforms
+class _DeviceBuffers:
+    "Keeps constant tensors (window, filterbank...) built once on the CPU, with one copy per device and dtype."
+    def _buf(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        cache = self.__dict__.setdefault('_bufcache', {})
+        key = (name, like.device, like.dtype)
+        if key not in cache: cache[key] = getattr(self, name).to(like.device, like.dtype)
+        return cache[key]
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop('_bufcache', None)
+        return d
+
+
+def _check_rate(tfm, x):
+    sr = getattr(x, 'sr', None)
+    if sr is None:
+        raise ValueError(f'{type(tfm).__name__} needs an AudioTensor with a sample rate (`sr`), got {type(x).__name__}')
+    if tfm.sample_rate is not None and sr != tfm.sample_rate:
+        raise ValueError(f'{type(tfm).__name__} was configured for sample_rate={tfm.sample_rate} Hz but the batch '
+                         f'is at {sr} Hz: load the audio at {tfm.sample_rate} Hz (e.g. AudioBlock(sr='
+                         f'{tfm.sample_rate})) or change sample_rate')
+    return sr
+
+
+def _plain(x: torch.Tensor) -> torch.Tensor: return x.as_subclass(torch.Tensor)
+
+
+class Spectrogram(_DeviceBuffers, DisplayedTransform):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram`
+    `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power, computed on the batch's device.
+
+    n_fft : int > 0, FFT size (default 1024). hop_length : samples between frames (default `win_length // 4`).
+    win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default), 1.0 magnitude.
+    center, pad_mode : as `stft`. sample_rate : Hz the batches must be at (None: any; checked when given).
+    """
+    order = 50
+    _kind = 'stft'
+
+    def __init__(self, n_fft: int = 1024, hop_length: int | None = None, win_length: int | None = None,
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None):
+        super().__init__()
+        self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
+        self.hop_length = self.win_length // 4 if hop_length is None else hop_length
+        if not 0 < self.win_length <= n_fft: raise ValueError(f'need 0 < win_length <= n_fft, got {win_length}')
+        if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
+        self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
+        self.window = torch.hann_window(self.win_length, periodic=True)
+
+    def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
+        return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('window', x), self.center,
+                           self.pad_mode, self.power)
+
+    def _settings(self, sr: int) -> SpecSettings:
+        return SpecSettings(sr, self.n_fft, self.hop_length, kind=self._kind,
+                            scale='power' if self.power == 2 else 'magnitude')
+
+    def encodes(self, x: AudioTensor) -> AudioSpectrogram:
+        sr = _check_rate(self, x)
+        return AudioSpectrogram(self._spec(_plain(x), sr), settings=self._settings(sr))
+
+
+class MelSpectrogram(Spectrogram):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> mel `AudioSpectrogram`
+    `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on `mel_filterbank`.
+
+    n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
+    htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
+    sample_rate : Hz of the batches; the filterbank is built for it (None: taken from the first batch).
+    Other arguments as `Spectrogram`.
+    """
+    _kind = 'mel'
+
+    def __init__(self, sample_rate: int | None = None, n_fft: int = 1024, hop_length: int | None = None,
+                 n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None, win_length: int | None = None,
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
+                 norm: str | None = 'slaney'):
+        super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate)
+        self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
+        self._fbank_sr = None
+        if sample_rate is not None: self._make_fbank(sample_rate)
+
+    def _make_fbank(self, sr):
+        self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, self.n_mels, self.f_min, self.f_max,
+                                                    self.htk, self.norm), sr
+        self.__dict__.pop('_bufcache', None)
+
+    def _spec(self, x, sr):
+        if self._fbank_sr != sr: self._make_fbank(sr)
+        return torch.matmul(self._buf('fbank', x), super()._spec(x, sr))
+
+    def _settings(self, sr):
+        return replace(super()._settings(sr), n_mels=self.n_mels, f_min=self.f_min, f_max=self.f_max, htk=self.htk)
+
+
+class AmplitudeToDB(DisplayedTransform):
+    """Batch transform: power or magnitude `AudioSpectrogram` -> dB, with the reference (`ref='max'`: each
+    example's own peak is 0 dB) and `top_db` clipping applied per example, never per batch.
+    amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude)."""
+    order = 60
+
+    def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
+        super().__init__()
+        self.ref, self.top_db, self.amin = ref, top_db, amin
+
+    def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        st = x.settings
+        if st.scale not in ('power', 'magnitude'): return x
+        db = amplitude_to_db(_plain(x), st.scale, self.ref, self.amin, self.top_db, dims=x.ndim - 1)
+        return AudioSpectrogram(db, settings=replace(st, scale='db'))
+
+
+class MFCC(MelSpectrogram):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram` of MFCCs
+    `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II of the dB mel spectrogram, as `librosa.feature.mfcc`
+    (`ref=1.0`, `top_db=80` per example). Mel arguments as `MelSpectrogram`."""
+    _kind = 'mfcc'
+
+    def __init__(self, sample_rate: int | None = None, n_mfcc: int = 20, n_fft: int = 1024,
+                 hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
+                 top_db: float | None = 80.0, **mel_kw):
+        super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
+        if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
+        self.n_mfcc, self.ref, self.top_db = n_mfcc, ref, top_db
+        self.dct = dct_matrix(n_mfcc, n_mels)
+
+    def _spec(self, x, sr):
+        scale = 'power' if self.power == 2 else 'magnitude'
+        db = amplitude_to_db(super()._spec(x, sr), scale, self.ref, top_db=self.top_db, dims=x.ndim - 1)
+        return torch.matmul(self._buf('dct', x), db)
+
+    def _settings(self, sr): return replace(super()._settings(sr), scale='db')
+
+
+class SpecNormalize(DisplayedTransform):
+    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance, which is what
+    pretrained ImageNet networks expect of each (summed) input channel.
+
+    per_example=False (default): one `mean` and `std` for the dataset; when not given they are measured on
+    one training batch at set-up, as fastai's `Normalize` does. `decodes` undoes it for display.
+    per_example=True: each example by its own statistics (loudness differences between clips are removed).
+    """
+    order = 70
+
+    def __init__(self, mean: float | None = None, std: float | None = None, per_example: bool = False,
+                 eps: float = 1e-6):
+        super().__init__()
+        self.mean, self.std, self.per_example, self.eps = mean, std, per_example, eps
+
+    def setups(self, dl):
+        if self.per_example or (self.mean is not None and self.std is not None): return
+        x = dl.one_batch()[0]
+        if not isinstance(x, AudioSpectrogram):
+            raise TypeError('SpecNormalize measures its statistics on spectrograms: put a Spectrogram, '
+                            'MelSpectrogram or MFCC transform before it in batch_tfms')
+        self.mean, self.std = float(x.mean()), float(x.std())
+
+    def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        if self.per_example:
+            red = tuple(range(1, x.ndim))
+            m, s = x.mean(dim=red, keepdim=True), x.std(dim=red, keepdim=True)
+            return (x - m) / (s + self.eps)
+        if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
+        return (x - self.mean) / (self.std + self.eps)
+
+    def decodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        if self.per_example or self.mean is None: return x
+        return x * (self.std + self.eps) + self.mean
+
+
+def get_frequency_batch_transforms(n_fft: int = 1024, n_hop: int = 256, n_mels: int = 40, sample_rate: int = 16000,
+                                   f_min: float = 0.0, f_max: float | None = None, top_db: float | None = 80.0,
+                                   normalize: str | None = 'dataset', mfcc: int | None = None, **mel_kw) -> list:
+    """The batch transforms that turn waveforms into normalised log-mel spectrograms, for `batch_tfms`:
+    `[MelSpectrogram(...), AmplitudeToDB(top_db=top_db), SpecNormalize()]`.
+
+    n_fft, n_hop, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40).
+    sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
+    normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
+    mfcc : if an int, return that many MFCCs instead of log-mel bands.
+    """
+    if mfcc: tfms = [MFCC(sample_rate, mfcc, n_fft, n_hop, n_mels, f_min=f_min, f_max=f_max, top_db=top_db, **mel_kw)]
+    else: tfms = [MelSpectrogram(sample_rate, n_fft, n_hop, n_mels, f_min, f_max, **mel_kw), AmplitudeToDB(top_db=top_db)]
+    if normalize not in ('dataset', 'example', None):
+        raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
+    if normalize: tfms.append(SpecNormalize(per_example=normalize == 'example'))
+    return tfms
