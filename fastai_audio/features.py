@@ -56,8 +56,8 @@ def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk
 
 
 def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None,
-                   htk: bool = False, norm: str | None = 'slaney') -> torch.Tensor:
-    """Triangular mel filters as a float32 tensor of shape `(n_mels, n_fft // 2 + 1)`.
+                   htk: bool = False, norm: str | None = 'slaney', dtype=None) -> torch.Tensor:
+    """Triangular mel filters as a float32 (or numpy `dtype`) tensor of shape `(n_mels, n_fft // 2 + 1)`.
 
     Filter i rises from mel point i to i+1 and falls to i+2, over `n_mels + 2` points equally spaced in mels
     between `f_min` and `f_max` Hz (default `sr / 2`). `norm='slaney'` scales each triangle to unit area
@@ -75,10 +75,10 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
     w = np.maximum(0.0, np.minimum(rising, falling))
     if norm == 'slaney': w *= (2.0 / (pts[2:] - pts[:-2]))[:, None]
     elif norm is not None: raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
-    return torch.from_numpy(w.astype(np.float32))
+    return torch.from_numpy(w.astype(np.float32 if dtype is None else dtype))
 
 
-def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho') -> torch.Tensor:
+def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
     """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
     `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`)."""
     n = np.arange(n_mels)[None, :]
@@ -89,7 +89,7 @@ def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho') -> torch.Te
         d[0] /= np.sqrt(2.0)
     elif norm is None: d *= 2.0
     else: raise ValueError(f"norm must be 'ortho' or None, got {norm!r}")
-    return torch.from_numpy(d.astype(np.float32))
+    return torch.from_numpy(d.astype(np.float32 if dtype is None else dtype))
 
 
 # --------------------------------------------------------------------------- spectrograms
@@ -128,7 +128,7 @@ def melspectrogram(x: torch.Tensor, sr: int, n_fft: int = 2048, hop_length: int 
                    norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
     """Mel spectrogram of `x` `(..., time)` at `sr` Hz: `(..., n_mels, frames)`, the `spectrogram` (power 2 by
     default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)` (or on `fbank`)."""
-    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm).to(x.device, x.dtype)
+    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm, np.float64).to(x.device, x.dtype)
     return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
 
 
@@ -161,7 +161,7 @@ def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: flo
     """Mel-frequency cepstral coefficients of `x` `(..., time)`: `(..., n_mfcc, frames)`, the orthonormal
     DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`)."""
     db = amplitude_to_db(melspectrogram(x, sr, n_mels=n_mels, **mel_kw), ref=ref, top_db=top_db)
-    if dct is None: dct = dct_matrix(n_mfcc, n_mels).to(x.device, x.dtype)
+    if dct is None: dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64).to(x.device, x.dtype)
     return torch.matmul(dct, db)
 
 
@@ -222,7 +222,8 @@ class AudioSpectrogram(TensorImageBase):
 
 # --------------------------------------------------------------------------- batch transforms
 class _DeviceBuffers:
-    "Keeps constant tensors (window, filterbank...) built once on the CPU, with one copy per device and dtype."
+    """Keeps constant tensors (window, filterbank...) built once on the CPU in float64, with one copy per device
+    and dtype of the batches seen (so float64 batches get exact constants, float32 ones rounded once)."""
     def _buf(self, name: str, like: torch.Tensor) -> torch.Tensor:
         cache = self.__dict__.setdefault('_bufcache', {})
         key = (name, like.device, like.dtype)
@@ -268,7 +269,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         if not 0 < self.win_length <= n_fft: raise ValueError(f'need 0 < win_length <= n_fft, got {win_length}')
         if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
         self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
-        self.window = torch.hann_window(self.win_length, periodic=True)
+        self.window = torch.hann_window(self.win_length, periodic=True, dtype=torch.float64)
 
     def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
         return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('window', x), self.center,
@@ -305,7 +306,7 @@ class MelSpectrogram(Spectrogram):
 
     def _make_fbank(self, sr):
         self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, self.n_mels, self.f_min, self.f_max,
-                                                    self.htk, self.norm), sr
+                                                    self.htk, self.norm, np.float64), sr
         self.__dict__.pop('_bufcache', None)
 
     def _spec(self, x, sr):
@@ -345,7 +346,7 @@ class MFCC(MelSpectrogram):
         super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
         if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
         self.n_mfcc, self.ref, self.top_db = n_mfcc, ref, top_db
-        self.dct = dct_matrix(n_mfcc, n_mels)
+        self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)
 
     def _spec(self, x, sr):
         scale = 'power' if self.power == 2 else 'magnitude'
