@@ -4,8 +4,9 @@ pretrained RGB first convolution to one channel, and the displays for results an
 The first-conv rule (the same one fastai's `vision_learner` and timm apply): for one input channel the new
 filter is the sum of the three RGB filters. A grey image fed to the RGB network as (x, x, x) then gives
 exactly the activations the one-channel network gives for x, so the pretrained features keep their meaning.
-For n_in > 3 the RGB filters are repeated cyclically and scaled by 3 / n_in (same response to a constant
-input); for n_in = 2, the first two filters are scaled by 3 / 2.
+For n_in > 3 the RGB filters are repeated cyclically (R, G, B, R, ...) and scaled by 3 / n_in, which keeps the
+response to a constant input exactly when n_in is a multiple of 3; for n_in = 2 the first two filters are
+scaled by 3 / 2.
 """
 from __future__ import annotations
 

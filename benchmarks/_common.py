@@ -1,0 +1,31 @@
+"Shared by the benchmark scripts: machine description and appending a row to benchmarks/README.md."
+import os
+import platform
+import shlex
+import sys
+from datetime import date
+from pathlib import Path
+
+README = Path(__file__).with_name('README.md')
+
+
+def machine() -> str:
+    import torch
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
+    return f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {gpu}'
+
+
+def command() -> str: return 'python ' + ' '.join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix()] + sys.argv[1:])
+
+
+def append_row(table: str, cells: list):
+    "Append a row to the table whose header line starts with `| {table} |` in benchmarks/README.md."
+    lines = README.read_text().splitlines()
+    head = next(i for i, l in enumerate(lines) if l.startswith(f'| {table} |'))
+    end = head + 2
+    while end < len(lines) and lines[end].startswith('|'): end += 1
+    lines.insert(end, '| ' + ' | '.join(str(c) for c in cells) + ' |')
+    README.write_text('\n'.join(lines) + '\n')
+
+
+def today() -> str: return date.today().isoformat()

@@ -1,0 +1,52 @@
+"""Benchmark (a): the classic recipe on NSynth-GM, train -> valid accuracy and epoch time.
+
+    python ../shared/datasets/make_nsynth_gm.py --out DATA/nsynth_gm      # once, ~70 s, outside the repo
+    python benchmarks/nsynth_classic.py DATA/nsynth_gm [--epochs 3] [--lr 1e-3] [--append]
+
+40 mels, n_fft 1024, hop 256 at 16 kHz, resnet18 with pretrained=False, fit_one_cycle, spectrograms
+computed per batch on the fly. `--append` adds the result row to benchmarks/README.md.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import append_row, command, machine, today  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('data')
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--append', action='store_true')
+    a = p.parse_args()
+    from fastai_audio import (AudioItemList, accuracy, create_cnn, get_frequency_batch_transforms, models,
+                              set_seed, Callback)
+    set_seed(a.seed)
+    pattern = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
+    tfms = get_frequency_batch_transforms(n_fft=1024, n_hop=256, n_mels=40, sample_rate=16000)
+    data = (AudioItemList.from_folder(a.data, folders=['train', 'valid']).split_by_folder()
+            .label_from_re(pattern).databunch(bs=a.bs, tfms=tfms))
+    print(f'{len(data.train_ds)} train / {len(data.valid_ds)} valid clips, {len(data.vocab)} classes')
+
+    class EpochTimer(Callback):
+        def before_epoch(self): self.t0 = time.time()
+        def after_epoch(self): self.times = getattr(self, 'times', []) + [time.time() - self.t0]
+
+    timer = EpochTimer()
+    learn = create_cnn(data, models.resnet18, metrics=accuracy, pretrained=False, cbs=timer)
+    learn.fit_one_cycle(a.epochs, a.lr)
+    acc = float(learn.recorder.values[-1][2])
+    ep = sum(timer.times) / len(timer.times)
+    print(f'valid accuracy {acc:.4f}; mean epoch {ep:.1f} s (train + valid); epochs: '
+          + ', '.join(f'{t:.0f}' for t in timer.times))
+    if a.append:
+        append_row('nsynth', [today(), f'`{command()}`', machine(), a.epochs, f'{acc:.3f}', f'{ep:.0f} s'])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,183 @@
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import tone, write
+from fastai_audio import (AudioBlock, AudioDataLoaders, AudioItemList, AudioSpectrogram, AudioTensor, CategoryBlock,
+                          DataBlock, FolderSplitter, NSYNTH_PATTERN, RegexLabeller, crop_pad, get_audio_files,
+                          get_frequency_batch_transforms, set_seed)
+
+
+def test_crop_pad_modes():
+    x = torch.arange(10.)[None]
+    assert crop_pad(x, 4, 'start').tolist() == [[0, 1, 2, 3]]
+    assert crop_pad(x, 4, 'centre').tolist() == [[3, 4, 5, 6]]
+    starts = {int(crop_pad(x, 4, 'random', rng=random.Random(s))[0, 0]) for s in range(60)}
+    assert starts == set(range(7))
+    assert crop_pad(x[:, :3], 7).tolist() == [[0, 1, 2, 0, 0, 0, 0]]
+    assert crop_pad(x[:, :3], 7, pad='repeat').tolist() == [[0, 1, 2, 0, 1, 2, 0]]
+    assert crop_pad(x, 10) is x
+    with pytest.raises(ValueError, match='mode'):
+        crop_pad(x, 4, 'middle')
+
+
+def test_classic_pipeline_labels_splits_and_types(classic_dls, synth_path):
+    assert list(classic_dls.vocab) == ['chirp', 'clicks', 'noise', 'sine', 'square']
+    assert len(classic_dls.train_ds) == 40 and len(classic_dls.valid_ds) == 20
+    x, y = classic_dls.one_batch()
+    assert isinstance(x, AudioSpectrogram) and x.shape == (8, 1, 40, 63)
+    assert x.settings.sr == 16000 and x.settings.n_mels == 40 and x.settings.hop_length == 256
+    item_x, item_y = classic_dls.valid_ds[0]
+    f = classic_dls.valid_ds.items[0]
+    assert isinstance(item_x, AudioTensor) and item_x.sr == 16000
+    assert classic_dls.vocab[item_y] == f.name.split('_')[0]
+
+
+def test_show_batch_draws_spectrograms_with_labels(classic_dls):
+    import matplotlib.pyplot as plt
+    plt.close('all')
+    classic_dls.show_batch(3)
+    axes = [a for a in plt.gcf().axes if a.images]
+    assert len(axes) == 3
+    assert all(a.get_title() in classic_dls.vocab for a in axes)
+    assert all(a.get_xlabel() == 'time (s)' and 'Hz' in a.get_ylabel() for a in axes)
+
+
+def test_show_batch_of_waveforms(synth_path):
+    import matplotlib.pyplot as plt
+    plt.close('all')
+    dls = (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+           .databunch(bs=4, tfms=[], num_workers=0))
+    assert isinstance(dls.one_batch()[0], AudioTensor)
+    dls.show_batch(max_n=2)
+    axes = [a for a in plt.gcf().axes if a.lines]
+    assert len(axes) == 2 and all(a.get_title() in dls.vocab for a in axes)
+
+
+def test_sample_rate_survives_dataloader_workers(synth_path):
+    dls = (AudioItemList.from_folder(synth_path, sr=8000).split_by_folder().label_from_re(NSYNTH_PATTERN)
+           .databunch(bs=4, tfms=[], num_workers=2))
+    for dl in (dls.train, dls.valid):
+        x, _ = next(iter(dl))
+        assert isinstance(x, AudioTensor) and x.sr == 8000 and x.shape == (4, 1, 8000)
+
+
+def _clips(tmp_path, lengths, sr=16000):
+    d = tmp_path / 'clips'
+    for split in ('train', 'valid'):
+        for i, n in enumerate(lengths):
+            (d / split).mkdir(parents=True, exist_ok=True)
+            write(d / split / f'c{i}_x_000-000-000.wav', tone(440 * (i + 1), sr, n / sr), sr)
+    return d
+
+
+def _freq(path):
+    "The tone frequency `_clips` wrote into file c{i}_...: 440 Hz * (i + 1)."
+    return 440.0 * (int(path.name[1]) + 1)
+
+
+def _block_dls(root, items, **audio_kw):
+    "The data block API directly, with `AudioBlock(**audio_kw)`, label c0/c1 from the file name."
+    dblock = DataBlock(blocks=(AudioBlock(**audio_kw), CategoryBlock), splitter=FolderSplitter(root),
+                       get_y=RegexLabeller(r'(c\d)_'))
+    return AudioDataLoaders.from_dls(dblock.dataloaders(items, bs=2, num_workers=0, shuffle=False))
+
+
+def test_training_crop_is_random_and_validation_crop_deterministic(tmp_path):
+    d = _clips(tmp_path, [16000, 16000])
+    items = AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
+    dls_start = items.databunch(bs=2, tfms=[], duration=0.25, num_workers=0, shuffle=False)
+    v1, v2 = dls_start.valid.one_batch()[0], dls_start.valid.one_batch()[0]
+    assert v1.shape == (2, 1, 4000)
+    torch.testing.assert_close(v1, v2)
+    np.testing.assert_allclose(v1[0, 0].numpy(), tone(_freq(dls_start.valid_ds.items[0]))[:4000], atol=1e-4)
+    set_seed(0)
+    t = [dls_start.train.one_batch()[0] for _ in range(4)]
+    assert any(not torch.equal(t[0], o) for o in t[1:])
+    dlc = _block_dls(d, items.items, duration=0.25, valid_crop='centre')
+    vc = dlc.valid.one_batch()[0]
+    np.testing.assert_allclose(vc[0, 0].numpy(), tone(_freq(dlc.valid_ds.items[0]))[6000:10000], atol=1e-4)
+
+
+def test_short_clips_are_padded(tmp_path):
+    d = _clips(tmp_path, [800, 1600])
+    items = AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
+    x = items.databunch(bs=2, tfms=[], duration=0.2, num_workers=0, shuffle=False).valid.one_batch()[0]
+    short = [i for i, f in enumerate(items.items) if f.parent.name == 'valid' and f.name.startswith('c0')]
+    assert x.shape == (2, 1, 3200) and len(short) == 1
+    assert min(float(x[i, 0, 800:].abs().max()) for i in range(2)) == 0.0
+    dlr = _block_dls(d, items.items, duration=0.2, pad='repeat')
+    rep = dlr.valid.one_batch()[0]
+    short = [i for i, f in enumerate(dlr.valid_ds.items) if f.name.startswith('c0')][0]
+    assert rep.shape == (2, 1, 3200)
+    torch.testing.assert_close(rep[short, 0, 800:1600], rep[short, 0, :800])
+
+
+def test_variable_length_without_duration_pads_to_longest(tmp_path):
+    d = _clips(tmp_path, [800, 1600])
+    dls = (AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
+           .databunch(bs=2, tfms=[], num_workers=0, shuffle=False))
+    x = dls.valid.one_batch()[0]
+    short = [i for i, f in enumerate(dls.valid_ds.items) if f.name.startswith('c0')][0]
+    assert x.shape == (2, 1, 1600) and float(x[short, 0, 800:].abs().max()) == 0.0
+    assert float(x[1 - short, 0, 800:].abs().max()) > 0.1
+
+
+def test_sr_taken_from_the_spectrogram_transform(synth_path):
+    tfms = get_frequency_batch_transforms(sample_rate=8000, n_fft=512, n_hop=128)
+    dls = (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+           .databunch(bs=4, tfms=tfms, num_workers=0))
+    assert dls.one_batch()[0].settings.sr == 8000 and dls.train_ds[0][0].sr == 8000
+
+
+def test_label_from_re_error_names_the_file(synth_path):
+    items = AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(r'(\d+)_nomatch')
+    with pytest.raises(ValueError, match=r'does not match file .*\.wav'):
+        items.databunch(bs=4, num_workers=0)
+
+
+def test_split_by_folder_warns_about_other_folders(synth_path, tmp_path):
+    import shutil
+    d = tmp_path / 'ds'
+    shutil.copytree(synth_path, d)
+    (d / 'extra').mkdir()
+    shutil.copy(next((d / 'train').glob('*.wav')), d / 'extra' / 'sine_synth_999-060-100.wav')
+    with pytest.warns(UserWarning, match="1 of 61 files are in neither 'train' nor 'valid'"):
+        dls = AudioItemList.from_folder(d).split_by_folder().label_from_re(NSYNTH_PATTERN).databunch(bs=4, num_workers=0)
+    assert len(dls.train_ds) + len(dls.valid_ds) == 60
+    with pytest.raises(ValueError, match='both must hold audio files'):
+        AudioItemList.from_folder(d).split_by_folder(valid='nope').label_from_re(NSYNTH_PATTERN).databunch(bs=4)
+
+
+def test_from_folder_with_label_folders(tmp_path):
+    for split, n in (('train', 3), ('valid', 2)):
+        for lab, f in (('low', 220), ('high', 1760)):
+            (tmp_path / split / lab).mkdir(parents=True)
+            for i in range(n): write(tmp_path / split / lab / f'{i}.wav', tone(f, 16000, 0.5), 16000)
+    dls = AudioDataLoaders.from_folder(tmp_path, bs=2, num_workers=0)
+    assert isinstance(dls, AudioDataLoaders) and sorted(dls.vocab) == ['high', 'low']
+    assert len(dls.train_ds) == 6 and len(dls.valid_ds) == 4
+    assert isinstance(dls.one_batch()[0], AudioSpectrogram)
+
+
+def test_from_name_re_df_and_csv(synth_path):
+    files = get_audio_files(synth_path)
+    dls = AudioDataLoaders.from_name_re(synth_path, files, NSYNTH_PATTERN, valid_pct=0.25, seed=0, bs=4, num_workers=0)
+    assert len(dls.vocab) == 5 and len(dls.valid_ds) == 15
+    df = pd.DataFrame({'fname': [f.relative_to(synth_path).as_posix() for f in files],
+                       'label': [f.name.split('_')[0] for f in files],
+                       'is_valid': [f.parent.name == 'valid' for f in files]})
+    dls = AudioDataLoaders.from_df(df, synth_path, valid_col='is_valid', bs=4, num_workers=0)
+    assert len(dls.valid_ds) == 20 and list(dls.vocab) == sorted(set(df.label))
+    df.to_csv(synth_path / 'labels.csv', index=False)
+    dls = AudioDataLoaders.from_csv(synth_path, 'labels.csv', valid_col='is_valid', bs=4, num_workers=0)
+    x, y = dls.one_batch()
+    assert x.shape[:3] == (4, 1, 40) and len(dls.train_ds) == 40
+
+
+def test_from_folder_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match='No audio files'):
+        AudioItemList.from_folder(tmp_path)
