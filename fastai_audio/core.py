@@ -15,7 +15,7 @@ from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
-           'downmix', 'show_waveform']
+           'downmix', 'show_waveform', 'tidy_grid']
 
 audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '.aif', '.aifc', '.au', '.snd',
                     '.caf', '.w64', '.m4a', '.wma', '.webm')
@@ -79,6 +79,15 @@ def show_waveform(x, sr, ctx=None, title=None, figsize=(6, 2), **kwargs):
     ax.set_xlabel('time (s)')
     if title is not None: ax.set_title(title)
     return ax
+
+
+def tidy_grid(axes):
+    "Lay out the figure of a grid of plots so that axis labels and titles do not overlap; returns `axes`."
+    axes = list(axes)
+    if axes and hasattr(axes[0], 'figure'):
+        fig = axes[0].figure
+        fig.tight_layout(rect=(0, 0, 1, 0.95) if fig._suptitle is not None else None)
+    return axes
 
 
 def downmix(x: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ from fastcore.meta import delegates
 from fasttransform import DisplayedTransform, Transform
 from plum import dispatch
 
-from .core import AudioTensor, audio_extensions, get_audio_files, load_audio, resample
+from .core import AudioTensor, audio_extensions, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
 __all__ = ['crop_pad', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
@@ -112,13 +112,13 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
 @dispatch
 def show_batch(x: AudioSpectrogram, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
     if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
-    return get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs)
+    return tidy_grid(get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs))
 
 
 @dispatch
 def show_batch(x: AudioTensor, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
     if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
-    return get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, player=False, **kwargs)
+    return tidy_grid(get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, player=False, **kwargs))
 
 
 # --------------------------------------------------------------------------- DataLoaders

@@ -119,8 +119,10 @@ def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = Non
                 power: float = 2.0) -> torch.Tensor:
     """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
     (energy per bin), `power=1` magnitude. Other arguments as `stft`."""
-    mag = stft(x, n_fft, hop_length, win_length, window, center, pad_mode).abs()
-    return mag if power == 1 else mag.pow(power)
+    z = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
+    pw = torch.addcmul(z.real.square(), z.imag, z.imag)   # re^2 + im^2: ~5x faster on CPU than |z|^2 via abs
+    if power == 2: return pw
+    return pw.sqrt() if power == 1 else pw.pow(power / 2)
 
 
 def melspectrogram(x: torch.Tensor, sr: int, n_fft: int = 2048, hop_length: int | None = None, n_mels: int = 128,

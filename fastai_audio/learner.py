@@ -22,7 +22,7 @@ from fastcore.meta import delegates
 from plum import dispatch
 
 from .features import AudioSpectrogram, SpecNormalize
-from .core import AudioTensor
+from .core import AudioTensor, tidy_grid
 
 __all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn']
 
@@ -116,7 +116,7 @@ def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrow
         _show_input(s[0], ax, **kwargs)
         ok = isinstance(o[0], Category) and str(o[0]) == str(s[1])
         ax.set_title(f'{s[1]}\n{o[0]}', color='green' if ok else 'red')
-    return ctxs
+    return tidy_grid(ctxs[:min(len(samples), max_n)])
 
 
 @dispatch
@@ -127,4 +127,4 @@ def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=N
     for ax, s, o, r, l in zip(axs, samples, outs, raws, losses):
         _show_input(s[0], ax, **kwargs)
         ax.set_title(f'{o[0]} / {s[1]} / {l.item():.2f} / {r.max().item():.2f}')
-    return axs
+    return tidy_grid(axs)

@@ -116,3 +116,30 @@ def test_package_import_never_imports_torchaudio():
     code = 'import sys, fastai_audio; from fastai_audio import *; print("torchaudio" in sys.modules)'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == 'False'
+
+
+@pytest.mark.skipif('MP3' not in sf.available_formats(), reason='this libsndfile has no MP3 support')
+def test_load_mp3(tmp_path):
+    y = tone(440, 16000, 1.0)
+    x = load_audio(write(tmp_path / 'a.mp3', y, 16000, 'MPEG_LAYER_III', format='MP3'), sr=16000)
+    assert x.sr == 16000 and abs(x.shape[-1] - len(y)) < 2000
+    spec = np.abs(np.fft.rfft(x[0].numpy()))
+    assert np.fft.rfftfreq(x.shape[-1], 1 / 16000)[spec.argmax()] == pytest.approx(440, abs=3)
+
+
+def test_fallback_decoder_used_when_soundfile_fails(tmp_path, monkeypatch):
+    "A format soundfile cannot read goes through librosa's decoder; when both fail the error names both causes."
+    import fastai_audio.core as core
+
+    class NoSoundfile:
+        LibsndfileError = sf.LibsndfileError
+        @staticmethod
+        def read(*a, **k): raise RuntimeError('Format not recognised (simulated)')
+
+    f = write(tmp_path / 'a.flac', tone(), 16000, 'PCM_16')
+    monkeypatch.setattr(core, 'sf', NoSoundfile)
+    x = load_audio(f)
+    assert x.sr == 16000 and x.shape == (1, 16000)
+    (tmp_path / 'junk.xyz').write_bytes(b'junk' * 100)
+    with pytest.raises(AudioLoadError, match=r"junk\.xyz.*soundfile: Format not recognised \(simulated\).*fallback"):
+        load_audio(tmp_path / 'junk.xyz')
