@@ -22,7 +22,7 @@ from fastcore.meta import delegates
 from fasttransform import DisplayedTransform, Transform
 from plum import dispatch
 
-from .core import AudioTensor, audio_extensions, get_audio_files, load_audio, resample, tidy_grid
+from .core import AudioTensor, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
 __all__ = ['crop_pad', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
@@ -64,7 +64,7 @@ class AudioLoader(Transform):
 
     def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
         x = AudioTensor.create(x, sr=self.sr)
-        if self.mono and x.shape[-2] > 1: x = x.mean(dim=-2, keepdim=True)
+        if self.mono and x.shape[-2] > 1: x = downmix(x)
         if self.sr is not None and x.sr != self.sr: x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr), sr=self.sr)
         return x
 

@@ -181,3 +181,13 @@ def test_from_name_re_df_and_csv(synth_path):
 def test_from_folder_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match='No audio files'):
         AudioItemList.from_folder(tmp_path)
+
+
+def test_audio_loader_takes_tensors_too():
+    from fastai_audio import AudioLoader
+    stereo = AudioTensor(torch.stack([torch.ones(44100), -torch.ones(44100) * 0.5]), sr=44100)
+    x = AudioLoader(sr=16000, mono=True)(stereo)
+    assert isinstance(x, AudioTensor) and x.sr == 16000 and x.shape == (1, 16000)
+    assert float(x[0, 4000:12000].mean()) == pytest.approx(0.25, abs=1e-3)
+    kept = AudioLoader(sr=44100, mono=False)(stereo)
+    assert kept.shape == (2, 44100) and kept.sr == 44100
