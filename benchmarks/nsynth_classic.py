@@ -1,10 +1,11 @@
 """Benchmark (a): the classic recipe on NSynth-GM, train -> valid accuracy and epoch time.
 
     python ../shared/datasets/make_nsynth_gm.py --out DATA/nsynth_gm      # once, ~70 s, outside the repo
-    python benchmarks/nsynth_classic.py DATA/nsynth_gm [--epochs 3] [--lr 1e-3] [--append]
+    python benchmarks/nsynth_classic.py DATA/nsynth_gm [--epochs 3] [--lr 1e-3] [--aug] [--append]
 
 40 mels, n_fft 1024, hop 256 at 16 kHz, resnet18 with pretrained=False, fit_one_cycle, spectrograms
-computed per batch on the fly. `--append` adds the result row to benchmarks/README.md.
+computed per batch on the fly. `--aug` adds `audio_aug_transforms()` (or only the named ones with
+`--aug-only PitchShift,TimeMask`). `--append` adds the result row to benchmarks/README.md.
 """
 import argparse
 import sys
@@ -22,13 +23,20 @@ def main():
     p.add_argument('--lr', type=float, default=1e-3)
     p.add_argument('--bs', type=int, default=64)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--aug', action='store_true', help='train with audio_aug_transforms()')
+    p.add_argument('--aug-only', default=None, help='comma-separated class names to keep from the preset')
     p.add_argument('--append', action='store_true')
     a = p.parse_args()
-    from fastai_audio import (AudioItemList, accuracy, create_cnn, get_frequency_batch_transforms, models,
-                              set_seed, Callback)
+    from fastai_audio import (AudioItemList, accuracy, audio_aug_transforms, create_cnn,
+                              get_frequency_batch_transforms, models, set_seed, Callback)
     set_seed(a.seed)
     pattern = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
     tfms = get_frequency_batch_transforms(n_fft=1024, n_hop=256, n_mels=40, sample_rate=16000)
+    if a.aug or a.aug_only:
+        augs = audio_aug_transforms()
+        if a.aug_only: augs = [t for t in augs if type(t).__name__ in a.aug_only.split(',')]
+        print('augmentations:', ', '.join(type(t).__name__ for t in augs))
+        tfms = augs + tfms
     data = (AudioItemList.from_folder(a.data, folders=['train', 'valid']).split_by_folder()
             .label_from_re(pattern).databunch(bs=a.bs, tfms=tfms))
     print(f'{len(data.train_ds)} train / {len(data.valid_ds)} valid clips, {len(data.vocab)} classes')

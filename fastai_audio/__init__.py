@@ -10,5 +10,6 @@ from fastai.vision.all import *  # noqa: F401,F403 -- the fastai user API, as fa
 from .core import *  # noqa: F401,F403
 from .features import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
+from .augment import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

@@ -1,0 +1,414 @@
+"""Augmentation on the batch's device: waveforms (pitch, tempo, gain, polarity, shift, noise, background,
+filters) before the spectrogram, and SpecAugment masks after it.
+
+The functions work on whole batches `(batch, channels, time)` (or `(batch, channels, freq, frames)` for the
+masks) with one parameter per example, on any device, with no Python loop over examples. The transforms
+draw those parameters (uniformly in the given range, each example independently with probability `p`)
+from torch's random generator, so fastai's `set_seed` makes a batch reproducible; they run on training
+batches only (`split_idx=0`), never on validation or inference batches.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from fasttransform import DisplayedTransform
+
+from .core import AudioTensor, audio_extensions, get_audio_files, load_audio
+from .features import AudioSpectrogram
+
+__all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
+           'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
+           'PolarityInversion', 'TimeShift', 'AddNoise', 'AddBackground', 'RandomFilter', 'FrequencyMask',
+           'TimeMask', 'audio_aug_transforms']
+
+
+# --------------------------------------------------------------------------- functions
+def _per_example(v, x: torch.Tensor) -> torch.Tensor:
+    "A number or `(batch,)` values as a float tensor `(batch, 1, ..., 1)` broadcasting against `x`."
+    v = torch.as_tensor(v, dtype=torch.float32, device=x.device)
+    if v.ndim == 0: v = v.expand(x.shape[0])
+    return v.reshape(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+
+
+def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_length: int) -> torch.Tensor:
+    """Re-time complex STFT frames `spec` `(batch, freq, frames)` so that output frame k reads input time
+    `k * rate[b]` (rate > 1 is faster): magnitudes are interpolated between neighbouring frames and each bin's
+    phase advances by the measured instantaneous frequency, so partials keep their pitch. Returns
+    `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`."""
+    b, n_freq, t = spec.shape
+    spec = torch.nn.functional.pad(spec, (0, 2))
+    steps = torch.arange(n_frames, device=spec.device, dtype=torch.float32)[None] * rate.float()[:, None]
+    i0 = steps.floor().long()
+    frac = (steps - i0).to(spec.real.dtype)[:, None]
+    valid = (i0 < t)[:, None]
+    i0 = i0.clamp(max=t)
+    idx0, idx1 = i0[:, None].expand(-1, n_freq, -1), (i0 + 1)[:, None].expand(-1, n_freq, -1)
+    c0, c1 = spec.gather(-1, idx0), spec.gather(-1, idx1)
+    mag = (1 - frac) * c0.abs() + frac * c1.abs()
+    expected = torch.linspace(0, math.pi * hop_length, n_freq, device=spec.device, dtype=mag.dtype)[None, :, None]
+    dphi = c1.angle() - c0.angle() - expected
+    dphi = dphi - 2 * math.pi * torch.round(dphi / (2 * math.pi))
+    step = torch.remainder(expected, 2 * math.pi) + dphi
+    phase = spec[..., :1].angle() + torch.cumsum(step, -1) - step          # exclusive cumulative sum
+    return torch.polar(mag * valid, phase)
+
+
+def _stft_args(n_fft, hop_length, x):
+    hop_length = n_fft // 4 if hop_length is None else hop_length
+    return dict(n_fft=n_fft, hop_length=hop_length, window=torch.hann_window(n_fft, device=x.device, dtype=x.dtype),
+                center=True, return_complex=True)
+
+
+def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, hop_length: int | None):
+    "Phase-vocoder `x2` `(n, time)` by `rate` `(n,)` and return exactly `length` samples."
+    kw = _stft_args(n_fft, hop_length, x2)
+    spec = torch.stft(x2, **kw)
+    out = phase_vocoder(spec, rate, 1 + length // kw['hop_length'], kw['hop_length'])
+    return torch.istft(out, n_fft, kw['hop_length'], window=kw['window'], center=True, length=length)
+
+
+def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
+    """Play `x` `(batch, ..., time)` `rate` times faster (rate > 1) or slower (< 1) at the same pitch, with a
+    phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length.
+    rate : a number or one per example `(batch,)`, > 0."""
+    rate = torch.as_tensor(rate, dtype=torch.float32, device=x.device).expand(x.shape[0])
+    if (rate <= 0).any(): raise ValueError('rate must be > 0')
+    shape = x.shape
+    flat = x.reshape(shape[0], -1, shape[-1])
+    r = rate[:, None].expand(-1, flat.shape[1]).reshape(-1)
+    return _stretch_to(flat.reshape(-1, shape[-1]), r, shape[-1], n_fft, hop_length).reshape(shape)
+
+
+def _resample_linear(x2: torch.Tensor, factor: torch.Tensor, length: int) -> torch.Tensor:
+    "Read `x2` `(n, time)` at positions `j * factor[n]` for j < `length` (linear interpolation, zeros past the end)."
+    pos = torch.arange(length, device=x2.device, dtype=torch.float32)[None] * factor.float()[:, None]
+    i0 = pos.floor().long()
+    frac = (pos - i0).to(x2.dtype)
+    xp = torch.nn.functional.pad(x2, (0, 2))
+    t = x2.shape[-1]
+    i0 = i0.clamp(max=t)
+    return (1 - frac) * xp.gather(-1, i0) + frac * xp.gather(-1, i0 + 1)
+
+
+def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.Tensor:
+    """Filter `x` `(batch, ..., time)` in the frequency domain (zero phase): `gain_fn(hz)` gets the rfft bin
+    frequencies `(1, n_bins)` (in Hz if `sr` is given, else cycles per sample) and returns the amplitude gain,
+    shape `(batch, n_bins)` or broadcastable."""
+    n = x.shape[-1]
+    spec = torch.fft.rfft(x, dim=-1)
+    hz = torch.fft.rfftfreq(n, d=1.0 / (sr or 1.0), device=x.device)[None]
+    g = torch.as_tensor(gain_fn(hz), device=x.device, dtype=spec.real.dtype)
+    g = g.reshape(g.shape[0], *([1] * (x.ndim - 2)), g.shape[-1])
+    return torch.fft.irfft(spec * g, n=n, dim=-1).to(x.dtype)
+
+
+def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
+    """Shift the pitch of `x` `(batch, ..., time)` by `semitones` (a number or one per example) keeping its
+    duration: resample by 2**(semitones/12) (after an anti-alias low-pass when shifting up), then
+    `time_stretch` back to the original length."""
+    st = torch.as_tensor(semitones, dtype=torch.float32, device=x.device).expand(x.shape[0])
+    f = 2.0 ** (st / 12)
+    shape = x.shape
+    flat = x.reshape(shape[0], -1, shape[-1])
+    if (f > 1).any():
+        cut = 0.5 / f.clamp(min=1.0)                                   # new Nyquist, cycles per sample
+        flat = frequency_filter(flat, lambda hz: (hz <= cut[:, None]).to(flat.dtype))
+    fr = f[:, None].expand(-1, flat.shape[1]).reshape(-1)
+    n = shape[-1]
+    longest = int(math.ceil(n / float(f.min()))) + 1
+    res = _resample_linear(flat.reshape(-1, n), fr, longest)
+    keep = torch.arange(longest, device=x.device)[None] < (n / fr)[:, None]
+    return _stretch_to(res * keep, 1.0 / fr, n, n_fft, hop_length).reshape(shape)
+
+
+def apply_gain(x: torch.Tensor, db) -> torch.Tensor:
+    "Multiply `x` `(batch, ...)` by 10**(db/20): +6 dB doubles the amplitude. `db`: a number or one per example."
+    return x * 10.0 ** (_per_example(db, x) / 20)
+
+
+def time_shift(x: torch.Tensor, shift, wrap: bool = True) -> torch.Tensor:
+    """Delay `x` `(batch, ..., time)` by `shift` samples (negative: advance), one per example. With `wrap` the
+    samples pushed off one end come back at the other (a roll); otherwise the gap is filled with zeros."""
+    n = x.shape[-1]
+    s = torch.as_tensor(shift, device=x.device).long().expand(x.shape[0])
+    src = torch.arange(n, device=x.device)[None] - s[:, None]
+    inside = (src >= 0) & (src < n)
+    src = src % n
+    flat = x.reshape(x.shape[0], -1, n)
+    out = flat.gather(-1, src[:, None].expand(-1, flat.shape[1], -1))
+    if not wrap: out = out * inside[:, None].to(x.dtype)
+    return out.reshape(x.shape)
+
+
+_NOISE_EXPONENT = {'white': 0.0, 'pink': 1.0, 'brown': 2.0}
+
+
+def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
+    """Gaussian noise of `shape` `(..., time)` whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'
+    (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit variance along time."""
+    if color not in _NOISE_EXPONENT: raise ValueError(f"color must be one of {list(_NOISE_EXPONENT)}, got {color!r}")
+    w = torch.randn(shape, device=device, dtype=dtype)
+    k = _NOISE_EXPONENT[color]
+    if k:
+        spec = torch.fft.rfft(w, dim=-1)
+        f = torch.fft.rfftfreq(shape[-1], device=device).to(dtype)
+        amp = torch.where(f > 0, f.clamp(min=1e-12) ** (-k / 2), torch.zeros_like(f))
+        w = torch.fft.irfft(spec * amp, n=shape[-1], dim=-1)
+    return w / w.std(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
+    """`x + g * other` with `g` chosen per example so that 10*log10(power(x) / power(g * other)) = `snr_db`
+    (power = mean square over everything but the batch dim). A silent `x` or `other` gets nothing added."""
+    red = tuple(range(1, x.ndim))
+    ps, pn = x.pow(2).mean(red, keepdim=True), other.pow(2).mean(red, keepdim=True)
+    g = torch.sqrt(ps / pn.clamp(min=1e-20) / 10.0 ** (_per_example(snr_db, x) / 10)) * (pn > 0)
+    return x + g * other
+
+
+def add_noise(x: torch.Tensor, snr_db, color: str = 'white') -> torch.Tensor:
+    "Add `color` noise to `x` `(batch, ..., time)` at `snr_db` (a number or one per example); see `mix_at_snr`."
+    return mix_at_snr(x, colored_noise(x.shape, color, x.device, x.dtype), snr_db)
+
+
+def mask_along(x: torch.Tensor, dim: int, start, width, value: float = 0.0) -> torch.Tensor:
+    """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value`
+    (SpecAugment). `start`, `width`: `(batch,)` integers."""
+    n = x.shape[dim]
+    pos = torch.arange(n, device=x.device)
+    start = torch.as_tensor(start, device=x.device)[:, None]
+    width = torch.as_tensor(width, device=x.device)[:, None]
+    m = (pos[None] >= start) & (pos[None] < start + width)                 # (batch, n)
+    shape = [x.shape[0]] + [1] * (x.ndim - 1)
+    shape[dim % x.ndim] = n
+    return x.masked_fill(m.reshape(shape), value)
+
+
+# --------------------------------------------------------------------------- transforms
+def _uniform(rng_range, n: int) -> torch.Tensor:
+    lo, hi = (rng_range, rng_range) if isinstance(rng_range, (int, float)) else rng_range
+    return lo + (hi - lo) * torch.rand(n)
+
+
+class _RandomBatchTransform(DisplayedTransform):
+    """Picks each example with probability `p`, draws its parameters (`draw`) and sends the picked ones through
+    `apply` together on the batch's device. Training batches only (`split_idx=0`). Parameters come from
+    torch's generator, which `set_seed` seeds. (No `encodes` here: fasttransform merges a base's `encodes`
+    into every subclass, and waveform and spectrogram augmentations must each see only their own type.)"""
+    split_idx, order = 0, 30
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p <= 1: raise ValueError(f'p must be in [0, 1], got {p}')
+        self.p = p
+
+    def draw(self, n: int) -> dict: return {}
+    def apply(self, x: torch.Tensor, **params) -> torch.Tensor: raise NotImplementedError
+
+    def _augment(self, x):
+        picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
+        if len(picked) == 0: return x.as_subclass(torch.Tensor)
+        params = {k: v.to(x.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(len(picked)).items()}
+        out = x.as_subclass(torch.Tensor).clone()
+        idx = picked.to(x.device)
+        out[idx] = self.apply(out[idx], **params)
+        return out
+
+
+class RandomAudioTransform(_RandomBatchTransform):
+    """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out,
+    each example picked with probability `p` and given its own random parameters. Training batches only."""
+    def encodes(self, x: AudioTensor) -> AudioTensor:
+        self._sr = x.sr
+        return AudioTensor(self._augment(x), sr=x.sr)
+
+
+class PitchShift(RandomAudioTransform):
+    "Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration."
+    def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
+        super().__init__(p)
+        self.semitones, self.n_fft = semitones, n_fft
+
+    def draw(self, n): return {'semitones': _uniform(self.semitones, n)}
+    def apply(self, x, semitones): return pitch_shift(x, semitones, self.n_fft)
+
+
+class TimeStretch(RandomAudioTransform):
+    """Play each picked clip `rate` times faster (uniform in `(lo, hi)`) at the same pitch, then cut or
+    zero-pad it back to the clip length."""
+    def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
+        super().__init__(p)
+        self.rate, self.n_fft = rate, n_fft
+
+    def draw(self, n): return {'rate': _uniform(self.rate, n)}
+    def apply(self, x, rate): return time_stretch(x, rate, self.n_fft)
+
+
+class Gain(RandomAudioTransform):
+    "Change each picked clip's level by a uniform `db` in `(lo, hi)` decibels."
+    order = 40
+
+    def __init__(self, db=(-6.0, 6.0), p=0.5):
+        super().__init__(p)
+        self.db = db
+
+    def draw(self, n): return {'db': _uniform(self.db, n)}
+    def apply(self, x, db): return apply_gain(x, db)
+
+
+class PolarityInversion(RandomAudioTransform):
+    "Flip the sign of each picked clip (inaudible alone, but changes the waveform a network sees)."
+    order = 40
+    def apply(self, x): return -x
+
+
+class TimeShift(RandomAudioTransform):
+    """Shift each picked clip by a uniform fraction of its length in `(-max_shift, max_shift)`; `wrap=True`
+    rolls it around, `wrap=False` fills the gap with silence."""
+    def __init__(self, max_shift: float = 0.2, wrap: bool = True, p=0.5):
+        super().__init__(p)
+        self.max_shift, self.wrap = max_shift, wrap
+
+    def draw(self, n): return {'frac': _uniform((-self.max_shift, self.max_shift), n)}
+    def apply(self, x, frac): return time_shift(x, (frac * x.shape[-1]).round().long(), self.wrap)
+
+
+class AddNoise(RandomAudioTransform):
+    """Add `color` noise ('white', 'pink' or 'brown') to each picked clip at a uniform signal-to-noise ratio
+    `snr_db` in `(lo, hi)` decibels."""
+    order = 45
+
+    def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
+        super().__init__(p)
+        if color not in _NOISE_EXPONENT: raise ValueError(f"color must be one of {list(_NOISE_EXPONENT)}, got {color!r}")
+        self.snr_db, self.color = snr_db, color
+
+    def draw(self, n): return {'snr_db': _uniform(self.snr_db, n)}
+    def apply(self, x, snr_db): return add_noise(x, snr_db, self.color)
+
+
+class AddBackground(RandomAudioTransform):
+    """Mix a random segment of a random background clip (audio files under `folder`, or a list of files) into
+    each picked clip at a uniform `snr_db` in `(lo, hi)`. The backgrounds are loaded once, at the clips'
+    sample rate, on first use; shorter ones are looped."""
+    order = 45
+
+    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5):
+        super().__init__(p)
+        self.files = get_audio_files(folder) if isinstance(folder, (str, Path)) and Path(folder).is_dir() else \
+            [Path(f) for f in folder]
+        if not self.files: raise FileNotFoundError(f'AddBackground: no audio files ({", ".join(audio_extensions[:3])}...) in {folder}')
+        self.snr_db, self._bank, self._bank_sr = snr_db, None, None
+
+    def _load(self, sr):
+        if self._bank_sr != sr: self._bank, self._bank_sr = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files], sr
+        return self._bank
+
+    def draw(self, n):
+        return {'which': torch.randint(len(self.files), (n,)), 'offset': torch.rand(n), 'snr_db': _uniform(self.snr_db, n)}
+
+    def apply(self, x, which, offset, snr_db):
+        bank, n = self._load(self._sr), x.shape[-1]
+        segs = []
+        for i, o in zip(which.tolist(), offset.tolist()):
+            b = bank[i]
+            if len(b) < n: b = b.repeat(-(-n // len(b)))
+            start = int(o * (len(b) - n + 1))
+            segs.append(b[start:start + n])
+        bg = torch.stack(segs).to(x.device, x.dtype).reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x)
+        return mix_at_snr(x, bg, snr_db)
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d['_bank'], d['_bank_sr'] = None, None
+        return d
+
+
+class RandomFilter(RandomAudioTransform):
+    """Filter each picked clip with a zero-phase Butterworth-shaped `kind` chosen at random among `kinds`:
+    'lowpass' or 'highpass' (cutoff log-uniform in `cutoff` Hz, `order` sets the slope: 6*order dB/octave),
+    or 'eq' (a bell of `eq_db` dB gain, one octave wide, at a log-uniform centre in `cutoff`)."""
+    order = 35
+
+    def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
+                 p=0.5):
+        super().__init__(p)
+        bad = set(kinds) - {'lowpass', 'highpass', 'eq'}
+        if bad: raise ValueError(f'unknown filter kinds {sorted(bad)}')
+        self.kinds, self.cutoff, self.eq_db, self.filter_order = tuple(kinds), cutoff, eq_db, order
+
+    def draw(self, n):
+        lo, hi = (math.log(c) for c in self.cutoff)
+        return {'kind': torch.randint(len(self.kinds), (n,)), 'fc': torch.exp(_uniform((lo, hi), n)),
+                'db': _uniform(self.eq_db, n)}
+
+    def apply(self, x, kind, fc, db):
+        names = torch.tensor([['lowpass', 'highpass', 'eq'].index(k) for k in self.kinds], device=x.device)[kind]
+        fc, db, k2 = fc[:, None], db[:, None], 2 * self.filter_order
+
+        def gain(hz):
+            ratio = hz / fc
+            low = 1 / torch.sqrt(1 + ratio ** k2)
+            high = ratio ** (k2 / 2) / torch.sqrt(1 + ratio ** k2)
+            bell = 10 ** (db / 20 * torch.exp(-0.5 * (torch.log2(hz.clamp(min=1.0) / fc) / 0.5) ** 2))
+            return torch.where(names[:, None] == 0, low, torch.where(names[:, None] == 1, high, bell))
+
+        return frequency_filter(x, gain, sr=self._sr)
+
+
+class _SpecMask(_RandomBatchTransform):
+    "SpecAugment: `n_masks` bands of a uniform width in `width` (bins/frames) set to `value` in each picked example."
+    order, _dim = 80, -2
+
+    def __init__(self, width=(0, 8), n_masks: int = 1, value: float = 0.0, p=1.0):
+        super().__init__(p)
+        self.width, self.n_masks, self.value = (width, width) if isinstance(width, int) else width, n_masks, value
+
+    def apply(self, x, **_):
+        n = x.shape[self._dim]
+        for _ in range(self.n_masks):
+            w = torch.randint(self.width[0], min(self.width[1], n) + 1, (x.shape[0],))
+            start = (torch.rand(x.shape[0]) * (n - w + 1)).long()
+            x = mask_along(x, self._dim, start.to(x.device), w.to(x.device), self.value)
+        return x
+
+    def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        return AudioSpectrogram(self._augment(x), settings=x.settings)
+
+
+class FrequencyMask(_SpecMask):
+    """Zero (`value`) `n_masks` bands of consecutive frequency rows, each of a uniform width in `width`, in each
+    picked spectrogram. Put it after `SpecNormalize` (its order does), so 0 is the mean level."""
+    _dim = -2
+
+
+class TimeMask(_SpecMask):
+    "Zero (`value`) `n_masks` runs of consecutive frames, each of a uniform width in `width`, as `FrequencyMask`."
+    _dim = -1
+
+
+def audio_aug_transforms(pitch=(-2.0, 2.0), stretch=(0.85, 1.15), gain_db=(-6.0, 6.0), shift=0.1,
+                         noise_snr=(15.0, 40.0), filter_p=0.3, freq_mask=(0, 6), time_mask=(0, 20), n_masks=2,
+                         p=0.5, background=None, background_snr=(5.0, 30.0)) -> list:
+    """A preset of batch augmentations, as `aug_transforms` is for images: returns the list to put in
+    `batch_tfms` next to the spectrogram transforms (their `order` puts the waveform ones before and the masks
+    after it). Each waveform augmentation applies to a clip with probability `p`; None (or 0) leaves one out.
+
+    pitch : semitones (-2, 2). stretch : rate (0.85, 1.15). gain_db : (-6, 6). shift : fraction of the clip
+    (0.1, rolled). noise_snr : white noise SNR in dB (15, 40). filter_p : probability of a random
+    low-/high-pass/EQ (0.3). freq_mask, time_mask : SpecAugment widths in bins/frames, `n_masks` each (2).
+    background : a folder of background clips to mix in at `background_snr` dB.
+    """
+    t = []
+    if pitch: t.append(PitchShift(pitch, p=p))
+    if stretch: t.append(TimeStretch(stretch, p=p))
+    if shift: t.append(TimeShift(shift, p=p))
+    if filter_p: t.append(RandomFilter(p=filter_p))
+    if gain_db: t.append(Gain(gain_db, p=p))
+    if noise_snr: t.append(AddNoise(noise_snr, p=p))
+    if background: t.append(AddBackground(background, background_snr, p=p))
+    if freq_mask: t.append(FrequencyMask(freq_mask, n_masks))
+    if time_mask: t.append(TimeMask(time_mask, n_masks))
+    return t
