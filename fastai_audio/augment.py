@@ -39,19 +39,19 @@ def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_len
     `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`."""
     b, n_freq, t = spec.shape
     spec = torch.nn.functional.pad(spec, (0, 2))
+    mag_in, ang_in = spec.abs(), spec.angle()                  # once per input frame, then gathered (real)
     steps = torch.arange(n_frames, device=spec.device, dtype=torch.float32)[None] * rate.float()[:, None]
     i0 = steps.floor().long()
-    frac = (steps - i0).to(spec.real.dtype)[:, None]
+    frac = (steps - i0).to(mag_in.dtype)[:, None]
     valid = (i0 < t)[:, None]
     i0 = i0.clamp(max=t)
     idx0, idx1 = i0[:, None].expand(-1, n_freq, -1), (i0 + 1)[:, None].expand(-1, n_freq, -1)
-    c0, c1 = spec.gather(-1, idx0), spec.gather(-1, idx1)
-    mag = (1 - frac) * c0.abs() + frac * c1.abs()
+    mag = torch.lerp(mag_in.gather(-1, idx0), mag_in.gather(-1, idx1), frac)
     expected = torch.linspace(0, math.pi * hop_length, n_freq, device=spec.device, dtype=mag.dtype)[None, :, None]
-    dphi = c1.angle() - c0.angle() - expected
+    dphi = ang_in.gather(-1, idx1) - ang_in.gather(-1, idx0) - expected
     dphi = dphi - 2 * math.pi * torch.round(dphi / (2 * math.pi))
     step = torch.remainder(expected, 2 * math.pi) + dphi
-    phase = spec[..., :1].angle() + torch.cumsum(step, -1) - step          # exclusive cumulative sum
+    phase = ang_in[..., :1] + torch.cumsum(step, -1) - step          # exclusive cumulative sum
     return torch.polar(mag * valid, phase)
 
 

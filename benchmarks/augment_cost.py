@@ -1,0 +1,95 @@
+"""Benchmark (issue 3): the cost of the `audio_aug_transforms()` preset on a batch of 64 clips of 4 s, as a
+ratio to one resnet18 training step (forward, backward, Adam step) on the same batch's log-mel spectrograms.
+
+    python benchmarks/augment_cost.py [--device cpu|cuda] [--p 0.5] [--append]
+
+The preset runs as on a training batch (its waveform augmentations each pick a clip with probability `--p`;
+the masks always apply). Best of `--repeats` timed runs after a warm-up.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import append_row, command, machine, today  # noqa: E402
+
+
+def best_of(f, repeats, sync):
+    f()
+    ts = []
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        f()
+        sync()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--p', type=float, default=0.5)
+    p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--append', action='store_true')
+    a = p.parse_args()
+    import torch
+    import torchvision
+    from fastai_audio import AudioTensor, adapt_first_conv, audio_aug_transforms, get_frequency_batch_transforms
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+    y = np.random.default_rng(0).standard_normal((64, 1, 64000)).astype(np.float32) * 0.1
+    x = AudioTensor(torch.from_numpy(y), sr=16000).to(dev)
+    augs = audio_aug_transforms(p=a.p)
+    front = get_frequency_batch_transforms(normalize=None)
+
+    def run_augs():
+        out = x
+        for t in sorted(augs, key=lambda t: t.order):
+            if t.order < 50: out = t(out, split_idx=0)
+        spec = out
+        for t in front: spec = t(spec)
+        for t in augs:
+            if t.order >= 50: spec = t(spec, split_idx=0)
+        return spec
+
+    def per_aug():
+        res = {}
+        for t in augs:
+            inp = x if t.order < 50 else run_front()
+            res[type(t).__name__] = best_of(lambda: t(inp, split_idx=0), a.repeats, sync)
+        return res
+
+    def run_front():
+        s = x
+        for t in front: s = t(s)
+        return s
+
+    spec = run_front()
+    model = adapt_first_conv(torchvision.models.resnet18(num_classes=11), 1).to(dev)
+    opt = torch.optim.Adam(model.parameters())
+    target = torch.randint(0, 11, (64,), device=dev)
+    inp = spec.as_subclass(torch.Tensor)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(inp), target)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    with torch.no_grad(): t_aug = best_of(run_augs, a.repeats, sync) - best_of(run_front, a.repeats, sync)
+    t_step = best_of(step, a.repeats, sync)
+    with torch.no_grad(): parts = per_aug()
+    print(f'preset (p={a.p}) {t_aug * 1000:.0f} ms; resnet18 training step {t_step * 1000:.0f} ms; '
+          f'ratio {100 * t_aug / t_step:.1f}%')
+    print('each augmentation applied alone:', ', '.join(f'{k} {v * 1000:.0f} ms' for k, v in parts.items()))
+    if a.append:
+        append_row('augment cost', [today(), f'`{command()}`', machine(), a.device, f'{t_aug * 1000:.0f} ms',
+                                    f'{t_step * 1000:.0f} ms', f'{100 * t_aug / t_step:.1f}%'])
+
+
+if __name__ == '__main__':
+    main()
