@@ -3,6 +3,7 @@ import os
 import platform
 import shlex
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -29,3 +30,17 @@ def append_row(table: str, cells: list):
 
 
 def today() -> str: return date.today().isoformat()
+
+
+def best_of(f, repeats: int, sync=None) -> float:
+    "Seconds of the fastest of `repeats` calls of `f` after one warm-up call; `sync` (e.g. cuda.synchronize) around each."
+    sync = sync or (lambda: None)
+    f()
+    times = []
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        f()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return min(times)

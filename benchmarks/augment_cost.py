@@ -8,25 +8,12 @@ the masks always apply). Best of `--repeats` timed runs after a warm-up.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
-
-
-def best_of(f, repeats, sync):
-    f()
-    ts = []
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        f()
-        sync()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+from _common import append_row, best_of, command, machine, today  # noqa: E402
 
 
 def main():

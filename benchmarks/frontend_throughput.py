@@ -7,23 +7,12 @@ runs `--repeats` times after a warm-up and the best time counts.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
-
-
-def best_of(f, repeats):
-    f()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _common import append_row, best_of, command, machine, today  # noqa: E402
 
 
 def main():
@@ -49,11 +38,10 @@ def main():
     x = AudioTensor(torch.from_numpy(y)[:, None], sr=sr).to(a.device)
 
     def ours():
-        with torch.no_grad(): out = db(mel(x))
-        if x.device.type == 'cuda': torch.cuda.synchronize()
-        return out
+        with torch.no_grad(): return db(mel(x))
 
-    t_lib, t_ours = best_of(lib, a.repeats), best_of(ours, a.repeats)
+    sync = torch.cuda.synchronize if x.device.type == 'cuda' else None
+    t_lib, t_ours = best_of(lib, a.repeats), best_of(ours, a.repeats, sync)
     r_lib, r_ours = a.clips / t_lib, a.clips / t_ours
     print(f'librosa clip by clip: {r_lib:.0f} clips/s; batch transform on {a.device}: {r_ours:.0f} clips/s; '
           f'ratio {r_ours / r_lib:.1f}x')
