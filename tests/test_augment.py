@@ -206,3 +206,13 @@ def test_fastai_mixup_and_cutmix_train_on_spectrograms(classic_dls, cb):
     learn.remove_cb(cb)
     x, _ = classic_dls.one_batch()
     assert isinstance(x, AudioSpectrogram)
+
+
+def test_inference_is_never_augmented(aug_dls, synth_path):
+    "predict goes through the validation-side pipeline: the same file gives the same scores every time."
+    learn = create_cnn(aug_dls, models.resnet18, pretrained=False)
+    f = sorted((synth_path / 'valid').glob('*.wav'))[0]
+    set_seed(0)
+    first = learn.predict(f)[2]
+    set_seed(1)
+    assert torch.equal(learn.predict(f)[2], first)
