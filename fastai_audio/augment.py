@@ -94,10 +94,21 @@ def _smooth_sizes(limit: int) -> np.ndarray:
     return np.array(sorted(set(out)))
 
 
+def _smooth_around(x: float) -> tuple[np.ndarray, int]:
+    "The 7-smooth sizes up to a power of 2 above 2x (so the table is cached) and where `x` falls among them."
+    sizes = _smooth_sizes(1 << int(2 * x + 16).bit_length())
+    return sizes, int(np.searchsorted(sizes, x))
+
+
 def _nearest_smooth(x: float) -> int:
-    sizes = _smooth_sizes(1 << int(2 * x + 16).bit_length())       # a power-of-2 limit, so it is cached
-    j = int(np.clip(np.searchsorted(sizes, x), 1, len(sizes) - 1))
+    sizes, j = _smooth_around(x)
+    j = min(max(j, 1), len(sizes) - 1)
     return int(sizes[j - 1] if x - sizes[j - 1] < sizes[j] - x else sizes[j])
+
+
+def _next_smooth(x: float) -> int:
+    sizes, j = _smooth_around(x)
+    return int(sizes[j])
 
 
 def _resample_fft(x2: torch.Tensor, factor: torch.Tensor, length: int, pad: int = 512):
@@ -109,7 +120,7 @@ def _resample_fft(x2: torch.Tensor, factor: torch.Tensor, length: int, pad: int 
     the signal keep its end from wrapping onto its start. One batched rfft; one irfft per row, since each row
     comes out at its own length. (irfft zero-pads a short spectrum itself.)"""
     n = x2.shape[-1]
-    n_in = int(_smooth_sizes(1 << (2 * (n + pad)).bit_length())[np.searchsorted(_smooth_sizes(1 << (2 * (n + pad)).bit_length()), n + pad)])
+    n_in = _next_smooth(n + pad)
     spec = torch.fft.rfft(x2, n=n_in, dim=-1)
     out = x2.new_zeros(x2.shape[0], length)
     used = []
