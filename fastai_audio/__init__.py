@@ -12,4 +12,5 @@ from .features import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import label_ranking_average_precision_score
+
+from fastai_audio import LWLRAP, lwlrap
+
+
+def test_lwlrap_hand_computed():
+    # clip 0: true {a, c}; scores rank c(0.9) > b(0.5) > a(0.1): c at rank 1 -> 1/1, a at rank 3 -> 2/3
+    # clip 1: true {b}; b ranks 2nd behind a -> 1/2.  Mean over the 3 (clip, label) pairs: (1 + 2/3 + 1/2) / 3
+    preds = torch.tensor([[0.1, 0.5, 0.9], [0.8, 0.6, 0.2]])
+    targs = torch.tensor([[1, 0, 1], [0, 1, 0]])
+    assert float(lwlrap(preds, targs)) == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
+
+
+def test_lwlrap_equals_label_weighted_sklearn_lrap():
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 12)) < 0.2).astype(int)
+    y[y.sum(1) == 0, rng.integers(0, 12)] = 1
+    s = rng.random((200, 12))                                  # continuous: no ties
+    ref = label_ranking_average_precision_score(y, s, sample_weight=y.sum(1))
+    assert float(lwlrap(torch.from_numpy(s), torch.from_numpy(y))) == pytest.approx(ref, rel=1e-6)
+    unweighted = label_ranking_average_precision_score(y, s)
+    assert abs(ref - unweighted) > 1e-3                        # the weighting matters on this data
+
+
+def test_lwlrap_perfect_and_errors():
+    t = torch.tensor([[1, 0, 1, 0]])
+    assert float(lwlrap(torch.tensor([[0.9, 0.1, 0.8, 0.2]]), t)) == 1.0
+    assert float(lwlrap(torch.sigmoid(torch.tensor([[3.0, -1.0, 2.0, 0.0]])), t)) == 1.0
+    with pytest.raises(ValueError, match='differ'):
+        lwlrap(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_lwlrap_as_fastai_metric():
+    m = LWLRAP()
+    assert m.name == 'lwlrap'
+    m.reset()
+
+    for p, t in ((torch.tensor([[0.1, 0.5, 0.9]]), torch.tensor([[1, 0, 1]])),
+                 (torch.tensor([[0.8, 0.6, 0.2]]), torch.tensor([[0, 1, 0]]))):
+        m.accum_values(p, t)                                   # batch by batch, as during validation
+    assert float(m.value) == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
