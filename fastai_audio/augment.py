@@ -41,7 +41,7 @@ def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_len
     `k * rate[b]` (rate > 1 is faster): magnitudes are interpolated between neighbouring frames and each bin's
     phase advances by the measured instantaneous frequency, so partials keep their pitch. Returns
     `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`."""
-    b, n_freq, t = spec.shape
+    _, n_freq, t = spec.shape
     spec = torch.nn.functional.pad(spec, (0, 2))
     mag_in, ang_in = spec.abs(), spec.angle()                  # once per input frame, then gathered (real)
     steps = torch.arange(n_frames, device=spec.device, dtype=torch.float32)[None] * rate.float()[:, None]
@@ -57,6 +57,14 @@ def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_len
     step = torch.remainder(expected, 2 * math.pi) + dphi
     phase = ang_in[..., :1] + torch.cumsum(step, -1) - step          # exclusive cumulative sum
     return torch.polar(mag * valid, phase)
+
+
+def _rows(x: torch.Tensor, values):
+    """`x` `(batch, ..., time)` as rows `(batch * channels, time)`, and `values` (a number or one per example)
+    as a float tensor with one entry per row."""
+    v = torch.as_tensor(values, dtype=torch.float32, device=x.device).expand(x.shape[0])
+    flat = x.reshape(x.shape[0], -1, x.shape[-1])
+    return flat.reshape(-1, x.shape[-1]), v[:, None].expand(-1, flat.shape[1]).reshape(-1)
 
 
 def _stft_args(n_fft, hop_length, x):
@@ -77,12 +85,9 @@ def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | Non
     """Play `x` `(batch, ..., time)` `rate` times faster (rate > 1) or slower (< 1) at the same pitch, with a
     phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length.
     rate : a number or one per example `(batch,)`, > 0."""
-    rate = torch.as_tensor(rate, dtype=torch.float32, device=x.device).expand(x.shape[0])
-    if (rate <= 0).any(): raise ValueError('rate must be > 0')
-    shape = x.shape
-    flat = x.reshape(shape[0], -1, shape[-1])
-    r = rate[:, None].expand(-1, flat.shape[1]).reshape(-1)
-    return _stretch_to(flat.reshape(-1, shape[-1]), r, shape[-1], n_fft, hop_length).reshape(shape)
+    rows, r = _rows(x, rate)
+    if (r <= 0).any(): raise ValueError('rate must be > 0')
+    return _stretch_to(rows, r, x.shape[-1], n_fft, hop_length).reshape(x.shape)
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,16 +160,12 @@ def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int |
     """Shift the pitch of `x` `(batch, ..., time)` by `semitones` (a number or one per example) keeping its
     duration: resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so
     nothing aliases when shifting up), then `time_stretch` back to the original length."""
-    st = torch.as_tensor(semitones, dtype=torch.float32, device=x.device).expand(x.shape[0])
-    f = 2.0 ** (st / 12)
-    shape = x.shape
-    flat = x.reshape(shape[0], -1, shape[-1])
-    fr = f[:, None].expand(-1, flat.shape[1]).reshape(-1)
-    n = shape[-1]
-    longest = int(math.ceil(n / float(f.min()) * 1.01)) + 1
-    res, fr = _resample_fft(flat.reshape(-1, n), fr, longest)
+    rows, st = _rows(x, semitones)
+    n = x.shape[-1]
+    longest = int(math.ceil(n / float(2.0 ** (st.min() / 12)) * 1.01)) + 1
+    res, fr = _resample_fft(rows, 2.0 ** (st / 12), longest)
     keep = torch.arange(longest, device=x.device)[None] < (n / fr)[:, None]
-    return _stretch_to(res * keep, 1.0 / fr, n, n_fft, hop_length).reshape(shape)
+    return _stretch_to(res * keep, 1.0 / fr, n, n_fft, hop_length).reshape(x.shape)
 
 
 def apply_gain(x: torch.Tensor, db) -> torch.Tensor:
@@ -189,12 +190,16 @@ def time_shift(x: torch.Tensor, shift, wrap: bool = True) -> torch.Tensor:
 _NOISE_EXPONENT = {'white': 0.0, 'pink': 1.0, 'brown': 2.0}
 
 
+def _noise_exponent(color: str) -> float:
+    if color not in _NOISE_EXPONENT: raise ValueError(f"color must be one of {list(_NOISE_EXPONENT)}, got {color!r}")
+    return _NOISE_EXPONENT[color]
+
+
 def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
     """Gaussian noise of `shape` `(..., time)` whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'
     (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit variance along time."""
-    if color not in _NOISE_EXPONENT: raise ValueError(f"color must be one of {list(_NOISE_EXPONENT)}, got {color!r}")
+    k = _noise_exponent(color)
     w = torch.randn(shape, device=device, dtype=dtype)
-    k = _NOISE_EXPONENT[color]
     if k:
         spec = torch.fft.rfft(w, dim=-1)
         f = torch.fft.rfftfreq(shape[-1], device=device).to(dtype)
@@ -326,7 +331,7 @@ class AddNoise(RandomAudioTransform):
 
     def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
         super().__init__(p)
-        if color not in _NOISE_EXPONENT: raise ValueError(f"color must be one of {list(_NOISE_EXPONENT)}, got {color!r}")
+        _noise_exponent(color)                                  # refuse an unknown colour now, not mid-training
         self.snr_db, self.color = snr_db, color
 
     def draw(self, n): return {'snr_db': _uniform(self.snr_db, n)}
