@@ -13,4 +13,5 @@ from .data import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
+from .windows import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

@@ -90,11 +90,21 @@ class CropPad(DisplayedTransform):
         return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
 
 
-def pad_to_longest(samples):
-    """`before_batch` for clips of different lengths: zero-pads every clip at its end to the longest one in
-    the batch, so nothing is cut. Used by `AudioBlock(duration=None)`."""
-    n = max(s[0].shape[-1] for s in samples)
-    return [(crop_pad(s[0], n), *s[1:]) for s in samples]
+def pad_to_longest(samples, pad: str = 'zeros'):
+    """`before_batch` for clips of different lengths: pads every clip at its end to the longest one in the
+    batch (`pad`: 'zeros' or 'repeat', as `crop_pad`), so nothing is cut. Used by `AudioBlock(duration=None)`.
+
+    With zeros the padding is made known downstream: the collated `AudioTensor` batch carries `lengths`
+    `(batch,)`, each clip's samples before padding; spectrogram transforms turn it into frames, per-example
+    normalisation ignores the padded frames, and `length_mask` gives a mask a model can use."""
+    lengths = torch.tensor([s[0].shape[-1] for s in samples])
+    n = int(lengths.max())
+    out = []
+    for s in samples:
+        x = crop_pad(s[0], n, pad=pad)
+        if pad == 'zeros': x.lengths = lengths       # batch-level metadata: collation keeps the first item's
+        out.append((x, *s[1:]))
+    return out
 
 
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
@@ -102,9 +112,10 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
     file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
-    its longest clip."""
+    its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
+    see `pad_to_longest`)."""
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
-    dls_kwargs = {} if duration else {'before_batch': pad_to_longest}
+    dls_kwargs = {} if duration else {'before_batch': partial(pad_to_longest, pad=pad)}
     return TransformBlock(type_tfms=AudioLoader(sr, mono), item_tfms=item_tfms, dls_kwargs=dls_kwargs)
 
 
@@ -200,7 +211,7 @@ class AudioDataLoaders(DataLoaders):
     def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
         "Like `from_df`, reading `path/csv_fname`."
         import pandas as pd
-        df = pd.read_csv(Path(path) / csv_fname, header=header, delimiter=delimiter)
+        df = pd.read_csv(Path(path) / csv_fname, header=header, **({} if delimiter is None else {'delimiter': delimiter}))
         return cls.from_df(df, path=path, **kwargs)
 
 

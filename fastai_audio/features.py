@@ -24,7 +24,8 @@ from .core import AudioTensor
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft', 'spectrogram',
            'melspectrogram', 'amplitude_to_db', 'mfcc', 'SpecSettings', 'AudioSpectrogram', 'Spectrogram',
-           'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'get_frequency_batch_transforms']
+           'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'get_frequency_batch_transforms', 'length_mask',
+           'masked_mean_std']
 
 
 # --------------------------------------------------------------------------- mel scale and filterbanks
@@ -195,7 +196,9 @@ class SpecSettings:
 
 class AudioSpectrogram(TensorImageBase):
     """A spectrogram batch `(batch, channels, freq, frames)` or item `(channels, freq, frames)` that remembers
-    how it was made (`settings`, a `SpecSettings`) so it can draw itself with time and frequency axes."""
+    how it was made (`settings`, a `SpecSettings`) so it can draw itself with time and frequency axes.
+    A batch padded to its longest clip also carries `lengths` `(batch,)`: each clip's frames before the
+    padding (see `length_mask`)."""
 
     @property
     def duration(self) -> float: return self.shape[-1] / self.settings.frame_rate
@@ -220,6 +223,27 @@ class AudioSpectrogram(TensorImageBase):
         if colorbar: plt.colorbar(im, ax=ax, label='dB' if st is not None and st.scale == 'db' else None)
         if title is not None: ax.set_title(title)
         return ax
+
+
+def length_mask(lengths: torch.Tensor, n: int) -> torch.Tensor:
+    "Boolean mask `(batch, n)`: True where index < `lengths` `(batch,)`, i.e. on real (not padded) samples or frames."
+    return torch.arange(n, device=lengths.device) < lengths.to(torch.long)[:, None]
+
+
+def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and (unbiased) standard deviation of each example of `x` `(batch, ..., frames)` over the frames
+    where `mask` `(batch, frames)` is True; both shaped `(batch, 1, ..., 1)` to broadcast against `x`."""
+    m = mask.to(x.dtype).reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[1]).expand_as(x)
+    red = tuple(range(1, x.ndim))
+    n = m.sum(dim=red, keepdim=True)
+    mean = (x * m).sum(dim=red, keepdim=True) / n
+    var = ((x - mean).square() * m).sum(dim=red, keepdim=True) / (n - 1).clamp_min(1)
+    return mean, var.sqrt()
+
+
+def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
+    "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
+    return AudioSpectrogram(data, **{**like.__dict__, **changes})
 
 
 # --------------------------------------------------------------------------- batch transforms
@@ -281,9 +305,17 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         return SpecSettings(sr, self.n_fft, self.hop_length, kind=self._kind,
                             scale='power' if self.power == 2 else 'magnitude')
 
+    def n_frames(self, n_samples):
+        "Frames computed from `n_samples` samples (int or tensor): 1 + n // hop centred, else 1 + (n - n_fft) // hop."
+        if self.center: return 1 + n_samples // self.hop_length
+        return 1 + (n_samples - self.n_fft) // self.hop_length
+
     def encodes(self, x: AudioTensor) -> AudioSpectrogram:
         sr = _check_rate(self, x)
-        return AudioSpectrogram(self._spec(_plain(x), sr), settings=self._settings(sr))
+        out = AudioSpectrogram(self._spec(_plain(x), sr), settings=self._settings(sr))
+        lengths = getattr(x, 'lengths', None)
+        if lengths is not None: out.lengths = self.n_frames(lengths).clamp(1, out.shape[-1])
+        return out
 
 
 class MelSpectrogram(Spectrogram):
@@ -333,7 +365,7 @@ class AmplitudeToDB(DisplayedTransform):
         st = x.settings
         if st.scale not in ('power', 'magnitude'): return x
         db = amplitude_to_db(_plain(x), st.scale, self.ref, self.amin, self.top_db, dims=x.ndim - 1)
-        return AudioSpectrogram(db, settings=replace(st, scale='db'))
+        return _rewrap(x, db, settings=replace(st, scale='db'))
 
 
 class MFCC(MelSpectrogram):
@@ -384,7 +416,9 @@ class SpecNormalize(DisplayedTransform):
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         if self.per_example:
             red = tuple(range(1, x.ndim))
-            m, s = x.mean(dim=red, keepdim=True), x.std(dim=red, keepdim=True)
+            lengths = getattr(x, 'lengths', None)
+            if lengths is None: m, s = x.mean(dim=red, keepdim=True), x.std(dim=red, keepdim=True)
+            else: m, s = masked_mean_std(_plain(x), length_mask(lengths, x.shape[-1]))
             return (x - m) / (s + self.eps)
         if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
         return (x - self.mean) / (self.std + self.eps)

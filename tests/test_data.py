@@ -191,3 +191,29 @@ def test_audio_loader_takes_tensors_too():
     assert float(x[0, 4000:12000].mean()) == pytest.approx(0.25, abs=1e-3)
     kept = AudioLoader(sr=44100, mono=False)(stereo)
     assert kept.shape == (2, 44100) and kept.sr == 44100
+
+
+def test_padding_to_longest_records_lengths_in_samples_then_frames(tmp_path):
+    d = _clips(tmp_path, [800, 1600])
+    tfms = get_frequency_batch_transforms(n_fft=256, n_hop=64, n_mels=16, normalize='example')
+    dls = (AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
+           .databunch(bs=2, tfms=[], num_workers=0, shuffle=False))
+    x = dls.valid.one_batch()[0]
+    short = [i for i, f in enumerate(dls.valid_ds.items) if f.name.startswith('c0')][0]
+    expect = [1600, 1600]
+    expect[short] = 800
+    assert x.lengths.tolist() == expect
+    for t in tfms: x = t(x)
+    assert x.lengths.tolist() == [1 + n // 64 for n in expect]            # centred frames
+    real = x[short, ..., :x.lengths[short]]
+    assert abs(float(real.mean())) < 1e-5 and abs(float(real.std()) - 1) < 1e-4   # padding left out of the stats
+
+
+def test_pad_to_longest_can_repeat_instead(tmp_path):
+    d = _clips(tmp_path, [800, 1600])
+    items = AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
+    dls = _block_dls(d, items.items, duration=None, pad='repeat')
+    x = dls.valid.one_batch()[0]
+    short = [i for i, f in enumerate(dls.valid_ds.items) if f.name.startswith('c0')][0]
+    torch.testing.assert_close(x[short, 0, 800:], x[short, 0, :800])
+    assert getattr(x, 'lengths', None) is None

@@ -1,0 +1,138 @@
+"""Sliding windows: evaluate clips longer (or shorter) than what the model was trained on.
+
+A model trained on crops of `duration` seconds scores a long clip by cutting it into windows of the same
+length every `hop` seconds, running every window through the ordinary data pipeline (so each window is
+turned into a spectrogram, put in dB and normalised exactly as a training crop was) and aggregating the
+windows' scores per clip: `agg='mean'` (the clip is what it sounds like on average) or `'max'` (a label is
+present if any window hears it, the usual choice for tagging sparse events).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+from fastai.learner import Learner
+from fastai.torch_core import to_detach
+from fastcore.basics import ifnone, patch
+
+from .data import CropPad, crop_pad
+
+__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows']
+
+
+def window_starts(n: int, size: int, step: int) -> list[int]:
+    """Start indices of windows of `size` samples every `step` samples covering a signal of `n` samples.
+
+    The windows start at 0, step, 2 * step... while they fit; if the last one stops short of the end, one
+    more window is placed flush with the end, so every sample is seen and no window hangs over the end. A
+    signal shorter than `size` gets the single window [0], padded later.
+    """
+    if size <= 0 or step <= 0: raise ValueError(f'window size and step must be > 0, got {size} and {step}')
+    if n <= size: return [0]
+    starts = list(range(0, n - size + 1, step))
+    if starts[-1] + size < n: starts.append(n - size)
+    return starts
+
+
+class WindowedDataset:
+    """The items of `dset` (a fastai `Datasets` or anything indexed to `(AudioTensor, *targets)`) cut into
+    windows of `window` seconds every `hop` seconds (default `window / 2`): item j is the j-th window
+    `(AudioTensor (channels, window * sr), *targets of its clip)`. `clip_ids` `(n_windows,)` tells which clip
+    each window comes from. Shorter clips give one window, padded with `pad` ('zeros' or 'repeat').
+
+    Clips are decoded once here to count their windows, and again when their windows are read.
+    """
+    def __init__(self, dset, window: float, hop: float | None = None, pad: str = 'zeros'):
+        if window <= 0: raise ValueError(f'window must be > 0 seconds, got {window}')
+        self.dset, self.window, self.hop, self.pad = dset, window, ifnone(hop, window / 2), pad
+        self.index, self.sizes = [], []
+        for i in range(len(dset)):
+            x = dset[i][0]
+            size, step = self._samples(x.sr)
+            self.index += [(i, s) for s in window_starts(x.shape[-1], size, step)]
+        self.clip_ids = torch.tensor([i for i, _ in self.index], dtype=torch.long)
+        self._cache = (None, None)
+
+    def _samples(self, sr):
+        return int(round(self.window * sr)), max(1, int(round(self.hop * sr)))
+
+    def _clip(self, i):
+        if self._cache[0] != i: self._cache = (i, self.dset[i])
+        return self._cache[1]
+
+    def __len__(self): return len(self.index)
+
+    def __getitem__(self, j):
+        i, start = self.index[j]
+        x, *ys = self._clip(i)
+        size, _ = self._samples(x.sr)
+        return (crop_pad(x[..., start:start + size], size, pad=self.pad), *ys)
+
+
+def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int, agg: str = 'mean') -> torch.Tensor:
+    """Scores `(n_windows, n_classes)` -> `(n_clips, n_classes)`: the mean or max over each clip's windows.
+    A clip with no window gets zeros."""
+    out = preds.new_zeros(n_clips, *preds.shape[1:])
+    idx = clip_ids.to(preds.device).view(-1, *([1] * (preds.ndim - 1))).expand_as(preds)
+    if agg == 'mean':
+        out.scatter_add_(0, idx, preds)
+        count = torch.bincount(clip_ids, minlength=n_clips).clamp_min(1).to(preds)
+        return out / count.view(-1, *([1] * (preds.ndim - 1)))
+    if agg == 'max':
+        return out.fill_(float('-inf')).scatter_reduce_(0, idx, preds, 'amax').nan_to_num(neginf=0.0)
+    raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
+
+
+def _first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
+    first = torch.full((n_clips,), len(clip_ids), dtype=torch.long)
+    first.scatter_reduce_(0, clip_ids, torch.arange(len(clip_ids)), 'amin')
+    return t[first]
+
+
+def _crop_of(dl):
+    return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
+
+
+@patch
+def get_window_preds(self: Learner, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                     agg: str = 'mean', with_windows: bool = False):
+    """Per-clip predictions of the clips of `dl` (default: `self.dls[ds_idx]`, the validation set) from sliding
+    windows: returns `(probabilities (n_clips, n_classes), targets)`, and the window-level
+    `(probabilities, clip_ids)` too if `with_windows`.
+
+    window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
+        (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
+    """
+    dl = dl if dl is not None else self.dls[ds_idx]
+    crop = _crop_of(dl)
+    window = window if window is not None else getattr(crop, 'duration', None)
+    if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
+    wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
+    after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
+    wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
+    preds, targs = self.get_preds(dl=wdl)
+    n = len(dl.dataset)
+    out = (aggregate_windows(preds, wds.clip_ids, n, agg), _first_per_clip(targs, wds.clip_ids, n))
+    return out + (preds, wds.clip_ids) if with_windows else out
+
+
+def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:
+    "Scores whose sigmoid (multi-label) or softmax is `p`, so fastai metrics that apply those give back `p`."
+    p = p.clamp(1e-7, 1 - 1e-7)
+    return torch.logit(p) if multi_label else p.log()
+
+
+@patch
+def validate_windows(self: Learner, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                     agg: str = 'mean') -> dict:
+    """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
+    {metric name: value}."""
+    preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
+    multi = targs.ndim == 2 and targs.shape == preds.shape
+    logits = _as_logits(preds, multi)
+    res = {}
+    for m in self.metrics:
+        m.reset()
+        m.accumulate(SimpleNamespace(pred=logits, yb=(targs,), y=targs, training=False, to_detach=to_detach))
+        res[m.name] = float(m.value)
+    return res
