@@ -14,4 +14,6 @@ from .augment import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
+from .crossval import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

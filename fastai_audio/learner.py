@@ -13,18 +13,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 from fastai.data.core import show_results
-from fastai.interpret import plot_top_losses
+from fastai.interpret import Interpretation, plot_top_losses
+from fastai.data.transforms import OneHotEncode
+from fastai.metrics import accuracy, accuracy_multi
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import vision_learner
-from fastai.data.transforms import Category
+from fastai.data.transforms import Category, MultiCategory
 from fastcore.meta import delegates
 from plum import dispatch
 
 from .features import AudioSpectrogram, SpecNormalize
 from .core import AudioTensor, tidy_grid
+from .metrics import LWLRAP, average_precision
 
-__all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn']
+__all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics',
+           'MultiLabelInterpretation']
 
 
 def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
@@ -69,6 +73,16 @@ def _ensure_normalized(dls):
     dls.add_tfms([tfm], 'after_batch')
 
 
+def _is_multi_label(dls) -> bool:
+    return any(isinstance(t, OneHotEncode) for t in getattr(dls, 'tfms', [None, None])[-1].fs) \
+        if hasattr(dls, 'tfms') else False
+
+
+def default_metrics(dls) -> list:
+    "Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`."
+    return [accuracy_multi, LWLRAP()] if _is_multi_label(dls) else [accuracy]
+
+
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
 def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: bool = True, loss_func=None,
                   metrics=None, **kwargs) -> Learner:
@@ -80,9 +94,13 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
         RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
     normalize : make sure the batches are standardised (adds a `SpecNormalize` measured on a training batch
         when `dls` has none), since fastai adds no ImageNet statistics for one channel.
+    loss_func : None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
+        multi-label (`MultiCategoryBlock`). metrics : None gives `default_metrics(dls)` (accuracy; or
+        accuracy_multi and lwlrap for multi-label); pass [] for none.
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
     """
     if normalize: _ensure_normalized(dls)
+    if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
         unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
         if unknown: raise TypeError(f'audio_learner with a ready nn.Module takes only Learner arguments; got {unknown}')
@@ -107,6 +125,17 @@ def _show_input(s, ax, **kwargs):
     s.show(ctx=ax, **({'player': False} if isinstance(s, AudioTensor) else {}), **kwargs)
 
 
+def _label_text(o) -> str:
+    "A label for a title: the class name, or a multi-label's names joined by ';' ('-' for none)."
+    if isinstance(o, MultiCategory): return ';'.join(map(str, o)) or '-'
+    return str(o)
+
+
+def _same_labels(pred, actual) -> bool:
+    if isinstance(pred, MultiCategory): return set(map(str, pred)) == set(map(str, actual))
+    return isinstance(pred, Category) and str(pred) == str(actual)
+
+
 @dispatch
 def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None,
                  **kwargs):
@@ -114,17 +143,63 @@ def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrow
                                      title='actual / predicted')
     for s, o, ax, _ in zip(samples, outs, ctxs, range(max_n)):
         _show_input(s[0], ax, **kwargs)
-        ok = isinstance(o[0], Category) and str(o[0]) == str(s[1])
-        ax.set_title(f'{s[1]}\n{o[0]}', color='green' if ok else 'red')
+        ax.set_title(f'{_label_text(s[1])}\n{_label_text(o[0])}', color='green' if _same_labels(o[0], s[1]) else 'red')
     return tidy_grid(ctxs[:min(len(samples), max_n)])
 
 
 @dispatch
 def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=None, ncols=None, figsize=None,
                     **kwargs):
+    multi = len(outs) > 0 and isinstance(outs[0][0], MultiCategory)
     axs = get_grid(len(samples), nrows=nrows, ncols=ncols, figsize=figsize,
-                   title='predicted / actual / loss / probability')
+                   title='predicted / actual / loss' + ('' if multi else ' / probability'))
     for ax, s, o, r, l in zip(axs, samples, outs, raws, losses):
         _show_input(s[0], ax, **kwargs)
-        ax.set_title(f'{o[0]} / {s[1]} / {l.item():.2f} / {r.max().item():.2f}')
+        title = f'{_label_text(o[0])} / {_label_text(s[1])} / {l.item():.2f}'
+        ax.set_title(title if multi else f'{title} / {r.max().item():.2f}', fontsize='small' if multi else None)
     return tidy_grid(axs)
+
+
+# --------------------------------------------------------------------------- interpretation
+class MultiLabelInterpretation(Interpretation):
+    """Interpretation of a multi-label learner: `per_class` (a table of support, precision, recall, F1 at a
+    threshold and average precision for each label), `plot_per_class`, and, inherited, `plot_top_losses`.
+    Build it as fastai's: `MultiLabelInterpretation.from_learner(learn)`."""
+
+    def per_class(self, thresh: float = 0.5, sort_by: str | None = 'ap'):
+        """A DataFrame with one row per label: support (true clips), predicted (clips over `thresh`), precision,
+        recall, f1 at `thresh` (on the activated scores) and ap (threshold-free average precision)."""
+        import pandas as pd
+        probs, targs = self.probs_targs
+        probs, targs = probs.float(), targs.bool()
+        pred = probs > thresh
+        tp = (pred & targs).sum(0).float()
+        support, predicted = targs.sum(0), pred.sum(0)
+        precision = tp / predicted.clamp_min(1)
+        recall = tp / support.clamp_min(1)
+        f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
+        df = pd.DataFrame(dict(label=list(map(str, self.vocab)), support=support.numpy(), predicted=predicted.numpy(),
+                               precision=precision.numpy(), recall=recall.numpy(), f1=f1.numpy(),
+                               ap=average_precision(probs, targs).numpy()))
+        return df.sort_values(sort_by, ascending=False, ignore_index=True) if sort_by else df
+
+    @property
+    def vocab(self): return self.dl.vocab
+
+    @property
+    def probs_targs(self):
+        "Activated predictions and targets of `dl`, computed once."
+        if not hasattr(self, '_probs_targs'): self._probs_targs = self.learn.get_preds(dl=self.dl, act=self.act)
+        return self._probs_targs
+
+    def plot_per_class(self, thresh: float = 0.5, figsize=None):
+        "Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom."
+        import matplotlib.pyplot as plt
+        df = self.per_class(thresh).iloc[::-1]
+        fig, ax = plt.subplots(figsize=figsize or (6, max(2.5, 0.3 * len(df))))
+        ax.barh(df.label, df.ap, color='tab:blue', label='average precision')
+        ax.plot(df.f1, df.label, 'o', color='tab:orange', label=f'F1 at {thresh}')
+        ax.set_xlim(0, 1)
+        ax.set_xlabel('score')
+        ax.legend(loc='lower right', fontsize='small')
+        return ax

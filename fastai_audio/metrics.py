@@ -1,11 +1,11 @@
 """Metrics for audio tagging: `lwlrap`, the label-weighted label-ranking average precision of DCASE 2019
-task 2 (FSDKaggle2019)."""
+task 2 (FSDKaggle2019), and the per-class `average_precision`."""
 from __future__ import annotations
 
 import torch
 from fastai.metrics import AccumMetric
 
-__all__ = ['lwlrap', 'LWLRAP']
+__all__ = ['lwlrap', 'LWLRAP', 'average_precision']
 
 
 def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
@@ -21,13 +21,27 @@ def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
     """
     preds, targs = torch.as_tensor(preds).float(), torch.as_tensor(targs).bool()
     if preds.shape != targs.shape: raise ValueError(f'preds {tuple(preds.shape)} and targs {tuple(targs.shape)} differ')
-    at_least = preds[:, None, :] >= preds[:, :, None]          # [n, k, j]: class j scores >= class k
-    rank = at_least.sum(-1)
-    hits = (at_least & targs[:, None, :]).sum(-1)
     if not targs.any(): raise ValueError('lwlrap needs at least one true label')
-    return (hits / rank)[targs].mean()
+    return _precision_at_each(preds, targs)[targs].mean()
 
 
 def LWLRAP() -> AccumMetric:
     "`lwlrap` as a fastai metric over the whole validation set (scores taken as they come: no activation needed)."
     return AccumMetric(lwlrap, flatten=False, name='lwlrap')
+
+
+def average_precision(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
+    """Average precision of each class `(classes,)` from scores `preds` `(clips, classes)` and 0/1 `targs`:
+    rank the clips by the class's score; the mean, over the clips that truly have the class, of the precision
+    among the clips ranked at least as high (ties count against, as in `lwlrap`). Equal to sklearn's
+    `average_precision_score(targs[:, c], preds[:, c])` on tie-free scores; NaN for a class with no positive."""
+    scores, truth = torch.as_tensor(preds).float().T, torch.as_tensor(targs).bool().T
+    n = truth.sum(-1)
+    return torch.where(n > 0, (_precision_at_each(scores, truth) * truth).sum(-1) / n.clamp_min(1), torch.nan)
+
+
+def _precision_at_each(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """For rows of `scores` `(rows, k)` and bool `truth`: at each entry, the fraction of the row's entries scored
+    at least as high that are true (the precision at that entry's pessimistic rank), shape `(rows, k)`."""
+    at_least = scores[:, None, :] >= scores[:, :, None]       # [row, k, j]: entry j scores >= entry k
+    return (at_least & truth[:, None, :]).sum(-1) / at_least.sum(-1)

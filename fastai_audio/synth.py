@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ['SYNTH_CLASSES', 'NSYNTH_PATTERN', 'synth_clip', 'make_synthetic_dataset']
+__all__ = ['SYNTH_CLASSES', 'NSYNTH_PATTERN', 'synth_clip', 'synth_mixture', 'make_synthetic_dataset',
+           'make_esc50_like', 'make_nsynth_like', 'make_fsdkaggle2019_like']
 
 SYNTH_CLASSES = ('sine', 'square', 'chirp', 'noise', 'clicks')
 NSYNTH_PATTERN = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
@@ -75,4 +76,89 @@ def make_synthetic_dataset(path, n_train: int = 40, n_valid: int = 10, sr: int =
                 y, pitch = synth_clip(c, sr, duration, rng)
                 sf.write(path / split / f'{c}_synth_{i:03d}-{pitch:03d}-100.wav', y, sr, subtype='PCM_16')
     stamp.write_text(json.dumps(settings))
+    return path
+
+
+def synth_mixture(labels, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
+    """The sum of one clip of each class in `labels` (at random levels), peak-normalised, float32 `(samples,)`."""
+    rng = rng or np.random.default_rng()
+    y = sum(synth_clip(lab, sr, duration, rng)[0] for lab in labels)
+    return (y / max(1.0, float(np.abs(y).max()))).astype(np.float32)
+
+
+def _write(path, y, sr):
+    import soundfile as sf
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y, sr, subtype='PCM_16')
+
+
+def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: int = 44100, duration: float = 5.0,
+                    seed: int = 0) -> Path:
+    """A synthetic dataset in ESC-50's exact layout under `path`: `meta/esc50.csv` (filename, fold, target,
+    category, esc10, src_file, take) and `audio/{fold}-{src_file}-{take}-{target}.wav`, with `clips_per_fold`
+    clips of each class in each of the 5 folds, cut as takes A, B... from one source recording per (class,
+    fold), as in the real data. Returns `path`."""
+    import pandas as pd
+    path, rng, rows = Path(path), np.random.default_rng(seed), []
+    for fold in range(1, 6):
+        for target, c in enumerate(classes):
+            src = 100000 + 1000 * fold + target
+            for k in range(clips_per_fold):
+                name = f'{fold}-{src}-{chr(65 + k)}-{target}.wav'
+                _write(path / 'audio' / name, synth_clip(c, sr, duration, rng)[0], sr)
+                rows.append(dict(filename=name, fold=fold, target=target, category=c, esc10=target % 2 == 0,
+                                 src_file=src, take=chr(65 + k)))
+    (path / 'meta').mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path / 'meta' / 'esc50.csv', index=False)
+    return path
+
+
+def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16000, duration: float = 4.0,
+                     seed: int = 0) -> Path:
+    """A synthetic dataset in NSynth's exact layout under `path`: `nsynth-{split}/examples.json` and
+    `nsynth-{split}/audio/{family}_{source}_{instrument:03d}-{pitch:03d}-{velocity:03d}.wav`, with the real
+    metadata fields. Family i is NSynth's i-th family sounded by synthetic class `classes[i]`; qualities are
+    drawn at random. `n_per_split`: notes per family per split (default {'train': 6, 'valid': 2}). Returns `path`."""
+    from .datasets import NSYNTH_FAMILIES, NSYNTH_QUALITIES, NSYNTH_SOURCES
+    path, rng = Path(path), np.random.default_rng(seed)
+    n_per_split = n_per_split or {'train': 6, 'valid': 2}
+    note = 0
+    for split, n in n_per_split.items():
+        meta = {}
+        for fam_id, c in enumerate(classes):
+            fam = NSYNTH_FAMILIES[fam_id]
+            for i in range(n):
+                y, pitch = synth_clip(c, sr, duration, rng)
+                src_id, inst_no, vel = int(rng.integers(0, 3)), int(rng.integers(0, 100)), int(rng.choice([25, 50, 75, 100, 127]))
+                inst = f'{fam}_{NSYNTH_SOURCES[src_id]}_{inst_no:03d}'
+                key = f'{inst}-{pitch:03d}-{vel:03d}'
+                q = (rng.random(len(NSYNTH_QUALITIES)) < 0.2).astype(int).tolist()
+                meta[key] = dict(note=note, note_str=key, instrument=inst_no, instrument_str=inst, pitch=pitch,
+                                 velocity=vel, sample_rate=sr, qualities=q,
+                                 qualities_str=[n_ for n_, b in zip(NSYNTH_QUALITIES, q) if b],
+                                 instrument_family=fam_id, instrument_family_str=fam, instrument_source=src_id,
+                                 instrument_source_str=NSYNTH_SOURCES[src_id])
+                note += 1
+                _write(path / f'nsynth-{split}' / 'audio' / f'{key}.wav', y, sr)
+        (path / f'nsynth-{split}' / 'examples.json').write_text(json.dumps(meta, indent=1))
+    return path
+
+
+def make_fsdkaggle2019_like(path, n_clips: int = 60, classes=SYNTH_CLASSES, sr: int = 44100,
+                            durations=(0.3, 3.0), max_labels: int = 3, seed: int = 0) -> Path:
+    """A synthetic multi-label dataset in FSDKaggle2019's Zenodo layout under `path`:
+    `FSDKaggle2019.meta/train_curated_post_competition.csv` (fname, labels comma-separated, freesound_id,
+    license) and `FSDKaggle2019.audio_train_curated/{8 hex digits}.wav`: `n_clips` mixtures of 1 to
+    `max_labels` classes lasting between `durations` seconds. Returns `path`."""
+    import pandas as pd
+    path, rng, rows = Path(path), np.random.default_rng(seed), []
+    for i in range(n_clips):
+        labels = list(rng.choice(classes, int(rng.integers(1, max_labels + 1)), replace=False))
+        fname = f'{int(rng.integers(0, 16 ** 8)):08x}.wav'
+        _write(path / 'FSDKaggle2019.audio_train_curated' / fname,
+               synth_mixture(labels, sr, float(rng.uniform(*durations)), rng), sr)
+        rows.append(dict(fname=fname, labels=','.join(labels), freesound_id=100000 + i,
+                         license='http://creativecommons.org/publicdomain/zero/1.0/'))
+    (path / 'FSDKaggle2019.meta').mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path / 'FSDKaggle2019.meta' / 'train_curated_post_competition.csv', index=False)
     return path

@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.metrics import label_ranking_average_precision_score
 
-from fastai_audio import LWLRAP, lwlrap
+from fastai_audio import LWLRAP, average_precision, lwlrap
 
 
 def test_lwlrap_hand_computed():
@@ -42,3 +42,17 @@ def test_lwlrap_as_fastai_metric():
                  (torch.tensor([[0.8, 0.6, 0.2]]), torch.tensor([[0, 1, 0]]))):
         m.accum_values(p, t)                                   # batch by batch, as during validation
     assert float(m.value) == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
+
+
+def test_average_precision_per_class_against_sklearn():
+    from sklearn.metrics import average_precision_score
+    g = torch.Generator().manual_seed(3)
+    preds = torch.rand(40, 6, generator=g)
+    targs = (torch.rand(40, 6, generator=g) < 0.3).float()
+    targs[:, 5] = 0
+    ap = average_precision(preds, targs)
+    for c in range(5):
+        assert float(ap[c]) == pytest.approx(average_precision_score(targs[:, c].numpy(), preds[:, c].numpy()), abs=1e-6)
+    assert torch.isnan(ap[5])
+    # by hand: scores 0.9 (true), 0.8, 0.7 (true) -> precisions 1 and 2/3 -> AP 5/6
+    assert float(average_precision(torch.tensor([[0.9], [0.8], [0.7]]), torch.tensor([[1], [0], [1]]))) == pytest.approx(5 / 6)

@@ -1,0 +1,67 @@
+"""Cross-validation: train one fresh learner per fold and report each metric as mean ± standard deviation,
+as benchmarks with predefined folds (ESC-50, UrbanSound8K) require."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from fastai.torch_core import set_seed
+
+from .learner import audio_learner
+
+__all__ = ['CrossValidation', 'cross_validate']
+
+
+@dataclass
+class CrossValidation:
+    """Results of `cross_validate`: `scores` {fold: {metric name: value}}, with `mean`, `std` (sample standard
+    deviation over folds, ddof=1) and a `summary` line per metric."""
+    scores: dict = field(default_factory=dict)
+
+    @property
+    def df(self):
+        "One row per fold, one column per metric."
+        import pandas as pd
+        return pd.DataFrame.from_dict(self.scores, orient='index').rename_axis('fold')
+
+    @property
+    def mean(self) -> dict: return self.df.mean().to_dict()
+
+    @property
+    def std(self) -> dict:
+        return {k: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for k, v in self.df.items()}
+
+    def summary(self) -> str:
+        n = len(self.scores)
+        return '\n'.join(f'{k}: {self.mean[k]:.4f} ± {self.std[k]:.4f} over {n} folds' for k in self.df.columns)
+
+    def __repr__(self): return self.summary()
+
+
+def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, lr: float = 1e-3,
+                   fine_tune: bool | None = None, seed: int | None = 0, cbs=None, show: bool = True,
+                   **learner_kwargs) -> CrossValidation:
+    """Train a fresh `audio_learner(dls, arch, **learner_kwargs)` on each fold and score it on that fold.
+
+    dls_for_fold : a function fold -> `DataLoaders` validating on that fold, e.g.
+        `partial(esc50_dataloaders, path, bs=32)` (called as `dls_for_fold(fold)`).
+    epochs, lr : training of each fold: `learn.fine_tune(epochs, lr)` when the model is pretrained (the
+        default of `audio_learner`), else `learn.fit_one_cycle(epochs, lr)`; `fine_tune` forces either.
+    seed : `set_seed(seed + fold)` before each fold, so a run can be repeated.
+    Returns a `CrossValidation` with every metric of the final epoch (and the validation loss) per fold.
+    """
+    pretrained = learner_kwargs.get('pretrained', True)
+    use_fine_tune = pretrained if fine_tune is None else fine_tune
+    res = CrossValidation()
+    for fold in folds:
+        if seed is not None: set_seed(seed + int(fold), reproducible=True)
+        dls = dls_for_fold(fold)
+        learn = audio_learner(dls, arch, **learner_kwargs)
+        if not show: learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback'])
+        if use_fine_tune: learn.fine_tune(epochs, lr, cbs=cbs)
+        else: learn.fit_one_cycle(epochs, lr, cbs=cbs)
+        vals = learn.validate()
+        names = ['valid_loss'] + [m.name for m in learn.metrics]
+        res.scores[fold] = {n: float(v) for n, v in zip(names, vals)}
+        if show: print(f'fold {fold}: ' + ', '.join(f'{n} {v:.4f}' for n, v in res.scores[fold].items()))
+    return res
