@@ -16,4 +16,5 @@ from .metrics import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .crossval import *  # noqa: F401,F403
+from .presets import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

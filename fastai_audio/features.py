@@ -430,7 +430,8 @@ class SpecNormalize(DisplayedTransform):
 
 def get_frequency_batch_transforms(n_fft: int = 1024, n_hop: int = 256, n_mels: int = 40, sample_rate: int = 16000,
                                    f_min: float = 0.0, f_max: float | None = None, top_db: float | None = 80.0,
-                                   normalize: str | None = 'dataset', mfcc: int | None = None, **mel_kw) -> list:
+                                   normalize: str | None = 'dataset', mfcc: int | None = None,
+                                   ref: float | str = 'max', **mel_kw) -> list:
     """The batch transforms that turn waveforms into normalised log-mel spectrograms, for `batch_tfms`:
     `[MelSpectrogram(...), AmplitudeToDB(top_db=top_db), SpecNormalize()]`.
 
@@ -438,9 +439,12 @@ def get_frequency_batch_transforms(n_fft: int = 1024, n_hop: int = 256, n_mels: 
     sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
     normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
     mfcc : if an int, return that many MFCCs instead of log-mel bands.
+    ref : dB reference: 'max' (each clip's peak is 0 dB, the default) or a fixed power such as 1.0.
+    Other keywords (win_length, center, pad_mode, htk, norm, power) go to `MelSpectrogram`.
     """
     if mfcc: tfms = [MFCC(sample_rate, mfcc, n_fft, n_hop, n_mels, f_min=f_min, f_max=f_max, top_db=top_db, **mel_kw)]
-    else: tfms = [MelSpectrogram(sample_rate, n_fft, n_hop, n_mels, f_min, f_max, **mel_kw), AmplitudeToDB(top_db=top_db)]
+    else: tfms = [MelSpectrogram(sample_rate, n_fft, n_hop, n_mels, f_min, f_max, **mel_kw),
+                  AmplitudeToDB(ref=ref, top_db=top_db)]
     if normalize not in ('dataset', 'example', None):
         raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
     if normalize: tfms.append(SpecNormalize(per_example=normalize == 'example'))

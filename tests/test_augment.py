@@ -6,7 +6,7 @@ import torch
 from conftest import tone, write
 from fastai_audio import (AddBackground, AddNoise, AudioItemList, AudioSpectrogram, AudioTensor, CutMix,
                           FrequencyMask, Gain, MixUp, NSYNTH_PATTERN, PitchShift, PolarityInversion, RandomFilter,
-                          TimeMask, TimeShift, TimeStretch, accuracy, audio_aug_transforms, colored_noise, create_cnn,
+                          TimeMask, TimeShift, accuracy, audio_aug_transforms, colored_noise, create_cnn,
                           get_frequency_batch_transforms, models, pitch_shift, set_seed, time_shift, time_stretch)
 
 SR = 16000

@@ -1,5 +1,4 @@
 "Execute the tutorials in nbs/ top to bottom on small generated data; any cell error fails the test."
-import os
 from pathlib import Path
 
 import nbformat
