@@ -147,3 +147,26 @@ def test_predict_export_and_load_learner_roundtrip(trained, tmp_path):
     assert label2 == label and torch.equal(probs2, probs)
     x, _ = trained.dls.valid.one_batch()
     assert isinstance(x, AudioSpectrogram)
+
+
+def test_convnext_tiny_pretrained_adapts_stem_and_freezes_like_vision(classic_dls, tmp_path):
+    torch.manual_seed(2)
+    sd = timm.create_model('convnext_tiny', pretrained=False).state_dict()
+    ckpt = tmp_path / 'convnext_tiny.pth'
+    torch.save(sd, ckpt)
+    learn = audio_learner(classic_dls, 'convnext_tiny', pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))
+    body, head = learn.model[0], learn.model[1]
+    stem = body.model.stem[0]
+    assert stem.in_channels == 1
+    torch.testing.assert_close(stem.weight, sd['stem.0.weight'].sum(1, keepdim=True))
+    learn.create_opt()                                    # as fit does: the body starts frozen, norms train
+    frozen = {n for n, p in body.named_parameters() if not p.requires_grad}
+    assert 'model.stem.0.weight' in frozen and 'model.stages.0.blocks.0.conv_dw.weight' in frozen
+    assert not any('norm' in n for n in frozen) and all(p.requires_grad for p in head.parameters())
+    conv_dw = body.model.stages[0].blocks[0].conv_dw.weight
+    before, head_before = conv_dw.detach().clone(), head[-1].weight.detach().clone()
+    learn.fit(1, 1e-3)
+    assert torch.equal(conv_dw, before) and not torch.equal(head[-1].weight, head_before)
+    learn.fine_tune(1, 1e-3)                              # one frozen epoch, then everything trains
+    assert all(p.requires_grad for p in learn.model.parameters())
+    assert not torch.equal(conv_dw, before)

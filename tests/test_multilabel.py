@@ -1,0 +1,86 @@
+"""Multi-label tagging end to end on an FSDKaggle2019-layout fixture: loss, metrics, displays, interpretation."""
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from fastai_audio import (LWLRAP, MultiLabelInterpretation, accuracy, accuracy_multi, audio_learner, default_metrics,
+                          fsdkaggle2019_dataloaders, make_fsdkaggle2019_like, set_seed)
+
+
+@pytest.fixture(scope='module')
+def ml_learner(tmp_path_factory):
+    root = make_fsdkaggle2019_like(tmp_path_factory.mktemp('fsd'), n_clips=48, sr=16000, durations=(0.5, 2.0),
+                                   max_labels=2, seed=4)
+    dls = fsdkaggle2019_dataloaders(root, sr=16000, duration=1.0, bs=8, num_workers=0, seed=0)
+    set_seed(0, reproducible=True)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(16, len(dls.vocab)))
+    learn = audio_learner(dls, net)
+    learn.fit_one_cycle(6, 1e-2)
+    return learn
+
+
+def test_bce_and_multilabel_metrics_by_default(ml_learner):
+    learn = ml_learner
+    assert type(learn.loss_func.func).__name__ == 'BCEWithLogitsLoss'
+    assert [m.name for m in learn.metrics] == ['accuracy_multi', 'lwlrap']
+    fresh = default_metrics(learn.dls)
+    assert fresh[0] is accuracy_multi and fresh[1].name == 'lwlrap'
+    loss, acc, lw = learn.validate()
+    assert 0 <= acc <= 1 and 0 < lw <= 1
+
+
+def test_single_label_default_metric_is_accuracy(classic_dls):
+    assert default_metrics(classic_dls) == [accuracy]
+
+
+def test_per_class_report_matches_a_hand_count(ml_learner):
+    interp = MultiLabelInterpretation.from_learner(ml_learner)
+    probs, targs = interp.probs_targs
+    df = interp.per_class(thresh=0.5, sort_by=None)
+    vocab = list(ml_learner.dls.vocab)
+    assert list(df.label) == vocab
+    for c, row in df.iterrows():
+        pred, true = probs[:, c] > 0.5, targs[:, c].bool()
+        assert row.support == int(true.sum()) and row.predicted == int(pred.sum())
+        tp = int((pred & true).sum())
+        assert row.precision == pytest.approx(tp / max(1, int(pred.sum())))
+        assert row.recall == pytest.approx(tp / max(1, int(true.sum())))
+    assert list(interp.per_class().ap) == sorted(df.ap, reverse=True)
+    plt.close('all')
+    ax = interp.plot_per_class()
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(interp.per_class().label[::-1])
+
+
+def test_show_results_and_top_losses_name_every_label(ml_learner):
+    vocab = set(ml_learner.dls.vocab)
+    labels = lambda s: set(s.split(';')) - {'-'}
+    plt.close('all')
+    ml_learner.show_results(max_n=4)
+    axes = [a for a in plt.gcf().axes if a.images]
+    assert len(axes) == 4
+    for a in axes:
+        actual, pred = a.get_title().split('\n')
+        assert labels(actual) and labels(actual) <= vocab and labels(pred) <= vocab
+        assert (a.title.get_color() == 'green') == (labels(actual) == labels(pred))
+    plt.close('all')
+    MultiLabelInterpretation.from_learner(ml_learner).plot_top_losses(3)
+    axes = [a for a in plt.gcf().axes if a.images]
+    assert len(axes) == 3
+    for a in axes:
+        pred, actual, loss = a.get_title().split(' / ')
+        assert labels(actual) <= vocab and labels(pred) <= vocab and float(loss) >= 0
+    plt.close('all')
+    ml_learner.dls.show_batch(max_n=4)
+    titles = [a.get_title() for a in plt.gcf().axes if a.images]
+    assert len(titles) == 4 and all(labels(t) <= vocab for t in titles)
+
+
+def test_window_evaluation_of_whole_clips(ml_learner):
+    res = ml_learner.validate_windows(agg='max')
+    assert set(res) == {'accuracy_multi', 'lwlrap'} and 0 < res['lwlrap'] <= 1
+    preds, targs = ml_learner.get_window_preds(agg='max')
+    from fastai_audio import lwlrap
+    assert res['lwlrap'] == pytest.approx(float(lwlrap(preds, targs)), abs=1e-6)
+    assert res['accuracy_multi'] == pytest.approx(float(((preds > 0.5) == targs.bool()).float().mean()), abs=1e-6)
