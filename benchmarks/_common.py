@@ -44,3 +44,27 @@ def best_of(f, repeats: int, sync=None) -> float:
         sync()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def training_parser(doc: str, epochs: int = 3, lr: float = 1e-3, bs: int = 64):
+    "The arguments every training benchmark takes: DATA, --epochs, --lr, --bs, --seed, --append."
+    import argparse
+    p = argparse.ArgumentParser(description=doc.split('\n')[0])
+    p.add_argument('data')
+    p.add_argument('--epochs', type=int, default=epochs)
+    p.add_argument('--lr', type=float, default=lr)
+    p.add_argument('--bs', type=int, default=bs)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--append', action='store_true', help='add the result row to benchmarks/README.md')
+    return p
+
+
+def epoch_timer():
+    "A fastai callback recording each epoch's seconds (train + valid) in `.times`."
+    from fastai.callback.core import Callback
+
+    class EpochTimer(Callback):
+        def before_fit(self): self.times = []
+        def before_epoch(self): self.t0 = time.time()
+        def after_epoch(self): self.times.append(time.time() - self.t0)
+    return EpochTimer()

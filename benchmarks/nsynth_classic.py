@@ -7,28 +7,20 @@
 computed per batch on the fly. `--aug` adds `audio_aug_transforms()` (or only the named ones with
 `--aug-only PitchShift,TimeMask`). `--append` adds the result row to benchmarks/README.md.
 """
-import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
+from _common import append_row, command, epoch_timer, machine, today, training_parser  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('data')
-    p.add_argument('--epochs', type=int, default=3)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--bs', type=int, default=64)
-    p.add_argument('--seed', type=int, default=0)
+    p = training_parser(__doc__)
     p.add_argument('--aug', action='store_true', help='train with audio_aug_transforms()')
     p.add_argument('--aug-only', default=None, help='comma-separated class names to keep from the preset')
-    p.add_argument('--append', action='store_true')
     a = p.parse_args()
     from fastai_audio import (AudioItemList, accuracy, audio_aug_transforms, create_cnn,
-                              get_frequency_batch_transforms, models, set_seed, Callback)
+                              get_frequency_batch_transforms, models, set_seed)
     set_seed(a.seed)
     pattern = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
     tfms = get_frequency_batch_transforms(n_fft=1024, n_hop=256, n_mels=40, sample_rate=16000)
@@ -40,12 +32,7 @@ def main():
     data = (AudioItemList.from_folder(a.data, folders=['train', 'valid']).split_by_folder()
             .label_from_re(pattern).databunch(bs=a.bs, tfms=tfms))
     print(f'{len(data.train_ds)} train / {len(data.valid_ds)} valid clips, {len(data.vocab)} classes')
-
-    class EpochTimer(Callback):
-        def before_epoch(self): self.t0 = time.time()
-        def after_epoch(self): self.times = getattr(self, 'times', []) + [time.time() - self.t0]
-
-    timer = EpochTimer()
+    timer = epoch_timer()
     learn = create_cnn(data, models.resnet18, metrics=accuracy, pretrained=False, cbs=timer)
     learn.fit_one_cycle(a.epochs, a.lr)
     acc = float(learn.recorder.values[-1][2])

@@ -7,20 +7,19 @@ loaded (the second note 0 to -6 dB under the first) and labelled with both famil
 (seed) within each split, so valid mixtures only hold valid-split instruments. Classic 40-mel front end,
 resnet18 from scratch, BCE-with-logits, fit_one_cycle; reports lwlrap and accuracy_multi (threshold 0.5).
 """
-import argparse
+import re
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
+from _common import append_row, command, epoch_timer, machine, today, training_parser  # noqa: E402
 
 FAMILY = r'^([a-z_]+?)_(?:acoustic|electronic|synthetic)_'
 
 
-def family(p): return __import__('re').match(FAMILY, Path(p).name).group(1)
+def family(p): return re.match(FAMILY, Path(p).name).group(1)
 
 
 class Pair:
@@ -39,28 +38,21 @@ def pairs(files, n, rng):
 
 
 def mix(item):
-    from fastai_audio import AudioTensor, load_audio
-    a, b, db = item.a, item.b, item.db
-    x, y = load_audio(a, sr=16000), load_audio(b, sr=16000)
+    "The two notes of `item` summed (zero-padded to the longer), the second scaled by its level."
+    from fastai_audio import AudioTensor, crop_pad, load_audio
+    x, y = load_audio(item.a, sr=16000), load_audio(item.b, sr=16000)
     n = max(x.shape[-1], y.shape[-1])
-    pad = lambda t: __import__('torch').nn.functional.pad(t, (0, n - t.shape[-1]))
-    return AudioTensor(pad(x) + pad(y) * 10 ** (db / 20), sr=16000)
+    return AudioTensor(crop_pad(x, n) + crop_pad(y, n) * 10 ** (item.db / 20), sr=16000)
 
 
 def labels(item): return [family(item.a), family(item.b)]
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument('data')
-    p.add_argument('--epochs', type=int, default=3)
-    p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--bs', type=int, default=64)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--append', action='store_true')
+    p = training_parser(__doc__)
     a = p.parse_args()
     from fastai_audio import (AudioBlock, AudioDataLoaders, DataBlock, IndexSplitter, MultiCategoryBlock,
-                              audio_learner, get_audio_files, get_frequency_batch_transforms, models, set_seed, Callback)
+                              audio_learner, get_audio_files, get_frequency_batch_transforms, models, set_seed)
     set_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     root = Path(a.data)
@@ -72,12 +64,7 @@ def main():
                        batch_tfms=get_frequency_batch_transforms(n_fft=1024, n_hop=256, n_mels=40, sample_rate=16000))
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(items, bs=a.bs))
     print(f'{len(dls.train_ds)} train / {len(dls.valid_ds)} valid mixtures, {len(dls.vocab)} families')
-
-    class EpochTimer(Callback):
-        def before_epoch(self): self.t0 = time.time()
-        def after_epoch(self): self.times = getattr(self, 'times', []) + [time.time() - self.t0]
-
-    timer = EpochTimer()
+    timer = epoch_timer()
     learn = audio_learner(dls, models.resnet18, pretrained=False, cbs=timer)     # metrics: accuracy_multi, lwlrap
     learn.fit_one_cycle(a.epochs, a.lr)
     _, acc, lw = learn.recorder.values[-1]

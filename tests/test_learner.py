@@ -58,11 +58,16 @@ def test_torchvision_pretrained_weights_load_and_sum(classic_dls, tmp_path, monk
     assert learn.model[1][-1].out_features == 5
 
 
+def _timm_checkpoint(name, folder, seed):
+    "A checkpoint file in timm's format (a plain state_dict) with random weights, and those weights."
+    torch.manual_seed(seed)
+    sd = timm.create_model(name, pretrained=False).state_dict()
+    torch.save(sd, folder / f'{name}.pth')
+    return folder / f'{name}.pth', sd
+
+
 def test_timm_pretrained_weights_load_and_sum(classic_dls, tmp_path):
-    torch.manual_seed(1)
-    sd = timm.create_model('resnet18', pretrained=False).state_dict()
-    ckpt = tmp_path / 'timm_resnet18.pth'
-    torch.save(sd, ckpt)
+    ckpt, sd = _timm_checkpoint('resnet18', tmp_path, 1)
     learn = audio_learner(classic_dls, 'resnet18', pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))
     conv1 = learn.model[0].model.conv1
     assert conv1.in_channels == 1
@@ -150,10 +155,7 @@ def test_predict_export_and_load_learner_roundtrip(trained, tmp_path):
 
 
 def test_convnext_tiny_pretrained_adapts_stem_and_freezes_like_vision(classic_dls, tmp_path):
-    torch.manual_seed(2)
-    sd = timm.create_model('convnext_tiny', pretrained=False).state_dict()
-    ckpt = tmp_path / 'convnext_tiny.pth'
-    torch.save(sd, ckpt)
+    ckpt, sd = _timm_checkpoint('convnext_tiny', tmp_path, 2)
     learn = audio_learner(classic_dls, 'convnext_tiny', pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))
     body, head = learn.model[0], learn.model[1]
     stem = body.model.stem[0]

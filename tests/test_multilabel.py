@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from fastai_audio import (LWLRAP, MultiLabelInterpretation, accuracy, accuracy_multi, audio_learner, default_metrics,
+from fastai_audio import (MultiLabelInterpretation, accuracy, accuracy_multi, audio_learner, default_metrics,
                           fsdkaggle2019_dataloaders, make_fsdkaggle2019_like, set_seed)
 
 
