@@ -67,7 +67,7 @@ def main():
     timer = epoch_timer()
     learn = audio_learner(dls, models.resnet18, pretrained=False, cbs=timer)     # metrics: accuracy_multi, lwlrap
     learn.fit_one_cycle(a.epochs, a.lr)
-    _, acc, lw = learn.recorder.values[-1]
+    _, _, acc, lw = learn.recorder.values[-1]       # train loss, valid loss, accuracy_multi, lwlrap
     ep = sum(timer.times) / len(timer.times)
     print(f'valid lwlrap {lw:.4f}, accuracy_multi {acc:.4f}; mean epoch {ep:.1f} s')
     if a.append:
