@@ -74,8 +74,9 @@ def _ensure_normalized(dls):
 
 
 def _is_multi_label(dls) -> bool:
-    return any(isinstance(t, OneHotEncode) for t in getattr(dls, 'tfms', [None, None])[-1].fs) \
-        if hasattr(dls, 'tfms') else False
+    "True when the targets are one-hot multi-labels (a `MultiCategoryBlock`: its last target transform is `OneHotEncode`)."
+    tfms = getattr(dls, 'tfms', None)
+    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in tfms[-1].fs)
 
 
 def default_metrics(dls) -> list:
