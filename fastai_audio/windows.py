@@ -15,9 +15,12 @@ from fastai.learner import Learner
 from fastai.torch_core import to_detach
 from fastcore.basics import ifnone, patch
 
-from .data import CropPad, crop_pad
+from .core import AudioTensor
+from .data import AudioLoader, CropPad, crop_pad
+from .learner import _is_multi_label
 
-__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows']
+__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows',
+           'predict_windows']
 
 
 def window_starts(n: int, size: int, step: int) -> list[int]:
@@ -93,6 +96,20 @@ def _crop_of(dl):
     return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
 
 
+def _window_preds(learn, dl, window, hop, agg):
+    "Per-clip (probabilities, targets or None), per-window probabilities, and the `WindowedDataset` used."
+    crop = _crop_of(dl)
+    window = window if window is not None else getattr(crop, 'duration', None)
+    if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
+    wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
+    after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
+    wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
+    preds, targs = learn.get_preds(dl=wdl)
+    n = len(dl.dataset)
+    targs = None if targs is None else _first_per_clip(targs, wds.clip_ids, n)
+    return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds
+
+
 @patch
 def get_window_preds(self: Learner, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
                      agg: str = 'mean', with_windows: bool = False):
@@ -103,17 +120,8 @@ def get_window_preds(self: Learner, ds_idx: int = 1, dl=None, window: float | No
     window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
         (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
     """
-    dl = dl if dl is not None else self.dls[ds_idx]
-    crop = _crop_of(dl)
-    window = window if window is not None else getattr(crop, 'duration', None)
-    if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
-    wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
-    after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
-    wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
-    preds, targs = self.get_preds(dl=wdl)
-    n = len(dl.dataset)
-    out = (aggregate_windows(preds, wds.clip_ids, n, agg), _first_per_clip(targs, wds.clip_ids, n))
-    return out + (preds, wds.clip_ids) if with_windows else out
+    preds, targs, wpreds, wds = _window_preds(self, dl if dl is not None else self.dls[ds_idx], window, hop, agg)
+    return (preds, targs, wpreds, wds.clip_ids) if with_windows else (preds, targs)
 
 
 def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:
@@ -136,3 +144,26 @@ def validate_windows(self: Learner, ds_idx: int = 1, dl=None, window: float | No
         m.accumulate(SimpleNamespace(pred=logits, yb=(targs,), y=targs, training=False, to_detach=to_detach))
         res[m.name] = float(m.value)
     return res
+
+
+@patch
+def predict_windows(self: Learner, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
+                    thresh: float = 0.5, with_windows: bool = False):
+    """Predict one clip of any length (a path, or an `AudioTensor`) from sliding windows, as `get_window_preds`.
+
+    Returns `(label, probabilities (n_classes,))`: the most probable class, or for multi-label the list of
+    classes whose aggregated probability exceeds `thresh`. With `with_windows`, also the per-window
+    probabilities `(n_windows, n_classes)` and each window's start in seconds.
+    """
+    if not isinstance(item, AudioTensor):      # decode here, so paths work whatever the loaders' get_x expects
+        loader = next((t for t in self.dls.valid_ds.tfms[0].fs if isinstance(t, AudioLoader)), AudioLoader())
+        item = loader(item)
+    dl = self.dls.test_dl([item], with_labels=False)
+    window = window if window is not None else getattr(_crop_of(self.dls.valid), 'duration', None)
+    preds, _, wpreds, wds = _window_preds(self, dl, window, hop, agg)
+    probs, vocab = preds[0], self.dls.vocab
+    if _is_multi_label(self.dls): label = [vocab[i] for i in torch.where(probs > thresh)[0]]
+    else: label = vocab[int(probs.argmax())]
+    if not with_windows: return label, probs
+    sr = wds[0][0].sr
+    return label, probs, wpreds, torch.tensor([start / sr for _, start in wds.index])
