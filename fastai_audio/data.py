@@ -25,7 +25,7 @@ from plum import dispatch
 from .core import AudioTensor, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
-__all__ = ['crop_pad', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
+__all__ = ['crop_pad', 'is_multi_label', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
            'AudioItemList']
 
 
@@ -117,6 +117,13 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {} if duration else {'before_batch': partial(pad_to_longest, pad=pad)}
     return TransformBlock(type_tfms=AudioLoader(sr, mono), item_tfms=item_tfms, dls_kwargs=dls_kwargs)
+
+
+def is_multi_label(dls) -> bool:
+    "True when the targets of `dls` are one-hot multi-labels (a `MultiCategoryBlock`: last target transform `OneHotEncode`)."
+    from fastai.data.transforms import OneHotEncode
+    tfms = getattr(dls, 'tfms', None)
+    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in tfms[-1].fs)
 
 
 # --------------------------------------------------------------------------- showing batches

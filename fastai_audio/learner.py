@@ -14,7 +14,6 @@ import torch
 from torch import nn
 from fastai.data.core import show_results
 from fastai.interpret import Interpretation, plot_top_losses
-from fastai.data.transforms import OneHotEncode
 from fastai.metrics import accuracy, accuracy_multi
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
@@ -25,6 +24,8 @@ from plum import dispatch
 
 from .features import AudioSpectrogram, SpecNormalize
 from .core import AudioTensor, tidy_grid
+from .data import is_multi_label
+from .inference import AudioLearner
 from .metrics import LWLRAP, average_precision
 
 __all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics',
@@ -73,20 +74,14 @@ def _ensure_normalized(dls):
     dls.add_tfms([tfm], 'after_batch')
 
 
-def _is_multi_label(dls) -> bool:
-    "True when the targets are one-hot multi-labels (a `MultiCategoryBlock`: its last target transform is `OneHotEncode`)."
-    tfms = getattr(dls, 'tfms', None)
-    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in tfms[-1].fs)
-
-
 def default_metrics(dls) -> list:
     "Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`."
-    return [accuracy_multi, LWLRAP()] if _is_multi_label(dls) else [accuracy]
+    return [accuracy_multi, LWLRAP()] if is_multi_label(dls) else [accuracy]
 
 
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
 def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: bool = True, loss_func=None,
-                  metrics=None, **kwargs) -> Learner:
+                  metrics=None, **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
@@ -105,10 +100,11 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
     if isinstance(arch, nn.Module):
         unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
         if unknown: raise TypeError(f'audio_learner with a ready nn.Module takes only Learner arguments; got {unknown}')
-        learn = Learner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
+        learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
     else:
         learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=False, loss_func=loss_func,
                                metrics=metrics, **kwargs)
+        learn.__class__ = AudioLearner          # a Learner subclass adding no state: predict on any length
     return learn
 
 

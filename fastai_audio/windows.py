@@ -15,12 +15,9 @@ from fastai.learner import Learner
 from fastai.torch_core import to_detach
 from fastcore.basics import ifnone, patch
 
-from .core import AudioTensor
-from .data import AudioLoader, CropPad, crop_pad
-from .learner import _is_multi_label
+from .data import CropPad, crop_pad
 
-__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows',
-           'predict_windows']
+__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows']
 
 
 def window_starts(n: int, size: int, step: int) -> list[int]:
@@ -144,26 +141,3 @@ def validate_windows(self: Learner, ds_idx: int = 1, dl=None, window: float | No
         m.accumulate(SimpleNamespace(pred=logits, yb=(targs,), y=targs, training=False, to_detach=to_detach))
         res[m.name] = float(m.value)
     return res
-
-
-@patch
-def predict_windows(self: Learner, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
-                    thresh: float = 0.5, with_windows: bool = False):
-    """Predict one clip of any length (a path, or an `AudioTensor`) from sliding windows, as `get_window_preds`.
-
-    Returns `(label, probabilities (n_classes,))`: the most probable class, or for multi-label the list of
-    classes whose aggregated probability exceeds `thresh`. With `with_windows`, also the per-window
-    probabilities `(n_windows, n_classes)` and each window's start in seconds.
-    """
-    if not isinstance(item, AudioTensor):      # decode here, so paths work whatever the loaders' get_x expects
-        loader = next((t for t in self.dls.valid_ds.tfms[0].fs if isinstance(t, AudioLoader)), AudioLoader())
-        item = loader(item)
-    dl = self.dls.test_dl([item], with_labels=False)
-    window = window if window is not None else getattr(_crop_of(self.dls.valid), 'duration', None)
-    preds, _, wpreds, wds = _window_preds(self, dl, window, hop, agg)
-    probs, vocab = preds[0], self.dls.vocab
-    if _is_multi_label(self.dls): label = [vocab[i] for i in torch.where(probs > thresh)[0]]
-    else: label = vocab[int(probs.argmax())]
-    if not with_windows: return label, probs
-    sr = wds[0][0].sr
-    return label, probs, wpreds, torch.tensor([start / sr for _, start in wds.index])

@@ -84,11 +84,3 @@ def test_window_evaluation_of_whole_clips(ml_learner):
     from fastai_audio import lwlrap
     assert res['lwlrap'] == pytest.approx(float(lwlrap(preds, targs)), abs=1e-6)
     assert res['accuracy_multi'] == pytest.approx(float(((preds > 0.5) == targs.bool()).float().mean()), abs=1e-6)
-
-
-def test_predict_windows_gives_the_labels_over_threshold(ml_learner):
-    f = ml_learner.dls.valid_ds.items.iloc[0]
-    path = ml_learner.dls.path / f.fname if hasattr(f, 'fname') else f
-    labels, probs = ml_learner.predict_windows(path, agg='max', thresh=0.3)
-    vocab = list(ml_learner.dls.vocab)
-    assert labels == [v for v, p in zip(vocab, probs) if p > 0.3]
