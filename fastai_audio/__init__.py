@@ -15,6 +15,7 @@ from .learner import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
 from .inference import *  # noqa: F401,F403
+from .export import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .crossval import *  # noqa: F401,F403
 from .presets import *  # noqa: F401,F403

@@ -105,6 +105,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
         learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=False, loss_func=loss_func,
                                metrics=metrics, **kwargs)
         learn.__class__ = AudioLearner          # a Learner subclass adding no state: predict on any length
+        if callable(arch) and not isinstance(arch, str): learn.model.arch_name = arch.__name__   # for export
     return learn
 
 
