@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['LogMelFrontEnd', 'WaveformClassifier', 'ConcatPool', 'build_network', 'load_waveform_model']
+__all__ = ['LogMelFrontEnd', 'frame_signal', 'WaveformClassifier', 'ConcatPool', 'build_network', 'load_waveform_model']
 
 
 class LogMelFrontEnd(nn.Module):
@@ -82,6 +82,19 @@ class LogMelFrontEnd(nn.Module):
         return db.unsqueeze(1)
 
 
+def frame_signal(wave: torch.Tensor, size: int, step: int, repeat: bool = False) -> torch.Tensor:
+    """Windows `(n_windows, size)` of `wave` `(samples,)`, starting every `step` samples while they fit, plus one
+    flush with the end if the last stops short (the starts of fastai_audio's `window_starts`). A signal shorter
+    than `size` gives one window, zero-padded (or looped if `repeat`). Branch-free, so it exports to ONNX."""
+    n = wave.shape[0]
+    if repeat: wave = wave[torch.arange(max(n, size), device=wave.device) % n]
+    else: wave = F.pad(wave, (0, max(0, size - n)))
+    last = wave.shape[0] - size
+    count = 1 + (last + step - 1) // step
+    starts = torch.clamp(torch.arange(count, device=wave.device) * step, max=last)
+    return wave[starts[:, None] + torch.arange(size, device=wave.device)[None]]
+
+
 class WaveformClassifier(nn.Module):
     """One waveform `(samples,)` at `sample_rate` -> class probabilities `(n_classes,)`.
 
@@ -98,14 +111,8 @@ class WaveformClassifier(nn.Module):
         self.multi_label, self.agg_max, self.repeat = bool(multi_label), bool(agg_max), bool(repeat)
 
     def windows(self, wave: torch.Tensor) -> torch.Tensor:
-        "`(n_windows, window)` cut from `wave` `(samples,)`."
-        n = wave.shape[0]
-        if self.repeat: wave = wave[torch.arange(max(n, self.window), device=wave.device) % n]
-        else: wave = F.pad(wave, (0, max(0, self.window - n)))
-        last = wave.shape[0] - self.window
-        count = 1 + (last + self.hop - 1) // self.hop
-        starts = torch.clamp(torch.arange(count, device=wave.device) * self.hop, max=last)
-        return wave[starts[:, None] + torch.arange(self.window, device=wave.device)[None]]
+        "`(n_windows, window)` cut from `wave` `(samples,)` by `frame_signal`."
+        return frame_signal(wave, self.window, self.hop, self.repeat)
 
     def window_probs(self, wave: torch.Tensor) -> torch.Tensor:
         logits = self.net(self.front_end(self.windows(wave)))

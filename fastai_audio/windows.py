@@ -133,10 +133,15 @@ def validate_windows(self: Learner, ds_idx: int = 1, dl=None, window: float | No
     """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
     {metric name: value}."""
     preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
+    return _metrics_on(self, preds, targs)
+
+
+def _metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
+    "`learn`'s metrics on aggregated probabilities `preds`, given back to them as the logits they come from."
     multi = targs.ndim == 2 and targs.shape == preds.shape
     logits = _as_logits(preds, multi)
     res = {}
-    for m in self.metrics:
+    for m in learn.metrics:
         m.reset()
         m.accumulate(SimpleNamespace(pred=logits, yb=(targs,), y=targs, training=False, to_detach=to_detach))
         res[m.name] = float(m.value)

@@ -1,0 +1,259 @@
+"""Embedding transfer, the YAMNet recipe: a frozen pretrained audio model turns each 0.96 s frame (0.48 s hop)
+of a clip into an embedding, a small head learns the new classes on the frames (each frame carries its clip's
+label and split), and a clip's scores are the mean of its frames'. The embedder and the head together are one
+waveform-in model.
+
+    emb = AudioEmbedder.from_learner(learn)                  # or .from_panns('Cnn14_mAP=0.431.pth'), .from_hf(...)
+    edls = embedding_dataloaders(emb, audio_dls, cache='~/.cache/emb')
+    head = embedding_learner(edls)
+    head.fit_one_cycle(10, 1e-3)
+    head.clip_validate()                                     # metrics on clips (frames averaged)
+    model = EmbeddingClassifier(emb, head.model)             # waveform in, class probabilities out
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastai.data.block import CategoryBlock, DataBlock, MultiCategoryBlock, TransformBlock
+from fastai.data.transforms import IndexSplitter
+from fastai.learner import Learner
+from fastcore.basics import patch
+from fastprogress.fastprogress import progress_bar
+from torch import nn
+
+from .core import AudioTensor, load_audio
+from .data import AudioLoader, is_multi_label
+from .portable import frame_signal
+from .windows import aggregate_windows
+
+__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingClassifier']
+
+
+class _Pooled(nn.Module):
+    "A spectrogram body followed by global average pooling: `(n, 1, F, T)` -> `(n, channels)`."
+    def __init__(self, front_end, body):
+        super().__init__()
+        self.front_end, self.body = front_end, body
+
+    def forward(self, x): return self.body(self.front_end(x)).mean(dim=(-2, -1))
+
+
+class _PannsEncoder(nn.Module):
+    def __init__(self, cnn14):
+        super().__init__()
+        self.cnn14 = cnn14
+
+    def forward(self, x): return self.cnn14.embed(x)
+
+
+class _HFEncoder(nn.Module):
+    """A Hugging Face audio model: input normalised as its feature extractor says (zero mean, unit variance
+    per window for wav2vec2-style models), last hidden states averaged over time."""
+    def __init__(self, model, normalize: bool):
+        super().__init__()
+        self.model, self.normalize = model, normalize
+
+    def forward(self, x):
+        if self.normalize: x = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-7)
+        return self.model(input_values=x).last_hidden_state.mean(dim=1)
+
+
+class AudioEmbedder(nn.Module):
+    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
+    `(frames, dim)`. Frames are `window` seconds every `hop` seconds (YAMNet's 0.96 and 0.48 by default), cut
+    as `frame_signal` cuts them; the encoder maps a batch of frames `(n, samples)` to `(n, dim)`.
+
+    Build one with `from_learner` (the body of a trained fastai_audio learner), `from_panns` (an official PANNs
+    Cnn14 checkpoint file) or `from_hf` (a Hugging Face `transformers` audio model, by name or folder).
+    """
+    def __init__(self, encoder: nn.Module, sample_rate: int, window: float = 0.96, hop: float = 0.48,
+                 name: str = 'custom', batch_frames: int = 64):
+        super().__init__()
+        self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sample_rate), window, hop, name
+        self.size, self.step = int(round(window * sample_rate)), max(1, int(round(hop * sample_rate)))
+        self.batch_frames = batch_frames
+        for p in self.encoder.parameters(): p.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        "The encoder stays in eval mode (frozen batch norms and dropout) whatever the parent's mode."
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.encoder(frame_signal(wave, self.size, self.step))
+
+    @torch.no_grad()
+    def embed(self, wave: torch.Tensor) -> torch.Tensor:
+        "Embeddings `(frames, dim)` of one waveform, `batch_frames` frames at a time, on the encoder's device."
+        dev = next(self.encoder.parameters()).device
+        frames = frame_signal(torch.as_tensor(wave, dtype=torch.float32).to(dev), self.size, self.step)
+        return torch.cat([self.encoder(frames[i:i + self.batch_frames]) for i in range(0, len(frames), self.batch_frames)]).cpu()
+
+    @property
+    def dim(self) -> int:
+        with torch.no_grad(): return int(self.encoder(torch.zeros(1, self.size, device=next(self.encoder.parameters()).device)).shape[-1])
+
+    def settings(self) -> dict:
+        "What the embeddings depend on: name, rate, framing, and a fingerprint of the encoder's weights."
+        h = hashlib.sha256()
+        for k, v in sorted(self.encoder.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+        return dict(name=self.name, sample_rate=self.sample_rate, window=self.window, hop=self.hop,
+                    weights=h.hexdigest()[:16])
+
+    @classmethod
+    def from_learner(cls, learn, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
+        """The front end and body (everything before the head) of a trained fastai_audio learner, globally
+        average-pooled: `(frames, channels of the body's last layer)` (512 for resnet18)."""
+        from .export import _front_end_settings, waveform_model
+        st = _front_end_settings(learn)
+        front = waveform_model(learn, window=window).front_end
+        import copy
+        body = copy.deepcopy(learn.model[0]).eval().cpu()
+        return cls(_Pooled(front, body), st['sample_rate'], window, hop, name=f'learner:{type(body).__name__}')
+
+    @classmethod
+    def from_panns(cls, checkpoint, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
+        """PANNs Cnn14 from an official checkpoint file (`PANNS_CNN14_URL`; 2048-d embeddings, 32 kHz). The
+        front end is the checkpoint's own (see `Cnn14.from_checkpoint`)."""
+        from .panns import Cnn14
+        net = Cnn14.from_checkpoint(checkpoint, **kwargs)
+        return cls(_PannsEncoder(net), net.sample_rate, window, hop, name=f'panns:{Path(checkpoint).name}')
+
+    @classmethod
+    def from_hf(cls, name_or_path: str, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
+        """A Hugging Face `transformers` audio encoder taking raw waveforms (wav2vec2, HuBERT, WavLM...), by hub
+        name or local folder; needs the `hf` extra (`pip install "fastai_audio[hf]"`). Frames are embedded by the
+        mean of the last hidden states."""
+        try: from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+        except ImportError as e:
+            raise ImportError('AudioEmbedder.from_hf needs transformers: pip install "fastai_audio[hf]"') from e
+        fe = AutoFeatureExtractor.from_pretrained(name_or_path)
+        model = AutoModel.from_pretrained(name_or_path, config=AutoConfig.from_pretrained(name_or_path))
+        return cls(_HFEncoder(model, bool(getattr(fe, 'do_normalize', False))), fe.sampling_rate, window, hop,
+                   name=f'hf:{name_or_path}')
+
+
+class EmbeddingCache:
+    """Embeddings on disk under `folder`, one .npy per (file content, embedder settings): a changed file, another
+    embedder or other weights give another key, so nothing stale is read back. Written without pickle."""
+    def __init__(self, folder, embedder: AudioEmbedder):
+        self.folder = Path(folder).expanduser()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.tag = hashlib.sha256(json.dumps(embedder.settings(), sort_keys=True).encode()).hexdigest()[:16]
+        self.embedder = embedder
+        self.hits = self.misses = 0
+
+    def key(self, content: bytes) -> Path:
+        return self.folder / f'{hashlib.sha256(content).hexdigest()[:24]}-{self.tag}.npy'
+
+    def __call__(self, path, load) -> torch.Tensor:
+        "Embeddings of audio file `path`; `load()` gives its waveform when they are not cached yet."
+        f = self.key(Path(path).read_bytes())
+        if f.exists():
+            self.hits += 1
+            return torch.from_numpy(np.load(f, allow_pickle=False))
+        self.misses += 1
+        e = self.embedder.embed(load())
+        tmp = f.with_suffix('.tmp.npy')
+        np.save(tmp, e.numpy(), allow_pickle=False)
+        tmp.replace(f)
+        return e
+
+
+def _source_path(ds, i):
+    "The file behind item `i` of a fastai `Datasets`: its item run through the transforms before `AudioLoader`."
+    x = ds.items.iloc[i] if hasattr(ds.items, 'iloc') else ds.items[i]
+    for t in ds.tfms[0].fs:
+        if isinstance(t, AudioLoader): break
+        x = t(x)
+    return Path(x) if isinstance(x, (str, Path)) else None
+
+
+class _Lookup:
+    "Picklable get_x / get_y over frame indices."
+    def __init__(self, values): self.values = values
+    def __call__(self, i): return self.values[i]
+
+
+def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 256, **kwargs):
+    """Frame-level `DataLoaders` of embeddings for the clips of the audio loaders `dls` (their items, labels and
+    train/valid split). Each clip is decoded at the embedder's rate, framed and embedded (with a progress bar;
+    from `cache`, a folder, when given); every frame repeats its clip's label and split. The result carries
+    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`."""
+    from fastai.data.core import DataLoaders
+    multi = is_multi_label(dls)
+    store = EmbeddingCache(cache, embedder) if cache is not None else None
+    loader = AudioLoader(embedder.sample_rate)
+    xs, ys, clip_ids, valid = [], [], [], []
+    vocab = list(dls.vocab)
+    for split, ds in enumerate((dls.train_ds, dls.valid_ds)):
+        ids = []
+        for i in progress_bar(range(len(ds)), leave=False):
+            path = _source_path(ds, i)
+            y = ds.tls[1][i]
+            label = [vocab[j] for j in torch.where(torch.as_tensor(y) > 0)[0]] if multi else vocab[int(y)]
+            if path is not None and store is not None:
+                e = store(path, lambda: load_audio(path, sr=embedder.sample_rate)[0])
+            else: e = embedder.embed(loader(ds.tls[0][i] if path is None else path)[0])
+            xs += list(e)
+            ys += [label] * len(e)
+            ids += [i] * len(e)
+            if split: valid += range(len(xs) - len(e), len(xs))
+        clip_ids.append(torch.tensor(ids))
+    yblock = MultiCategoryBlock(vocab=vocab) if multi else CategoryBlock(vocab=vocab)
+    dblock = DataBlock(blocks=(TransformBlock, yblock), get_x=_Lookup(xs), get_y=_Lookup(ys),
+                       splitter=IndexSplitter(valid))
+    n_train = len(xs) - len(valid)
+    edls = dblock.dataloaders(list(range(len(xs))), bs=max(1, min(bs, n_train)), **kwargs)
+    edls.clip_ids, edls.embedder, edls.cache = clip_ids, embedder, store
+    return edls
+
+
+def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> Learner:
+    """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as a
+    fastai `Learner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None)."""
+    from .learner import default_metrics
+    dim = edls.one_batch()[0].shape[-1]
+    head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, len(edls.vocab)))
+    return Learner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
+
+
+@patch
+def get_clip_preds(self: Learner, ds_idx: int = 1):
+    """Clip-level probabilities of an `embedding_learner`: the mean over each clip's frames, with the clips'
+    targets. Returns `(probabilities (n_clips, n_classes), targets)`."""
+    dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+    preds, targs = self.get_preds(dl=dl)
+    ids = self.dls.clip_ids[ds_idx]
+    n = int(ids.max()) + 1
+    first = torch.full((n,), len(ids), dtype=torch.long).scatter_reduce_(0, ids, torch.arange(len(ids)), 'amin')
+    return aggregate_windows(preds, ids, n, 'mean'), targs[first]
+
+
+@patch
+def clip_validate(self: Learner, ds_idx: int = 1) -> dict:
+    "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
+    from .windows import _metrics_on
+    preds, targs = self.get_clip_preds(ds_idx)
+    return _metrics_on(self, preds, targs)
+
+
+class EmbeddingClassifier(nn.Module):
+    """The embedder and a trained head as one waveform-in model: waveform `(samples,)` -> class probabilities
+    `(n_classes,)`, the mean over the frames of softmax (sigmoid if `multi_label`) of the head's scores."""
+    def __init__(self, embedder: AudioEmbedder, head: nn.Module, multi_label: bool = False):
+        super().__init__()
+        self.embedder, self.head, self.multi_label = embedder, head.eval(), bool(multi_label)
+        self.sample_rate = embedder.sample_rate
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        logits = self.head(self.embedder(wave))
+        p = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+        return p.mean(dim=0)

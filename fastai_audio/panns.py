@@ -1,0 +1,128 @@
+"""PANNs `Cnn14` (Kong et al. 2020, "PANNs: Large-Scale Pretrained Audio Neural Networks for Audio Pattern
+Recognition"), laid out module for module as the official `audioset_tagging_cnn` code, so the official
+checkpoints (`Cnn14_mAP=0.431.pth`: a dict whose 'model' entry is the state dict) load with `strict=True`.
+
+The front end is part of the checkpoint: the STFT is two convolutions whose weights are the windowed DFT
+(`spectrogram_extractor.stft.conv_real/conv_imag`) and the mel filters a matrix (`logmel_extractor.melW`);
+`Cnn14.from_checkpoint` reads the FFT size, mel bands, channel widths and classes from the tensors' shapes.
+Waveforms in: `(batch, samples)` at `sample_rate` (32 kHz for the AudioSet checkpoints, 16 kHz for `Cnn14_16k`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ['Cnn14', 'PANNS_CNN14_URL', 'PANNS_RATES']
+
+PANNS_CNN14_URL = 'https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth'
+#: The official checkpoints' rate and hop for each window size (their hop is 10 ms).
+PANNS_RATES = {1024: (32000, 320), 512: (16000, 160), 256: (8000, 80)}
+
+
+class _STFT(nn.Module):
+    "Windowed DFT as two strided convolutions (keys `conv_real`, `conv_imag`)."
+    def __init__(self, n_fft: int, hop: int):
+        super().__init__()
+        bins = n_fft // 2 + 1
+        self.hop, self.n_fft = hop, n_fft
+        self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
+        self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
+        win = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+        ang = 2 * np.pi * torch.arange(bins, dtype=torch.float64)[:, None] * torch.arange(n_fft)[None] / n_fft
+        with torch.no_grad():
+            self.conv_real.weight.copy_((torch.cos(ang) * win)[:, None])
+            self.conv_imag.weight.copy_((-torch.sin(ang) * win)[:, None])
+
+    def forward(self, x):
+        x = F.pad(x[:, None], (self.n_fft // 2, self.n_fft // 2), mode='reflect')
+        return self.conv_real(x), self.conv_imag(x)
+
+
+class _Spectrogram(nn.Module):
+    def __init__(self, n_fft, hop):
+        super().__init__()
+        self.stft = _STFT(n_fft, hop)
+
+    def forward(self, x):
+        re, im = self.stft(x)
+        return (re ** 2 + im ** 2).transpose(1, 2)[:, None]          # (batch, 1, frames, bins)
+
+
+class _LogMel(nn.Module):
+    "Mel projection (`melW` `(bins, mels)`) and 10 log10 with reference 1 and floor 1e-10, no clipping."
+    def __init__(self, sr, n_fft, n_mels, fmin, fmax):
+        super().__init__()
+        import librosa
+        self.melW = nn.Parameter(torch.from_numpy(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                                                                      fmax=fmax).T.copy()), requires_grad=False)
+
+    def forward(self, x): return 10.0 * torch.log10(torch.clamp(torch.matmul(x, self.melW), min=1e-10))
+
+
+class _ConvBlock(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn1, self.bn2 = nn.BatchNorm2d(c_out), nn.BatchNorm2d(c_out)
+
+    def forward(self, x, pool: int = 2):
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.avg_pool2d(x, pool) if pool > 1 else x
+
+
+class Cnn14(nn.Module):
+    """PANNs Cnn14. `forward(wave (batch, samples))` -> clip-wise AudioSet probabilities `(batch, classes)`;
+    `embed(wave)` -> the 2048-d embedding (after fc1 and ReLU) `(batch, widths[-1])`.
+
+    sample_rate, window_size, hop_size, mel_bins, fmin, fmax : the front end (official: 32000, 1024, 320, 64,
+    50, 14000). classes_num : 527 (AudioSet). widths : channels of the six conv blocks (official 64 ... 2048).
+    """
+    def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
+                 classes_num=527, widths=(64, 128, 256, 512, 1024, 2048)):
+        super().__init__()
+        self.sample_rate, self.hop_size = sample_rate, hop_size
+        self.spectrogram_extractor = _Spectrogram(window_size, hop_size)
+        self.logmel_extractor = _LogMel(sample_rate, window_size, mel_bins, fmin, fmax)
+        self.bn0 = nn.BatchNorm2d(mel_bins)
+        chans = (1, *widths)
+        for i in range(6): setattr(self, f'conv_block{i + 1}', _ConvBlock(chans[i], chans[i + 1]))
+        self.fc1 = nn.Linear(widths[-1], widths[-1])
+        self.fc_audioset = nn.Linear(widths[-1], classes_num)
+
+    def embed(self, wave: torch.Tensor) -> torch.Tensor:
+        x = self.logmel_extractor(self.spectrogram_extractor(wave))          # (batch, 1, frames, mels)
+        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+        for i in range(6):
+            x = getattr(self, f'conv_block{i + 1}')(x, 2 if i < 5 else 1)
+            x = F.dropout(x, 0.2, self.training)
+        x = x.mean(dim=3)
+        x = x.amax(dim=2) + x.mean(dim=2)
+        x = F.dropout(x, 0.5, self.training)
+        return F.relu(self.fc1(x))
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.fc_audioset(self.embed(wave)))
+
+    @classmethod
+    def from_checkpoint(cls, path, sample_rate: int | None = None, hop_size: int | None = None) -> 'Cnn14':
+        """Load an official checkpoint file (a dict with the state dict under 'model', or the state dict itself)
+        with `strict=True`. Sizes come from the tensors; the rate and hop, which the file does not hold, from
+        `PANNS_RATES` for its window size unless given. The mel filters are the file's own."""
+        sd = torch.load(Path(path), map_location='cpu', weights_only=True)
+        sd = sd.get('model', sd)
+        n_fft = sd['spectrogram_extractor.stft.conv_real.weight'].shape[-1]
+        bins, mels = sd['logmel_extractor.melW'].shape
+        if bins != n_fft // 2 + 1: raise ValueError(f'{path}: melW has {bins} rows for a {n_fft}-point FFT')
+        sr0, hop0 = PANNS_RATES.get(n_fft, (None, None))
+        sr, hop = sample_rate or sr0, hop_size or hop0
+        if sr is None or hop is None:
+            raise ValueError(f'{path}: window {n_fft} is not an official one; give sample_rate and hop_size')
+        widths = tuple(sd[f'conv_block{i}.conv1.weight'].shape[0] for i in range(1, 7))
+        model = cls(sr, n_fft, hop, mels, 0, sr // 2, sd['fc_audioset.weight'].shape[0], widths)
+        model.load_state_dict(sd, strict=True)
+        return model.eval()
