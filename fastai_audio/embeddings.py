@@ -30,7 +30,8 @@ from .data import AudioLoader, is_multi_label
 from .portable import frame_signal
 from .windows import aggregate_windows
 
-__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingClassifier']
+__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingClassifier',
+           'export_embedding_model']
 
 
 class _Pooled(nn.Module):
@@ -63,6 +64,7 @@ class _HFEncoder(nn.Module):
 
 
 class AudioEmbedder(nn.Module):
+    __jit_unused_properties__ = ['dim']
     """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
     `(frames, dim)`. Frames are `window` seconds every `hop` seconds (YAMNet's 0.96 and 0.48 by default), cut
     as `frame_signal` cuts them; the encoder maps a batch of frames `(n, samples)` to `(n, dim)`.
@@ -257,3 +259,16 @@ class EmbeddingClassifier(nn.Module):
         logits = self.head(self.embedder(wave))
         p = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
         return p.mean(dim=0)
+
+
+def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+    """The embedder and the head of `head_learn` as one waveform-in model (`EmbeddingClassifier`) saved to folder
+    `path` like `export_waveform_model` (config.json with the classes and framing; TorchScript; ONNX). The
+    safetensors weights load into an `EmbeddingClassifier` built the same way (`load_state_dict`)."""
+    from .export import save_waveform_model
+    model = EmbeddingClassifier(embedder, head_learn.model, is_multi_label(head_learn.dls)).eval()
+    frames = frame_signal(torch.zeros(embedder.size * 2), embedder.size, embedder.step)
+    with torch.no_grad(): emb = embedder.encoder(frames)
+    config = dict(kind='embedding', embedder=embedder.settings(), sample_rate=embedder.sample_rate,
+                  classes=[str(v) for v in head_learn.dls.vocab], multi_label=model.multi_label)
+    return save_waveform_model(model, path, config, formats, traced={'embedder.encoder': frames, 'head': emb})

@@ -25,7 +25,7 @@ from .features import AmplitudeToDB, MelSpectrogram, MFCC, SpecNormalize, Spectr
 from .portable import LogMelFrontEnd, WaveformClassifier, load_waveform_model
 from .windows import _crop_of
 
-__all__ = ['waveform_model', 'export_waveform_model', 'load_waveform_model', 'arch_config']
+__all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'load_waveform_model', 'arch_config']
 
 
 # --------------------------------------------------------------------------- from a learner
@@ -73,36 +73,47 @@ def waveform_model(learn, window: float | None = None, hop: float | None = None,
 
 
 def export_waveform_model(learn, path, window: float | None = None, hop: float | None = None, agg: str = 'mean',
-                          formats=('safetensors', 'torchscript', 'onnx'), example_seconds: float = 10.0) -> Path:
+                          formats=('safetensors', 'torchscript', 'onnx')) -> Path:
     """Write `learn` as a waveform-in model to folder `path`: config.json (classes, front end, windows, how to
     rebuild the network) with model.safetensors, model.ts (TorchScript) and model.onnx (opset 18, any input
-    length), as chosen in `formats`. Returns `path`."""
+    length), as chosen in `formats`. Returns `path`. Load with `load_waveform_model(path)` (safetensors, no
+    pickle), `torch.jit.load(path / 'model.ts')` or onnxruntime (input 'waveform', output 'probabilities')."""
+    model = waveform_model(learn, window, hop, agg)
+    x = model.front_end(model.windows(torch.zeros(model.window * 2)))
+    return save_waveform_model(model, path, model.config, formats, traced={'net': x})
+
+
+def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetensors', 'torchscript', 'onnx'),
+                        traced: dict | None = None) -> Path:
+    """Save any waveform-in module (`(samples,)` -> `(n_classes,)`) to folder `path` as config.json plus the
+    chosen `formats`. `traced` {submodule name: example input}: submodules to trace rather than script for
+    TorchScript (networks whose code TorchScript cannot compile; their batch size stays free)."""
     from safetensors.torch import save_file
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    model = waveform_model(learn, window, hop, agg)
-    (path / 'config.json').write_text(json.dumps(model.config, indent=1))
+    (path / 'config.json').write_text(json.dumps(config, indent=1))
     if 'safetensors' in formats:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
-    example = torch.zeros(int(example_seconds * model.sample_rate))
-    if 'torchscript' in formats: _to_torchscript(model).save(str(path / 'model.ts'))
+    if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
     if 'onnx' in formats:
         length = torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
-        torch.onnx.export(model, (example,), str(path / 'model.onnx'), input_names=['waveform'],
-                          output_names=['probabilities'], dynamic_shapes=({0: length},), dynamo=True,
-                          opset_version=18, verbose=False)
+        torch.onnx.export(model, (torch.zeros(model.sample_rate * 2),), str(path / 'model.onnx'),
+                          input_names=['waveform'], output_names=['probabilities'], dynamic_shapes=({0: length},),
+                          dynamo=True, opset_version=18, verbose=False)
     return path
 
 
-def _to_torchscript(model: WaveformClassifier):
-    "Script the windowing and front end; trace the network on a batch of windows (its batch size stays free)."
+def _to_torchscript(model: nn.Module, traced: dict):
+    "Script `model` after tracing the submodules named in `traced` on their example inputs."
     import copy
     import warnings
-    m = copy.deepcopy(model)
-    x = m.front_end(m.windows(torch.zeros(m.window * 2)))
+    m = copy.deepcopy(model).eval()
     with warnings.catch_warnings():              # torch >= 2.10 marks TorchScript deprecated; it still loads anywhere
         warnings.simplefilter('ignore', FutureWarning)
-        with torch.no_grad(): m.net = torch.jit.trace(m.net, x, check_trace=False)
+        for name, x in traced.items():
+            parent, _, attr = name.rpartition('.')
+            owner = m.get_submodule(parent) if parent else m
+            with torch.no_grad(): setattr(owner, attr, torch.jit.trace(getattr(owner, attr), x, check_trace=False))
         return torch.jit.script(m)
 
 
