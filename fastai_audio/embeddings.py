@@ -25,7 +25,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from torch import nn
 
-from .core import AudioTensor, load_audio
+from .core import load_audio
 from .data import AudioLoader, is_multi_label
 from .portable import frame_signal
 from .windows import aggregate_windows
@@ -52,15 +52,23 @@ class _PannsEncoder(nn.Module):
 
 
 class _HFEncoder(nn.Module):
-    """A Hugging Face audio model: input normalised as its feature extractor says (zero mean, unit variance
-    per window for wav2vec2-style models), last hidden states averaged over time."""
-    def __init__(self, model, normalize: bool):
+    """A Hugging Face audio model, frames in, mean of the last hidden states over time out. Raw-waveform models
+    (wav2vec2, HuBERT, WavLM: input_values are the samples) are fed in torch, normalised per frame when their
+    feature extractor says so; others (AST: kaldi filterbanks) go through their own feature extractor."""
+    def __init__(self, model, feature_extractor):
         super().__init__()
-        self.model, self.normalize = model, normalize
+        self.model = model
+        self.raw = type(feature_extractor).__name__ == 'Wav2Vec2FeatureExtractor'
+        self.normalize = bool(getattr(feature_extractor, 'do_normalize', False))
+        self.fe = None if self.raw else feature_extractor
 
     def forward(self, x):
-        if self.normalize: x = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-7)
-        return self.model(input_values=x).last_hidden_state.mean(dim=1)
+        if self.raw:
+            if self.normalize:
+                x = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-7)
+            return self.model(input_values=x).last_hidden_state.mean(dim=1)
+        feats = self.fe(list(x.detach().cpu().numpy()), sampling_rate=self.fe.sampling_rate, return_tensors='pt')
+        return self.model(**{k: v.to(x.device) for k, v in feats.items()}).last_hidden_state.mean(dim=1)
 
 
 class AudioEmbedder(nn.Module):
@@ -121,25 +129,25 @@ class AudioEmbedder(nn.Module):
         return cls(_Pooled(front, body), st['sample_rate'], window, hop, name=f'learner:{type(body).__name__}')
 
     @classmethod
-    def from_panns(cls, checkpoint, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
-        """PANNs Cnn14 from an official checkpoint file (`PANNS_CNN14_URL`; 2048-d embeddings, 32 kHz). The
-        front end is the checkpoint's own (see `Cnn14.from_checkpoint`)."""
-        from .panns import Cnn14
+    def from_panns(cls, checkpoint=None, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
+        """PANNs Cnn14 from an official checkpoint file (None: `Cnn14_mAP=0.431.pth`, downloaded once; 2048-d
+        embeddings at 32 kHz). The front end is the checkpoint's own (see `Cnn14.from_checkpoint`)."""
+        from .panns import Cnn14, download_panns
+        if checkpoint is None: checkpoint = download_panns()
         net = Cnn14.from_checkpoint(checkpoint, **kwargs)
         return cls(_PannsEncoder(net), net.sample_rate, window, hop, name=f'panns:{Path(checkpoint).name}')
 
     @classmethod
     def from_hf(cls, name_or_path: str, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
-        """A Hugging Face `transformers` audio encoder taking raw waveforms (wav2vec2, HuBERT, WavLM...), by hub
-        name or local folder; needs the `hf` extra (`pip install "fastai_audio[hf]"`). Frames are embedded by the
-        mean of the last hidden states."""
+        """A Hugging Face `transformers` audio encoder (wav2vec2, HuBERT, WavLM, AST...) by hub name or local
+        folder; needs the `hf` extra (`pip install "fastai_audio[hf]"`). Frames are embedded by the mean of the
+        last hidden states. Raw-waveform models run in torch (and export); others use their feature extractor."""
         try: from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
         except ImportError as e:
             raise ImportError('AudioEmbedder.from_hf needs transformers: pip install "fastai_audio[hf]"') from e
         fe = AutoFeatureExtractor.from_pretrained(name_or_path)
         model = AutoModel.from_pretrained(name_or_path, config=AutoConfig.from_pretrained(name_or_path))
-        return cls(_HFEncoder(model, bool(getattr(fe, 'do_normalize', False))), fe.sampling_rate, window, hop,
-                   name=f'hf:{name_or_path}')
+        return cls(_HFEncoder(model, fe), fe.sampling_rate, window, hop, name=f'hf:{name_or_path}')
 
 
 class EmbeddingCache:
@@ -189,7 +197,6 @@ def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 25
     train/valid split). Each clip is decoded at the embedder's rate, framed and embedded (with a progress bar;
     from `cache`, a folder, when given); every frame repeats its clip's label and split. The result carries
     `clip_ids` (a tensor per split: the clip of each frame) and `embedder`."""
-    from fastai.data.core import DataLoaders
     multi = is_multi_label(dls)
     store = EmbeddingCache(cache, embedder) if cache is not None else None
     loader = AudioLoader(embedder.sample_rate)

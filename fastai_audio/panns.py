@@ -16,11 +16,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['Cnn14', 'PANNS_CNN14_URL', 'PANNS_RATES']
+__all__ = ['Cnn14', 'PANNS_CNN14_URL', 'PANNS_CHECKPOINTS', 'PANNS_RATES', 'download_panns']
 
-PANNS_CNN14_URL = 'https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth'
+#: The official checkpoints (Zenodo record 3987831): AudioSet at 32 kHz and the 16 kHz variant.
+PANNS_CHECKPOINTS = {'Cnn14_mAP=0.431.pth': 'https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth?download=1',
+                     'Cnn14_16k_mAP=0.438.pth': 'https://zenodo.org/record/3987831/files/Cnn14_16k_mAP%3D0.438.pth?download=1'}
+PANNS_CNN14_URL = PANNS_CHECKPOINTS['Cnn14_mAP=0.431.pth']
 #: The official checkpoints' rate and hop for each window size (their hop is 10 ms).
 PANNS_RATES = {1024: (32000, 320), 512: (16000, 160), 256: (8000, 80)}
+
+
+def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Path:
+    "An official checkpoint of `PANNS_CHECKPOINTS` (~330 MB), downloaded once into fastai's model folder."
+    from fastai.data.external import fastai_cfg
+    from fastdownload import download_url
+    if name not in PANNS_CHECKPOINTS: raise ValueError(f'unknown checkpoint {name!r}; known: {", ".join(PANNS_CHECKPOINTS)}')
+    dest = fastai_cfg().path('model') / name
+    if force or not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        download_url(PANNS_CHECKPOINTS[name], dest)
+    return dest
 
 
 class _STFT(nn.Module):

@@ -191,6 +191,9 @@ def load_waveform_model(path, net: nn.Module | None = None) -> WaveformClassifie
     from safetensors.torch import load_file
     path = Path(path)
     cfg = json.loads((path / 'config.json').read_text())
+    if cfg.get('kind') == 'embedding':
+        raise ValueError(f'{path} holds an embedder + head model: load model.ts or model.onnx, or build the '
+                         'EmbeddingClassifier and load_state_dict(model.safetensors)')
     if net is None:
         if not cfg.get('arch'): raise ValueError(f'{path / "config.json"} does not say how to rebuild the network: pass net=')
         net = build_network(cfg['arch'])

@@ -139,3 +139,15 @@ def test_hugging_face_encoder_from_a_saved_folder(tmp_path):
     e = emb.embed(torch.from_numpy(tone(440.0, 16000, 1.5)))
     assert emb.sample_rate == 16000 and e.shape == (len(window_starts(24000, 15360, 7680)), 16)
     assert torch.isfinite(e).all()
+
+
+def test_hugging_face_ast_goes_through_its_feature_extractor(tmp_path):
+    transformers = pytest.importorskip('transformers')
+    cfg = transformers.ASTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                                 max_length=96, num_mel_bins=128, frequency_stride=10, time_stride=10)
+    torch.manual_seed(0)
+    transformers.ASTModel(cfg).save_pretrained(tmp_path / 'tiny-ast')
+    transformers.ASTFeatureExtractor(max_length=96).save_pretrained(tmp_path / 'tiny-ast')
+    emb = AudioEmbedder.from_hf(str(tmp_path / 'tiny-ast'))
+    e = emb.embed(torch.from_numpy(tone(440.0, 16000, 1.5)))
+    assert e.shape == (len(window_starts(24000, 15360, 7680)), 16) and torch.isfinite(e).all()

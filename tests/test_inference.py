@@ -6,27 +6,7 @@ import pytest
 import torch
 
 from conftest import tone, write
-from fastai_audio import AudioDataLoaders, AudioLearner, AudioLoadError, AudioTensor, Timeline, audio_learner
-
-
-@pytest.fixture(scope='module')
-def tone_learner(tmp_path_factory):
-    "low (300 Hz) versus high (3 kHz) tones, trained on 0.5 s crops; valid clips 1 s."
-    d = tmp_path_factory.mktemp('tones')
-    rows = []
-    for split, n, secs in (('train', 6, 0.5), ('valid', 2, 1.0)):
-        for i in range(n):
-            for lab, f in (('low', 300.0), ('high', 3000.0)):
-                write(d / f'{split}_{lab}_{i}.wav', tone(f * (1 + 0.05 * i), 16000, secs), 16000)
-                rows.append((f'{split}_{lab}_{i}.wav', lab, split == 'valid'))
-    dls = AudioDataLoaders.from_df(pd.DataFrame(rows, columns=['f', 'y', 'v']), d, valid_col='v', duration=0.5,
-                                   bs=4, num_workers=0)
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
-                              torch.nn.Flatten(), torch.nn.Linear(8, 2))
-    learn = audio_learner(dls, net)
-    learn.fit_one_cycle(10, 3e-2)
-    return learn
+from fastai_audio import AudioLearner, AudioLoadError, AudioTensor, Timeline, audio_learner
 
 
 def test_audio_learner_is_an_audio_learner(tone_learner, classic_dls):

@@ -6,7 +6,7 @@ import pytest
 from nbclient import NotebookClient
 
 # quickstart: waveform, show_batch, confusion matrix, top losses; augmentation: the grid, masks, show_batch
-MIN_PICTURES = {'01_quickstart.ipynb': 4, '02_augmentation.ipynb': 3, '03_tagging.ipynb': 4}
+MIN_PICTURES = {'01_quickstart.ipynb': 4, '02_augmentation.ipynb': 3, '03_tagging.ipynb': 4, '04_inference_export.ipynb': 1}
 NBS = sorted((Path(__file__).parent.parent / 'nbs').glob('*.ipynb'))
 
 

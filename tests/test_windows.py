@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from conftest import tone, write
-from fastai_audio import (AudioDataLoaders, AudioTensor, WindowedDataset, aggregate_windows, audio_learner,
-                          accuracy, window_starts)
+from fastai_audio import (AudioTensor, WindowedDataset, aggregate_windows, audio_learner,
+                          window_starts)
 
 
 def test_window_starts_cover_the_signal_without_overhang():
@@ -37,30 +36,8 @@ def test_windowed_dataset_cuts_each_clip():
     assert WindowedDataset(clips, 1.0, 0.5, pad='repeat')[4][0][0, 7:].tolist() == [0, 1, 2]
 
 
-@pytest.fixture(scope='module')
-def long_clip_learner(tmp_path_factory):
-    "Two tones; the valid clips are 3 s long, the model trained on 0.5 s crops."
-    import pandas as pd
-    d = tmp_path_factory.mktemp('long')
-    rows = []
-    for split, n, secs in (('train', 6, 0.5), ('valid', 2, 3.0)):
-        for i in range(n):
-            for lab, f in (('low', 300.0), ('high', 3000.0)):
-                name = f'{split}_{lab}_{i}.wav'
-                write(d / name, tone(f * (1 + 0.05 * i), 16000, secs), 16000)
-                rows.append((name, lab, split == 'valid'))
-    df = pd.DataFrame(rows, columns=['fname', 'label', 'is_valid'])
-    dls = AudioDataLoaders.from_df(df, d, valid_col='is_valid', duration=0.5, bs=4, num_workers=0)
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                              torch.nn.Linear(4, 2))
-    learn = audio_learner(dls, net, metrics=accuracy)
-    learn.fit(8, 1e-2)
-    return learn
-
-
-def test_window_preds_aggregate_every_window_of_each_clip(long_clip_learner):
-    learn = long_clip_learner
+def test_window_preds_aggregate_every_window_of_each_clip(tone_learner):
+    learn = tone_learner
     preds, targs, wpreds, ids = learn.get_window_preds(with_windows=True)        # 0.5 s windows every 0.25 s
     n_clips = len(learn.dls.valid_ds)
     assert preds.shape == (n_clips, 2) and ids.tolist() == sorted(ids.tolist())
