@@ -58,7 +58,19 @@ class Timeline:
 
 
 class AudioLearner(Learner):
-    """A fastai `Learner` for audio whose `predict` takes a clip of any length. Built by `audio_learner`."""
+    """A fastai `Learner` for audio whose `predict` takes a clip of any length, and whose `distrib_ctx` also runs
+    on CPU processes. Built by `audio_learner`."""
+
+    def to_distributed(self, sync_bn: bool = True, **kwargs):
+        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`); without a
+        GPU, accelerate is asked for CPU processes (gloo)."""
+        from fastai.callback.progress import ProgressCallback
+        from fastai.distributed import rank_distrib
+        from .distributed import AudioDistributedTrainer
+        kwargs.setdefault('cpu', not torch.cuda.is_available())
+        self.add_cb(AudioDistributedTrainer(sync_bn, **kwargs))
+        if rank_distrib(): self.remove_cb(ProgressCallback)
+        return self
 
     def _audio(self, item, sr=None) -> AudioTensor:
         "`item` decoded as the loaders decode their items (rate, channels): a path, an AudioTensor or an array + sr."
