@@ -130,8 +130,11 @@ def _wav_truncation(path: Path) -> str | None:
 def _decode(path: Path):
     "Decode `path` into `(float32 array (channels, samples), sample rate)`; soundfile first, librosa as fallback."
     try:
-        data, file_sr = sf.read(str(path), dtype='float32', always_2d=True)
-        return np.ascontiguousarray(data.T), file_sr
+        with sf.SoundFile(str(path)) as f:
+            if f.subtype == 'PCM_16':              # read the integers and scale them: ~2x faster than libsndfile's
+                data = f.read(dtype='int16', always_2d=True).T            # float conversion, same values (x / 2**15)
+                return np.multiply(data, np.float32(1 / 32768), dtype=np.float32), f.samplerate
+            return np.ascontiguousarray(f.read(dtype='float32', always_2d=True).T), f.samplerate
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
         sf_err = str(e).replace(f'{path}', '').strip(' :') or type(e).__name__
     try:

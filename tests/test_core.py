@@ -134,7 +134,7 @@ def test_fallback_decoder_used_when_soundfile_fails(tmp_path, monkeypatch):
     class NoSoundfile:
         LibsndfileError = sf.LibsndfileError
         @staticmethod
-        def read(*a, **k): raise RuntimeError('Format not recognised (simulated)')
+        def SoundFile(*a, **k): raise RuntimeError('Format not recognised (simulated)')
 
     f = write(tmp_path / 'a.flac', tone(), 16000, 'PCM_16')
     monkeypatch.setattr(core, 'sf', NoSoundfile)
@@ -143,3 +143,14 @@ def test_fallback_decoder_used_when_soundfile_fails(tmp_path, monkeypatch):
     (tmp_path / 'junk.xyz').write_bytes(b'junk' * 100)
     with pytest.raises(AudioLoadError, match=r"junk\.xyz.*soundfile: Format not recognised \(simulated\).*fallback"):
         load_audio(tmp_path / 'junk.xyz')
+
+
+@pytest.mark.parametrize('ext', ['wav', 'flac'])
+def test_16_bit_fast_path_gives_libsndfiles_floats_exactly(tmp_path, ext):
+    rng = np.random.default_rng(0)
+    y = np.clip(rng.standard_normal((2, 4000)) * 0.3, -1, 1).T.astype(np.float32)
+    f = write(tmp_path / f'two.{ext}', y, 16000, 'PCM_16')
+    x = load_audio(f, sr=None, mono=False)
+    want = sf.read(str(f), dtype='float32', always_2d=True)[0].T
+    assert x.dtype == torch.float32 and np.array_equal(x.numpy(), want)
+    assert float(x.abs().max()) <= 1.0
