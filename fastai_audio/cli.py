@@ -2,6 +2,7 @@
 
     fastai-audio demo [--out DIR]          train on the embedded synthetic dataset (generated offline)
     fastai-audio train DATA_DIR [options]  train on a folder laid out like NSynth (train/ and valid/)
+    fastai-audio bench NAME [options]      run benchmarks/NAME.py of a source checkout (list them with no NAME)
 
 Both print per-epoch metrics with progress bars, the final accuracy, and write the confusion matrix (PNG);
 `train` also writes the exported learner.
@@ -88,11 +89,42 @@ def _parser():
     t.add_argument('--n-mels', type=int, default=40)
     t.add_argument('--num-workers', type=int, default=None)
     t.add_argument('--seed', type=int, default=0)
+    b = sub.add_parser('bench', help='run a benchmark of benchmarks/ (a source checkout) and print its table row')
+    b.add_argument('name', nargs='?', default=None, help='benchmark script name without .py; none lists them')
+    b.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the benchmark (e.g. --append)')
     return p
+
+
+def _benchmarks_dir() -> Path | None:
+    "benchmarks/ next to the package in a source checkout (an editable install), or under the current folder."
+    for d in (Path(__file__).resolve().parent.parent / 'benchmarks', Path.cwd() / 'benchmarks'):
+        if (d / '_common.py').exists(): return d
+    return None
+
+
+def bench(name=None, args=()) -> int:
+    "Run benchmarks/NAME.py with `args` in this interpreter; without NAME, list the benchmarks and their first lines."
+    import runpy
+    d = _benchmarks_dir()
+    if d is None: sys.exit('fastai-audio bench: no benchmarks/ folder found (they ship with the source checkout)')
+    scripts = sorted(p for p in d.glob('*.py') if not p.name.startswith('_'))
+    if name is None:
+        for p in scripts:
+            doc = (p.read_text().split('"""')[1].strip().splitlines() or [''])[0]
+            print(f'{p.stem:22s} {doc}')
+        return 0
+    script = d / f'{name}.py'
+    if not script.exists(): sys.exit(f'fastai-audio bench: no benchmark {name!r}; choose from {", ".join(p.stem for p in scripts)}')
+    old = sys.argv
+    sys.argv = [str(script), *args]
+    try: runpy.run_path(str(script), run_name='__main__')
+    finally: sys.argv = old
+    return 0
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.cmd == 'bench': return bench(args.name, args.args)
     if args.cmd == 'demo':
         from .synth import NSYNTH_PATTERN, make_synthetic_dataset
         out = Path(args.out)
