@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import random
 import warnings
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import DataLoaders, get_show_batch_func, show_batch
@@ -22,7 +24,7 @@ from fastcore.meta import delegates
 from fasttransform import DisplayedTransform, Transform
 from plum import dispatch
 
-from .core import AudioTensor, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
+from .core import AudioTensor, _load, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
 __all__ = ['crop_pad', 'is_multi_label', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
@@ -55,12 +57,37 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
 class AudioLoader(Transform):
     """Type transform: a path (str or Path) -> `AudioTensor` `(channels, samples)` at `sr` Hz (None keeps the
     file's rate), downmixed to one channel if `mono`. An `AudioTensor` or 1-D/2-D array is resampled and
-    downmixed the same way (an array needs `sr`)."""
-    def __init__(self, sr: int | None = 16000, mono: bool = True):
-        super().__init__()
-        self.sr, self.mono = sr, mono
+    downmixed the same way (an array needs `sr`).
 
-    def encodes(self, fn: str | Path) -> AudioTensor: return load_audio(fn, sr=self.sr, mono=self.mono)
+    train_crop : seconds. For training items only, decode just a random `train_crop`-second slice of the file
+        (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
+        cost what the crop costs. `CropPad` still sets the exact length. Validation and inference items are
+        decoded whole (`whole_clips()` turns the slicing off for training items too).
+    """
+    def __init__(self, sr: int | None = 16000, mono: bool = True, train_crop: float | None = None):
+        super().__init__()
+        self.sr, self.mono, self.train_crop = sr, mono, train_crop
+        self._training = False
+
+    def __call__(self, *args, split_idx=None, **kwargs):
+        self._training = split_idx == 0
+        return super().__call__(*args, split_idx=split_idx, **kwargs)
+
+    def encodes(self, fn: str | Path) -> AudioTensor:
+        if self._training and self.train_crop: return _load(fn, self.sr, self.mono, pick=self._random_slice)
+        return load_audio(fn, sr=self.sr, mono=self.mono)
+
+    def _random_slice(self, frames: int, file_sr: int):
+        rate = file_sr if self.sr is None else self.sr
+        need = int(np.ceil(self.train_crop * file_sr)) + (0 if rate == file_sr else 64)
+        return (random.randint(0, frames - need) if frames > need else 0), need
+
+    @contextmanager
+    def whole_clips(self):
+        "Within this context training items are decoded whole (for sliding windows over training clips)."
+        crop, self.train_crop = self.train_crop, None
+        try: yield self
+        finally: self.train_crop = crop
 
     def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
         x = AudioTensor.create(x, sr=self.sr)
@@ -116,7 +143,9 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     see `pad_to_longest`)."""
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {} if duration else {'before_batch': partial(pad_to_longest, pad=pad)}
-    return TransformBlock(type_tfms=AudioLoader(sr, mono), item_tfms=item_tfms, dls_kwargs=dls_kwargs)
+    slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
+    return TransformBlock(type_tfms=AudioLoader(sr, mono, train_crop=slice_), item_tfms=item_tfms,
+                          dls_kwargs=dls_kwargs)
 
 
 def is_multi_label(dls) -> bool:

@@ -8,6 +8,7 @@ present if any window hears it, the usual choice for tagging sparse events).
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
 from types import SimpleNamespace
 
 import torch
@@ -98,10 +99,15 @@ def _window_preds(learn, dl, window, hop, agg):
     crop = _crop_of(dl)
     window = window if window is not None else getattr(crop, 'duration', None)
     if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
-    wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
-    after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
-    wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
-    preds, targs = learn.get_preds(dl=wdl)
+    tfms = getattr(dl.dataset, 'tfms', None)
+    pipes = tfms if isinstance(tfms, (list, tuple)) or type(tfms).__name__ == 'L' else [tfms]
+    loaders = [t for p in pipes for t in getattr(p, 'fs', []) if hasattr(t, 'whole_clips')]
+    with ExitStack() as stack:
+        for t in loaders: stack.enter_context(t.whole_clips())     # windows need whole clips, even training ones
+        wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
+        after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
+        wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
+        preds, targs = learn.get_preds(dl=wdl)
     n = len(dl.dataset)
     targs = None if targs is None else _first_per_clip(targs, wds.clip_ids, n)
     return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds

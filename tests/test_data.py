@@ -217,3 +217,32 @@ def test_pad_to_longest_can_repeat_instead(tmp_path):
     short = [i for i, f in enumerate(dls.valid_ds.items) if f.name.startswith('c0')][0]
     torch.testing.assert_close(x[short, 0, 800:], x[short, 0, :800])
     assert getattr(x, 'lengths', None) is None
+
+
+def test_training_items_decode_only_a_random_slice_of_long_files(tmp_path, monkeypatch):
+    import soundfile as sf
+    import fastai_audio.core as core
+    d = tmp_path / 'long'
+    y = np.random.default_rng(0).uniform(-0.5, 0.5, 16000 * 10).astype(np.float32)
+    for split in ('train', 'valid'):
+        (d / split).mkdir(parents=True)
+        write(d / split / 'c0_x_000-000-000.wav', y, 16000, 'FLOAT')
+    read = []
+    real = sf.SoundFile.read
+    monkeypatch.setattr(sf.SoundFile, 'read', lambda self, frames=-1, **k: read.append(frames) or real(self, frames, **k))
+    items = get_audio_files(d)
+    dls = _block_dls(d, items, duration=0.5)
+    starts = set()
+    for _ in range(6):
+        x = dls.train_ds[0][0]
+        assert x.shape == (1, 8000) and read[-1] == 8000                    # 0.5 s decoded, not 10 s
+        start = int(np.argmin(np.abs(y - float(x[0, 0]))))
+        np.testing.assert_array_equal(x[0].numpy(), y[start:start + 8000])  # a true slice of the file
+        starts.add(start)
+    assert len(starts) > 1                                                  # random each time
+    v = dls.valid_ds[0][0]
+    assert read[-1] == -1 and v.shape == (1, 160000)                        # validation items: whole clip
+    loader = next(t for t in dls.train_ds.tfms[0].fs if hasattr(t, 'whole_clips'))
+    with loader.whole_clips():
+        assert dls.train_ds[0][0].shape == (1, 160000)
+    torch.testing.assert_close(core.load_audio(items[0], offset=2.0, duration=0.25)[0], torch.from_numpy(y[32000:36000]))
