@@ -29,10 +29,10 @@ def write_clips(folder, n, sr, seconds, fmt):
     sf.write(folder / 'valid' / f'c0_x_9999-000-000.{fmt}', y, sr, subtype='PCM_16')
 
 
-def clips_per_second(folder, workers, seconds, repeats):
+def clips_per_second(folder, workers, seconds, repeats, cache=None):
     from fastai_audio import AudioItemList
     dls = (AudioItemList.from_folder(folder).split_by_folder().label_from_re(r'(c\d)_')
-           .databunch(bs=64, tfms=[], duration=seconds, num_workers=workers, sr=16000))
+           .databunch(bs=64, tfms=[], duration=seconds, num_workers=workers, sr=16000, cache=cache))
     dl = dls.train.new(shuffle=True, drop_last=False)
     best = 0.0
     for r in range(repeats + 1):
@@ -48,19 +48,23 @@ def main():
     p.add_argument('--seconds', type=float, default=4.0)
     p.add_argument('--workers', default='0,1,2')
     p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--formats', default='wav,flac')
+    p.add_argument('--rates', default='16000,44100')
+    p.add_argument('--cache', default=None, help="'ram' or a folder: decoded clips cached (filled by the warm-up epoch)")
     p.add_argument('--append', action='store_true')
     a = p.parse_args()
     workers = [int(w) for w in a.workers.split(',')]
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in ('wav', 'flac'):
-            for sr in (16000, 44100):
+        for fmt in a.formats.split(','):
+            for sr in [int(r) for r in a.rates.split(',')]:
                 folder = Path(tmp) / f'{fmt}{sr}'
                 write_clips(folder, a.clips, sr, a.seconds, fmt)
-                rates = [clips_per_second(folder, w, a.seconds, a.repeats) for w in workers]
+                rates = [clips_per_second(folder, w, a.seconds, a.repeats, a.cache) for w in workers]
                 cells = [f'{r:.0f} ({r / max(1, w):.0f}/worker)' for r, w in zip(rates, workers)]
                 print(f'{fmt} {sr} Hz: ' + ', '.join(f'{w} workers {c}' for w, c in zip(workers, cells)))
                 if a.append:
-                    append_row('loading', [today(), f'`{command()}`', machine(), fmt.upper(), f'{sr} Hz', *cells])
+                    fmt_cell = fmt.upper() + (f' (cache {a.cache})' if a.cache else '')
+                    append_row('loading', [today(), f'`{command()}`', machine(), fmt_cell, f'{sr} Hz', *cells])
 
 
 if __name__ == '__main__':

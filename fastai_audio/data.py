@@ -6,6 +6,8 @@ the batch's device (spectrogram, dB, normalisation) -> model.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import warnings
 from contextlib import contextmanager
@@ -63,10 +65,15 @@ class AudioLoader(Transform):
         (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
         cost what the crop costs. `CropPad` still sets the exact length. Validation and inference items are
         decoded whole (`whole_clips()` turns the slicing off for training items too).
+    cache : None, 'ram' or a folder. Keep each decoded, resampled and downmixed clip, in memory (per process:
+        each worker has its own) or as .npy files in the folder (shared, memory-mapped when read, so a random
+        crop reads only its part). Entries are keyed by the file's path, size and modification time and by
+        `sr` and `mono`, so an edited file or another setting never reads a stale entry.
     """
-    def __init__(self, sr: int | None = 16000, mono: bool = True, train_crop: float | None = None):
+    def __init__(self, sr: int | None = 16000, mono: bool = True, train_crop: float | None = None, cache=None):
         super().__init__()
-        self.sr, self.mono, self.train_crop = sr, mono, train_crop
+        self.sr, self.mono, self.train_crop, self.cache = sr, mono, train_crop, cache
+        if cache not in (None, 'ram'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)
         self._training = False
 
     def __call__(self, *args, split_idx=None, **kwargs):
@@ -74,13 +81,49 @@ class AudioLoader(Transform):
         return super().__call__(*args, split_idx=split_idx, **kwargs)
 
     def encodes(self, fn: str | Path) -> AudioTensor:
-        if self._training and self.train_crop: return _load(fn, self.sr, self.mono, pick=self._random_slice)
+        crop = self._training and self.train_crop
+        if self.cache is not None:
+            x = self._from_cache(Path(fn))
+            if not crop: return AudioTensor(torch.from_numpy(np.array(x)), sr=self._rate)
+            start, n = self._random_slice(x.shape[-1], self._rate)
+            return AudioTensor(torch.from_numpy(np.array(x[:, start:start + n])), sr=self._rate)
+        if crop: return _load(fn, self.sr, self.mono, pick=self._random_slice)
         return load_audio(fn, sr=self.sr, mono=self.mono)
 
     def _random_slice(self, frames: int, file_sr: int):
         rate = file_sr if self.sr is None else self.sr
         need = int(np.ceil(self.train_crop * file_sr)) + (0 if rate == file_sr else 64)
         return (random.randint(0, frames - need) if frames > need else 0), need
+
+    def cache_key(self, path: Path) -> str:
+        "The cache entry's name for `path` under the current settings."
+        st = path.stat()
+        raw = f'{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sr}|{self.mono}'
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def _from_cache(self, path: Path) -> np.ndarray:
+        key = self.cache_key(path)
+        if self.cache == 'ram':
+            ram = self.__dict__.setdefault('_ram', {})
+            if key not in ram:
+                x = load_audio(path, sr=self.sr, mono=self.mono)
+                ram[key] = (x.numpy(), x.sr)
+            x, self._rate = ram[key]
+            return x
+        f = Path(self.cache).expanduser() / f'{key}-{self.sr}.npy'
+        if not f.exists():
+            x = load_audio(path, sr=self.sr, mono=self.mono)
+            tmp = f.with_name(f'{f.stem}.{os.getpid()}.tmp.npy')
+            np.save(tmp, x.numpy(), allow_pickle=False)
+            os.replace(tmp, f)
+            if self.sr is None: f.with_suffix('.sr').write_text(str(x.sr))
+        self._rate = self.sr if self.sr is not None else int(f.with_suffix('.sr').read_text())
+        return np.load(f, mmap_mode='r', allow_pickle=False)
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop('_ram', None)                  # workers start with their own, empty memory cache
+        return d
 
     @contextmanager
     def whole_clips(self):
@@ -135,16 +178,16 @@ def pad_to_longest(samples, pad: str = 'zeros'):
 
 
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
-               valid_crop: str = 'start', pad: str = 'zeros') -> TransformBlock:
+               valid_crop: str = 'start', pad: str = 'zeros', cache=None) -> TransformBlock:
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
     file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
     its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
-    see `pad_to_longest`)."""
+    see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`."""
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {} if duration else {'before_batch': partial(pad_to_longest, pad=pad)}
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
-    return TransformBlock(type_tfms=AudioLoader(sr, mono, train_crop=slice_), item_tfms=item_tfms,
+    return TransformBlock(type_tfms=AudioLoader(sr, mono, train_crop=slice_, cache=cache), item_tfms=item_tfms,
                           dls_kwargs=dls_kwargs)
 
 
@@ -179,7 +222,8 @@ class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
     (None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised 40-band log-mel on the
-    batch's device; [] keeps waveforms)."""
+    batch's device; [] keeps waveforms), and `cache=` (None, 'ram' or a folder: keep decoded clips, see
+    `AudioLoader`)."""
 
     @classmethod
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
@@ -196,7 +240,8 @@ class AudioDataLoaders(DataLoaders):
     def _from(cls, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
               item_tfms, batch_tfms, **kwargs):
         y_block = y_block or CategoryBlock(vocab=vocab)
-        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono), y_block), get_items=get_items, get_x=get_x,
+        cache = kwargs.pop('cache', None)
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(batch_tfms, sr))
         return cls.from_dls(cls.from_dblock(dblock, source, path=path, **kwargs))
@@ -314,13 +359,14 @@ class AudioItemList:
         "Label each item by `func(path)`."
         return self._new(get_y=func)
 
-    def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, **kwargs) -> AudioDataLoaders:
+    def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None,
+                  **kwargs) -> AudioDataLoaders:
         "Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`)."
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
         sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
-        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono), CategoryBlock),
+        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache), CategoryBlock),
                            splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y,
                            batch_tfms=_default_batch_tfms(tfms, sr))
         if num_workers is not None: kwargs['num_workers'] = num_workers

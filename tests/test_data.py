@@ -246,3 +246,33 @@ def test_training_items_decode_only_a_random_slice_of_long_files(tmp_path, monke
     with loader.whole_clips():
         assert dls.train_ds[0][0].shape == (1, 160000)
     torch.testing.assert_close(core.load_audio(items[0], offset=2.0, duration=0.25)[0], torch.from_numpy(y[32000:36000]))
+
+
+@pytest.mark.parametrize('where', ['ram', 'disk'])
+def test_decoded_audio_cache_is_reused_and_never_stale(tmp_path, monkeypatch, where):
+    import fastai_audio.core as core
+    from fastai_audio import AudioLoader, load_audio
+    calls = []
+    real = core._decode
+    monkeypatch.setattr(core, '_decode', lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    f = write(tmp_path / 'a.wav', tone(440.0, 22050, 1.0), 22050)
+    cache = 'ram' if where == 'ram' else tmp_path / 'cache'
+    loader = AudioLoader(16000, cache=cache)
+    x1 = loader(f)
+    x2 = loader(f)
+    assert len(calls) == 1 and x1.sr == 16000 and torch.equal(x1, x2)
+    if where == 'disk':                                           # another loader, same folder: still no decode
+        assert torch.equal(AudioLoader(16000, cache=cache)(f), x1) and len(calls) == 1
+    x8 = AudioLoader(8000, cache=cache)(f)
+    assert x8.sr == 8000 and x8.shape == (1, 8000) and len(calls) == 2    # another rate: another entry
+    import os, time
+    write(f, tone(880.0, 22050, 1.0), 22050)                       # the file changes: read again
+    os.utime(f, ns=(time.time_ns(), time.time_ns() + 10 ** 9))
+    x3 = loader(f)
+    assert len(calls) == 3 and not torch.equal(x3, x1)
+    loader.train_crop, loader._training = 0.25, True               # random training crops come from the cache
+    crop = loader.encodes(f)
+    assert crop.shape == (1, 4000) and len(calls) == 3
+    windows = np.lib.stride_tricks.sliding_window_view(x3[0].numpy(), 4000)
+    assert (windows == crop[0].numpy()).all(axis=1).any()                # a true slice of the cached clip
+    torch.testing.assert_close(x3, load_audio(f, sr=16000))              # what is cached is what loading gives
