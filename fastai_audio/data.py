@@ -191,6 +191,13 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
                           dls_kwargs=dls_kwargs)
 
 
+def audio_loader_of(dset) -> AudioLoader | None:
+    "The `AudioLoader` among the transforms of a fastai `Datasets` or `TfmdLists` `dset` (None if it has none)."
+    tfms = getattr(dset, 'tfms', None)
+    pipes = tfms if isinstance(tfms, (list, tuple)) or type(tfms).__name__ == 'L' else [tfms]
+    return next((t for p in pipes for t in getattr(p, 'fs', []) if isinstance(t, AudioLoader)), None)
+
+
 def is_multi_label(dls) -> bool:
     "True when the targets of `dls` are one-hot multi-labels (a `MultiCategoryBlock`: last target transform `OneHotEncode`)."
     from fastai.data.transforms import OneHotEncode

@@ -1,7 +1,7 @@
 """Train the classic recipe for one epoch under fastai's `distrib_ctx` (accelerate, DDP), to check that our data
 loaders and batch transforms run distributed. On CPUs (gloo):
 
-    accelerate launch --cpu --num_processes 2 -m fastai_audio.distributed_check OUT_JSON [DATA_DIR]
+    torchrun --nproc_per_node 2 -m fastai_audio.distributed_check OUT_JSON [DATA_DIR]
 
 On several GPUs: `accelerate launch --multi_gpu --num_processes N -m fastai_audio.distributed_check OUT_JSON DATA`.
 Each process writes what it saw (rank, world size, batches, the final weights' checksum) to OUT_JSON.rank{r}.

@@ -28,7 +28,7 @@ from torch import nn
 from .core import load_audio
 from .data import AudioLoader, is_multi_label
 from .portable import frame_signal
-from .windows import aggregate_windows
+from .windows import _first_per_clip, aggregate_windows
 
 __all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingClassifier',
            'export_embedding_model']
@@ -121,12 +121,12 @@ class AudioEmbedder(nn.Module):
     def from_learner(cls, learn, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
         """The front end and body (everything before the head) of a trained fastai_audio learner, globally
         average-pooled: `(frames, channels of the body's last layer)` (512 for resnet18)."""
-        from .export import _front_end_settings, waveform_model
-        st = _front_end_settings(learn)
-        front = waveform_model(learn, window=window).front_end
         import copy
+        from .export import log_mel_front_end
+        front = log_mel_front_end(learn)
         body = copy.deepcopy(learn.model[0]).eval().cpu()
-        return cls(_Pooled(front, body), st['sample_rate'], window, hop, name=f'learner:{type(body).__name__}')
+        return cls(_Pooled(front, body), front.settings['sample_rate'], window, hop,
+                   name=f'learner:{type(body).__name__}')
 
     @classmethod
     def from_panns(cls, checkpoint=None, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
@@ -242,8 +242,7 @@ def get_clip_preds(self: Learner, ds_idx: int = 1):
     preds, targs = self.get_preds(dl=dl)
     ids = self.dls.clip_ids[ds_idx]
     n = int(ids.max()) + 1
-    first = torch.full((n,), len(ids), dtype=torch.long).scatter_reduce_(0, ids, torch.arange(len(ids)), 'amin')
-    return aggregate_windows(preds, ids, n, 'mean'), targs[first]
+    return aggregate_windows(preds, ids, n, 'mean'), _first_per_clip(targs, ids, n)
 
 
 @patch

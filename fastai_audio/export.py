@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import AudioLoader, is_multi_label
+from .data import audio_loader_of, is_multi_label
 from .features import AmplitudeToDB, MelSpectrogram, MFCC, SpecNormalize, Spectrogram, mel_filterbank
 from .portable import LogMelFrontEnd, WaveformClassifier, load_waveform_model
-from .windows import _crop_of
+from .windows import _crop_of, _default_window
 
-__all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'load_waveform_model', 'arch_config']
+__all__ = ['log_mel_front_end', 'waveform_model', 'export_waveform_model', 'save_waveform_model', 'load_waveform_model', 'arch_config']
 
 
 # --------------------------------------------------------------------------- from a learner
@@ -39,7 +39,7 @@ def _front_end_settings(learn) -> dict:
     db = next((t for t in fs if isinstance(t, AmplitudeToDB)), None)
     if db is None: raise NotImplementedError('export needs an AmplitudeToDB after the MelSpectrogram')
     norm = next((t for t in fs if isinstance(t, SpecNormalize)), None)
-    loader = next((t for t in learn.dls.valid_ds.tfms[0].fs if isinstance(t, AudioLoader)), None)
+    loader = audio_loader_of(learn.dls.valid_ds)
     sr = mel.sample_rate or (loader.sr if loader else None)
     if sr is None: raise ValueError('cannot tell the sample rate: give MelSpectrogram(sample_rate=...) or AudioBlock(sr=...)')
     normalize = None if norm is None else ('example' if norm.per_example else [norm.mean, norm.std])
@@ -49,21 +49,30 @@ def _front_end_settings(learn) -> dict:
                 normalize=normalize)
 
 
-def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
-    """`learn` as a `WaveformClassifier` (eval mode, on the CPU): its front end, network and windows (default:
-    the loaders' crop duration, hop half of it), aggregated by `agg` ('mean' or 'max') as `learn.predict`."""
-    if agg not in ('mean', 'max'): raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
+def log_mel_front_end(learn) -> LogMelFrontEnd:
+    "The learner's batch front end (waveforms -> normalised log-mels) as a plain-torch `LogMelFrontEnd`."
     st = _front_end_settings(learn)
+    basis = LogMelFrontEnd.dft_basis(st['n_fft'], torch.hann_window(st['win_length'], periodic=True, dtype=torch.float64))
+    fbank = torch.as_tensor(mel_filterbank(st['sample_rate'], st['n_fft'], st['n_mels'], st['f_min'], st['f_max'],
+                                           st['htk'], st['mel_norm'], np.float64))
+    return LogMelFrontEnd(st, basis, fbank)
+
+
+def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
+    """`learn` as a `WaveformClassifier` (eval mode, on the CPU, with a copy of the network, so the learner is
+    left as it was): its front end, network and windows (default: the loaders' crop duration, hop half of it),
+    aggregated by `agg` ('mean' or 'max') as `learn.predict`."""
+    import copy
+    if agg not in ('mean', 'max'): raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
+    front = log_mel_front_end(learn)
+    st = front.settings
     crop = _crop_of(learn.dls.valid)
-    window = window if window is not None else getattr(crop, 'duration', None)
+    window = _default_window(learn.dls.valid, window)
     if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
     hop = window / 2 if hop is None else hop
     sr = st['sample_rate']
-    net = learn.model.eval().cpu()
-    basis = LogMelFrontEnd.dft_basis(st['n_fft'], torch.hann_window(st['win_length'], periodic=True, dtype=torch.float64))
-    fbank = torch.as_tensor(mel_filterbank(sr, st['n_fft'], st['n_mels'], st['f_min'], st['f_max'], st['htk'],
-                                           st['mel_norm'], np.float64))
-    model = WaveformClassifier(LogMelFrontEnd(st, basis, fbank), net, sr, int(round(window * sr)), max(1, int(round(hop * sr))),
+    net = copy.deepcopy(learn.model).eval().cpu()
+    model = WaveformClassifier(front, net, sr, int(round(window * sr)), max(1, int(round(hop * sr))),
                                multi_label=is_multi_label(learn.dls), agg_max=agg == 'max',
                                repeat=getattr(crop, 'pad', 'zeros') == 'repeat')
     model.config = dict(front_end=st, sample_rate=sr, window_seconds=window, hop_seconds=hop, agg=agg,

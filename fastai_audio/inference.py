@@ -16,8 +16,8 @@ from fastai.learner import Learner
 from fastprogress.fastprogress import progress_bar
 
 from .core import AudioLoadError, AudioTensor, get_audio_files
-from .data import AudioLoader, is_multi_label
-from .windows import _crop_of, _window_preds
+from .data import AudioLoader, audio_loader_of, is_multi_label
+from .windows import _default_window, _window_preds
 
 __all__ = ['AudioLearner', 'Timeline']
 
@@ -74,7 +74,7 @@ class AudioLearner(Learner):
 
     def _audio(self, item, sr=None) -> AudioTensor:
         "`item` decoded as the loaders decode their items (rate, channels): a path, an AudioTensor or an array + sr."
-        loader = next((t for t in self.dls.valid_ds.tfms[0].fs if isinstance(t, AudioLoader)), AudioLoader())
+        loader = audio_loader_of(self.dls.valid_ds) or AudioLoader()
         if isinstance(item, (str, Path, AudioTensor)): return loader(item)
         if isinstance(item, (np.ndarray, torch.Tensor)):
             if sr is None: raise ValueError('predict on an array needs its sample rate: predict(x, sr=...)')
@@ -83,7 +83,7 @@ class AudioLearner(Learner):
         raise TypeError(f'predict takes a path, an AudioTensor or an array with sr=, got {type(item).__name__}')
 
     def _window(self, window):
-        return window if window is not None else getattr(_crop_of(self.dls.valid), 'duration', None)
+        return _default_window(self.dls.valid, window)
 
     def _windowed(self, items, window, hop, agg):
         "Per-clip and per-window probabilities of decoded clips `items`, and the `WindowedDataset`."

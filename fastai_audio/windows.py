@@ -16,7 +16,7 @@ from fastai.learner import Learner
 from fastai.torch_core import to_detach
 from fastcore.basics import ifnone, patch
 
-from .data import CropPad, crop_pad
+from .data import CropPad, audio_loader_of, crop_pad
 
 __all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows']
 
@@ -46,7 +46,7 @@ class WindowedDataset:
     def __init__(self, dset, window: float, hop: float | None = None, pad: str = 'zeros'):
         if window <= 0: raise ValueError(f'window must be > 0 seconds, got {window}')
         self.dset, self.window, self.hop, self.pad = dset, window, ifnone(hop, window / 2), pad
-        self.index, self.sizes = [], []
+        self.index = []
         for i in range(len(dset)):
             x = dset[i][0]
             size, step = self._samples(x.sr)
@@ -94,16 +94,19 @@ def _crop_of(dl):
     return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
 
 
+def _default_window(dl, window: float | None) -> float | None:
+    "`window`, or else the duration (seconds) the loader `dl` crops its clips to (None if it keeps them whole)."
+    return window if window is not None else getattr(_crop_of(dl), 'duration', None)
+
+
 def _window_preds(learn, dl, window, hop, agg):
     "Per-clip (probabilities, targets or None), per-window probabilities, and the `WindowedDataset` used."
     crop = _crop_of(dl)
-    window = window if window is not None else getattr(crop, 'duration', None)
+    window = _default_window(dl, window)
     if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
-    tfms = getattr(dl.dataset, 'tfms', None)
-    pipes = tfms if isinstance(tfms, (list, tuple)) or type(tfms).__name__ == 'L' else [tfms]
-    loaders = [t for p in pipes for t in getattr(p, 'fs', []) if hasattr(t, 'whole_clips')]
+    loader = audio_loader_of(dl.dataset)
     with ExitStack() as stack:
-        for t in loaders: stack.enter_context(t.whole_clips())     # windows need whole clips, even training ones
+        if loader is not None: stack.enter_context(loader.whole_clips())   # windows need whole clips, even training ones
         wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
         after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
