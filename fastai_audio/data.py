@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
-from fastai.data.core import DataLoaders, get_show_batch_func, show_batch
+from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
+from fastai.data.load import _loaders as _fastai_loaders
+from fastai.torch_core import to_device
 from fastai.data.transforms import (ColReader, ColSplitter, GrandparentSplitter, RandomSplitter, RegexLabeller,
                                     parent_label)
 from fastai.vision.data import get_grid
@@ -29,7 +31,8 @@ from plum import dispatch
 from .core import AudioTensor, _load, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
-__all__ = ['crop_pad', 'is_multi_label', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioBlock', 'AudioDataLoaders',
+__all__ = ['crop_pad', 'is_multi_label', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioDL', 'AudioBlock',
+           'AudioDataLoaders',
            'AudioItemList']
 
 
@@ -177,18 +180,40 @@ def pad_to_longest(samples, pad: str = 'zeros'):
     return out
 
 
+class AudioDL(TfmdDL):
+    """fastai's `TfmdDL`, with the host-to-device copy of each batch made non-blocking when its memory is pinned
+    (`pin_memory=True`, the default of `AudioBlock` when CUDA is available): the CPU goes on queueing the
+    spectrogram kernels while the waveforms travel. Batches are otherwise exactly `TfmdDL`'s."""
+    def __iter__(self):
+        if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
+            yield from super().__iter__()
+            return
+        # fastai's DataLoader.__iter__, with non_blocking=True in the copy
+        self.randomize()
+        self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()
+        loader = _fastai_loaders[self.fake_l.num_workers == 0]
+        for b in loader(self.fake_l):
+            if type(b) == list: b = tuple(b)
+            yield self.after_batch(to_device(b, self.device, non_blocking=True))
+        self.after_iter()
+        if hasattr(self, 'it'): del self.it
+
+
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
                valid_crop: str = 'start', pad: str = 'zeros', cache=None) -> TransformBlock:
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
     file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
     its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
-    see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`."""
+    see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
+    Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
-    dls_kwargs = {} if duration else {'before_batch': partial(pad_to_longest, pad=pad)}
+    dls_kwargs = {'pin_memory': torch.cuda.is_available()}
+    if not duration: dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad)
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
     return TransformBlock(type_tfms=AudioLoader(sr, mono, train_crop=slice_, cache=cache), item_tfms=item_tfms,
-                          dls_kwargs=dls_kwargs)
+                          dl_type=AudioDL, dls_kwargs=dls_kwargs)
 
 
 def audio_loader_of(dset) -> AudioLoader | None:

@@ -15,6 +15,9 @@ from torch import nn
 from fastai.data.core import show_results
 from fastai.interpret import Interpretation, plot_top_losses
 from fastai.metrics import accuracy, accuracy_multi
+from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.core import Callback
+import fastai.callback.fp16  # noqa: F401  (adds Learner.to_fp16 and to_bf16)
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import vision_learner
@@ -28,7 +31,7 @@ from .data import is_multi_label
 from .inference import AudioLearner
 from .metrics import LWLRAP, average_precision
 
-__all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics',
+__all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics', 'CompileModel',
            'MultiLabelInterpretation']
 
 
@@ -79,9 +82,35 @@ def default_metrics(dls) -> list:
     return [accuracy_multi, LWLRAP()] if is_multi_label(dls) else [accuracy]
 
 
+class CompileModel(Callback):
+    """Train with `torch.compile`: the model is compiled in place (`nn.Module.compile(**kwargs)`) when a fit
+    starts and restored to eager when it ends, so its state-dict keys never change (`learn.save`,
+    `SaveModelCallback` and the exports work as usual) and `learn.export` can pickle it afterwards. The first
+    batches of a fit pay the compilation (about a minute for a resnet18 on a CPU); each new batch shape (the
+    last, smaller batch; padded variable-length batches) may compile again."""
+    order = 5                                     # after ChannelsLast (-1) has set the memory format
+    def __init__(self, **kwargs): self.kwargs = kwargs
+    def before_fit(self): self.learn.model.compile(**self.kwargs)
+    def after_fit(self): self.learn.model._compiled_call_impl = None     # what nn.Module.compile set
+
+
+_PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: learn.to_bf16()}
+
+
+def _speed_options(learn, mixed_precision, channels_last, compile):
+    if mixed_precision is not None:
+        if mixed_precision not in _PRECISIONS:
+            raise ValueError(f"mixed_precision must be None, 'fp16' or 'bf16', got {mixed_precision!r}")
+        _PRECISIONS[mixed_precision](learn)
+    if channels_last: learn.add_cb(ChannelsLast())
+    if compile: learn.add_cb(CompileModel(**(compile if isinstance(compile, dict) else {})))
+    return learn
+
+
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
 def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: bool = True, loss_func=None,
-                  metrics=None, **kwargs) -> AudioLearner:
+                  metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
+                  compile: bool | dict = False, **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
@@ -93,6 +122,12 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
     loss_func : None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
         multi-label (`MultiCategoryBlock`). metrics : None gives `default_metrics(dls)` (accuracy; or
         accuracy_multi and lwlrap for multi-label); pass [] for none.
+    mixed_precision : None (float32, fastai's default), 'fp16' (`learn.to_fp16()`) or 'bf16' (`learn.to_bf16()`):
+        the network runs under CUDA autocast; the spectrogram front end (a batch transform, outside autocast)
+        stays float32. Has no effect on a CPU.
+    channels_last : keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits
+        tensor cores, especially with mixed precision.
+    compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
     """
     if normalize: _ensure_normalized(dls)
@@ -106,7 +141,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
                                metrics=metrics, **kwargs)
         learn.__class__ = AudioLearner          # a Learner subclass adding no state: predict on any length
         if callable(arch) and not isinstance(arch, str): learn.model.arch_name = arch.__name__   # for export
-    return learn
+    return _speed_options(learn, mixed_precision, channels_last, compile)
 
 
 _LEARNER_ARGS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')
