@@ -4,6 +4,8 @@ Everything here runs with torch, numpy, soundfile and soxr alone; torchaudio is 
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from pathlib import Path
 
@@ -182,9 +184,13 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
 def _load(path, sr, mono=True, quality='HQ', pick=None) -> AudioTensor:
     "`load_audio` reading the slice `pick(frames, file_sr) -> (start, count)` chooses (all of it if None)."
     path = Path(path)
-    if not path.exists(): raise AudioLoadError(path, 'no such file')
-    if path.is_dir(): raise AudioLoadError(path, 'is a directory, not a file')
-    if path.stat().st_size == 0: raise AudioLoadError(path, 'the file is empty (0 bytes)')
+    try: st = os.stat(path)                      # one system call for the three checks
+    except FileNotFoundError:
+        why = 'a broken symbolic link (its target does not exist)' if path.is_symlink() else 'no such file'
+        raise AudioLoadError(path, why) from None
+    except OSError as e: raise AudioLoadError(path, f'cannot be read ({e.strerror})') from None
+    if stat.S_ISDIR(st.st_mode): raise AudioLoadError(path, 'is a directory, not a file')
+    if st.st_size == 0: raise AudioLoadError(path, 'the file is empty (0 bytes)')
     if (why := _wav_truncation(path)) is not None: raise AudioLoadError(path, why)
     data, file_sr = _decode(path, pick)
     if data.shape[-1] == 0: raise AudioLoadError(path, 'the file contains no samples' if pick is None else
