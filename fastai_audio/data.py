@@ -28,10 +28,10 @@ from fastcore.meta import delegates
 from fasttransform import DisplayedTransform, Transform
 from plum import dispatch
 
-from .core import AudioTensor, _load, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
+from .core import AudioLoadError, AudioTensor, _load, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
-__all__ = ['crop_pad', 'is_multi_label', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioDL', 'AudioBlock',
+__all__ = ['crop_pad', 'is_multi_label', 'find_bad_audio', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioDL', 'AudioBlock',
            'AudioDataLoaders',
            'AudioItemList']
 
@@ -243,6 +243,59 @@ def show_batch(x: AudioTensor, y, samples, ctxs=None, max_n=9, nrows=None, ncols
     return tidy_grid(get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, player=False, **kwargs))
 
 
+# --------------------------------------------------------------------------- bad files
+def _problem(path) -> str | None:
+    try: load_audio(path, sr=None, mono=False)
+    except AudioLoadError as e: return e.cause
+    return None
+
+
+def find_bad_audio(files, n_workers: int | None = None, progress: bool = True):
+    """The files among `files` that cannot be used, as a DataFrame with columns `file` and `reason`: each file
+    is decoded in full (in `n_workers` threads, default: the CPU count) with the checks training applies
+    (readable, not empty or truncated, has samples, no NaN or infinite values). Empty when all are fine."""
+    import pandas as pd
+    from fastcore.parallel import parallel
+    files = list(files)
+    reasons = parallel(_problem, files, n_workers=n_workers, threadpool=True, progress=progress and len(files) > 1)
+    return pd.DataFrame([(str(f), r) for f, r in zip(files, reasons) if r is not None], columns=['file', 'reason'])
+
+
+class _SkipBadAudio:
+    """`get_items` for `on_error='skip'`: the items of `get_items(source)` (or `source`) whose audio file
+    (`get_x(item)`, or the item) loads; the others are left out with a warning and listed in `report`."""
+    def __init__(self, get_items=None, get_x=None): self.get_items, self.get_x, self.report = get_items, get_x, None
+
+    def __call__(self, source):
+        items = self.get_items(source) if self.get_items is not None else source
+        rows = [r for _, r in items.iterrows()] if hasattr(items, 'iterrows') else list(items)
+        files = [self.get_x(r) if self.get_x is not None else r for r in rows]
+        self.report = find_bad_audio(files)
+        if len(self.report) == len(files):
+            raise ValueError(f'on_error=skip: none of the {len(files)} audio files can be read; first: '
+                             f'{self.report.file[0]}: {self.report.reason[0]}' if files else 'no audio files found')
+        if len(self.report):
+            warnings.warn(f'{len(self.report)} of {len(files)} audio files cannot be read and are left out '
+                          f"(on_error='skip'); `dls.skipped` lists each with the reason. First: "
+                          f'{self.report.file[0]}: {self.report.reason[0]}')
+        bad = set(self.report.file)
+        keep = [str(f) not in bad for f in files]
+        return items[keep] if hasattr(items, 'iterrows') else [o for o, k in zip(rows, keep) if k]
+
+
+def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
+    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`; with `on_error='skip'` unreadable files
+    are left out first and listed in `dls.skipped` (with `'raise'`, the default, the first one stops the run
+    with an error naming it)."""
+    if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    skip = None
+    if on_error == 'skip':
+        skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
+    dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
+    if skip is not None: dls.skipped = skip.report
+    return dls
+
+
 # --------------------------------------------------------------------------- DataLoaders
 def _default_batch_tfms(batch_tfms, sr):
     "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
@@ -254,8 +307,10 @@ class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
     (None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised 40-band log-mel on the
-    batch's device; [] keeps waveforms), and `cache=` (None, 'ram' or a folder: keep decoded clips, see
-    `AudioLoader`)."""
+    batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
+    `AudioLoader`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
+    names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
+    and listed with their reasons in `dls.skipped`)."""
 
     @classmethod
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
@@ -272,11 +327,11 @@ class AudioDataLoaders(DataLoaders):
     def _from(cls, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
               item_tfms, batch_tfms, **kwargs):
         y_block = y_block or CategoryBlock(vocab=vocab)
-        cache = kwargs.pop('cache', None)
+        cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
         dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(batch_tfms, sr))
-        return cls.from_dls(cls.from_dblock(dblock, source, path=path, **kwargs))
+        return _build_dls(dblock, source, on_error, path=path, **kwargs)
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
@@ -391,9 +446,10 @@ class AudioItemList:
         "Label each item by `func(path)`."
         return self._new(get_y=func)
 
-    def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None,
+    def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None, on_error='raise',
                   **kwargs) -> AudioDataLoaders:
-        "Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`)."
+        """Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`).
+        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`."""
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
@@ -402,7 +458,7 @@ class AudioItemList:
                            splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y,
                            batch_tfms=_default_batch_tfms(tfms, sr))
         if num_workers is not None: kwargs['num_workers'] = num_workers
-        return AudioDataLoaders.from_dls(dblock.dataloaders(self.items, path=self.path, bs=bs, **kwargs))
+        return _build_dls(dblock, self.items, on_error, path=self.path, bs=bs, **kwargs)
 
 
 class FolderSplitter:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import tone, write
-from fastai_audio import (AudioBlock, AudioDataLoaders, AudioItemList, AudioSpectrogram, AudioTensor, CategoryBlock,
+from fastai_audio import (AudioBlock, AudioDataLoaders, AudioLoadError, find_bad_audio, AudioItemList, AudioSpectrogram, AudioTensor, CategoryBlock,
                           DataBlock, FolderSplitter, NSYNTH_PATTERN, RegexLabeller, crop_pad, get_audio_files,
                           get_frequency_batch_transforms, set_seed)
 
@@ -276,3 +276,67 @@ def test_decoded_audio_cache_is_reused_and_never_stale(tmp_path, monkeypatch, wh
     windows = np.lib.stride_tricks.sliding_window_view(x3[0].numpy(), 4000)
     assert (windows == crop[0].numpy()).all(axis=1).any()                # a true slice of the cached clip
     torch.testing.assert_close(x3, load_audio(f, sr=16000))              # what is cached is what loading gives
+
+
+# --------------------------------------------------------------------------- unreadable files
+@pytest.fixture
+def messy(tmp_path):
+    "A labelled folder of 6 good clips (3 'lo', 3 'hi'), an empty file, a text file and a truncated WAV."
+    for split, n in (('train', 2), ('valid', 1)):
+        (tmp_path / split).mkdir()
+        for i in range(n):
+            for lab, f in (('lo', 300.0), ('hi', 3000.0)):
+                write(tmp_path / split / f'{lab}_{i}.wav', tone(f, seconds=0.3), 16000)
+    (tmp_path / 'train' / 'lo_empty.wav').write_bytes(b'')
+    (tmp_path / 'valid' / 'hi_text.wav').write_text('not audio')
+    whole = (tmp_path / 'train' / 'hi_0.wav').read_bytes()
+    (tmp_path / 'train' / 'hi_cut.wav').write_bytes(whole[:len(whole) // 2])
+    bad = {str(tmp_path / 'train' / 'lo_empty.wav'): 'empty', str(tmp_path / 'valid' / 'hi_text.wav'): 'not a readable',
+           str(tmp_path / 'train' / 'hi_cut.wav'): 'truncated'}
+    return tmp_path, bad
+
+
+def _check_report(report, bad):
+    assert sorted(report.file) == sorted(bad)
+    for f, r in zip(report.file, report.reason): assert bad[f] in r
+
+
+def test_find_bad_audio_lists_each_bad_file_with_its_reason(messy):
+    path, bad = messy
+    files = get_audio_files(path)
+    assert len(files) == 9
+    _check_report(find_bad_audio(files, progress=False), bad)
+    assert find_bad_audio([f for f in files if str(f) not in bad], progress=False).empty
+
+
+def test_on_error_skip_leaves_bad_files_out_with_warning_and_report(messy):
+    path, bad = messy
+    with pytest.warns(UserWarning, match=r"3 of 9 audio files cannot be read and are left out \(on_error='skip'\)"):
+        dls = (AudioItemList.from_folder(path).split_by_folder().label_from_re(r'^(lo|hi)_')
+               .databunch(bs=2, duration=0.3, num_workers=0, on_error='skip'))
+    _check_report(dls.skipped, bad)
+    kept = [str(o) for o in list(dls.train_ds.items) + list(dls.valid_ds.items)]
+    assert len(dls.train_ds) == 4 and len(dls.valid_ds) == 2 and not set(kept) & set(bad)
+    assert sum(len(b[0]) for b in dls.train.new(drop_last=False)) == 4
+
+
+def test_on_error_skip_from_df_keeps_the_good_rows(messy):
+    path, bad = messy
+    files = get_audio_files(path)
+    df = pd.DataFrame({'f': [str(f.relative_to(path)) for f in files], 'y': [f.name.split('_')[0] for f in files],
+                       'v': [f.parent.name == 'valid' for f in files]})
+    with pytest.warns(UserWarning, match='3 of 9'):
+        dls = AudioDataLoaders.from_df(df, path, valid_col='v', on_error='skip', bs=2, num_workers=0, duration=0.3)
+    _check_report(dls.skipped, bad)
+    assert len(dls.train_ds) == 4 and len(dls.valid_ds) == 2 and list(dls.vocab) == ['hi', 'lo']
+
+
+def test_on_error_default_raises_naming_the_file(messy):
+    path, bad = messy
+    dls = (AudioItemList.from_folder(path).split_by_folder().label_from_re(r'^(lo|hi)_')
+           .databunch(bs=2, tfms=[], duration=0.3, num_workers=0))
+    assert len(dls.train_ds) == 6                     # nothing left out without being asked
+    with pytest.raises(AudioLoadError, match=r"train/(lo_empty|hi_cut)\.wav'"):
+        for _ in dls.train.new(drop_last=False, shuffle=False): pass
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip', got 'ignore'"):
+        AudioItemList.from_folder(path).split_by_folder().label_from_re(r'^(lo|hi)_').databunch(on_error='ignore')
