@@ -18,6 +18,7 @@ from .inference import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
 from .panns import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
+from .archives import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .crossval import *  # noqa: F401,F403
 from .presets import *  # noqa: F401,F403

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .archives import extract_archive
 from .data import AudioDataLoaders
 
 __all__ = ['ESC50_URL', 'NSYNTH_URLS', 'FSDKAGGLE2019_URLS', 'NSYNTH_FAMILIES', 'NSYNTH_SOURCES', 'NSYNTH_QUALITIES',
@@ -47,7 +48,8 @@ NSYNTH_QUALITIES = ('bright', 'dark', 'distortion', 'fast_decay', 'long_release'
 def download_data(url: str, name: str, base=None, force: bool = False) -> Path:
     """Download `url` (a .zip or .tar.gz) with fastai's downloader into fastai's archive folder and extract it
     to `base/name` (default base: fastai's data folder, `~/.fastai/data`). An archive holding one top folder
-    has that folder's contents placed directly in `base/name`. Returns `base/name`; if it already exists
+    has that folder's contents placed directly in `base/name`. Entries that would be written outside that
+    folder (absolute paths, `..`, links pointing out) stop the extraction: see `extract_archive`. Returns `base/name`; if it already exists
     nothing is downloaded unless `force`."""
     from fastai.data.external import fastai_cfg
     from fastdownload import download_url
@@ -61,7 +63,7 @@ def download_data(url: str, name: str, base=None, force: bool = False) -> Path:
         download_url(url, archive)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-        shutil.unpack_archive(str(archive), tmp)
+        extract_archive(archive, tmp)               # refuses entries that would land outside tmp
         top = list(Path(tmp).iterdir())
         src = top[0] if len(top) == 1 and top[0].is_dir() else Path(tmp)
         if dest.exists(): shutil.rmtree(dest)
