@@ -13,6 +13,7 @@ from .data import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
+from .checkpoint import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
 from .inference import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
