@@ -5,7 +5,8 @@
     fastai-audio bench NAME [options]      run benchmarks/NAME.py of a source checkout (list them with no NAME)
 
 Both print per-epoch metrics with progress bars, the final accuracy, and write the confusion matrix (PNG);
-`train` also writes the exported learner.
+`train` also exports the model: `model/` (config.json + model.safetensors, no pickle: the one to share; load
+with `load_waveform_model`) and `export.pkl` (fastai's pickled learner, to go on training; load only your own).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop=256, n_mels=40,
                  num_workers=None, seed=0, export=True):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
-    the parent folder when None), write `confusion_matrix.png` (and `export.pkl`) under `out`.
+    the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
+    and fastai's pickled `export.pkl`) under `out`.
     Returns `(learner, valid accuracy)`."""
     import matplotlib
     matplotlib.use('Agg')
@@ -56,9 +58,20 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     plt.close('all')
     print(f'wrote {out / "confusion_matrix.png"}')
     if export:
+        from .export import export_waveform_model
+        export_waveform_model(learn, out / 'model', window=duration or _median_seconds(dls.train_ds.items[:64]),
+                              formats=('safetensors',))
         learn.export('export.pkl')
-        print(f'wrote {out / "export.pkl"} (load with load_learner)')
+        print(f'wrote {out / "model"} (safetensors + config.json: share this one; load_waveform_model loads it) '
+              f'and {out / "export.pkl"} (a pickle, for load_learner: it runs code when loaded, so only your own)')
     return learn, acc
+
+
+def _median_seconds(files) -> float:
+    "The exported model's window when training kept clip lengths: the median duration of `files`."
+    import numpy as np
+    import soundfile as sf
+    return float(np.median([sf.info(str(f)).duration for f in files]))
 
 
 def _parser():

@@ -15,6 +15,9 @@ def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path,
     printed = capsys.readouterr().out
     assert 'valid accuracy' in printed and '40 training and 20 validation clips' in printed
     assert (out / 'export.pkl').stat().st_size > 0 and (out / 'confusion_matrix.png').stat().st_size > 0
+    from fastai_audio import load_waveform_model
+    assert load_waveform_model(out / 'model').classes == ['chirp', 'clicks', 'noise', 'sine', 'square']
+    assert 'share this one' in printed
     assert sorted(p.name for p in data.rglob('*.wav')) == sorted(p.name for p in synth_path.rglob('*.wav'))
 
 
