@@ -118,17 +118,18 @@ class AudioLearner(Learner):
         return label, dec, probs[0], Timeline(starts, wprobs, win, list(self.dls.vocab), x)
 
     def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
-                       agg: str = 'mean', recurse: bool = True, skip_errors: bool = False, bs: int = 16):
+                       agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):
         """Predict every audio file under `path` (any lengths) and return a DataFrame: file (relative to `path`),
         label (';'-joined for multi-label), then one probability column per class; written to `csv` if given.
 
         Files are scored `bs` at a time with a progress bar. A file that cannot be decoded raises an
-        `AudioLoadError` naming it, or with `skip_errors=True` is left out with a warning, and listed in the
-        frame's `attrs['skipped']` as (file, cause).
+        `AudioLoadError` naming it, or with `on_error='skip'` (as for the data loaders) is left out with a
+        warning, and listed in `df.attrs['skipped']`, a DataFrame of file and reason.
         """
         import warnings
 
         import pandas as pd
+        if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         path = Path(path)
         files = sorted(get_audio_files(path, recurse=recurse))
         if not files: raise FileNotFoundError(f'no audio files under {path}')
@@ -139,7 +140,7 @@ class AudioLearner(Learner):
             for f in files[i:i + bs]:
                 try: clips.append(self._audio(f))
                 except AudioLoadError as e:
-                    if not skip_errors: raise
+                    if on_error == 'raise': raise
                     warnings.warn(f'predict_folder: skipped {f}: {e.cause}')
                     skipped.append((str(f), e.cause))
                     continue
@@ -151,6 +152,6 @@ class AudioLearner(Learner):
                 rows.append([str(f.relative_to(path)), ';'.join(map(str, label)) if multi else str(label),
                              *p.tolist()])
         df = pd.DataFrame(rows, columns=['file', 'label', *map(str, self.dls.vocab)])
-        df.attrs['skipped'] = skipped
+        df.attrs['skipped'] = pd.DataFrame(skipped, columns=['file', 'reason'])
         if csv is not None: df.to_csv(csv, index=False)
         return df

@@ -69,10 +69,11 @@ def test_predict_folder_to_csv_with_skips(tone_learner, tmp_path):
     with pytest.raises(AudioLoadError, match='broken.wav'):
         tone_learner.predict_folder(d)
     with pytest.warns(UserWarning, match='skipped .*broken.wav'):
-        df = tone_learner.predict_folder(d, csv=tmp_path / 'out.csv', skip_errors=True, bs=2)
+        df = tone_learner.predict_folder(d, csv=tmp_path / 'out.csv', on_error='skip', bs=2)
     assert list(df.columns) == ['file', 'label', *tone_learner.dls.vocab]
     assert sorted(df.file) == ['a_low.wav', 'sub/b_high.wav']
-    assert [s[0] for s in df.attrs['skipped']] == [str(d / 'broken.wav')]
+    assert df.attrs['skipped'].file.tolist() == [str(d / 'broken.wav')]
+    assert 'not a readable audio file' in df.attrs['skipped'].reason[0]
     read = pd.read_csv(tmp_path / 'out.csv')
     assert read.file.tolist() == df.file.tolist()
     row = df.set_index('file').loc['a_low.wav']
