@@ -13,6 +13,7 @@ waveform-in model.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from pathlib import Path
 
@@ -171,7 +172,7 @@ class EmbeddingCache:
             return torch.from_numpy(np.load(f, allow_pickle=False))
         self.misses += 1
         e = self.embedder.embed(load())
-        tmp = f.with_suffix('.tmp.npy')
+        tmp = f.with_name(f'{f.stem}.{os.getpid()}.tmp.npy')       # one per process: parallel writers never collide
         np.save(tmp, e.numpy(), allow_pickle=False)
         tmp.replace(f)
         return e
