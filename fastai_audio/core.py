@@ -5,8 +5,9 @@ Everything here runs with torch, numpy, soundfile and soxr alone; torchaudio is 
 from __future__ import annotations
 
 import os
+import re
 import stat
-import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from fastai.data.transforms import get_files
 from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
+from .filecheck import _content, _describe, _soundfile_message, _truncation
+
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
            'downmix', 'show_waveform', 'tidy_grid']
 
@@ -24,10 +27,21 @@ audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '
 
 
 class AudioLoadError(RuntimeError):
-    "Raised when an audio file cannot be turned into samples; the message names the file and the cause."
-    def __init__(self, path, cause):
-        self.path, self.cause = Path(path), cause
-        super().__init__(f"Cannot load audio file '{path}': {cause}")
+    """Raised when an audio file cannot be turned into samples; the message names the file and the cause
+    (`path`, `cause`). It pickles. Built from one argument, a whole message, it reads `path` and `cause` back
+    from its last line naming a file: torch re-raises a DataLoader worker's error that way (with the worker's
+    traceback as the message), so `except AudioLoadError` works with `num_workers > 0` too."""
+    def __init__(self, path, cause=None):
+        self._args = (path,) if cause is None else (path, cause)
+        if cause is None:
+            found = re.findall(r"Cannot load audio file '(.*?)': (.*)$", str(path), re.M)
+            self.path, self.cause = (Path(found[-1][0]), found[-1][1]) if found else (None, None)
+            super().__init__(str(path))
+        else:
+            self.path, self.cause = Path(path), cause
+            super().__init__(f"Cannot load audio file '{path}': {cause}")
+
+    def __reduce__(self): return type(self), self._args
 
 
 def get_audio_files(path, recurse=True, folders=None, extensions=audio_extensions):
@@ -109,42 +123,23 @@ def resample(x: np.ndarray | torch.Tensor, orig_sr: int, sr: int, quality: str =
     return torch.from_numpy(y) if is_t else y
 
 
-def _wav_truncation(path: Path) -> str | None:
-    "For a RIFF/WAVE file, say how it is truncated (declared data size beyond the end of file), else None."
-    size = path.stat().st_size
-    with open(path, 'rb') as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] not in (b'RIFF', b'RIFX') or head[8:12] != b'WAVE': return None
-        endian = '<' if head[:4] == b'RIFF' else '>'
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            cid, n = struct.unpack(endian + '4sI', f.read(8))
-            if cid == b'data':
-                avail = size - pos - 8
-                if n != 0xFFFFFFFF and n > avail:
-                    return f'truncated: the header declares {n} bytes of audio but the file holds {avail}'
-                return None
-            pos += 8 + n + (n & 1)
-        return 'truncated: no audio data chunk after the header'
+_UNKNOWN_LENGTH = 2 ** 62   # libsndfile gives SF_COUNT_MAX (2**63 - 1) frames when the header has no length
 
 
 def _decode(path: Path, pick=None):
-    """Decode `path` into `(float32 array (channels, samples), sample rate)`; soundfile first, librosa as fallback.
-    `pick(frames, sr) -> (start, count)` reads only that slice of the file (soundfile only; librosa decodes it
-    all and slices)."""
+    """Decode `path` into `(float32 array (channels, samples), sample rate)`; soundfile first, librosa as fallback
+    for what soundfile cannot open. `pick(frames, sr) -> (start, count)` reads only that slice of the file
+    (soundfile only; librosa decodes it all and slices). The format is found from the content, never from the
+    extension. A file soundfile opens but cannot decode is truncated or corrupt: that is an error, not a
+    case for the fallback (which might return the part it can decode as if it were all)."""
+    try: f = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as e: sf_err = _soundfile_message(e, path)
+    else:
+        with f:
+            if f.frames < _UNKNOWN_LENGTH: return _read(f, path, pick)
+            sf_err = 'the header does not give the number of samples (a FLAC encoded from a stream?)'
     try:
-        with sf.SoundFile(str(path)) as f:
-            start, count = pick(f.frames, f.samplerate) if pick is not None else (0, -1)
-            if start: f.seek(start)
-            if f.subtype == 'PCM_16':              # read the integers and scale them: ~2x faster than libsndfile's
-                data = f.read(count, dtype='int16', always_2d=True).T     # float conversion, same values (x / 2**15)
-                return np.multiply(data, np.float32(1 / 32768), dtype=np.float32), f.samplerate
-            return np.ascontiguousarray(f.read(count, dtype='float32', always_2d=True).T), f.samplerate
-    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        sf_err = str(e).replace(f'{path}', '').strip(' :') or type(e).__name__
-    try:
-        import librosa, warnings
+        import librosa
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             data, file_sr = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
@@ -154,8 +149,29 @@ def _decode(path: Path, pick=None):
             data = data[:, start:start + count if count >= 0 else None]
         return data, int(file_sr)
     except Exception as e:  # noqa: BLE001 -- any decoder failure becomes one clear error below
-        raise AudioLoadError(path, f'not a readable audio file (soundfile: {sf_err}; fallback decoder: '
-                                   f'{type(e).__name__}: {e})') from None
+        what = _content(path)
+        raise AudioLoadError(path, f'not a readable audio file{f": it is {what}" if what else ""} (soundfile: '
+                                   f'{sf_err}; fallback decoder: {_describe(e)})') from None
+
+
+def _read(f, path: Path, pick=None):
+    "Read the slice `pick` chooses (all if None) of the open soundfile `f` as float32 `(channels, samples)`."
+    start, count = pick(f.frames, f.samplerate) if pick is not None else (0, -1)
+    try:
+        if start: f.seek(start)
+        if f.subtype == 'PCM_16':              # read the integers and scale them: ~2x faster than libsndfile's
+            data = f.read(count, dtype='int16', always_2d=True).T     # float conversion, same values (x / 2**15)
+            data = np.multiply(data, np.float32(1 / 32768), dtype=np.float32)
+        else: data = np.ascontiguousarray(f.read(count, dtype='float32', always_2d=True).T)
+    except sf.LibsndfileError as e:
+        part = '' if pick is None else f' (reading {count} from sample {start})'
+        raise AudioLoadError(path, f'truncated or corrupt audio data: the header declares {f.frames} samples but '
+                                   f'decoding failed{part} (soundfile: {_soundfile_message(e, path)})') from None
+    left = max(f.frames - start, 0)
+    if data.shape[-1] < (left if count < 0 else min(count, left)):     # seen with a cut MP3: its length is a guess
+        warnings.warn(f"audio file '{path}': decoded {data.shape[-1]} samples from sample {start} where the header "
+                      f'declares {f.frames}: the file is probably truncated')
+    return data, f.samplerate
 
 
 def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'HQ', offset: float = 0.0,
@@ -163,16 +179,20 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
     """Read an audio file into an `AudioTensor` of shape `(channels, samples)`, float32.
 
     path : str or Path. WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF... through soundfile (libsndfile); formats it
-        lacks go through librosa's decoder where one is installed. Integer files (8/16/24/32-bit) are scaled
-        to [-1, 1).
+        lacks go through librosa's decoder where one is installed. The format is read from the content, so a
+        file with the wrong extension loads. Integer files (8/16/24/32-bit, unsigned 8-bit) are scaled to
+        [-1, 1); float files are returned as written, values beyond +-1 included (they are the data).
     sr : int > 0 or None. Target sample rate in Hz; resampled with soxr (`quality`) only when the file's rate
         differs. None keeps the file's rate.
     mono : bool. Average the channels into one (default True); False keeps them.
     offset, duration : seconds. Read only `duration` seconds from `offset` (default: all); only that part of
         the file is decoded, which is what makes random crops of long recordings cheap.
 
-    Raises `AudioLoadError` (naming the file and the cause) for a missing, empty, truncated or non-audio
-    file, a file without samples, and NaN or infinite samples. A silent file is fine.
+    Raises `AudioLoadError` (naming the file and the cause) for a missing, unreadable, empty, truncated,
+    corrupt or non-audio file (saying what it holds when that is recognisable: an image, text...), a file
+    without samples or too short to resample, and NaN or infinite samples. A silent file is fine.
+    Truncation is found from the header for WAV, AIFF, AU and FLAC, and from a decoding failure for FLAC cut
+    mid-stream (a slice before the cut still loads); a cut MP3 has no reliable length and loads what remains.
     """
     pick = None
     if offset or duration is not None:
@@ -191,14 +211,20 @@ def _load(path, sr, mono=True, quality='HQ', pick=None) -> AudioTensor:
     except OSError as e: raise AudioLoadError(path, f'cannot be read ({e.strerror})') from None
     if stat.S_ISDIR(st.st_mode): raise AudioLoadError(path, 'is a directory, not a file')
     if st.st_size == 0: raise AudioLoadError(path, 'the file is empty (0 bytes)')
-    if (why := _wav_truncation(path)) is not None: raise AudioLoadError(path, why)
+    try: why = _truncation(path, st.st_size)     # the first open: also where an unreadable file shows
+    except OSError as e: raise AudioLoadError(path, f'cannot be read ({e.strerror})') from None
+    if why is not None: raise AudioLoadError(path, why)
     data, file_sr = _decode(path, pick)
     if data.shape[-1] == 0: raise AudioLoadError(path, 'the file contains no samples' if pick is None else
                                                  'no samples in the requested part (the file is shorter)')
     if not np.isfinite(data).all():
-        raise AudioLoadError(path, f'the file contains {int((~np.isfinite(data)).sum())} NaN or infinite samples')
+        nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
+        raise AudioLoadError(path, f'the file contains {nan + inf} NaN or infinite samples ({nan} NaN, '
+                                   f'{inf} infinite)')
     if mono and data.shape[0] > 1: data = data.mean(axis=0, keepdims=True)
     if sr is not None and sr != file_sr:
-        data = resample(data, file_sr, sr, quality=quality)
+        n, data = data.shape[-1], resample(data, file_sr, sr, quality=quality)
+        if data.shape[-1] == 0:
+            raise AudioLoadError(path, f'too short to resample from {file_sr} to {sr} Hz: {n} sample(s) give none')
         file_sr = sr
     return AudioTensor(torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)), sr=int(file_sr))

@@ -54,7 +54,8 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
         return x[..., start:start + n_samples]
     if n < n_samples:
         if pad == 'zeros': return torch.nn.functional.pad(x, (0, n_samples - n))
-        if pad == 'repeat': return x.repeat(*([1] * (x.ndim - 1)), -(-n_samples // n))[..., :n_samples]
+        if pad == 'repeat' and n: return x.repeat(*([1] * (x.ndim - 1)), -(-n_samples // n))[..., :n_samples]
+        if pad == 'repeat': return torch.nn.functional.pad(x, (0, n_samples))        # nothing to repeat
         raise ValueError(f"pad must be 'zeros' or 'repeat', got {pad!r}")
     return x
 

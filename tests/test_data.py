@@ -19,6 +19,7 @@ def test_crop_pad_modes():
     assert starts == set(range(7))
     assert crop_pad(x[:, :3], 7).tolist() == [[0, 1, 2, 0, 0, 0, 0]]
     assert crop_pad(x[:, :3], 7, pad='repeat').tolist() == [[0, 1, 2, 0, 1, 2, 0]]
+    assert crop_pad(x[:, :0], 3, pad='repeat').tolist() == [[0, 0, 0]]          # an empty clip: nothing to repeat
     assert crop_pad(x, 10) is x
     with pytest.raises(ValueError, match='mode'):
         crop_pad(x, 4, 'middle')
