@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 from fasttransform import DisplayedTransform
 
 from .core import AudioTensor, audio_extensions, get_audio_files, load_audio
-from .features import AudioSpectrogram
+from .features import AudioSpectrogram, _check_int, _rewrap
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
@@ -36,12 +37,16 @@ def _per_example(v, x: torch.Tensor) -> torch.Tensor:
     return v.reshape(-1, *([1] * (x.ndim - 1))).to(x.dtype)
 
 
-def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_length: int) -> torch.Tensor:
+def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_length: int,
+                  n_fft: int | None = None) -> torch.Tensor:
     """Re-time complex STFT frames `spec` `(batch, freq, frames)` so that output frame k reads input time
     `k * rate[b]` (rate > 1 is faster): magnitudes are interpolated between neighbouring frames and each bin's
     phase advances by the measured instantaneous frequency, so partials keep their pitch. Returns
-    `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`."""
+    `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`.
+    n_fft : the STFT's size, for bin k's expected advance of 2 pi k hop_length / n_fft per frame (default
+    `2 * (freq - 1)`, the even size; an odd one must be given)."""
     _, n_freq, t = spec.shape
+    n_fft = 2 * (n_freq - 1) if n_fft is None else n_fft
     spec = torch.nn.functional.pad(spec, (0, 2))
     mag_in, ang_in = spec.abs(), spec.angle()                  # once per input frame, then gathered (real)
     steps = torch.arange(n_frames, device=spec.device, dtype=torch.float32)[None] * rate.float()[:, None]
@@ -51,7 +56,8 @@ def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_len
     i0 = i0.clamp(max=t)
     idx0, idx1 = i0[:, None].expand(-1, n_freq, -1), (i0 + 1)[:, None].expand(-1, n_freq, -1)
     mag = torch.lerp(mag_in.gather(-1, idx0), mag_in.gather(-1, idx1), frac)
-    expected = torch.linspace(0, math.pi * hop_length, n_freq, device=spec.device, dtype=mag.dtype)[None, :, None]
+    advance = 2 * math.pi * hop_length / max(n_fft, 1)          # expected phase advance per frame of bin 1
+    expected = (torch.arange(n_freq, device=spec.device, dtype=mag.dtype) * advance)[None, :, None]
     dphi = ang_in.gather(-1, idx1) - ang_in.gather(-1, idx0) - expected
     dphi = dphi - 2 * math.pi * torch.round(dphi / (2 * math.pi))
     step = torch.remainder(expected, 2 * math.pi) + dphi
@@ -68,25 +74,32 @@ def _rows(x: torch.Tensor, values):
 
 
 def _stft_args(n_fft, hop_length, x):
-    hop_length = n_fft // 4 if hop_length is None else hop_length
+    """torch.stft settings for the vocoder: centred frames on zero padding (as librosa >= 0.10), so clips of any
+    length (even shorter than `n_fft // 2`, which reflect padding refuses) can be stretched."""
+    hop_length = max(1, n_fft // 4) if hop_length is None else hop_length
+    _check_int('n_fft', n_fft)
+    _check_int('hop_length', hop_length)
+    if hop_length > n_fft: raise ValueError(f'hop_length must be <= n_fft ({n_fft}), got {hop_length}')
     return dict(n_fft=n_fft, hop_length=hop_length, window=torch.hann_window(n_fft, device=x.device, dtype=x.dtype),
-                center=True, return_complex=True)
+                center=True, pad_mode='constant', return_complex=True)
 
 
 def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, hop_length: int | None):
     "Phase-vocoder `x2` `(n, time)` by `rate` `(n,)` and return exactly `length` samples."
     kw = _stft_args(n_fft, hop_length, x2)
     spec = torch.stft(x2, **kw)
-    out = phase_vocoder(spec, rate, 1 + length // kw['hop_length'], kw['hop_length'])
+    frames = 1 + (length + 2 * (n_fft // 2) - n_fft) // kw['hop_length']      # centred frames of `length` samples
+    out = phase_vocoder(spec, rate, frames, kw['hop_length'], n_fft)
     return torch.istft(out, n_fft, kw['hop_length'], window=kw['window'], center=True, length=length)
 
 
 def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
     """Play `x` `(batch, ..., time)` `rate` times faster (rate > 1) or slower (< 1) at the same pitch, with a
     phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length.
-    rate : a number or one per example `(batch,)`, > 0."""
+    rate : a number or one per example `(batch,)`, finite and > 0 (else a ValueError). Any clip of at least one
+    sample works (one much shorter than `n_fft` is mostly smeared, not stretched)."""
     rows, r = _rows(x, rate)
-    if (r <= 0).any(): raise ValueError('rate must be > 0')
+    if not (torch.isfinite(r) & (r > 0)).all(): raise ValueError(f'rate must be finite and > 0, got {r.tolist()}')
     return _stretch_to(rows, r, x.shape[-1], n_fft, hop_length).reshape(x.shape)
 
 
@@ -159,8 +172,10 @@ def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.T
 def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
     """Shift the pitch of `x` `(batch, ..., time)` by `semitones` (a number or one per example) keeping its
     duration: resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so
-    nothing aliases when shifting up), then `time_stretch` back to the original length."""
+    nothing aliases when shifting up), then `time_stretch` back to the original length. `semitones` must be
+    finite (else a ValueError); any clip of at least one sample works."""
     rows, st = _rows(x, semitones)
+    if not torch.isfinite(st).all(): raise ValueError(f'semitones must be finite, got {st.tolist()}')
     n = x.shape[-1]
     longest = int(math.ceil(n / float(2.0 ** (st.min() / 12)) * 1.01)) + 1
     res, fr = _resample_fft(rows, 2.0 ** (st / 12), longest)
@@ -197,7 +212,8 @@ def _noise_exponent(color: str) -> float:
 
 def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
     """Gaussian noise of `shape` `(..., time)` whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'
-    (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit variance along time."""
+    (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit power (mean square) along
+    time, for any length: a 1-sample white noise is +-1, a 1-sample pink or brown one is 0 (no bin but DC)."""
     k = _noise_exponent(color)
     w = torch.randn(shape, device=device, dtype=dtype)
     if k:
@@ -205,7 +221,7 @@ def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32)
         f = torch.fft.rfftfreq(shape[-1], device=device).to(dtype)
         amp = torch.where(f > 0, f.clamp(min=1e-12) ** (-k / 2), torch.zeros_like(f))
         w = torch.fft.irfft(spec * amp, n=shape[-1], dim=-1)
-    return w / w.std(dim=-1, keepdim=True).clamp(min=1e-12)
+    return w / w.square().mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-12)
 
 
 def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
@@ -236,16 +252,35 @@ def mask_along(x: torch.Tensor, dim: int, start, width, value: float = 0.0) -> t
 
 
 # --------------------------------------------------------------------------- transforms
+def _bounds(rng_range) -> tuple:
+    "A number or a `(lo, hi)` pair as `(lo, hi)`."
+    return (rng_range, rng_range) if isinstance(rng_range, numbers.Real) else tuple(rng_range)
+
+
 def _uniform(rng_range, n: int) -> torch.Tensor:
-    lo, hi = (rng_range, rng_range) if isinstance(rng_range, (int, float)) else rng_range
+    lo, hi = _bounds(rng_range)
     return lo + (hi - lo) * torch.rand(n)
+
+
+def _check_range(name: str, rng_range, above: float | None = None, at_least: float | None = None):
+    """Raise a ValueError naming `name` unless `rng_range` is a number or a `(lo, hi)` pair of finite numbers with
+    lo <= hi, lo > `above` and lo >= `at_least` (when given)."""
+    try: lo, hi = (float(v) for v in _bounds(rng_range))
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a number or a (low, high) pair, got {rng_range!r}') from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f'{name} must be finite with low <= high, got {rng_range!r}')
+    if above is not None and not lo > above: raise ValueError(f'{name} must be > {above}, got {rng_range!r}')
+    if at_least is not None and not lo >= at_least: raise ValueError(f'{name} must be >= {at_least}, got {rng_range!r}')
 
 
 class _RandomBatchTransform(DisplayedTransform):
     """Picks each example with probability `p`, draws its parameters (`draw`) and sends the picked ones through
     `apply` together on the batch's device. Training batches only (`split_idx=0`). Parameters come from
     torch's generator, which `set_seed` seeds. (No `encodes` here: fasttransform merges a base's `encodes`
-    into every subclass, and waveform and spectrogram augmentations must each see only their own type.)"""
+    into every subclass, and waveform and spectrogram augmentations must each see only their own type.)
+    The batch keeps its shape, dtype and metadata (`sr`, `lengths`, `settings`); with `p=0` it is unchanged.
+    Out-of-range settings raise a ValueError naming them when the transform is made, not mid-training."""
     split_idx, order = 0, 30
 
     def __init__(self, p: float = 0.5):
@@ -271,13 +306,15 @@ class RandomAudioTransform(_RandomBatchTransform):
     each example picked with probability `p` and given its own random parameters. Training batches only."""
     def encodes(self, x: AudioTensor) -> AudioTensor:
         self._sr = x.sr
-        return AudioTensor(self._augment(x), sr=x.sr)
+        return AudioTensor(self._augment(x), **x.__dict__)          # sr, and lengths from `pad_to_longest`
 
 
 class PitchShift(RandomAudioTransform):
     "Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration."
     def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
         super().__init__(p)
+        _check_range('semitones', semitones)
+        _check_int('n_fft', n_fft)
         self.semitones, self.n_fft = semitones, n_fft
 
     def draw(self, n): return {'semitones': _uniform(self.semitones, n)}
@@ -289,6 +326,8 @@ class TimeStretch(RandomAudioTransform):
     zero-pad it back to the clip length."""
     def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
         super().__init__(p)
+        _check_range('rate', rate, above=0)
+        _check_int('n_fft', n_fft)
         self.rate, self.n_fft = rate, n_fft
 
     def draw(self, n): return {'rate': _uniform(self.rate, n)}
@@ -301,6 +340,7 @@ class Gain(RandomAudioTransform):
 
     def __init__(self, db=(-6.0, 6.0), p=0.5):
         super().__init__(p)
+        _check_range('db', db)
         self.db = db
 
     def draw(self, n): return {'db': _uniform(self.db, n)}
@@ -318,6 +358,8 @@ class TimeShift(RandomAudioTransform):
     rolls it around, `wrap=False` fills the gap with silence."""
     def __init__(self, max_shift: float = 0.2, wrap: bool = True, p=0.5):
         super().__init__(p)
+        if not isinstance(max_shift, numbers.Real) or not 0 <= max_shift < math.inf:
+            raise ValueError(f'max_shift must be a fraction >= 0, got {max_shift!r}')
         self.max_shift, self.wrap = max_shift, wrap
 
     def draw(self, n): return {'frac': _uniform((-self.max_shift, self.max_shift), n)}
@@ -332,6 +374,7 @@ class AddNoise(RandomAudioTransform):
     def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
         super().__init__(p)
         _noise_exponent(color)                                  # refuse an unknown colour now, not mid-training
+        _check_range('snr_db', snr_db)
         self.snr_db, self.color = snr_db, color
 
     def draw(self, n): return {'snr_db': _uniform(self.snr_db, n)}
@@ -349,6 +392,7 @@ class AddBackground(RandomAudioTransform):
         self.files = get_audio_files(folder) if isinstance(folder, (str, Path)) and Path(folder).is_dir() else \
             [Path(f) for f in folder]
         if not self.files: raise FileNotFoundError(f'AddBackground: no audio files ({", ".join(audio_extensions[:3])}...) in {folder}')
+        _check_range('snr_db', snr_db)
         self.snr_db, self._bank, self._bank_sr = snr_db, None, None
 
     def _load(self, sr):
@@ -386,6 +430,10 @@ class RandomFilter(RandomAudioTransform):
         super().__init__(p)
         bad = set(kinds) - {'lowpass', 'highpass', 'eq'}
         if bad: raise ValueError(f'unknown filter kinds {sorted(bad)}')
+        if not kinds: raise ValueError("kinds must name at least one of 'lowpass', 'highpass', 'eq'")
+        _check_range('cutoff', cutoff, above=0)
+        _check_range('eq_db', eq_db)
+        _check_int('order', order)
         self.kinds, self.cutoff, self.eq_db, self.filter_order = tuple(kinds), cutoff, eq_db, order
 
     def draw(self, n):
@@ -413,18 +461,22 @@ class _SpecMask(_RandomBatchTransform):
 
     def __init__(self, width=(0, 8), n_masks: int = 1, value: float = 0.0, p=1.0):
         super().__init__(p)
-        self.width, self.n_masks, self.value = (width, width) if isinstance(width, int) else width, n_masks, value
+        _check_range('width', width, at_least=0)
+        if any(not isinstance(w, (int, np.integer)) for w in _bounds(width)):
+            raise ValueError(f'width must be an int or a pair of ints (bins/frames), got {width!r}')
+        _check_int('n_masks', n_masks, low=0)
+        self.width, self.n_masks, self.value = _bounds(width), n_masks, value
 
     def apply(self, x, **_):
         n = x.shape[self._dim]
-        for _ in range(self.n_masks):
-            w = torch.randint(self.width[0], min(self.width[1], n) + 1, (x.shape[0],))
+        for _ in range(self.n_masks):                # widths past the axis are capped at its length: all masked
+            w = torch.randint(min(self.width[0], n), min(self.width[1], n) + 1, (x.shape[0],))
             start = (torch.rand(x.shape[0]) * (n - w + 1)).long()
             x = mask_along(x, self._dim, start.to(x.device), w.to(x.device), self.value)
         return x
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
-        return AudioSpectrogram(self._augment(x), settings=x.settings)
+        return _rewrap(x, self._augment(x))                  # settings, and lengths of a padded batch
 
 
 class FrequencyMask(_SpecMask):

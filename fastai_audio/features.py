@@ -63,13 +63,21 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
     Filter i rises from mel point i to i+1 and falls to i+2, over `n_mels + 2` points equally spaced in mels
     between `f_min` and `f_max` Hz (default `sr / 2`). `norm='slaney'` scales each triangle to unit area
     (2 / bandwidth in Hz), so a mel band is an average rather than a sum of power; None leaves peaks at 1.
+    `sr`, `n_fft` and `n_mels` must be > 0 and the band wide enough for distinct edges (else a ValueError).
+    A band narrower than the FFT bins' spacing (many mels on a small `n_fft`) catches no bin and is all zeros,
+    as in librosa.
     """
+    if not sr > 0: raise ValueError(f'sr must be > 0 Hz, got {sr}')
+    _check_int('n_fft', n_fft)
+    _check_int('n_mels', n_mels)
     f_max = sr / 2 if f_max is None else f_max
     if not 0 <= f_min < f_max <= sr / 2 + 1e-6:
         raise ValueError(f'need 0 <= f_min < f_max <= sr/2, got f_min={f_min}, f_max={f_max}, sr={sr}')
     fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sr)
     pts = mel_frequencies(n_mels + 2, f_min, f_max, htk)
     width = np.diff(pts)
+    if not (width > 0).all():            # edges that coincide in float64 would give 0 / 0 = NaN weights
+        raise ValueError(f'f_min={f_min} and f_max={f_max} Hz are too close for n_mels={n_mels} distinct mel bands')
     dist = pts[:, None] - fft_hz[None, :]                 # (n_mels+2, n_freqs): point minus bin frequency
     rising = -dist[:-2] / width[:-1, None]
     falling = dist[2:] / width[1:, None]
@@ -81,7 +89,11 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
 
 def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
     """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
-    `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`)."""
+    `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`).
+    Needs 1 <= n_mfcc <= n_mels (else a ValueError)."""
+    _check_int('n_mels', n_mels)
+    _check_int('n_mfcc', n_mfcc)
+    if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
     n = np.arange(n_mels)[None, :]
     k = np.arange(n_mfcc)[:, None]
     d = np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
@@ -94,21 +106,63 @@ def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None)
 
 
 # --------------------------------------------------------------------------- spectrograms
+_PAD_MODES = ('constant', 'reflect', 'replicate', 'circular')
+
+
+def _check_int(name: str, value, low: int = 1):
+    "Raise a ValueError naming `name` unless `value` is an int >= `low`."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
+
+
+def _check_stft_args(n_fft, hop_length, win_length, pad_mode):
+    "Validate STFT settings (`hop_length`, `win_length` already defaulted), naming the culprit in a ValueError."
+    _check_int('n_fft', n_fft)
+    _check_int('win_length', win_length)
+    _check_int('hop_length', hop_length)
+    if win_length > n_fft: raise ValueError(f'win_length must be <= n_fft ({n_fft}), got {win_length}')
+    if pad_mode not in _PAD_MODES: raise ValueError(f'pad_mode must be one of {_PAD_MODES}, got {pad_mode!r}')
+
+
+def _edge_pad(x: torch.Tensor, pad: int, mode: str) -> torch.Tensor:
+    """`x` `(..., time)` extended by `pad` samples on both sides as `numpy.pad` does ('reflect', 'replicate' =
+    numpy's 'edge', 'circular' = numpy's 'wrap'), for any length: a clip shorter than `pad` is reflected or
+    wrapped again and again (a 1-sample clip is repeated), where `torch.nn.functional.pad` would refuse."""
+    n = x.shape[-1]
+    idx = torch.arange(-pad, n + pad, device=x.device)
+    if mode == 'replicate': idx = idx.clamp(0, n - 1)
+    elif mode == 'circular': idx = idx % n
+    elif n == 1: idx = torch.zeros_like(idx)
+    else:
+        idx = idx % (2 * (n - 1))
+        idx = torch.where(idx >= n, 2 * (n - 1) - idx, idx)
+    return x.index_select(-1, idx)
+
+
 def stft(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
          window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant') -> torch.Tensor:
     """Short-time Fourier transform of `x` `(..., time)`: complex tensor `(..., n_fft // 2 + 1, frames)`.
 
-    hop_length defaults to `win_length // 4`; win_length to `n_fft`; window to a periodic Hann window of
-    `win_length` (zero-padded to `n_fft` at the centre). With `center=True` frame t is centred on sample
-    `t * hop_length` and the signal is padded by `n_fft // 2` on both sides with `pad_mode` ('constant' is
-    zeros, as librosa >= 0.10; 'reflect' as torchaudio). frames = 1 + time // hop_length when centred.
+    hop_length defaults to `win_length // 4` (at least 1); win_length to `n_fft`; window to a periodic Hann
+    window of `win_length` (zero-padded to `n_fft` at the centre). With `center=True` frame t is centred on
+    sample `t * hop_length` and the signal is padded by `n_fft // 2` on both sides with `pad_mode`: 'constant'
+    (zeros, as librosa >= 0.10), 'reflect' (as torchaudio), 'replicate' or 'circular', extended as `numpy.pad`
+    (so as librosa) even for clips shorter than the padding. frames = 1 + (time + 2 * (n_fft // 2) - n_fft)
+    // hop_length centred, i.e. 1 + time // hop_length for an even n_fft; 1 + (time - n_fft) // hop_length not.
+    Any clip of at least 1 sample works centred; `center=False` needs at least `n_fft` samples. Bad settings
+    or a too-short clip raise a ValueError naming the setting.
     """
     win_length = n_fft if win_length is None else win_length
-    hop_length = win_length // 4 if hop_length is None else hop_length
+    hop_length = max(1, win_length // 4) if hop_length is None else hop_length
+    _check_stft_args(n_fft, hop_length, win_length, pad_mode)
+    n = x.shape[-1]
+    if n < 1: raise ValueError(f'stft needs at least 1 sample along the last dim, got shape {tuple(x.shape)}')
+    if not center and n < n_fft:
+        raise ValueError(f'center=False needs at least n_fft={n_fft} samples, got {n} (center=True takes any length)')
     if window is None: window = torch.hann_window(win_length, periodic=True, dtype=x.dtype, device=x.device)
     shape = x.shape
     if center and pad_mode != 'constant':
-        x = torch.nn.functional.pad(x.reshape(-1, 1, shape[-1]), (n_fft // 2, n_fft // 2), mode=pad_mode)
+        x = _edge_pad(x, n_fft // 2, pad_mode)
         center = False
     spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop_length=hop_length, win_length=win_length,
                       window=window, center=center, pad_mode='constant', return_complex=True)
@@ -119,7 +173,8 @@ def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = Non
                 window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
                 power: float = 2.0) -> torch.Tensor:
     """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
-    (energy per bin), `power=1` magnitude. Other arguments as `stft`."""
+    (energy per bin), `power=1` magnitude; any power > 0 (else a ValueError). Other arguments as `stft`."""
+    if not power > 0: raise ValueError(f'power must be > 0, got {power}')
     z = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
     pw = torch.addcmul(z.real.square(), z.imag, z.imag)   # re^2 + im^2: ~5x faster on CPU than |z|^2 via abs
     if power == 2: return pw
@@ -144,19 +199,30 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', ref: float | str = 'm
     top_db : clip each spectrogram to at most `top_db` below its own peak (None: no clip).
     dims : how many trailing dims make one spectrogram (2: `(freq, frames)`); the reference and `top_db`
         are taken over those, separately for each leading index, never over a whole batch.
+    The floor keeps silence finite (at most 0 dB from `ref='max'`, else the floor's dB). Bad settings raise a
+    ValueError naming them.
     """
-    mult = {'power': 10.0, 'magnitude': 20.0}[stype]
+    _check_db_args(ref, top_db, amin)
+    if stype not in _DB_MULT: raise ValueError(f"stype must be 'power' or 'magnitude', got {stype!r}")
+    mult = _DB_MULT[stype]
     amin = (1e-10 if stype == 'power' else 1e-5) if amin is None else amin
     red = tuple(range(-dims, 0))
     db = mult * torch.log10(x.clamp(min=amin))
-    if isinstance(ref, str):
-        if ref != 'max': raise ValueError(f"ref must be 'max' or a number, got {ref!r}")
-        db = db - db.amax(dim=red, keepdim=True)
+    if isinstance(ref, str): db = db - db.amax(dim=red, keepdim=True)
     else: db = db - mult * math.log10(max(amin, abs(ref)))
-    if top_db is not None:
-        if top_db < 0: raise ValueError(f'top_db must be >= 0, got {top_db}')
-        db = torch.maximum(db, db.amax(dim=red, keepdim=True) - top_db)
+    if top_db is not None: db = torch.maximum(db, db.amax(dim=red, keepdim=True) - top_db)
     return db
+
+
+_DB_MULT = {'power': 10.0, 'magnitude': 20.0}
+
+
+def _check_db_args(ref, top_db, amin):
+    "ValueErrors for `amplitude_to_db` settings: `ref` 'max' or a number, `top_db` None or >= 0, `amin` None or > 0."
+    if isinstance(ref, str) and ref != 'max':
+        raise ValueError(f"ref must be 'max' or a number, got {ref!r}")
+    if top_db is not None and not top_db >= 0: raise ValueError(f'top_db must be >= 0 or None, got {top_db}')
+    if amin is not None and not amin > 0: raise ValueError(f'amin must be > 0 or None, got {amin}')
 
 
 def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
@@ -232,13 +298,23 @@ def length_mask(lengths: torch.Tensor, n: int) -> torch.Tensor:
 
 def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and (unbiased) standard deviation of each example of `x` `(batch, ..., frames)` over the frames
-    where `mask` `(batch, frames)` is True; both shaped `(batch, 1, ..., 1)` to broadcast against `x`."""
+    where `mask` `(batch, frames)` is True; both shaped `(batch, 1, ..., 1)` to broadcast against `x`.
+    An example needs at least one True frame; with a single value its standard deviation is 0."""
     m = mask.to(x.dtype).reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[1]).expand_as(x)
+    return _mean_std(x, m)
+
+
+def _mean_std(x: torch.Tensor, weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased standard deviation of each example of `x` `(batch, ...)` (over the entries where the 0/1
+    `weight`, shaped as `x`, is 1), shaped `(batch, 1, ..., 1)`. The mean is refined by the mean of the residuals
+    (corrected two-pass), so a constant example gets exactly its value and a standard deviation of 0: a one-pass
+    float32 mean is off by rounding, which dividing by the tiny standard deviation would blow up to O(1)."""
     red = tuple(range(1, x.ndim))
-    n = m.sum(dim=red, keepdim=True)
-    mean = (x * m).sum(dim=red, keepdim=True) / n
-    var = ((x - mean).square() * m).sum(dim=red, keepdim=True) / (n - 1).clamp_min(1)
-    return mean, var.sqrt()
+    def total(t): return (t if weight is None else t * weight).sum(dim=red, keepdim=True)
+    n = total(torch.ones_like(x[:1])) if weight is None else weight.sum(dim=red, keepdim=True)
+    mean = total(x) / n
+    mean = mean + total(x - mean) / n
+    return mean, (total((x - mean).square()) / (n - 1).clamp_min(1)).sqrt()
 
 
 def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
@@ -280,9 +356,11 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
     """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram`
     `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power, computed on the batch's device.
 
-    n_fft : int > 0, FFT size (default 1024). hop_length : samples between frames (default `win_length // 4`).
-    win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default), 1.0 magnitude.
-    center, pad_mode : as `stft`. sample_rate : Hz the batches must be at (None: any; checked when given).
+    n_fft : int > 0, FFT size (default 1024). hop_length : int > 0, samples between frames (default
+    `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default), 1.0
+    magnitude. center, pad_mode : as `stft` (centred, any clip of at least 1 sample works; frames as
+    `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
+    Bad settings raise a ValueError naming them, here rather than on the first batch.
     """
     order = 50
     _kind = 'stft'
@@ -291,9 +369,11 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None):
         super().__init__()
         self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
-        self.hop_length = self.win_length // 4 if hop_length is None else hop_length
-        if not 0 < self.win_length <= n_fft: raise ValueError(f'need 0 < win_length <= n_fft, got {win_length}')
+        self.hop_length = max(1, self.win_length // 4) if hop_length is None else hop_length
+        _check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
         if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
+        if sample_rate is not None and not sample_rate > 0:
+            raise ValueError(f'sample_rate must be > 0 Hz or None, got {sample_rate}')
         self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
         self.window = torch.hann_window(self.win_length, periodic=True, dtype=torch.float64)
 
@@ -306,8 +386,9 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
                             scale='power' if self.power == 2 else 'magnitude')
 
     def n_frames(self, n_samples):
-        "Frames computed from `n_samples` samples (int or tensor): 1 + n // hop centred, else 1 + (n - n_fft) // hop."
-        if self.center: return 1 + n_samples // self.hop_length
+        """Frames computed from `n_samples` samples (int or tensor): 1 + (n + 2 * (n_fft // 2) - n_fft) // hop
+        centred (1 + n // hop for an even n_fft), else 1 + (n - n_fft) // hop."""
+        if self.center: return 1 + (n_samples + 2 * (self.n_fft // 2) - self.n_fft) // self.hop_length
         return 1 + (n_samples - self.n_fft) // self.hop_length
 
     def encodes(self, x: AudioTensor) -> AudioSpectrogram:
@@ -334,6 +415,7 @@ class MelSpectrogram(Spectrogram):
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
                  norm: str | None = 'slaney'):
         super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate)
+        _check_int('n_mels', n_mels)
         self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
         self._fbank_sr = None
         if sample_rate is not None: self._make_fbank(sample_rate)
@@ -354,11 +436,13 @@ class MelSpectrogram(Spectrogram):
 class AmplitudeToDB(DisplayedTransform):
     """Batch transform: power or magnitude `AudioSpectrogram` -> dB, with the reference (`ref='max'`: each
     example's own peak is 0 dB) and `top_db` clipping applied per example, never per batch.
-    amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude)."""
+    amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude). Silence gives finite dB.
+    Bad settings raise a ValueError naming them."""
     order = 60
 
     def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
         super().__init__()
+        _check_db_args(ref, top_db, amin)
         self.ref, self.top_db, self.amin = ref, top_db, amin
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
@@ -378,9 +462,9 @@ class MFCC(MelSpectrogram):
                  hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
                  top_db: float | None = 80.0, **mel_kw):
         super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
-        if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
+        _check_db_args(ref, top_db, None)
         self.n_mfcc, self.ref, self.top_db = n_mfcc, ref, top_db
-        self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)
+        self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
 
     def _spec(self, x, sr):
         scale = 'power' if self.power == 2 else 'magnitude'
@@ -396,7 +480,9 @@ class SpecNormalize(DisplayedTransform):
 
     per_example=False (default): one `mean` and `std` for the dataset; when not given they are measured on
     one training batch at set-up, as fastai's `Normalize` does. `decodes` undoes it for display.
-    per_example=True: each example by its own statistics (loudness differences between clips are removed).
+    per_example=True: each example by its own statistics (loudness differences between clips are removed),
+    over its real frames only when the batch carries `lengths`. A constant example (e.g. silence in dB) or one
+    of a single value has standard deviation 0 and comes out as zeros.
     """
     order = 70
 
@@ -415,9 +501,8 @@ class SpecNormalize(DisplayedTransform):
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         if self.per_example:
-            red = tuple(range(1, x.ndim))
             lengths = getattr(x, 'lengths', None)
-            if lengths is None: m, s = x.mean(dim=red, keepdim=True), x.std(dim=red, keepdim=True)
+            if lengths is None: m, s = _mean_std(_plain(x))
             else: m, s = masked_mean_std(_plain(x), length_mask(lengths, x.shape[-1]))
             return (x - m) / (s + self.eps)
         if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
