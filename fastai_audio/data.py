@@ -45,18 +45,21 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
         `random`, which fastai's `set_seed` seeds), 'start' (the first `n_samples`) or 'centre'/'center'.
     pad : how a shorter clip is filled at its end: 'zeros' (silence) or 'repeat' (the clip looped).
     """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f'n_samples must be an int >= 1, got {n_samples!r}')
+    if mode not in ('random', 'start', 'centre', 'center'):
+        raise ValueError(f"mode must be 'random', 'start' or 'centre', got {mode!r}")
+    if pad not in ('zeros', 'repeat'): raise ValueError(f"pad must be 'zeros' or 'repeat', got {pad!r}")
     n = x.shape[-1]
     if n > n_samples:
         if mode == 'random': start = (rng or random).randint(0, n - n_samples)
         elif mode == 'start': start = 0
-        elif mode in ('centre', 'center'): start = (n - n_samples) // 2
-        else: raise ValueError(f"mode must be 'random', 'start' or 'centre', got {mode!r}")
+        else: start = (n - n_samples) // 2                        # centre
         return x[..., start:start + n_samples]
     if n < n_samples:
         if pad == 'zeros': return torch.nn.functional.pad(x, (0, n_samples - n))
         if pad == 'repeat' and n: return x.repeat(*([1] * (x.ndim - 1)), -(-n_samples // n))[..., :n_samples]
-        if pad == 'repeat': return torch.nn.functional.pad(x, (0, n_samples))        # nothing to repeat
-        raise ValueError(f"pad must be 'zeros' or 'repeat', got {pad!r}")
+        return torch.nn.functional.pad(x, (0, n_samples))                            # nothing to repeat
     return x
 
 

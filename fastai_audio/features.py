@@ -22,7 +22,7 @@ from fasttransform import DisplayedTransform
 
 from .core import AudioTensor
 
-__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft', 'spectrogram',
+__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft_frames', 'stft', 'spectrogram',
            'melspectrogram', 'amplitude_to_db', 'mfcc', 'SpecSettings', 'AudioSpectrogram', 'Spectrogram',
            'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'get_frequency_batch_transforms', 'length_mask',
            'masked_mean_std']
@@ -137,6 +137,13 @@ def _edge_pad(x: torch.Tensor, pad: int, mode: str) -> torch.Tensor:
         idx = idx % (2 * (n - 1))
         idx = torch.where(idx >= n, 2 * (n - 1) - idx, idx)
     return x.index_select(-1, idx)
+
+
+def stft_frames(n_samples, n_fft: int, hop_length: int, center: bool = True):
+    """Frames `stft` gives for `n_samples` samples (int or tensor): 1 + (n + 2 * (n_fft // 2) - n_fft) // hop
+    centred (1 + n // hop for an even n_fft), else 1 + (n - n_fft) // hop."""
+    if center: return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length
+    return 1 + (n_samples - n_fft) // hop_length
 
 
 def stft(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
@@ -386,10 +393,8 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
                             scale='power' if self.power == 2 else 'magnitude')
 
     def n_frames(self, n_samples):
-        """Frames computed from `n_samples` samples (int or tensor): 1 + (n + 2 * (n_fft // 2) - n_fft) // hop
-        centred (1 + n // hop for an even n_fft), else 1 + (n - n_fft) // hop."""
-        if self.center: return 1 + (n_samples + 2 * (self.n_fft // 2) - self.n_fft) // self.hop_length
-        return 1 + (n_samples - self.n_fft) // self.hop_length
+        "Frames computed from `n_samples` samples (int or tensor): `stft_frames` with these settings."
+        return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
 
     def encodes(self, x: AudioTensor) -> AudioSpectrogram:
         sr = _check_rate(self, x)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .features import get_frequency_batch_transforms
+from .features import get_frequency_batch_transforms, stft_frames
 
 __all__ = ['FrontEnd', 'CLASSIC_2018', 'LIBROSA_DEFAULT', 'FSDKAGGLE2019', 'PANNS', 'AST', 'FRONT_ENDS']
 
@@ -66,9 +66,8 @@ class FrontEnd:
     def frame_rate(self) -> float: return self.sample_rate / self.hop_length
 
     def n_frames(self, seconds: float) -> int:
-        "Frames in a clip of `seconds`: 1 + samples // hop when centred, else 1 + (samples - n_fft) // hop."
-        n = int(round(seconds * self.sample_rate))
-        return 1 + n // self.hop_length if self.center else 1 + (n - self.n_fft) // self.hop_length
+        "Frames in a clip of `seconds` (`stft_frames` of its samples with this preset's settings)."
+        return stft_frames(int(round(seconds * self.sample_rate)), self.n_fft, self.hop_length, self.center)
 
     def batch_tfms(self, **overrides) -> list:
         "The batch transforms (`MelSpectrogram`, `AmplitudeToDB`, `SpecNormalize`) for `batch_tfms=`."

@@ -177,10 +177,10 @@ def test_crop_pad_gives_exactly_n_samples_and_keeps_the_content(x, n_samples, mo
         else: assert torch.equal(out, x[:, torch.arange(n_samples) % n])
 
 
-@pytest.mark.xfail(strict=True, reason='data.crop_pad accepts n_samples < 1 (returns an empty or wrong slice); '
-                                       'it should raise a ValueError naming n_samples')
-def test_crop_pad_refuses_a_length_below_one():
+def test_crop_pad_refuses_a_length_below_one_and_bad_modes_even_when_unused():
     with pytest.raises(ValueError, match='n_samples'): crop_pad(torch.zeros(1, 10), 0)
+    with pytest.raises(ValueError, match='mode'): crop_pad(torch.zeros(1, 10), 20, mode='middle')    # pads, no crop
+    with pytest.raises(ValueError, match='pad'): crop_pad(torch.zeros(1, 10), 5, pad='mirror')       # crops, no pad
 
 
 # --------------------------------------------------------------------------- spectral functions
