@@ -21,7 +21,7 @@ import torch
 from fasttransform import DisplayedTransform
 
 from .core import AudioTensor, audio_extensions, get_audio_files, load_audio
-from .features import AudioSpectrogram, _check_int, _rewrap
+from .features import AudioSpectrogram, _check_int, _rewrap, stft_frames
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
@@ -88,8 +88,7 @@ def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, h
     "Phase-vocoder `x2` `(n, time)` by `rate` `(n,)` and return exactly `length` samples."
     kw = _stft_args(n_fft, hop_length, x2)
     spec = torch.stft(x2, **kw)
-    frames = 1 + (length + 2 * (n_fft // 2) - n_fft) // kw['hop_length']      # centred frames of `length` samples
-    out = phase_vocoder(spec, rate, frames, kw['hop_length'], n_fft)
+    out = phase_vocoder(spec, rate, stft_frames(length, n_fft, kw['hop_length']), kw['hop_length'], n_fft)
     return torch.istft(out, n_fft, kw['hop_length'], window=kw['window'], center=True, length=length)
 
 
