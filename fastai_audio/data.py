@@ -287,13 +287,18 @@ class _SkipBadAudio:
         return items[keep] if hasattr(items, 'iterrows') else [o for o, k in zip(rows, keep) if k]
 
 
+def _check_on_error(on_error: str) -> str:
+    "`on_error` if it is 'raise' or 'skip' (what the loaders and `predict_folder` take), else a ValueError."
+    if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    return on_error
+
+
 def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
     """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`; with `on_error='skip'` unreadable files
     are left out first and listed in `dls.skipped` (with `'raise'`, the default, the first one stops the run
     with an error naming it)."""
-    if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     skip = None
-    if on_error == 'skip':
+    if _check_on_error(on_error) == 'skip':
         skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
     if skip is not None: dls.skipped = skip.report

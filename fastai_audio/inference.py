@@ -16,7 +16,7 @@ from fastai.learner import Learner
 from fastprogress.fastprogress import progress_bar
 
 from .core import AudioLoadError, AudioTensor, get_audio_files
-from .data import AudioLoader, audio_loader_of, is_multi_label
+from .data import AudioLoader, _check_on_error, audio_loader_of, is_multi_label
 from .windows import _default_window, _window_preds
 
 __all__ = ['AudioLearner', 'Timeline']
@@ -129,7 +129,7 @@ class AudioLearner(Learner):
         import warnings
 
         import pandas as pd
-        if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        _check_on_error(on_error)
         path = Path(path)
         files = sorted(get_audio_files(path, recurse=recurse))
         if not files: raise FileNotFoundError(f'no audio files under {path}')
