@@ -55,3 +55,12 @@ def tone_learner(tmp_path_factory):
     learn = audio_learner(dls, net)
     learn.fit_one_cycle(10, 3e-2)
     return learn
+
+
+def first_batches(dl, n=2):
+    "The first `n` batches of `dl` as plain tensors (inputs, targets), cloned."
+    out = []
+    for i, (x, y) in enumerate(dl):
+        out.append((x.as_subclass(torch.Tensor).clone(), y.as_subclass(torch.Tensor).clone()))
+        if i + 1 == n: break
+    return out

@@ -3,6 +3,7 @@ import pytest
 import torch
 from fastai.callback.core import Callback
 
+from conftest import first_batches
 from fastai_audio import (AudioItemList, Checkpoint, NSYNTH_PATTERN, Learner, accuracy, audio_aug_transforms,
                           audio_learner, get_frequency_batch_transforms, set_seed)
 
@@ -18,17 +19,9 @@ def _make(path, workers=0, seed=0):
     return audio_learner(dls, net, metrics=accuracy)
 
 
-def _first_batches(learn, n=3):
-    out = []
-    for i, (x, y) in enumerate(learn.dls.train):
-        out.append((x.as_subclass(torch.Tensor).clone(), y.as_subclass(torch.Tensor).clone()))
-        if i + 1 == n: break
-    return out
-
-
 def _run(path, workers=0, seed=0):
     learn = _make(path, workers, seed)
-    batches = _first_batches(learn)
+    batches = first_batches(learn.dls.train, 3)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(2, 3e-3)
     return batches, [row[:3] for row in learn.recorder.values], learn.model.state_dict()
 

@@ -6,16 +6,13 @@ from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 
 import fastai_audio.data as data_mod
+from conftest import first_batches
 from fastai_audio import AudioDL, CompileModel, audio_learner, load_learner, models, set_seed
 
 
 def _batches(dl, n=2):
     set_seed(0)
-    out = []
-    for i, (x, y) in enumerate(dl):
-        out.append((x.clone(), y.clone()))
-        if i + 1 == n: break
-    return out
+    return first_batches(dl, n)
 
 
 def test_loaders_are_audio_dls_pinned_only_with_cuda(classic_dls):
