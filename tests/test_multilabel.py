@@ -3,22 +3,13 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from fastai_audio import (MultiLabelInterpretation, accuracy, accuracy_multi, audio_learner, default_metrics,
-                          fsdkaggle2019_dataloaders, make_fsdkaggle2019_like, set_seed)
+from training_setups import multilabel_learner
+from fastai_audio import MultiLabelInterpretation, accuracy, accuracy_multi, default_metrics
 
 
 @pytest.fixture(scope='module')
 def ml_learner(tmp_path_factory):
-    root = make_fsdkaggle2019_like(tmp_path_factory.mktemp('fsd'), n_clips=48, sr=16000, durations=(0.5, 2.0),
-                                   max_labels=2, seed=4)
-    dls = fsdkaggle2019_dataloaders(root, sr=16000, duration=1.0, bs=8, num_workers=0, seed=0)
-    set_seed(0, reproducible=True)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                              torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
-                              torch.nn.Flatten(), torch.nn.Linear(16, len(dls.vocab)))
-    learn = audio_learner(dls, net)
-    learn.fit_one_cycle(6, 1e-2)
-    return learn
+    return multilabel_learner(tmp_path_factory.mktemp('fsd'))
 
 
 def test_bce_and_multilabel_metrics_by_default(ml_learner):
