@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
@@ -31,7 +32,8 @@ from plum import dispatch
 from .core import AudioLoadError, AudioTensor, _load, audio_extensions, downmix, get_audio_files, load_audio, resample, tidy_grid
 from .features import AudioSpectrogram, Spectrogram, get_frequency_batch_transforms
 
-__all__ = ['crop_pad', 'is_multi_label', 'find_bad_audio', 'FolderSplitter', 'AudioLoader', 'CropPad', 'pad_to_longest', 'AudioDL', 'AudioBlock',
+__all__ = ['crop_pad', 'is_multi_label', 'find_bad_audio', 'check_one_rate', 'FolderSplitter', 'AudioLoader', 'CropPad',
+           'same_rate', 'pad_to_longest', 'AudioDL', 'AudioBlock', 'AudioRegexLabeller',
            'AudioDataLoaders',
            'AudioItemList']
 
@@ -167,6 +169,16 @@ class CropPad(DisplayedTransform):
         return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
 
 
+def same_rate(samples):
+    """`before_batch` check: the clips of one batch share a sample rate (`AudioBlock(sr=None)` keeps each file's
+    rate, and a batch and its spectrogram need one); else a ValueError saying the rates and to pass `sr=`."""
+    rates = sorted({s[0].sr for s in samples if hasattr(s[0], 'sr')})
+    if len(rates) > 1:
+        raise ValueError(f'one batch holds clips at {", ".join(map(str, rates))} Hz: sr=None keeps each file\'s sample '
+                         f'rate, and a batch needs one. Pass sr= (e.g. sr={rates[0]}) to resample every file to one rate.')
+    return samples
+
+
 def pad_to_longest(samples, pad: str = 'zeros'):
     """`before_batch` for clips of different lengths: pads every clip at its end to the longest one in the
     batch (`pad`: 'zeros' or 'repeat', as `crop_pad`), so nothing is cut. Used by `AudioBlock(duration=None)`.
@@ -174,6 +186,7 @@ def pad_to_longest(samples, pad: str = 'zeros'):
     With zeros the padding is made known downstream: the collated `AudioTensor` batch carries `lengths`
     `(batch,)`, each clip's samples before padding; spectrogram transforms turn it into frames, per-example
     normalisation ignores the padded frames, and `length_mask` gives a mask a model can use."""
+    same_rate(samples)
     lengths = torch.tensor([s[0].shape[-1] for s in samples])
     n = int(lengths.max())
     out = []
@@ -214,7 +227,7 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
-    if not duration: dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad)
+    dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
     return TransformBlock(type_tfms=AudioLoader(sr, mono, train_crop=slice_, cache=cache), item_tfms=item_tfms,
                           dl_type=AudioDL, dls_kwargs=dls_kwargs)
@@ -271,9 +284,7 @@ class _SkipBadAudio:
     def __init__(self, get_items=None, get_x=None): self.get_items, self.get_x, self.report = get_items, get_x, None
 
     def __call__(self, source):
-        items = self.get_items(source) if self.get_items is not None else source
-        rows = [r for _, r in items.iterrows()] if hasattr(items, 'iterrows') else list(items)
-        files = [self.get_x(r) if self.get_x is not None else r for r in rows]
+        items, rows, files = _items_and_files(source, self.get_items, self.get_x)
         self.report = find_bad_audio(files)
         if len(self.report) == len(files):
             raise ValueError(f'on_error=skip: none of the {len(files)} audio files can be read; first: '
@@ -287,22 +298,80 @@ class _SkipBadAudio:
         return items[keep] if hasattr(items, 'iterrows') else [o for o, k in zip(rows, keep) if k]
 
 
+def _items_and_files(source, get_items=None, get_x=None):
+    "The items of `source` (`get_items(source)`, or `source`), each as a row (of a DataFrame) and its audio file."
+    items = get_items(source) if get_items is not None else source
+    rows = [r for _, r in items.iterrows()] if hasattr(items, 'iterrows') else list(items)
+    return items, rows, [get_x(r) if get_x is not None else r for r in rows]
+
+
 def _check_on_error(on_error: str) -> str:
     "`on_error` if it is 'raise' or 'skip' (what the loaders and `predict_folder` take), else a ValueError."
     if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     return on_error
 
 
+def _loader_arguments() -> frozenset:
+    "The keyword arguments fastai's `DataBlock.dataloaders` uses (its own, `FilteredBase.dataloaders`', `TfmdDL`'s)."
+    import inspect
+    from fastai.data.core import FilteredBase
+    names = set()
+    for f in (DataBlock.dataloaders, FilteredBase.dataloaders, TfmdDL.__init__):
+        names |= {n for n, p in inspect.signature(f).parameters.items() if p.kind is not p.VAR_KEYWORD}
+    return frozenset(names - {'self', 'source', 'dataset'})
+
+
+def _check_loader_kwargs(kwargs: dict, where: str, own=()):
+    """Raise a TypeError naming each keyword in `kwargs` that neither `where` (whose own arguments are `own`) nor
+    fastai's loaders take: fastai's `**kwargs` would otherwise swallow it, and the setting be silently lost."""
+    import difflib
+    unknown = sorted(set(kwargs) - _loader_arguments())
+    if not unknown: return
+    known = sorted(_loader_arguments() | set(own))
+    hints = [f'{k!r}' + (f" (did you mean {', '.join(map(repr, close))}?)"
+                         if (close := difflib.get_close_matches(k, known, n=2, cutoff=0.6)) else '') for k in unknown]
+    raise TypeError(f'{where} got unexpected keyword argument{"s" if len(unknown) > 1 else ""} {", ".join(hints)}: '
+                    f'neither an audio setting nor an argument of fastai\'s DataLoaders')
+
+
+def _batch_tfms(batch_tfms, kwargs: dict, where: str):
+    """`batch_tfms`, or the `tfms` in `kwargs` (fastai v1's and `databunch`'s name for the same list, popped from
+    `kwargs`): both names work, and giving both is a TypeError."""
+    if 'tfms' not in kwargs: return batch_tfms
+    tfms = kwargs.pop('tfms')
+    if batch_tfms is not None: raise TypeError(f'{where}: give batch_tfms or tfms (the same list), not both')
+    return tfms
+
+
 def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
     """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`; with `on_error='skip'` unreadable files
     are left out first and listed in `dls.skipped` (with `'raise'`, the default, the first one stops the run
     with an error naming it)."""
+    loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
+    if loader is not None and loader.sr is None: check_one_rate(_items_and_files(source, dblock.get_items, dblock.get_x)[2])
     skip = None
     if _check_on_error(on_error) == 'skip':
         skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
     if skip is not None: dls.skipped = skip.report
     return dls
+
+
+def check_one_rate(files):
+    """A ValueError when the audio `files` (paths; other items are passed over) have more than one sample rate,
+    saying which files have which rate and to pass `sr=`: loading with `sr=None` keeps each file's rate, and
+    a batch (and a spectrogram's mel scale) needs one."""
+    by_rate = {}
+    for f in files:
+        if not isinstance(f, (str, Path)): continue
+        try: rate = sf.info(str(f)).samplerate
+        except (RuntimeError, OSError): continue              # unreadable: the loader names it when it gets there
+        by_rate.setdefault(rate, []).append(str(f))
+    if len(by_rate) < 2: return
+    rates = sorted(by_rate, key=lambda r: -len(by_rate[r]))
+    desc = '; '.join(f'{r} Hz: {len(by_rate[r])} files (e.g. {", ".join(by_rate[r][:2])})' for r in rates)
+    raise ValueError(f'sr=None keeps each file\'s sample rate, but these files have {len(rates)} different rates: {desc}. '
+                     f'Pass sr= (e.g. sr={rates[0]}) to resample every file to one rate.')
 
 
 # --------------------------------------------------------------------------- DataLoaders
@@ -312,14 +381,64 @@ def _default_batch_tfms(batch_tfms, sr):
     return get_frequency_batch_transforms(sample_rate=sr or 16000)
 
 
+def _check_split_folders(path, train: str, valid: str):
+    "A FileNotFoundError unless `path` holds the folders `train` and `valid`, saying what it holds instead."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f'from_folder: {path} is not a folder')
+    missing = [n for n in (train, valid) if not (path / n).is_dir()]
+    if not missing:
+        loose = next((f for n in (train, valid) for f in sorted((path / n).iterdir())
+                      if f.is_file() and f.suffix.lower() in audio_extensions), None)
+        if loose is not None:
+            raise ValueError(f'from_folder labels each file by its class folder (e.g. {path / train}/dog/1.wav), but '
+                             f'{loose.parent} holds audio files directly (e.g. {loose.name}). Put them in one folder '
+                             f'a class, or label them from their names with AudioDataLoaders.from_name_re (or '
+                             f'AudioItemList.from_folder(path).split_by_folder().label_from_re(pattern)).')
+        return
+    found = sorted(p.name for p in path.iterdir() if p.is_dir())
+    shown = ', '.join(found[:8]) + (f' and {len(found) - 8} more' if len(found) > 8 else '') if found else 'none'
+    raise FileNotFoundError(
+        f"from_folder: looked for the folders {train!r} and {valid!r} under {path} to split by, but "
+        f"{' and '.join(map(repr, missing))} {'is' if len(missing) == 1 else 'are'} missing (folders found: {shown}). "
+        f'For class folders without a split, pass valid_pct=0.2 to hold out 20% at random (as '
+        f'ImageDataLoaders.from_folder); for other folder names, pass train= and valid=.')
+
+
+def _single_label(block) -> bool:
+    "True for a `CategoryBlock`-like target block (its type transforms categorise one label)."
+    from fastai.data.transforms import Categorize
+    return any(isinstance(t, Categorize) for t in getattr(block, 'type_tfms', []))
+
+
+def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
+    """Warn when single-label categories read from `df[label_col]` contain a delimiter: 'bird,insect' would become
+    a class of its own, where the CSV most likely lists two labels (pass `label_delim=`)."""
+    col = df.iloc[:, label_col] if isinstance(label_col, int) else df[label_col]
+    labels = col.dropna().astype(str)
+    for d in delims:
+        hit = labels[labels.str.contains(d, regex=False)]
+        if len(hit):
+            warnings.warn(f'{len(hit)} of {len(labels)} labels in column {label_col!r} contain {d!r} (e.g. '
+                          f'{hit.iloc[0]!r}) and are read as single classes; for several labels a clip, pass '
+                          f'label_delim={d!r}')
+            return
+
+
+# the factories' own arguments (for the hints of `_check_loader_kwargs`)
+_FACTORY_ARGUMENTS = ('sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error', 'valid_pct', 'seed',
+                      'vocab', 'train', 'valid', 'fn_col', 'label_col', 'label_delim', 'folder', 'suff', 'valid_col',
+                      'y_block', 'label_func', 'pat')
+
+
 class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
-    (None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised 40-band log-mel on the
-    batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
+    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised
+    40-band log-mel on the batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
     `AudioLoader`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
     names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
-    and listed with their reasons in `dls.skipped`)."""
+    and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`, `num_workers`,
+    `shuffle`...); one that neither takes is a TypeError naming it, never silently dropped."""
 
     @classmethod
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
@@ -333,10 +452,13 @@ class AudioDataLoaders(DataLoaders):
         return self.train.show_batch(b=b, max_n=max_n, **kwargs)
 
     @classmethod
-    def _from(cls, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
+    def _from(cls, where, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
               item_tfms, batch_tfms, **kwargs):
         y_block = y_block or CategoryBlock(vocab=vocab)
+        where = f'AudioDataLoaders.{where}'
+        batch_tfms = _batch_tfms(batch_tfms, kwargs, where)
         cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
+        _check_loader_kwargs(kwargs, where, own=_FACTORY_ARGUMENTS)
         dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(batch_tfms, sr))
@@ -346,11 +468,14 @@ class AudioDataLoaders(DataLoaders):
     @delegates(DataLoaders.from_dblock)
     def from_folder(cls, path, train='train', valid='valid', valid_pct=None, seed=None, vocab=None,
                     sr=16000, duration=None, mono=True, item_tfms=None, batch_tfms=None, **kwargs):
-        "Audio files under `path`, labelled by parent folder, split by `train`/`valid` folders (or `valid_pct`)."
+        """Audio files under `path`, labelled by parent folder, split by the `train`/`valid` folders, or, with
+        `valid_pct`, `valid_pct` of them held out at random (class folders directly under `path`). Without
+        `valid_pct` and without those folders, a FileNotFoundError says what was looked for and what was found."""
+        if valid_pct is None: _check_split_folders(path, train, valid)
         splitter = GrandparentSplitter(train_name=train, valid_name=valid) if valid_pct is None else \
             RandomSplitter(valid_pct, seed=seed)
         get_items = get_audio_files if valid_pct else partial(get_audio_files, folders=[train, valid])
-        return cls._from(path, path, get_items, None, parent_label, splitter, sr, duration, mono, vocab, None,
+        return cls._from('from_folder', path, path, get_items, None, parent_label, splitter, sr, duration, mono, vocab, None,
                          item_tfms, batch_tfms, **kwargs)
 
     @classmethod
@@ -358,14 +483,14 @@ class AudioDataLoaders(DataLoaders):
     def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
                        mono=True, item_tfms=None, batch_tfms=None, **kwargs):
         "Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random."
-        return cls._from(fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
+        return cls._from('from_path_func', fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
                          mono, None, None, item_tfms, batch_tfms, **kwargs)
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
     def from_name_re(cls, path, fnames, pat, **kwargs):
         "Files `fnames` labelled by the first group of regex `pat` matched on each path."
-        return cls.from_path_func(path, fnames, RegexLabeller(pat), **kwargs)
+        return cls.from_path_func(path, fnames, AudioRegexLabeller(pat, where='from_name_re'), **kwargs)
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
@@ -378,8 +503,9 @@ class AudioDataLoaders(DataLoaders):
         from fastai.data.block import MultiCategoryBlock
         pref = f'{Path(path) if folder is None else Path(path) / folder}{Path("/")}'
         if y_block is None: y_block = MultiCategoryBlock() if label_delim else CategoryBlock()
+        if label_delim is None and _single_label(y_block): _warn_if_delimited(df, label_col)
         splitter = RandomSplitter(valid_pct, seed=seed) if valid_col is None else ColSplitter(valid_col)
-        return cls._from(df, path, None, ColReader(fn_col, pref=pref, suff=suff),
+        return cls._from('from_df', df, path, None, ColReader(fn_col, pref=pref, suff=suff),
                          ColReader(label_col, label_delim=label_delim), splitter, sr, duration, mono, None, y_block,
                          item_tfms, batch_tfms, **kwargs)
 
@@ -445,7 +571,7 @@ class AudioItemList:
 
     def label_from_re(self, pat, full_path=False):
         "Label each item by the first group of regex `pat`, searched in its file name (or full path)."
-        return self._new(get_y=RegexLabeller(pat) if full_path else _NameRegexLabeller(pat))
+        return self._new(get_y=AudioRegexLabeller(pat, name_only=not full_path, where='label_from_re'))
 
     def label_from_folder(self):
         "Label each item by its parent folder's name."
@@ -456,15 +582,21 @@ class AudioItemList:
         return self._new(get_y=func)
 
     def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None, on_error='raise',
-                  **kwargs) -> AudioDataLoaders:
-        """Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`).
-        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`."""
+                  item_tfms=None, **kwargs) -> AudioDataLoaders:
+        """Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`;
+        `batch_tfms=` is the same, as the `AudioDataLoaders` factories call it) and item transforms `item_tfms`.
+        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`. Other
+        keywords go to fastai's loaders; one they do not take is a TypeError."""
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
+        if 'batch_tfms' in kwargs:
+            if tfms is not None: raise TypeError('databunch: give tfms or batch_tfms (the same list), not both')
+            tfms = kwargs.pop('batch_tfms')
+        _check_loader_kwargs(kwargs, 'databunch', own=_FACTORY_ARGUMENTS)
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
         sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
         dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache), CategoryBlock),
-                           splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y,
+                           splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(tfms, sr))
         if num_workers is not None: kwargs['num_workers'] = num_workers
         return _build_dls(dblock, self.items, on_error, path=self.path, bs=bs, **kwargs)
@@ -490,10 +622,20 @@ class FolderSplitter:
         return tr, va
 
 
-class _NameRegexLabeller(RegexLabeller):
-    "`RegexLabeller` searching only the file name, with an error that names the file."
+class AudioRegexLabeller(RegexLabeller):
+    """fastai's `RegexLabeller` (the label is the first group of `pat`, searched in the item's path, or in its
+    file name only with `name_only`), with errors that name the pattern and the file: a pattern without a group
+    is refused at once, and a file it does not match stops the run naming both. `where` starts the messages."""
+    def __init__(self, pat, match=False, name_only=False, where='label'):
+        super().__init__(pat, match=match)
+        self.name_only, self.where = name_only, where
+        if self.pat.groups < 1:
+            raise ValueError(f'{where}: pattern {pat!r} has no group; put the label in parentheses, '
+                             f"e.g. r'^([a-z]+)_' for the letters before the first '_'")
+
     def __call__(self, o, **kwargs):
-        name = Path(o).name
-        res = self.matcher(name)
-        if not res: raise ValueError(f'label_from_re: pattern {self.pat.pattern!r} does not match file {o}')
+        res = self.matcher(Path(o).name if self.name_only else str(o))
+        if not res:
+            raise ValueError(f'{self.where}: pattern {self.pat.pattern!r} does not match file {o}'
+                             + (' (searched in its name)' if self.name_only else ''))
         return res.group(1)

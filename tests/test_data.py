@@ -341,3 +341,95 @@ def test_on_error_default_raises_naming_the_file(messy):
         for _ in dls.train.new(drop_last=False, shuffle=False): pass
     with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip', got 'ignore'"):
         AudioItemList.from_folder(path).split_by_folder().label_from_re(r'^(lo|hi)_').databunch(on_error='ignore')
+
+
+# --------------------------------------------------------------------------- what a newcomer meets first
+def test_unknown_keywords_are_type_errors_naming_them(synth_path):
+    with pytest.raises(TypeError, match=r"AudioDataLoaders.from_folder got unexpected keyword argument 'batch_tfm' "
+                                        r"\(did you mean 'batch_tfms'"):
+        AudioDataLoaders.from_folder(synth_path, valid_pct=0.2, batch_tfm=[], num_workers=0)
+    with pytest.raises(TypeError, match=r"'durations'.*'duration'"):
+        AudioDataLoaders.from_df(pd.DataFrame({'f': ['a.wav'], 'y': ['x']}), synth_path, durations=1.0)
+    items = AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+    with pytest.raises(TypeError, match=r"databunch got unexpected keyword argument 'num_worker' "):
+        items.databunch(bs=4, num_worker=0)
+
+
+def test_tfms_and_batch_tfms_are_one_setting_in_factories_and_fluent_api(synth_path, tmp_path):
+    from fastai_audio import Gain
+    names = lambda dls: [type(t).__name__ for t in dls.after_batch.fs]
+    tfms = lambda: [Gain(p=1.0)] + get_frequency_batch_transforms()
+    for split in ('train', 'valid'): _class_folders(tmp_path / split)
+    via_tfms = AudioDataLoaders.from_folder(tmp_path, tfms=tfms(), bs=4, num_workers=0)
+    via_batch = AudioDataLoaders.from_folder(tmp_path, batch_tfms=tfms(), bs=4, num_workers=0)
+    assert 'Gain' in names(via_tfms) and names(via_tfms) == names(via_batch)
+    with pytest.raises(TypeError, match='batch_tfms or tfms'):
+        AudioDataLoaders.from_folder(tmp_path, tfms=tfms(), batch_tfms=tfms(), num_workers=0)
+    items = AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+    assert 'Gain' in names(items.databunch(bs=4, batch_tfms=tfms(), num_workers=0))
+    with pytest.raises(TypeError, match='tfms or batch_tfms'):
+        items.databunch(bs=4, tfms=tfms(), batch_tfms=tfms(), num_workers=0)
+
+
+def _class_folders(root, sr_of=lambda i: 16000):
+    for c, f in (('low', 300.0), ('high', 3000.0)):
+        (root / c).mkdir(parents=True)
+        for i in range(4): write(root / c / f'{c}{i}.wav', tone(f, sr_of(i), 0.5), sr_of(i))
+    return root
+
+
+def test_class_folders_without_train_valid_split_at_random_or_say_what_was_found(tmp_path):
+    root = _class_folders(tmp_path / 'sounds')
+    with pytest.raises(FileNotFoundError, match=r"'train' and 'valid' under .*sounds.*'train' and 'valid' are "
+                                                r"missing \(folders found: high, low\).*valid_pct=0.2"):
+        AudioDataLoaders.from_folder(root, num_workers=0)
+    (root / 'train').mkdir()
+    with pytest.raises(FileNotFoundError, match=r"'valid' is missing \(folders found: high, low, train\)"):
+        AudioDataLoaders.from_folder(root, num_workers=0)
+    dls = AudioDataLoaders.from_folder(root, valid_pct=0.25, seed=0, bs=2, num_workers=0)
+    assert list(dls.vocab) == ['high', 'low'] and (len(dls.train_ds), len(dls.valid_ds)) == (6, 2)
+
+
+def test_from_folder_on_nsynth_layout_points_to_name_labels(synth_path):
+    with pytest.raises(ValueError, match=r'class folder.*synth0/train holds audio files directly.*from_name_re'):
+        AudioDataLoaders.from_folder(synth_path, num_workers=0)
+
+
+def test_mixed_sample_rates_with_sr_none_say_which_files_have_which_rate(tmp_path):
+    root = _class_folders(tmp_path / 'mixed', sr_of=lambda i: 8000 if i == 3 else 16000)
+    with pytest.raises(ValueError, match=r'2 different rates: 16000 Hz: 6 files \(e\.g\. .*\.wav.*\); 8000 Hz: 2 files '
+                                         r'\(e\.g\. .*3\.wav.*Pass sr= \(e\.g\. sr=16000\)'):
+        AudioDataLoaders.from_folder(root, valid_pct=0.25, seed=0, sr=None, duration=0.5, bs=2, num_workers=0)
+    AudioDataLoaders.from_folder(root, valid_pct=0.25, seed=0, sr=16000, duration=0.5, bs=2, num_workers=0)  # resampled
+    # the data block API has no up-front check: the batch says it
+    dls = DataBlock(blocks=(AudioBlock(sr=None, duration=0.5), CategoryBlock), get_items=get_audio_files,
+                    get_y=lambda p: p.parent.name).dataloaders(root, bs=8, shuffle=False, num_workers=0)
+    with pytest.raises(ValueError, match=r'one batch holds clips at 8000, 16000 Hz.*Pass sr='):
+        dls.train.one_batch()
+
+
+def test_regex_labelling_names_the_pattern_and_the_file(synth_path):
+    files = get_audio_files(synth_path)
+    with pytest.raises(ValueError, match=r"from_name_re: pattern '\\\\w\+_synth' has no group"):
+        AudioDataLoaders.from_name_re(synth_path, files, r'\w+_synth', num_workers=0)
+    with pytest.raises(ValueError, match=r"from_name_re: pattern '\^\(dog\)_' does not match file .*\.wav"):
+        AudioDataLoaders.from_name_re(synth_path, files, r'^(dog)_', num_workers=0)
+    with pytest.raises(ValueError, match=r"label_from_re: pattern 'synth' has no group"):
+        AudioItemList.from_folder(synth_path).split_by_folder().label_from_re('synth')
+    dls = AudioDataLoaders.from_name_re(synth_path, files, NSYNTH_PATTERN, bs=8, num_workers=0)
+    assert list(dls.vocab) == ['chirp', 'clicks', 'noise', 'sine', 'square']
+
+
+def test_delimited_labels_without_label_delim_warn(tmp_path):
+    for i in range(4): write(tmp_path / f'{i}.wav', tone(440.0, 16000, 0.3), 16000)
+    df = pd.DataFrame({'fname': [f'{i}.wav' for i in range(4)], 'labels': ['bird,insect', 'bird', 'insect', 'bird']})
+    with pytest.warns(UserWarning, match=r"1 of 4 labels in column 'labels' contain ',' \(e\.g\. 'bird,insect'\).*"
+                                         r"label_delim=','"):
+        dls = AudioDataLoaders.from_df(df, tmp_path, fn_col='fname', label_col='labels', bs=2, num_workers=0)
+    assert 'bird,insect' in dls.vocab                                      # what was asked for, said out loud
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        dls = AudioDataLoaders.from_df(df, tmp_path, fn_col='fname', label_col='labels', label_delim=',', bs=2,
+                                       num_workers=0)
+    assert list(dls.vocab) == ['bird', 'insect']
