@@ -237,9 +237,9 @@ def add_noise(x: torch.Tensor, snr_db, color: str = 'white') -> torch.Tensor:
     return mix_at_snr(x, colored_noise(x.shape, color, x.device, x.dtype), snr_db)
 
 
-def mask_along(x: torch.Tensor, dim: int, start, width, value: float = 0.0) -> torch.Tensor:
+def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tensor:
     """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value`
-    (SpecAugment). `start`, `width`: `(batch,)` integers."""
+    (SpecAugment). `start`, `width`: `(batch,)` integers; `value`: a number, or `(batch,)` values, one per example."""
     n = x.shape[dim]
     pos = torch.arange(n, device=x.device)
     start = torch.as_tensor(start, device=x.device)[:, None]
@@ -247,7 +247,8 @@ def mask_along(x: torch.Tensor, dim: int, start, width, value: float = 0.0) -> t
     m = (pos[None] >= start) & (pos[None] < start + width)                 # (batch, n)
     shape = [x.shape[0]] + [1] * (x.ndim - 1)
     shape[dim % x.ndim] = n
-    return x.masked_fill(m.reshape(shape), value)
+    if not isinstance(value, torch.Tensor): return x.masked_fill(m.reshape(shape), value)
+    return torch.where(m.reshape(shape), _per_example(value, x), x)
 
 
 # --------------------------------------------------------------------------- transforms
@@ -455,23 +456,28 @@ class RandomFilter(RandomAudioTransform):
 
 
 class _SpecMask(_RandomBatchTransform):
-    "SpecAugment: `n_masks` bands of a uniform width in `width` (bins/frames) set to `value` in each picked example."
+    """SpecAugment: `n_masks` bands of a uniform width in `width` (bins/frames) set to `value` in each picked
+    example. `value='mean'` (the default) fills with each spectrogram's own mean level, which is neutral with or
+    without normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB
+    spectrogram referenced to its maximum); a number fills with that number."""
     order, _dim = 80, -2
 
-    def __init__(self, width=(0, 8), n_masks: int = 1, value: float = 0.0, p=1.0):
+    def __init__(self, width=(0, 8), n_masks: int = 1, value: float | str = 'mean', p=1.0):
         super().__init__(p)
         _check_range('width', width, at_least=0)
         if any(not isinstance(w, (int, np.integer)) for w in _bounds(width)):
             raise ValueError(f'width must be an int or a pair of ints (bins/frames), got {width!r}')
         _check_int('n_masks', n_masks, low=0)
+        if isinstance(value, str) and value != 'mean': raise ValueError(f"value must be a number or 'mean', got {value!r}")
         self.width, self.n_masks, self.value = _bounds(width), n_masks, value
 
     def apply(self, x, **_):
         n = x.shape[self._dim]
+        value = x.mean(dim=tuple(range(1, x.ndim))) if self.value == 'mean' else self.value   # before any mask
         for _ in range(self.n_masks):                # widths past the axis are capped at its length: all masked
             w = torch.randint(min(self.width[0], n), min(self.width[1], n) + 1, (x.shape[0],))
             start = (torch.rand(x.shape[0]) * (n - w + 1)).long()
-            x = mask_along(x, self._dim, start.to(x.device), w.to(x.device), self.value)
+            x = mask_along(x, self._dim, start.to(x.device), w.to(x.device), value)
         return x
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
@@ -479,13 +485,13 @@ class _SpecMask(_RandomBatchTransform):
 
 
 class FrequencyMask(_SpecMask):
-    """Zero (`value`) `n_masks` bands of consecutive frequency rows, each of a uniform width in `width`, in each
-    picked spectrogram. Put it after `SpecNormalize` (its order does), so 0 is the mean level."""
+    """Mask `n_masks` bands of consecutive frequency rows, each of a uniform width in `width`, in each picked
+    spectrogram, with its mean level (`value='mean'`) or a number. Its order puts it after `SpecNormalize`."""
     _dim = -2
 
 
 class TimeMask(_SpecMask):
-    "Zero (`value`) `n_masks` runs of consecutive frames, each of a uniform width in `width`, as `FrequencyMask`."
+    "Mask `n_masks` runs of consecutive frames, each of a uniform width in `width`, as `FrequencyMask`."
     _dim = -1
 
 

@@ -153,10 +153,16 @@ def test_random_filter_kinds_do_what_they_say():
     assert spec(eq)[200] / s0[200] == pytest.approx(10 ** (6 / 20), rel=1e-3)
 
 
-def test_masks_zero_the_bins_they_claim():
-    spec = AudioSpectrogram(torch.randn(4, 1, 40, 100) + 5, settings=None)
-    fm = train(FrequencyMask(width=(7, 7), n_masks=1), spec)
+def test_masks_fill_the_bins_they_claim_with_the_mean_level():
+    spec = AudioSpectrogram(torch.randn(4, 1, 40, 100) * torch.tensor([1., 2, 3, 4])[:, None, None, None] - 40,
+                            settings=None)                          # dB-like, unnormalised: 0 would be loud
+    fm = train(FrequencyMask(width=(7, 7), n_masks=2), spec)
     assert isinstance(fm, AudioSpectrogram)
+    for o, s in zip(fm, spec):                                     # each example's own mean, before any mask
+        filled = o[0] == s.mean()
+        assert 7 <= int(filled.all(dim=1).sum()) <= 14 and int(filled.sum()) == 100 * int(filled.all(dim=1).sum())
+    with pytest.raises(ValueError, match='mean'): FrequencyMask(value='median')
+    fm = train(FrequencyMask(width=(7, 7), n_masks=1, value=0.0), spec)
     for o in fm: assert int((o[0] == 0).all(dim=1).sum()) == 7 and int((o[0] == 0).sum()) == 7 * 100
     tm = train(TimeMask(width=(13, 13), n_masks=1, value=-1.0), spec)
     for o in tm: assert int((o[0] == -1).all(dim=0).sum()) == 13 and int((o[0] == -1).sum()) == 13 * 40
