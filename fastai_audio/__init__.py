@@ -5,12 +5,19 @@ the batch's device, pretrained CNNs fine-tuned on one-channel spectrograms.
 """
 __version__ = '0.1.0'
 
-from fastai.vision.all import *  # noqa: F401,F403 -- the fastai user API, as fastai.vision.all gives it
+import warnings as _warnings
+
+with _warnings.catch_warnings():
+    # fastai 2.8 decorates a few functions with torch.jit.script at import, which torch >= 2.10 deprecates with a
+    # FutureWarning on every import; it is fastai's to change and says nothing about this package's use
+    _warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+    from fastai.vision.all import *  # noqa: F401,F403 -- the fastai user API, as fastai.vision.all gives it
 
 from .core import *  # noqa: F401,F403
 from .features import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
+from .pretrained import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .checkpoint import *  # noqa: F401,F403

@@ -30,6 +30,7 @@ from .core import AudioTensor, tidy_grid
 from .data import is_multi_label
 from .inference import AudioLearner
 from .metrics import LWLRAP, average_precision
+from .pretrained import PretrainedWeightsError, check_and_locate, download_failed
 
 __all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics', 'CompileModel',
            'MultiLabelInterpretation']
@@ -117,6 +118,9 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
         or a ready `nn.Module` (its first `nn.Conv2d` is adapted to `n_in` channels if needed).
     pretrained : load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does; the
         RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
+        Weights already in torch's or Hugging Face's cache are used without the network; when they are neither
+        there nor downloadable, `PretrainedWeightsError` says from where they were wanted, where to put the
+        file by hand, and that `pretrained=False` trains from scratch.
     normalize : make sure the batches are standardised (adds a `SpecNormalize` measured on a training batch
         when `dls` has none), since fastai adds no ImageNet statistics for one channel.
     loss_func : None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
@@ -137,8 +141,14 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
         if unknown: raise TypeError(f'audio_learner with a ready nn.Module takes only Learner arguments; got {unknown}')
         learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
     else:
-        learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=False, loss_func=loss_func,
-                               metrics=metrics, **kwargs)
+        if pretrained: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
+        try:
+            learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=False, loss_func=loss_func,
+                                   metrics=metrics, **kwargs)
+        except OSError as e:                                         # URLError, the hub's errors...
+            err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
+            if err is None: raise
+            raise err from e
         learn.__class__ = AudioLearner          # a Learner subclass adding no state: predict on any length
         if callable(arch) and not isinstance(arch, str): learn.model.arch_name = arch.__name__   # for export
     return _speed_options(learn, mixed_precision, channels_last, compile)
@@ -234,5 +244,5 @@ class MultiLabelInterpretation(Interpretation):
         ax.plot(df.f1, df.label, 'o', color='tab:orange', label=f'F1 at {thresh}')
         ax.set_xlim(0, 1)
         ax.set_xlabel('score')
-        ax.legend(loc='lower right', fontsize='small')
+        ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize='small', frameon=False)  # above: covers no bar
         return ax
