@@ -18,12 +18,38 @@ from pathlib import Path
 __all__ = ['main', 'train_folder']
 
 
+def _plain_log_callback():
+    "A fastai callback for a log file: the metric names as a fit starts and one line an epoch, no progress bars."
+    from fastai.callback.core import Callback
+
+    class PlainLog(Callback):
+        order = 60                                     # after the Recorder has named the metrics
+        def after_create(self): self.learn.logger = self._line           # validate() swaps it for noop meanwhile
+        def before_fit(self): self.learn.logger(self.recorder.metric_names)
+        def _line(self, values):
+            print('  '.join(f'{v:>10.4f}' if isinstance(v, float) else f'{str(v):>10}' for v in values), flush=True)
+    return PlainLog()
+
+
+def _log_progress(learn, progress):
+    """Progress display: 'bar' (fastai's bars and table), 'lines' (one plain line an epoch: what a log file
+    wants; the bars' carriage-return frames would fill it) or 'auto' (bars on a terminal, lines otherwise)."""
+    from fastai.callback.progress import ProgressCallback
+    if progress not in ('auto', 'bar', 'lines'): raise ValueError(f"progress must be 'auto', 'bar' or 'lines', got {progress!r}")
+    if progress == 'lines' or (progress == 'auto' and not sys.stdout.isatty()):
+        learn.remove_cb(ProgressCallback)
+        learn.add_cb(cb := _plain_log_callback())
+        cb.after_create()
+    return learn
+
+
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop=256, n_mels=40,
-                 num_workers=None, seed=0, export=True):
+                 num_workers=None, seed=0, export=True, progress='auto'):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
     the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
-    and fastai's pickled `export.pkl`) under `out`.
+    and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
+    line an epoch when the output goes to a file), 'bar' or 'lines'.
     Returns `(learner, valid accuracy)`."""
     import matplotlib
     matplotlib.use('Agg')
@@ -46,7 +72,8 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
-    learn = audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.')
+    learn = _log_progress(audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.'),
+                          progress)
     t0 = time.time()
     if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
     else: learn.fit_one_cycle(epochs, lr or 1e-3)
@@ -74,6 +101,9 @@ def _median_seconds(files) -> float:
     return float(np.median([sf.info(str(f)).duration for f in files]))
 
 
+_PROGRESS_HELP = 'progress bars (bar), one plain line an epoch for log files (lines), or bars only on a terminal (auto)'
+
+
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-audio', description='Audio classification with fastai.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -81,6 +111,7 @@ def _parser():
     d.add_argument('--out', default='fastai_audio_demo', help='folder for the data, confusion matrix and model')
     d.add_argument('--epochs', type=int, default=4)
     d.add_argument('--per-class', type=int, default=100, help='training clips per class (valid: a fifth)')
+    d.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
     t = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/valid')
     t.add_argument('data', help='folder with train/ and valid/ subfolders of audio files')
     t.add_argument('--out', default=None, help='output folder (default DATA_DIR/fastai_audio_out)')
@@ -102,6 +133,7 @@ def _parser():
     t.add_argument('--n-mels', type=int, default=40)
     t.add_argument('--num-workers', type=int, default=None)
     t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
     b = sub.add_parser('bench', help='run a benchmark of benchmarks/ (a source checkout) and print its table row')
     b.add_argument('name', nargs='?', default=None, help='benchmark script name without .py; none lists them')
     b.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the benchmark (e.g. --append)')
@@ -144,13 +176,13 @@ def main(argv=None):
         print(f'generating the synthetic dataset under {out / "data"} (offline, deterministic)')
         data = make_synthetic_dataset(out / 'data', n_train=args.per_class, n_valid=max(1, args.per_class // 5))
         _, acc = train_folder(data, out, label_re=NSYNTH_PATTERN, pretrained=False, epochs=args.epochs, bs=32,
-                              lr=3e-3)
+                              lr=3e-3, progress=args.progress)
     else:
         data = Path(args.data)
         if not data.is_dir(): sys.exit(f'fastai-audio train: {data} is not a folder')
         train_folder(data, args.out or data / 'fastai_audio_out', args.label_re, args.train, args.valid, args.arch,
                      args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop,
-                     args.n_mels, args.num_workers, args.seed)
+                     args.n_mels, args.num_workers, args.seed, progress=args.progress)
     return 0
 
 

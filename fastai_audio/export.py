@@ -14,6 +14,7 @@ their own graph.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -108,8 +109,18 @@ def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetens
         length = torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
         torch.onnx.export(model, (torch.zeros(model.sample_rate * 2),), str(path / 'model.onnx'),
                           input_names=['waveform'], output_names=['probabilities'], dynamic_shapes=({0: length},),
-                          dynamo=True, opset_version=18, verbose=False)
+                          dynamo=True, opset_version=18, external_data=False, verbose=False)   # one file
+    _readable_by_all(path)
     return path
+
+
+def _readable_by_all(folder: Path):
+    """Give the exported files the mode a new file gets under the umask (0644 under the usual 022): safetensors
+    writes through a private (0600) temporary file, and the folder is meant to be shared."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in folder.iterdir():
+        if f.is_file(): f.chmod(0o666 & ~mask)
 
 
 def _to_torchscript(model: nn.Module, traced: dict):

@@ -28,6 +28,20 @@ def test_demo_command_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'valid accuracy' in res.stdout and 'chirp, clicks, noise, sine, square' in res.stdout
     assert (tmp_path / 'demo' / 'confusion_matrix.png').exists()
+    # stdout is a pipe, as in a log file: plain lines, no progress-bar frames, one line an epoch after the names
+    assert '\r' not in res.stdout and '█' not in res.stdout
+    lines = res.stdout.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.split() == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time'])
+    assert lines[head + 1].split()[0] == '0' and len(lines[head + 1].split()) == 5
+    assert 'FutureWarning' not in res.stderr                               # fastai's torch.jit.script warning
+
+
+def test_progress_lines_or_bars_on_request(synth_path, tmp_path, capsys):
+    data = tmp_path / 'data'
+    shutil.copytree(synth_path, data)
+    main(['train', str(data), '--label-re', NSYNTH_PATTERN, '--no-pretrained', '--epochs', '1', '--bs', '8',
+          '--out', str(tmp_path / 'out'), '--num-workers', '0', '--progress', 'bar'])
+    assert '\r' in capsys.readouterr().out                                 # fastai's bars, even to a pipe
 
 
 def test_train_on_missing_folder_is_a_clear_error(tmp_path):

@@ -38,7 +38,14 @@ def test_waveform_model_equals_learn_predict(learner, seconds, agg):
 
 
 def test_export_formats_agree(learner, tmp_path):
-    path = export_waveform_model(learner, tmp_path / 'tagger')
+    import os
+    import stat
+    old_mask = os.umask(0o022)
+    try: path = export_waveform_model(learner, tmp_path / 'tagger')
+    finally: os.umask(old_mask)
+    files = sorted(p.name for p in path.iterdir())
+    assert files == ['config.json', 'model.onnx', 'model.safetensors', 'model.ts']     # ONNX in one file
+    assert all(stat.S_IMODE((path / f).stat().st_mode) == 0o644 for f in files)         # readable by whom it is shared with
     cfg = json.loads((path / 'config.json').read_text())
     assert cfg['classes'] == list(learner.dls.vocab) and cfg['sample_rate'] == 16000
     assert cfg['front_end']['n_mels'] == 40 and cfg['window_seconds'] == 0.5 and cfg['hop_seconds'] == 0.25

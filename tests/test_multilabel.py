@@ -42,6 +42,9 @@ def test_per_class_report_matches_a_hand_count(ml_learner):
     plt.close('all')
     ax = interp.plot_per_class()
     assert [t.get_text() for t in ax.get_yticklabels()] == list(interp.per_class().label[::-1])
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y0 >= ax.get_window_extent().y1 - 1                     # above the plot: covers no bar or marker
 
 
 def test_show_results_and_top_losses_name_every_label(ml_learner):
