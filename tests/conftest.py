@@ -6,7 +6,8 @@ import torch
 
 from training_setups import tone, write  # noqa: F401  (tests import them from conftest)
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# 2 threads on the 2-core machines; TEST_THREADS=1 while something else runs (OpenMP threads that share a core spin)
+torch.set_num_threads(int(os.environ.get('TEST_THREADS', max(1, min(2, os.cpu_count() or 1)))))
 
 
 @pytest.fixture(scope='session')
