@@ -107,7 +107,7 @@ _PROGRESS_HELP = 'progress bars (bar), one plain line an epoch for log files (li
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-audio', description='Audio classification with fastai.')
     sub = p.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('demo', help='train on an embedded synthetic dataset, generated offline (~2 min on 2 cores)')
+    d = sub.add_parser('demo', help='train on an embedded synthetic dataset, generated offline (a few minutes on 2 CPU cores)')
     d.add_argument('--out', default='fastai_audio_demo', help='folder for the data, confusion matrix and model')
     d.add_argument('--epochs', type=int, default=4)
     d.add_argument('--per-class', type=int, default=100, help='training clips per class (valid: a fifth)')

@@ -53,7 +53,7 @@ def run_notebook(nb_path, seed=None):
         assert len(cells) == 1, f'{nb_path.name}: expected one code cell with a `seed = 0` line, found {len(cells)}'
         cells[0].source = SEED_LINE.sub(f'seed = {int(seed)}', cells[0].source)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}}).execute()
+    NotebookClient(nb, timeout=1200, kernel_name='python3', resources={'metadata': {'path': str(nb_path.parent)}}).execute()
     probe = nb.cells.pop()
     text = ''.join(o.get('text', '') for o in probe.outputs if o.get('name') == 'stdout')
     return nb, json.loads(text.strip().splitlines()[-1])
