@@ -11,7 +11,7 @@ import os
 import random
 import warnings
 from contextlib import contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -311,6 +311,7 @@ def _check_on_error(on_error: str) -> str:
     return on_error
 
 
+@lru_cache(maxsize=None)
 def _loader_arguments() -> frozenset:
     "The keyword arguments fastai's `DataBlock.dataloaders` uses (its own, `FilteredBase.dataloaders`', `TfmdDL`'s)."
     import inspect
@@ -334,12 +335,13 @@ def _check_loader_kwargs(kwargs: dict, where: str, own=()):
                     f'neither an audio setting nor an argument of fastai\'s DataLoaders')
 
 
-def _batch_tfms(batch_tfms, kwargs: dict, where: str):
-    """`batch_tfms`, or the `tfms` in `kwargs` (fastai v1's and `databunch`'s name for the same list, popped from
-    `kwargs`): both names work, and giving both is a TypeError."""
-    if 'tfms' not in kwargs: return batch_tfms
-    tfms = kwargs.pop('tfms')
-    if batch_tfms is not None: raise TypeError(f'{where}: give batch_tfms or tfms (the same list), not both')
+def _batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
+    """The batch transforms: `given` (the argument called `name`), or the `alias` in `kwargs`, popped from it
+    (`tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`): both names work, and
+    giving both is a TypeError."""
+    if alias not in kwargs: return given
+    tfms = kwargs.pop(alias)
+    if given is not None: raise TypeError(f'{where}: give {name} or {alias} (the same list), not both')
     return tfms
 
 
@@ -588,9 +590,7 @@ class AudioItemList:
         `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`. Other
         keywords go to fastai's loaders; one they do not take is a TypeError."""
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
-        if 'batch_tfms' in kwargs:
-            if tfms is not None: raise TypeError('databunch: give tfms or batch_tfms (the same list), not both')
-            tfms = kwargs.pop('batch_tfms')
+        tfms = _batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
         _check_loader_kwargs(kwargs, 'databunch', own=_FACTORY_ARGUMENTS)
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
