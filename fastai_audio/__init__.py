@@ -14,6 +14,7 @@ with _warnings.catch_warnings():
     from fastai.vision.all import *  # noqa: F401,F403 -- the fastai user API, as fastai.vision.all gives it
 
 from .core import *  # noqa: F401,F403
+from .frontend import *  # noqa: F401,F403
 from .features import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403

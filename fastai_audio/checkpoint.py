@@ -8,7 +8,7 @@ never stopped.
 fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` and `fit(start_epoch=)` restore weights and
 optimiser; a checkpoint here also holds what makes the rest of the run the same: the epoch, the random
 states (Python, NumPy, torch, CUDA, and each data loader's shuffling), the batch-normalisation statistics of
-the data pipeline (`SpecNormalize`), and the recorder's smoothed loss and history (losses, metrics,
+the data pipeline (`SpecNormalize`, checked against the learner's front end on resume), and the recorder's smoothed loss and history (losses, metrics,
 learning rates). It is written with `torch.save`
 and read with `weights_only=True` (tensors and plain values: loading it runs no code), atomically, so a
 crash while saving leaves the previous checkpoint intact.
@@ -76,6 +76,13 @@ def _normalizers(learn) -> list:
     return [t for t in learn.dls.after_batch.fs if isinstance(t, SpecNormalize)]
 
 
+def _check_same_front_end(spec, saved: dict, file):
+    "A checkpoint resumes only the front end it was trained on: raise naming each setting that differs."
+    from .frontend import FrontEnd
+    try: spec.front_end.check_matches(FrontEnd.from_dict(saved['front_end']), f'the checkpoint {file}')
+    except ValueError as e: raise ValueError(f'Checkpoint: cannot resume: {e}') from None
+
+
 class Checkpoint(Callback):
     """Save `learn.path/learn.model_dir/{fname}.pth` after every epoch; with `resume=True`, a fit whose
     checkpoint exists restores it and skips the epochs it holds (see the module docstring). Call the same
@@ -102,6 +109,10 @@ class Checkpoint(Callback):
         self.learn.model.load_state_dict(s['model'])
         self.learn.opt.load_state_dict({'state': s['opt']['state'], 'hypers': L(s['opt']['hypers'])})
         for t, (mean, std) in zip(_normalizers(self.learn), s['normalize']): t.mean, t.std = mean, std
+        spec = getattr(self.learn, 'spec', None)
+        if spec is not None:
+            self.learn.refresh_spec()                       # the restored statistics are part of the front end
+            if s.get('spec'): _check_same_front_end(self.learn.spec, s['spec'], self.file)
         _set_rng_state(self.learn, s['rng'])
         _set_recorder_state(self.learn.recorder, s['recorder'])
         self.saved_values, self.start = s['recorder']['values'], s['epoch'] + 1
@@ -118,6 +129,7 @@ class Checkpoint(Callback):
                  'opt': self.learn.opt.state_dict(), 'rng': _rng_state(self.learn),
                  'normalize': [(t.mean, t.std) for t in _normalizers(self.learn)],
                  'recorder': _recorder_state(self.learn.recorder)}
+        if getattr(self.learn, 'spec', None) is not None: state['spec'] = self.learn.spec.to_dict()
         self.file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_name(f'{self.file.name}.{os.getpid()}.tmp')
         torch.save(_plain(state), tmp)

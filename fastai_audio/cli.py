@@ -44,13 +44,18 @@ def _log_progress(learn, progress):
 
 
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
-                 epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop=256, n_mels=40,
-                 num_workers=None, seed=0, export=True, progress='auto'):
+                 epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
+                 num_workers=None, seed=0, export=True, progress='auto', **deprecated):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
     the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
     and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
     line an epoch when the output goes to a file), 'bar' or 'lines'.
-    Returns `(learner, valid accuracy)`."""
+    `hop_length` is in samples (`hop` is its old name). The exported model scores what `learn.predict` scores:
+    windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
+    from .frontend import _renamed
+    hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
+                          'train_folder')
+    if deprecated: raise TypeError(f'train_folder got unexpected arguments {sorted(deprecated)}')
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -68,7 +73,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
     items = items.split_by_folder(train, valid)
     items = items.label_from_re(label_re) if label_re else items.label_from_folder()
-    tfms = get_frequency_batch_transforms(n_fft=n_fft, n_hop=hop, n_mels=n_mels, sample_rate=sr)
+    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sample_rate=sr)
     dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
@@ -86,19 +91,11 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     print(f'wrote {out / "confusion_matrix.png"}')
     if export:
         from .export import export_waveform_model
-        export_waveform_model(learn, out / 'model', window=duration or _median_seconds(dls.train_ds.items[:64]),
-                              formats=('safetensors',))
+        export_waveform_model(learn, out / 'model', formats=('safetensors',))
         learn.export('export.pkl')
         print(f'wrote {out / "model"} (safetensors + config.json: share this one; load_waveform_model loads it) '
               f'and {out / "export.pkl"} (a pickle, for load_learner: it runs code when loaded, so only your own)')
     return learn, acc
-
-
-def _median_seconds(files) -> float:
-    "The exported model's window when training kept clip lengths: the median duration of `files`."
-    import numpy as np
-    import soundfile as sf
-    return float(np.median([sf.info(str(f)).duration for f in files]))
 
 
 _PROGRESS_HELP = 'progress bars (bar), one plain line an epoch for log files (lines), or bars only on a terminal (auto)'
@@ -129,7 +126,8 @@ def _parser():
     t.add_argument('--sr', type=int, default=16000, help='sample rate to load at (Hz)')
     t.add_argument('--duration', type=float, default=None, help='crop/pad clips to this many seconds')
     t.add_argument('--n-fft', type=int, default=1024)
-    t.add_argument('--hop', type=int, default=256)
+    t.add_argument('--hop-length', '--hop', dest='hop_length', type=int, default=256,
+                   help='samples between spectrogram frames (--hop is its old name)')
     t.add_argument('--n-mels', type=int, default=40)
     t.add_argument('--num-workers', type=int, default=None)
     t.add_argument('--seed', type=int, default=0)
@@ -181,7 +179,7 @@ def main(argv=None):
         data = Path(args.data)
         if not data.is_dir(): sys.exit(f'fastai-audio train: {data} is not a folder')
         train_folder(data, args.out or data / 'fastai_audio_out', args.label_re, args.train, args.valid, args.arch,
-                     args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop,
+                     args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop_length,
                      args.n_mels, args.num_workers, args.seed, progress=args.progress)
     return 0
 

@@ -22,17 +22,16 @@ import torch
 from fastai.data.block import CategoryBlock, DataBlock, MultiCategoryBlock, TransformBlock
 from fastai.data.transforms import IndexSplitter
 from fastai.learner import Learner
-from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from torch import nn
 
 from .core import load_audio
 from .data import AudioLoader, is_multi_label
-from .portable import frame_signal
-from .windows import _first_per_clip, aggregate_windows
+from .frontend import FrontEndModule, frame_signal, seconds_to_samples
+from .windows import _first_per_clip, aggregate_windows, metrics_on
 
-__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingClassifier',
-           'export_embedding_model']
+__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingLearner',
+           'EmbeddingClassifier', 'export_embedding_model']
 
 
 class _Pooled(nn.Module):
@@ -42,6 +41,8 @@ class _Pooled(nn.Module):
         self.front_end, self.body = front_end, body
 
     def forward(self, x): return self.body(self.front_end(x)).mean(dim=(-2, -1))
+
+    def description(self) -> dict: return {'front_end': self.front_end.front_end.to_dict()}
 
 
 class _PannsEncoder(nn.Module):
@@ -73,21 +74,50 @@ class _HFEncoder(nn.Module):
 
 
 class AudioEmbedder(nn.Module):
-    __jit_unused_properties__ = ['dim']
     """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
-    `(frames, dim)`. Frames are `window` seconds every `hop` seconds (YAMNet's 0.96 and 0.48 by default), cut
-    as `frame_signal` cuts them; the encoder maps a batch of frames `(n, samples)` to `(n, dim)`.
+    `(frames, dim)`.
 
-    Build one with `from_learner` (the body of a trained fastai_audio learner), `from_panns` (an official PANNs
-    Cnn14 checkpoint file) or `from_hf` (a Hugging Face `transformers` audio model, by name or folder).
+    Parameters
+    ----------
+    encoder : module mapping a batch of frames `(n, samples)` to `(n, dim)`. It may say what its embeddings
+        depend on beyond its weights with a `description()` method returning a JSON-able dict (the
+        embedding cache keys on it); its plain attributes (numbers, strings) are fingerprinted too.
+    sample_rate : int, Hz of the waveforms. window, hop : seconds per frame and between frames (YAMNet's 0.96
+        and 0.48 by default), cut as `frontend.frame_signal` cuts them (`window_length` / `hop_length` in
+        samples). name : a label. batch_frames : frames per encoder call in `embed`.
+
+    Build one with `from_learner` (the front end and body of a trained fastai_audio learner), `from_panns` (an
+    official PANNs Cnn14 checkpoint file) or `from_hf` (a Hugging Face `transformers` audio model).
+
+    Examples
+    --------
+    >>> emb = AudioEmbedder(nn.Sequential(nn.Unfold((1, 4), stride=(1, 4))), 16000)    # doctest: +SKIP
+    >>> emb.embed(torch.zeros(32000)).shape                                          # doctest: +SKIP
     """
+    __jit_unused_properties__ = ['dim', 'size', 'step']
+
     def __init__(self, encoder: nn.Module, sample_rate: int, window: float = 0.96, hop: float = 0.48,
                  name: str = 'custom', batch_frames: int = 64):
         super().__init__()
         self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sample_rate), window, hop, name
-        self.size, self.step = int(round(window * sample_rate)), max(1, int(round(hop * sample_rate)))
+        self.window_length = seconds_to_samples(window, sample_rate, 1)
+        self.hop_length = seconds_to_samples(hop, sample_rate, 1)
         self.batch_frames = batch_frames
         for p in self.encoder.parameters(): p.requires_grad_(False)
+
+    @property
+    def size(self) -> int:
+        "Deprecated name of `window_length`."
+        import warnings
+        warnings.warn('AudioEmbedder.size is renamed window_length', DeprecationWarning, stacklevel=2)
+        return self.window_length
+
+    @property
+    def step(self) -> int:
+        "Deprecated name of `hop_length`."
+        import warnings
+        warnings.warn('AudioEmbedder.step is renamed hop_length', DeprecationWarning, stacklevel=2)
+        return self.hop_length
 
     def train(self, mode: bool = True):
         "The encoder stays in eval mode (frozen batch norms and dropout) whatever the parent's mode."
@@ -96,38 +126,46 @@ class AudioEmbedder(nn.Module):
         return self
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.encoder(frame_signal(wave, self.size, self.step))
+        return self.encoder(frame_signal(wave, self.window_length, self.hop_length))
 
     @torch.no_grad()
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
         "Embeddings `(frames, dim)` of one waveform, `batch_frames` frames at a time, on the encoder's device."
         dev = next(self.encoder.parameters()).device
-        frames = frame_signal(torch.as_tensor(wave, dtype=torch.float32).to(dev), self.size, self.step)
+        frames = frame_signal(torch.as_tensor(wave, dtype=torch.float32).to(dev), self.window_length, self.hop_length)
         return torch.cat([self.encoder(frames[i:i + self.batch_frames]) for i in range(0, len(frames), self.batch_frames)]).cpu()
 
     @property
     def dim(self) -> int:
-        with torch.no_grad(): return int(self.encoder(torch.zeros(1, self.size, device=next(self.encoder.parameters()).device)).shape[-1])
+        with torch.no_grad(): return int(self.encoder(torch.zeros(1, self.window_length, device=next(self.encoder.parameters()).device)).shape[-1])
 
-    def settings(self) -> dict:
-        "What the embeddings depend on: name, rate, framing, and a fingerprint of the encoder's weights."
+    def description(self) -> dict:
+        """What the embeddings depend on, all of it: name, rate, framing, the encoder's own `description()` (a
+        learner's front end...), a fingerprint of its plain attributes (numbers, strings, in every submodule) and
+        one of its weights. The embedding cache keys on this, so no setting change can read stale embeddings."""
         h = hashlib.sha256()
         for k, v in sorted(self.encoder.state_dict().items()):
             h.update(k.encode())
             h.update(v.detach().cpu().contiguous().numpy().tobytes())
-        return dict(name=self.name, sample_rate=self.sample_rate, window=self.window, hop=self.hop,
+        own = self.encoder.description() if callable(getattr(self.encoder, 'description', None)) else {}
+        attrs = {f'{name}.{k}': v for name, m in self.encoder.named_modules() for k, v in sorted(vars(m).items())
+                 if not k.startswith('_') and k != 'training' and isinstance(v, (bool, int, float, str, type(None)))}
+        return dict(name=self.name, sample_rate=self.sample_rate, window=self.window, hop=self.hop, encoder=own,
+                    attributes=hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode()).hexdigest()[:16],
                     weights=h.hexdigest()[:16])
+
+    def settings(self) -> dict:
+        "The old name of `description`."
+        return self.description()
 
     @classmethod
     def from_learner(cls, learn, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
         """The front end and body (everything before the head) of a trained fastai_audio learner, globally
         average-pooled: `(frames, channels of the body's last layer)` (512 for resnet18)."""
         import copy
-        from .export import log_mel_front_end
-        front = log_mel_front_end(learn)
+        fe = learn.spec.front_end
         body = copy.deepcopy(learn.model[0]).eval().cpu()
-        return cls(_Pooled(front, body), front.settings['sample_rate'], window, hop,
-                   name=f'learner:{type(body).__name__}')
+        return cls(_Pooled(FrontEndModule(fe), body), fe.sample_rate, window, hop, name=f'learner:{type(body).__name__}')
 
     @classmethod
     def from_panns(cls, checkpoint=None, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
@@ -152,12 +190,13 @@ class AudioEmbedder(nn.Module):
 
 
 class EmbeddingCache:
-    """Embeddings on disk under `folder`, one .npy per (file content, embedder settings): a changed file, another
-    embedder or other weights give another key, so nothing stale is read back. Written without pickle."""
+    """Embeddings on disk under `folder`, one .npy per (file content, `embedder.description()`): a changed file,
+    another embedder, other weights or any changed setting give another key, so nothing stale is read back.
+    Written without pickle."""
     def __init__(self, folder, embedder: AudioEmbedder):
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.tag = hashlib.sha256(json.dumps(embedder.settings(), sort_keys=True).encode()).hexdigest()[:16]
+        self.tag = hashlib.sha256(json.dumps(embedder.description(), sort_keys=True).encode()).hexdigest()[:16]
         self.embedder = embedder
         self.hits = self.misses = 0
 
@@ -226,32 +265,30 @@ def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 25
     return edls
 
 
-def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> Learner:
-    """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as a
-    fastai `Learner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None)."""
+class EmbeddingLearner(Learner):
+    "A fastai `Learner` on frame embeddings whose clips score by the mean of their frames (`get_clip_preds`)."
+
+    def get_clip_preds(self, ds_idx: int = 1):
+        """Clip-level probabilities: the mean over each clip's frames, with the clips' targets. Returns
+        `(probabilities (n_clips, n_classes), targets)`."""
+        dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
+        preds, targs = self.get_preds(dl=dl)
+        ids = self.dls.clip_ids[ds_idx]
+        n = int(ids.max()) + 1
+        return aggregate_windows(preds, ids, n, 'mean'), _first_per_clip(targs, ids, n)
+
+    def clip_validate(self, ds_idx: int = 1) -> dict:
+        "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
+        return metrics_on(self, *self.get_clip_preds(ds_idx))
+
+
+def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
+    """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as an
+    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None)."""
     from .learner import default_metrics
     dim = edls.one_batch()[0].shape[-1]
     head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, len(edls.vocab)))
-    return Learner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
-
-
-@patch
-def get_clip_preds(self: Learner, ds_idx: int = 1):
-    """Clip-level probabilities of an `embedding_learner`: the mean over each clip's frames, with the clips'
-    targets. Returns `(probabilities (n_clips, n_classes), targets)`."""
-    dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
-    preds, targs = self.get_preds(dl=dl)
-    ids = self.dls.clip_ids[ds_idx]
-    n = int(ids.max()) + 1
-    return aggregate_windows(preds, ids, n, 'mean'), _first_per_clip(targs, ids, n)
-
-
-@patch
-def clip_validate(self: Learner, ds_idx: int = 1) -> dict:
-    "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
-    from .windows import _metrics_on
-    preds, targs = self.get_clip_preds(ds_idx)
-    return _metrics_on(self, preds, targs)
+    return EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
 
 
 class EmbeddingClassifier(nn.Module):
@@ -274,8 +311,8 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
     safetensors weights load into an `EmbeddingClassifier` built the same way (`load_state_dict`)."""
     from .export import save_waveform_model
     model = EmbeddingClassifier(embedder, head_learn.model, is_multi_label(head_learn.dls)).eval()
-    frames = frame_signal(torch.zeros(embedder.size * 2), embedder.size, embedder.step)
+    frames = frame_signal(torch.zeros(embedder.window_length * 3), embedder.window_length, embedder.hop_length)
     with torch.no_grad(): emb = embedder.encoder(frames)
-    config = dict(kind='embedding', embedder=embedder.settings(), sample_rate=embedder.sample_rate,
+    config = dict(kind='embedding', embedder=embedder.description(), sample_rate=embedder.sample_rate,
                   classes=[str(v) for v in head_learn.dls.vocab], multi_label=model.multi_label)
     return save_waveform_model(model, path, config, formats, traced={'embedder.encoder': frames, 'head': emb})

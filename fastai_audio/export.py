@@ -1,115 +1,127 @@
 """A trained learner as one waveform-in module, saved in formats that load without fastai or pickle.
 
-`WaveformClassifier` takes a 1-D float waveform at a stated sample rate and returns class probabilities:
-the learner's log-mel front end, its network, and the sliding-window aggregation of `AudioLearner.predict`,
-all in plain torch (the STFT is a strided convolution with a DFT basis, so TorchScript and ONNX both run it).
+`WaveformClassifier` takes a float waveform at a stated sample rate and returns class probabilities: the
+learner's front end (`FrontEndModule` of `learn.spec.front_end`, any kind the transforms compute), its network,
+and the sliding-window aggregation of `AudioLearner.predict` (or the whole clip at once, for a learner trained on
+whole clips), all in plain torch, so TorchScript, `torch.export` and ONNX run it.
 
-    export_waveform_model(learn, 'tagger/')    # model.safetensors + config.json, model.ts, model.onnx
+    export_waveform_model(learn, 'tagger/')    # config.json + model.safetensors, model.ts, model.onnx
     model = load_waveform_model('tagger/')     # or torch.jit.load('tagger/model.ts'), or onnxruntime
 
-fastai's `learn.export()` writes a pickle, which runs code when loaded. safetensors holds only tensors, and
-config.json the class names, the front-end settings and how to rebuild the network; TorchScript and ONNX hold
-their own graph.
+What each file needs: config.json + model.safetensors load with `frontend.py` alone (copy it anywhere: it
+imports torch, numpy and safetensors), plus torchvision or timm to rebuild a network of theirs; model.ts,
+model.onnx and model.pt2 hold their own graph and need torch (onnxruntime for ONNX) and nothing else.
+fastai's `learn.export()` writes a pickle, which runs code when loaded; none of these does.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
+import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-from .data import audio_loader_of, is_multi_label
-from .features import AmplitudeToDB, MelSpectrogram, MFCC, SpecNormalize, Spectrogram, mel_filterbank
-from .portable import LogMelFrontEnd, WaveformClassifier, load_waveform_model
-from .windows import _crop_of, _default_window
+from .frontend import AudioModelSpec, WaveformClassifier, describe_network, load_waveform_model, waveform_classifier
 
-__all__ = ['log_mel_front_end', 'waveform_model', 'export_waveform_model', 'save_waveform_model', 'load_waveform_model', 'arch_config']
+__all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'load_waveform_model', 'arch_config']
+
+FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
 
 
 # --------------------------------------------------------------------------- from a learner
-def _front_end_settings(learn) -> dict:
-    "The settings of the learner's batch front end, checked to be the supported MelSpectrogram -> dB -> normalise."
-    fs = [t for t in learn.dls.after_batch.fs if isinstance(t, (Spectrogram, AmplitudeToDB, SpecNormalize))]
-    mel = next((t for t in fs if isinstance(t, MelSpectrogram)), None)
-    if mel is None or isinstance(mel, MFCC) or any(type(t) is Spectrogram for t in fs):
-        raise NotImplementedError('export supports a MelSpectrogram -> AmplitudeToDB -> SpecNormalize front end; '
-                                  f'this learner has {[type(t).__name__ for t in fs]}')
-    db = next((t for t in fs if isinstance(t, AmplitudeToDB)), None)
-    if db is None: raise NotImplementedError('export needs an AmplitudeToDB after the MelSpectrogram')
-    norm = next((t for t in fs if isinstance(t, SpecNormalize)), None)
-    loader = audio_loader_of(learn.dls.valid_ds)
-    sr = mel.sample_rate or (loader.sr if loader else None)
-    if sr is None: raise ValueError('cannot tell the sample rate: give MelSpectrogram(sample_rate=...) or AudioBlock(sr=...)')
-    normalize = None if norm is None else ('example' if norm.per_example else [norm.mean, norm.std])
-    return dict(sample_rate=int(sr), n_fft=mel.n_fft, hop_length=mel.hop_length, win_length=mel.win_length,
-                n_mels=mel.n_mels, f_min=mel.f_min, f_max=mel.f_max, htk=mel.htk, mel_norm=mel.norm, power=mel.power,
-                center=mel.center, pad_mode=mel.pad_mode, ref=db.ref, amin=db.amin, top_db=db.top_db,
-                normalize=normalize)
-
-
-def log_mel_front_end(learn) -> LogMelFrontEnd:
-    "The learner's batch front end (waveforms -> normalised log-mels) as a plain-torch `LogMelFrontEnd`."
-    st = _front_end_settings(learn)
-    basis = LogMelFrontEnd.dft_basis(st['n_fft'], torch.hann_window(st['win_length'], periodic=True, dtype=torch.float64))
-    fbank = torch.as_tensor(mel_filterbank(st['sample_rate'], st['n_fft'], st['n_mels'], st['f_min'], st['f_max'],
-                                           st['htk'], st['mel_norm'], np.float64))
-    return LogMelFrontEnd(st, basis, fbank)
-
-
 def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
     """`learn` as a `WaveformClassifier` (eval mode, on the CPU, with a copy of the network, so the learner is
-    left as it was): its front end, network and windows (default: the loaders' crop duration, hop half of it),
-    aggregated by `agg` ('mean' or 'max') as `learn.predict`."""
-    import copy
-    if agg not in ('mean', 'max'): raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
-    front = log_mel_front_end(learn)
-    st = front.settings
-    crop = _crop_of(learn.dls.valid)
-    window = _default_window(learn.dls.valid, window)
-    if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
-    hop = window / 2 if hop is None else hop
-    sr = st['sample_rate']
+    left as it was), built from `learn.spec`.
+
+    Parameters
+    ----------
+    window, hop : seconds per window and between windows (default: the spec's, i.e. the training crop and half
+        of it; a learner trained on whole clips gives a whole-clip model). agg : 'mean' or 'max'.
+
+    Raises
+    ------
+    ValueError naming each pipeline element that the export cannot carry (a transform of your own that acts
+    on validation batches), or a front end without what serving needs (dataset statistics).
+    """
+    spec = _serving_spec(learn, window, hop, agg)
     net = copy.deepcopy(learn.model).eval().cpu()
-    model = WaveformClassifier(front, net, sr, int(round(window * sr)), max(1, int(round(hop * sr))),
-                               multi_label=is_multi_label(learn.dls), agg_max=agg == 'max',
-                               repeat=getattr(crop, 'pad', 'zeros') == 'repeat')
-    model.config = dict(front_end=st, sample_rate=sr, window_seconds=window, hop_seconds=hop, agg=agg,
-                        multi_label=model.multi_label, repeat=model.repeat, classes=[str(v) for v in learn.dls.vocab],
-                        arch=arch_config(learn.model))
-    return model.eval()
+    model = waveform_classifier(spec, net)
+    model.config = spec.to_dict()
+    return model
+
+
+def _serving_spec(learn, window, hop, agg) -> AudioModelSpec:
+    spec = learn.spec
+    foreign = getattr(learn, 'foreign_tfms', [])
+    if foreign:
+        raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, which the '
+                         'waveform-in model cannot reproduce; export a learner whose loaders use only fastai_audio\'s '
+                         'front-end transforms (augmentations that run on training batches only are fine)')
+    spec.front_end.check_servable('export')
+    changes = {k: v for k, v in dict(window=window, hop=hop, agg=agg).items() if v is not None}
+    return spec.replace(**changes) if changes else spec
+
+
+def _example_input(model: WaveformClassifier) -> torch.Tensor:
+    """A waveform for tracing: several windows (a single one would let the exporters freeze the window count),
+    two seconds for a whole-clip model; `(samples,)` mono, `(channels, samples)` otherwise."""
+    n = model.sample_rate * 2 if model.whole else 3 * model.window_length + model.hop_length // 2 + 1
+    return torch.zeros(n) if model.channels == 1 else torch.zeros(model.channels, n)
 
 
 def export_waveform_model(learn, path, window: float | None = None, hop: float | None = None, agg: str = 'mean',
                           formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-    """Write `learn` as a waveform-in model to folder `path`: config.json (classes, front end, windows, how to
-    rebuild the network) with model.safetensors, model.ts (TorchScript) and model.onnx (opset 18, any input
-    length), as chosen in `formats`. Returns `path`. Load with `load_waveform_model(path)` (safetensors, no
-    pickle), `torch.jit.load(path / 'model.ts')` or onnxruntime (input 'waveform', output 'probabilities')."""
+    """Write `learn` as a waveform-in model (`waveform_model`) to folder `path`.
+
+    Parameters
+    ----------
+    path : folder, created if needed. window, hop, agg : as `waveform_model`.
+    formats : any of 'safetensors' (config.json + weights: `load_waveform_model`), 'torchscript' (model.ts),
+        'onnx' (model.onnx, opset 18, one file, input 'waveform' of any length, output 'probabilities'),
+        'pt2' (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`).
+
+    Returns
+    -------
+    Path of the folder; config.json is `learn.spec` (with the serving window) as a dict.
+    """
     model = waveform_model(learn, window, hop, agg)
-    x = model.front_end(model.windows(torch.zeros(model.window * 2)))
-    return save_waveform_model(model, path, model.config, formats, traced={'net': x})
+    w = model.windows(_example_input(model))
+    with torch.no_grad(): x = model.front_end(w)
+    return save_waveform_model(model, path, model.config, formats, traced={'front_end': w, 'net': x})
 
 
 def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetensors', 'torchscript', 'onnx'),
                         traced: dict | None = None) -> Path:
-    """Save any waveform-in module (`(samples,)` -> `(n_classes,)`) to folder `path` as config.json plus the
-    chosen `formats`. `traced` {submodule name: example input}: submodules to trace rather than script for
-    TorchScript (networks whose code TorchScript cannot compile; their batch size stays free)."""
+    """Save any waveform-in module (`(samples,)` or `(channels, samples)` -> `(n_classes,)`) to folder `path` as
+    config.json plus the chosen `formats` (see `export_waveform_model`). `traced` {submodule name: example
+    input}: submodules to trace rather than script for TorchScript (networks whose code TorchScript cannot
+    compile; their batch size stays free)."""
     from safetensors.torch import save_file
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown: raise ValueError(f'unknown export format {unknown[0]!r}; known: {", ".join(FORMATS)}')
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / 'config.json').write_text(json.dumps(config, indent=1))
     if 'safetensors' in formats:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
     if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
+    if 'onnx' in formats or 'pt2' in formats:
+        x = _example_input(model) if isinstance(model, WaveformClassifier) else torch.zeros(model.sample_rate * 2)
+        # any length for a windowed model (the windows are fixed); a whole-clip model takes the lengths its network
+        # can (torch.export finds the shortest: a few frames, after the network's pooling)
+        whole = getattr(model, 'whole', False)
+        dim = torch.export.Dim.AUTO if whole else torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
+        dynamic = ({x.ndim - 1: dim},)
     if 'onnx' in formats:
-        length = torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
-        torch.onnx.export(model, (torch.zeros(model.sample_rate * 2),), str(path / 'model.onnx'),
-                          input_names=['waveform'], output_names=['probabilities'], dynamic_shapes=({0: length},),
-                          dynamo=True, opset_version=18, external_data=False, verbose=False)   # one file
+        torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
+                          output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
+                          external_data=False, verbose=False)   # one file
+    if 'pt2' in formats:
+        torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
+                          str(path / 'model.pt2'))
     _readable_by_all(path)
     return path
 
@@ -125,8 +137,6 @@ def _readable_by_all(folder: Path):
 
 def _to_torchscript(model: nn.Module, traced: dict):
     "Script `model` after tracing the submodules named in `traced` on their example inputs."
-    import copy
-    import warnings
     m = copy.deepcopy(model).eval()
     with warnings.catch_warnings():              # torch >= 2.10 marks TorchScript deprecated; it still loads anywhere
         warnings.simplefilter('ignore', FutureWarning)
@@ -137,32 +147,9 @@ def _to_torchscript(model: nn.Module, traced: dict):
         return torch.jit.script(m)
 
 
-def _head_layer(m: nn.Module) -> dict | None:
-    name = type(m).__name__
-    if name == 'AdaptiveConcatPool2d': return dict(type='ConcatPool', size=m.size)
-    if isinstance(m, nn.AdaptiveAvgPool2d): return dict(type='AvgPool', size=m.output_size)
-    if name == 'Flatten' or isinstance(m, nn.Flatten): return dict(type='Flatten')
-    if isinstance(m, nn.BatchNorm1d): return dict(type='BatchNorm1d', num_features=m.num_features, eps=m.eps,
-                                                  momentum=m.momentum)
-    if isinstance(m, nn.Dropout): return dict(type='Dropout', p=m.p)
-    if isinstance(m, nn.Linear): return dict(type='Linear', in_features=m.in_features, out_features=m.out_features,
-                                             bias=m.bias is not None)
-    if isinstance(m, nn.ReLU): return dict(type='ReLU')
-    return None
-
-
-def arch_config(model: nn.Module) -> dict | None:
-    """How `portable.build_network` rebuilds `model` (as `audio_learner` built it from a torchvision or timm
-    name), or None for a network it cannot describe (load it then with `net=`)."""
-    if not (isinstance(model, nn.Sequential) and len(model) == 2 and isinstance(model[1], nn.Sequential)): return None
-    head = [_head_layer(m) for m in model[1]]
-    if any(h is None for h in head): return None
-    body = model[0]
-    first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
-    if first is None: return None
-    if type(body).__name__ == 'TimmBody':
-        return dict(source='timm', name=body.model.default_cfg.get('architecture') or body.model.pretrained_cfg['architecture'],
-                    n_in=first.in_channels, needs_pool=bool(body.needs_pool), head=head)
-    name = getattr(model, 'arch_name', None)
-    if name is None: return None
-    return dict(source='torchvision', name=name, n_in=first.in_channels, body_children=len(body), head=head)
+def arch_config(learn_or_model) -> dict | None:
+    """How `build_network` rebuilds a learner's network: `learn.spec.network`. Given a bare module, what
+    `describe_network` can tell without the learner (a timm body; a torchvision body's name is known only to the
+    learner that built it)."""
+    if isinstance(learn_or_model, nn.Module): return describe_network(learn_or_model)
+    return learn_or_model.spec.network

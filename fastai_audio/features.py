@@ -1,19 +1,15 @@
-"""Spectral features: STFT, mel, dB, MFCC and normalisation.
+"""The fastai batch transforms of the front end: thin `Transform`s over the kernels in `frontend`.
 
-Pure functions work on tensors shaped `(..., time)` (waveforms) or `(..., freq, frames)` (spectrograms) on
-any device. The batch transforms (`Spectrogram`, `MelSpectrogram`, `MFCC`, `AmplitudeToDB`,
-`SpecNormalize`) are thin fastai `Transform`s around them: they turn a batch of `AudioTensor`s
-`(batch, channels, samples)` into an `AudioSpectrogram` `(batch, channels, freq, frames)` on the batch's
-device, keeping their window, filterbank and DCT matrix there once built.
+`Spectrogram`, `MelSpectrogram`, `MFCC`, `AmplitudeToDB` and `SpecNormalize` turn a batch of `AudioTensor`s
+`(batch, channels, samples)` into an `AudioSpectrogram` `(batch, channels, rows, frames)` on the batch's
+device, keeping their window, filterbank and DCT matrix there once built. Each output carries, as
+`settings`, the `FrontEnd` describing exactly how it was computed from the waveforms, which is what
+`audio_learner` records, export rebuilds and backbones check. `front_end_tfms(fe)` gives the transforms of a
+description; `get_frequency_batch_transforms` is the classic spelling of the same.
 
-Configured alike (centre=True, pad_mode='constant', periodic Hann window, Slaney mel scale and
-normalisation, power=2) the results match `librosa.stft`, `librosa.feature.melspectrogram`,
-`librosa.power_to_db` and `librosa.feature.mfcc`.
+The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `frontend` and are re-exported here.
 """
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -21,255 +17,31 @@ from fastai.torch_core import TensorImageBase
 from fasttransform import DisplayedTransform
 
 from .core import AudioTensor
+from .frontend import (FrontEnd, _check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix,  # noqa: F401
+                       hz_to_mel, length_mask, masked_mean_std, mean_std, mel_filterbank, mel_frequencies, mel_to_hz,
+                       melspectrogram, mfcc, power_spectrum, spectrogram, standardize, stft, stft_frames,
+                       window_function)
+from .frontend import _renamed
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft_frames', 'stft', 'spectrogram',
-           'melspectrogram', 'amplitude_to_db', 'mfcc', 'SpecSettings', 'AudioSpectrogram', 'Spectrogram',
-           'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'get_frequency_batch_transforms', 'length_mask',
+           'melspectrogram', 'amplitude_to_db', 'mfcc', 'AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC',
+           'AmplitudeToDB', 'SpecNormalize', 'front_end_tfms', 'get_frequency_batch_transforms', 'length_mask',
            'masked_mean_std']
 
 
-# --------------------------------------------------------------------------- mel scale and filterbanks
-_F_SP, _MIN_LOG_HZ, _MIN_LOG_MEL, _LOGSTEP = 200.0 / 3, 1000.0, 15.0, math.log(6.4) / 27.0
-
-
-def hz_to_mel(f, htk: bool = False):
-    """Frequencies in Hz to mels. Slaney's scale (default) is linear below 1 kHz (3 bins per 200 Hz) and
-    logarithmic above; `htk=True` uses 2595 * log10(1 + f / 700). Accepts floats or numpy arrays."""
-    f = np.asarray(f, dtype=np.float64)
-    if htk: return 2595.0 * np.log10(1.0 + f / 700.0)
-    lin = f / _F_SP
-    log = _MIN_LOG_MEL + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
-    return np.where(f >= _MIN_LOG_HZ, log, lin)
-
-
-def mel_to_hz(m, htk: bool = False):
-    "Mels to Hz, the inverse of `hz_to_mel` on the same scale."
-    m = np.asarray(m, dtype=np.float64)
-    if htk: return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-    lin = m * _F_SP
-    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(m, _MIN_LOG_MEL) - _MIN_LOG_MEL))
-    return np.where(m >= _MIN_LOG_MEL, log, lin)
-
-
-def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk: bool = False) -> np.ndarray:
-    "`n_mels` frequencies in Hz, equally spaced on the mel scale from `f_min` to `f_max` (both included)."
-    return mel_to_hz(np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels), htk)
-
-
-def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None,
-                   htk: bool = False, norm: str | None = 'slaney', dtype=None) -> torch.Tensor:
-    """Triangular mel filters as a float32 (or numpy `dtype`) tensor of shape `(n_mels, n_fft // 2 + 1)`.
-
-    Filter i rises from mel point i to i+1 and falls to i+2, over `n_mels + 2` points equally spaced in mels
-    between `f_min` and `f_max` Hz (default `sr / 2`). `norm='slaney'` scales each triangle to unit area
-    (2 / bandwidth in Hz), so a mel band is an average rather than a sum of power; None leaves peaks at 1.
-    `sr`, `n_fft` and `n_mels` must be > 0 and the band wide enough for distinct edges (else a ValueError).
-    A band narrower than the FFT bins' spacing (many mels on a small `n_fft`) catches no bin and is all zeros,
-    as in librosa.
-    """
-    if not sr > 0: raise ValueError(f'sr must be > 0 Hz, got {sr}')
-    _check_int('n_fft', n_fft)
-    _check_int('n_mels', n_mels)
-    f_max = sr / 2 if f_max is None else f_max
-    if not 0 <= f_min < f_max <= sr / 2 + 1e-6:
-        raise ValueError(f'need 0 <= f_min < f_max <= sr/2, got f_min={f_min}, f_max={f_max}, sr={sr}')
-    fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sr)
-    pts = mel_frequencies(n_mels + 2, f_min, f_max, htk)
-    width = np.diff(pts)
-    if not (width > 0).all():            # edges that coincide in float64 would give 0 / 0 = NaN weights
-        raise ValueError(f'f_min={f_min} and f_max={f_max} Hz are too close for n_mels={n_mels} distinct mel bands')
-    dist = pts[:, None] - fft_hz[None, :]                 # (n_mels+2, n_freqs): point minus bin frequency
-    rising = -dist[:-2] / width[:-1, None]
-    falling = dist[2:] / width[1:, None]
-    w = np.maximum(0.0, np.minimum(rising, falling))
-    if norm == 'slaney': w *= (2.0 / (pts[2:] - pts[:-2]))[:, None]
-    elif norm is not None: raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
-    return torch.from_numpy(w.astype(np.float32 if dtype is None else dtype))
-
-
-def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
-    """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
-    `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`).
-    Needs 1 <= n_mfcc <= n_mels (else a ValueError)."""
-    _check_int('n_mels', n_mels)
-    _check_int('n_mfcc', n_mfcc)
-    if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
-    n = np.arange(n_mels)[None, :]
-    k = np.arange(n_mfcc)[:, None]
-    d = np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
-    if norm == 'ortho':
-        d *= np.sqrt(2.0 / n_mels)
-        d[0] /= np.sqrt(2.0)
-    elif norm is None: d *= 2.0
-    else: raise ValueError(f"norm must be 'ortho' or None, got {norm!r}")
-    return torch.from_numpy(d.astype(np.float32 if dtype is None else dtype))
-
-
-# --------------------------------------------------------------------------- spectrograms
-_PAD_MODES = ('constant', 'reflect', 'replicate', 'circular')
-
-
-def _check_int(name: str, value, low: int = 1):
-    "Raise a ValueError naming `name` unless `value` is an int >= `low`."
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
-
-
-def _check_stft_args(n_fft, hop_length, win_length, pad_mode):
-    "Validate STFT settings (`hop_length`, `win_length` already defaulted), naming the culprit in a ValueError."
-    _check_int('n_fft', n_fft)
-    _check_int('win_length', win_length)
-    _check_int('hop_length', hop_length)
-    if win_length > n_fft: raise ValueError(f'win_length must be <= n_fft ({n_fft}), got {win_length}')
-    if pad_mode not in _PAD_MODES: raise ValueError(f'pad_mode must be one of {_PAD_MODES}, got {pad_mode!r}')
-
-
-def _edge_pad(x: torch.Tensor, pad: int, mode: str) -> torch.Tensor:
-    """`x` `(..., time)` extended by `pad` samples on both sides as `numpy.pad` does ('reflect', 'replicate' =
-    numpy's 'edge', 'circular' = numpy's 'wrap'), for any length: a clip shorter than `pad` is reflected or
-    wrapped again and again (a 1-sample clip is repeated), where `torch.nn.functional.pad` would refuse."""
-    n = x.shape[-1]
-    idx = torch.arange(-pad, n + pad, device=x.device)
-    if mode == 'replicate': idx = idx.clamp(0, n - 1)
-    elif mode == 'circular': idx = idx % n
-    elif n == 1: idx = torch.zeros_like(idx)
-    else:
-        idx = idx % (2 * (n - 1))
-        idx = torch.where(idx >= n, 2 * (n - 1) - idx, idx)
-    return x.index_select(-1, idx)
-
-
-def stft_frames(n_samples, n_fft: int, hop_length: int, center: bool = True):
-    """Frames `stft` gives for `n_samples` samples (int or tensor): 1 + (n + 2 * (n_fft // 2) - n_fft) // hop
-    centred (1 + n // hop for an even n_fft), else 1 + (n - n_fft) // hop."""
-    if center: return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length
-    return 1 + (n_samples - n_fft) // hop_length
-
-
-def stft(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
-         window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant') -> torch.Tensor:
-    """Short-time Fourier transform of `x` `(..., time)`: complex tensor `(..., n_fft // 2 + 1, frames)`.
-
-    hop_length defaults to `win_length // 4` (at least 1); win_length to `n_fft`; window to a periodic Hann
-    window of `win_length` (zero-padded to `n_fft` at the centre). With `center=True` frame t is centred on
-    sample `t * hop_length` and the signal is padded by `n_fft // 2` on both sides with `pad_mode`: 'constant'
-    (zeros, as librosa >= 0.10), 'reflect' (as torchaudio), 'replicate' or 'circular', extended as `numpy.pad`
-    (so as librosa) even for clips shorter than the padding. frames = 1 + (time + 2 * (n_fft // 2) - n_fft)
-    // hop_length centred, i.e. 1 + time // hop_length for an even n_fft; 1 + (time - n_fft) // hop_length not.
-    Any clip of at least 1 sample works centred; `center=False` needs at least `n_fft` samples. Bad settings
-    or a too-short clip raise a ValueError naming the setting.
-    """
-    win_length = n_fft if win_length is None else win_length
-    hop_length = max(1, win_length // 4) if hop_length is None else hop_length
-    _check_stft_args(n_fft, hop_length, win_length, pad_mode)
-    n = x.shape[-1]
-    if n < 1: raise ValueError(f'stft needs at least 1 sample along the last dim, got shape {tuple(x.shape)}')
-    if not center and n < n_fft:
-        raise ValueError(f'center=False needs at least n_fft={n_fft} samples, got {n} (center=True takes any length)')
-    if window is None: window = torch.hann_window(win_length, periodic=True, dtype=x.dtype, device=x.device)
-    shape = x.shape
-    if center and pad_mode != 'constant':
-        x = _edge_pad(x, n_fft // 2, pad_mode)
-        center = False
-    spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop_length=hop_length, win_length=win_length,
-                      window=window, center=center, pad_mode='constant', return_complex=True)
-    return spec.reshape(*shape[:-1], *spec.shape[-2:])
-
-
-def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
-                window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
-                power: float = 2.0) -> torch.Tensor:
-    """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
-    (energy per bin), `power=1` magnitude; any power > 0 (else a ValueError). Other arguments as `stft`."""
-    if not power > 0: raise ValueError(f'power must be > 0, got {power}')
-    z = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
-    pw = torch.addcmul(z.real.square(), z.imag, z.imag)   # re^2 + im^2: ~5x faster on CPU than |z|^2 via abs
-    if power == 2: return pw
-    return pw.sqrt() if power == 1 else pw.pow(power / 2)
-
-
-def melspectrogram(x: torch.Tensor, sr: int, n_fft: int = 2048, hop_length: int | None = None, n_mels: int = 128,
-                   f_min: float = 0.0, f_max: float | None = None, power: float = 2.0, htk: bool = False,
-                   norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
-    """Mel spectrogram of `x` `(..., time)` at `sr` Hz: `(..., n_mels, frames)`, the `spectrogram` (power 2 by
-    default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)` (or on `fbank`)."""
-    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm, np.float64).to(x.device, x.dtype)
-    return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
-
-
-def amplitude_to_db(x: torch.Tensor, stype: str = 'power', ref: float | str = 'max', amin: float | None = None,
-                    top_db: float | None = 80.0, dims: int = 2) -> torch.Tensor:
-    """Convert a power (`stype='power'`: 10 log10) or magnitude (`'magnitude'`: 20 log10) spectrogram to dB.
-
-    ref : 'max' measures each spectrogram against its own maximum, so its loudest bin is 0 dB; a number is a
-        fixed reference (1.0 gives absolute dB). amin : floor before the log (1e-10 power, 1e-5 magnitude).
-    top_db : clip each spectrogram to at most `top_db` below its own peak (None: no clip).
-    dims : how many trailing dims make one spectrogram (2: `(freq, frames)`); the reference and `top_db`
-        are taken over those, separately for each leading index, never over a whole batch.
-    The floor keeps silence finite (at most 0 dB from `ref='max'`, else the floor's dB). Bad settings raise a
-    ValueError naming them.
-    """
-    _check_db_args(ref, top_db, amin)
-    if stype not in _DB_MULT: raise ValueError(f"stype must be 'power' or 'magnitude', got {stype!r}")
-    mult = _DB_MULT[stype]
-    amin = (1e-10 if stype == 'power' else 1e-5) if amin is None else amin
-    red = tuple(range(-dims, 0))
-    db = mult * torch.log10(x.clamp(min=amin))
-    if isinstance(ref, str): db = db - db.amax(dim=red, keepdim=True)
-    else: db = db - mult * math.log10(max(amin, abs(ref)))
-    if top_db is not None: db = torch.maximum(db, db.amax(dim=red, keepdim=True) - top_db)
-    return db
-
-
-_DB_MULT = {'power': 10.0, 'magnitude': 20.0}
-
-
-def _check_db_args(ref, top_db, amin):
-    "ValueErrors for `amplitude_to_db` settings: `ref` 'max' or a number, `top_db` None or >= 0, `amin` None or > 0."
-    if isinstance(ref, str) and ref != 'max':
-        raise ValueError(f"ref must be 'max' or a number, got {ref!r}")
-    if top_db is not None and not top_db >= 0: raise ValueError(f'top_db must be >= 0 or None, got {top_db}')
-    if amin is not None and not amin > 0: raise ValueError(f'amin must be > 0 or None, got {amin}')
-
-
-def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
-         top_db: float | None = 80.0, dct: torch.Tensor | None = None, **mel_kw) -> torch.Tensor:
-    """Mel-frequency cepstral coefficients of `x` `(..., time)`: `(..., n_mfcc, frames)`, the orthonormal
-    DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`)."""
-    db = amplitude_to_db(melspectrogram(x, sr, n_mels=n_mels, **mel_kw), ref=ref, top_db=top_db)
-    if dct is None: dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64).to(x.device, x.dtype)
-    return torch.matmul(dct, db)
+def __getattr__(name):
+    if name == 'SpecSettings':               # renamed in 0.2: one description of the front end
+        import warnings
+        warnings.warn('SpecSettings is now FrontEnd (fastai_audio.frontend); the old name goes in the next release',
+                      DeprecationWarning, stacklevel=2)
+        return FrontEnd
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 # --------------------------------------------------------------------------- the typed spectrogram
-@dataclass(frozen=True)
-class SpecSettings:
-    """What an `AudioSpectrogram` holds. kind: 'stft', 'mel' or 'mfcc'; scale: 'power', 'magnitude' or 'db'
-    (or 'normalized' after `SpecNormalize`)."""
-    sr: int
-    n_fft: int
-    hop_length: int
-    kind: str = 'stft'
-    scale: str = 'power'
-    n_mels: int | None = None
-    f_min: float = 0.0
-    f_max: float | None = None
-    htk: bool = False
-
-    @property
-    def frame_rate(self) -> float: return self.sr / self.hop_length
-
-    def bin_hz(self, n_bins: int) -> np.ndarray | None:
-        "Centre frequency in Hz of each of the `n_bins` rows, or None for cepstra."
-        if self.kind == 'stft': return np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)[:n_bins]
-        if self.kind == 'mel':
-            return mel_frequencies(self.n_mels + 2, self.f_min, self.f_max or self.sr / 2, self.htk)[1:-1]
-        return None
-
-
 class AudioSpectrogram(TensorImageBase):
     """A spectrogram batch `(batch, channels, freq, frames)` or item `(channels, freq, frames)` that remembers
-    how it was made (`settings`, a `SpecSettings`) so it can draw itself with time and frequency axes.
+    how it was made (`settings`, the `FrontEnd` that computed it) so it can draw itself with time and frequency axes.
     A batch padded to its longest clip also carries `lengths` `(batch,)`: each clip's frames before the
     padding (see `length_mask`)."""
 
@@ -293,35 +65,9 @@ class AudioSpectrogram(TensorImageBase):
             ax.set_yticks(ticks + 0.5)
             ax.set_yticklabels([f'{hz[t] / 1000:.1f}k' if hz[t] >= 1000 else f'{hz[t]:.0f}' for t in ticks])
             ax.set_ylabel(f"{'mel ' if st.kind == 'mel' else ''}frequency (Hz)")
-        if colorbar: plt.colorbar(im, ax=ax, label='dB' if st is not None and st.scale == 'db' else None)
+        if colorbar: plt.colorbar(im, ax=ax, label={'db': 'dB', 'normalized': 'standardised dB'}.get(getattr(st, 'scale', None)))
         if title is not None: ax.set_title(title)
         return ax
-
-
-def length_mask(lengths: torch.Tensor, n: int) -> torch.Tensor:
-    "Boolean mask `(batch, n)`: True where index < `lengths` `(batch,)`, i.e. on real (not padded) samples or frames."
-    return torch.arange(n, device=lengths.device) < lengths.to(torch.long)[:, None]
-
-
-def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and (unbiased) standard deviation of each example of `x` `(batch, ..., frames)` over the frames
-    where `mask` `(batch, frames)` is True; both shaped `(batch, 1, ..., 1)` to broadcast against `x`.
-    An example needs at least one True frame; with a single value its standard deviation is 0."""
-    m = mask.to(x.dtype).reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[1]).expand_as(x)
-    return _mean_std(x, m)
-
-
-def _mean_std(x: torch.Tensor, weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and unbiased standard deviation of each example of `x` `(batch, ...)` (over the entries where the 0/1
-    `weight`, shaped as `x`, is 1), shaped `(batch, 1, ..., 1)`. The mean is refined by the mean of the residuals
-    (corrected two-pass), so a constant example gets exactly its value and a standard deviation of 0: a one-pass
-    float32 mean is off by rounding, which dividing by the tiny standard deviation would blow up to O(1)."""
-    red = tuple(range(1, x.ndim))
-    def total(t): return (t if weight is None else t * weight).sum(dim=red, keepdim=True)
-    n = total(torch.ones_like(x[:1])) if weight is None else weight.sum(dim=red, keepdim=True)
-    mean = total(x) / n
-    mean = mean + total(x - mean) / n
-    return mean, (total((x - mean).square()) / (n - 1).clamp_min(1)).sqrt()
 
 
 def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
@@ -346,6 +92,7 @@ class _DeviceBuffers:
 
 
 def _check_rate(tfm, x):
+    "The batch's sample rate, checked against the transform's `sample_rate` when it has one."
     sr = getattr(x, 'sr', None)
     if sr is None:
         raise ValueError(f'{type(tfm).__name__} needs an AudioTensor with a sample rate (`sr`), got {type(x).__name__}')
@@ -361,19 +108,29 @@ def _plain(x: torch.Tensor) -> torch.Tensor: return x.as_subclass(torch.Tensor)
 
 class Spectrogram(_DeviceBuffers, DisplayedTransform):
     """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram`
-    `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power, computed on the batch's device.
+    `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power (`frontend.spectrogram`), on the batch's device.
 
+    Parameters
+    ----------
     n_fft : int > 0, FFT size (default 1024). hop_length : int > 0, samples between frames (default
-    `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default), 1.0
-    magnitude. center, pad_mode : as `stft` (centred, any clip of at least 1 sample works; frames as
-    `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
+        `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default),
+        1.0 magnitude. center, pad_mode : as `frontend.stft` (centred, any clip of at least 1 sample works;
+        frames as `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
+    window_fn : the analysis window, 'hann' (periodic, default), 'hamming' or 'rectangular'.
+
     Bad settings raise a ValueError naming them, here rather than on the first batch.
+
+    Examples
+    --------
+    >>> Spectrogram(512, 128)(AudioTensor(torch.zeros(2, 1, 16000), sr=16000)).shape
+    torch.Size([2, 1, 257, 126])
     """
     order = 50
-    _kind = 'stft'
+    _kind = 'linear'
 
     def __init__(self, n_fft: int = 1024, hop_length: int | None = None, win_length: int | None = None,
-                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None):
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None,
+                 window_fn: str = 'hann'):
         super().__init__()
         self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
         self.hop_length = max(1, self.win_length // 4) if hop_length is None else hop_length
@@ -382,15 +139,22 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         if sample_rate is not None and not sample_rate > 0:
             raise ValueError(f'sample_rate must be > 0 Hz or None, got {sample_rate}')
         self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
-        self.window = torch.hann_window(self.win_length, periodic=True, dtype=torch.float64)
+        self.window_fn = window_fn
+        self.stft_window = window_function(window_fn, self.win_length)
 
     def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
-        return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('window', x), self.center,
+        return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('stft_window', x), self.center,
                            self.pad_mode, self.power)
 
-    def _settings(self, sr: int) -> SpecSettings:
-        return SpecSettings(sr, self.n_fft, self.hop_length, kind=self._kind,
-                            scale='power' if self.power == 2 else 'magnitude')
+    def describe(self, sample_rate: int, channels: int = 1) -> FrontEnd:
+        "The `FrontEnd` this transform computes for batches at `sample_rate` Hz with `channels` channels."
+        return FrontEnd(sample_rate=int(sample_rate), n_fft=self.n_fft, hop_length=self.hop_length,
+                        win_length=self.win_length, center=self.center, pad_mode=self.pad_mode, power=float(self.power),
+                        kind=self._kind, channels=int(channels), window_fn=self.window_fn, to_db=self._kind == 'mfcc',
+                        normalize=None,
+                        **self._extra())
+
+    def _extra(self) -> dict: return {}
 
     def n_frames(self, n_samples):
         "Frames computed from `n_samples` samples (int or tensor): `stft_frames` with these settings."
@@ -398,7 +162,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
 
     def encodes(self, x: AudioTensor) -> AudioSpectrogram:
         sr = _check_rate(self, x)
-        out = AudioSpectrogram(self._spec(_plain(x), sr), settings=self._settings(sr))
+        out = AudioSpectrogram(self._spec(_plain(x), sr), settings=self.describe(sr, x.shape[-2] if x.ndim > 1 else 1))
         lengths = getattr(x, 'lengths', None)
         if lengths is not None: out.lengths = self.n_frames(lengths).clamp(1, out.shape[-1])
         return out
@@ -406,11 +170,13 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
 
 class MelSpectrogram(Spectrogram):
     """Batch transform: `AudioTensor` `(batch, channels, samples)` -> mel `AudioSpectrogram`
-    `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on `mel_filterbank`.
+    `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on `frontend.mel_filterbank`.
 
+    Parameters
+    ----------
+    sample_rate : Hz of the batches; the filterbank is built for it (None: taken from each batch).
     n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
     htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
-    sample_rate : Hz of the batches; the filterbank is built for it (None: taken from the first batch).
     Other arguments as `Spectrogram`.
     """
     _kind = 'mel'
@@ -418,8 +184,8 @@ class MelSpectrogram(Spectrogram):
     def __init__(self, sample_rate: int | None = None, n_fft: int = 1024, hop_length: int | None = None,
                  n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None, win_length: int | None = None,
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
-                 norm: str | None = 'slaney'):
-        super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate)
+                 norm: str | None = 'slaney', window_fn: str = 'hann'):
+        super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate, window_fn)
         _check_int('n_mels', n_mels)
         self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
         self._fbank_sr = None
@@ -434,15 +200,22 @@ class MelSpectrogram(Spectrogram):
         if self._fbank_sr != sr: self._make_fbank(sr)
         return torch.matmul(self._buf('fbank', x), super()._spec(x, sr))
 
-    def _settings(self, sr):
-        return replace(super()._settings(sr), n_mels=self.n_mels, f_min=self.f_min, f_max=self.f_max, htk=self.htk)
+    def _extra(self):
+        return dict(n_mels=self.n_mels, f_min=float(self.f_min), f_max=None if self.f_max is None else float(self.f_max),
+                    htk=self.htk, mel_norm=self.norm)
 
 
 class AmplitudeToDB(DisplayedTransform):
-    """Batch transform: power or magnitude `AudioSpectrogram` -> dB, with the reference (`ref='max'`: each
-    example's own peak is 0 dB) and `top_db` clipping applied per example, never per batch.
-    amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude). Silence gives finite dB.
-    Bad settings raise a ValueError naming them."""
+    """Batch transform: power or magnitude `AudioSpectrogram` -> dB (`frontend.amplitude_to_db`), with the
+    reference (`ref='max'`: each example's own peak is 0 dB) and `top_db` clipping taken over each example's
+    `(channels, rows, frames)`, never over a batch.
+
+    Parameters
+    ----------
+    ref : 'max' (default) or a fixed reference such as 1.0. top_db : clip this many dB below the peak (80;
+        None: no clip). amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude), so silence
+        gives finite dB. Bad settings raise a ValueError naming them.
+    """
     order = 60
 
     def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
@@ -452,42 +225,48 @@ class AmplitudeToDB(DisplayedTransform):
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         st = x.settings
-        if st.scale not in ('power', 'magnitude'): return x
-        db = amplitude_to_db(_plain(x), st.scale, self.ref, self.amin, self.top_db, dims=x.ndim - 1)
-        return _rewrap(x, db, settings=replace(st, scale='db'))
+        if st.to_db or st.normalize is not None: return x
+        db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', self.ref, self.amin, self.top_db,
+                             dims=x.ndim - 1)
+        return _rewrap(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
 
 
 class MFCC(MelSpectrogram):
     """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram` of MFCCs
-    `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II of the dB mel spectrogram, as `librosa.feature.mfcc`
-    (`ref=1.0`, `top_db=80` per example). Mel arguments as `MelSpectrogram`."""
+    `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II (`frontend.dct_matrix`) of the dB mel spectrogram, as
+    `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`, taken per example). Mel arguments as `MelSpectrogram`."""
     _kind = 'mfcc'
 
     def __init__(self, sample_rate: int | None = None, n_mfcc: int = 20, n_fft: int = 1024,
                  hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
-                 top_db: float | None = 80.0, **mel_kw):
+                 top_db: float | None = 80.0, amin: float | None = None, **mel_kw):
         super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
-        _check_db_args(ref, top_db, None)
-        self.n_mfcc, self.ref, self.top_db = n_mfcc, ref, top_db
+        _check_db_args(ref, top_db, amin)
+        self.n_mfcc, self.ref, self.top_db, self.amin = n_mfcc, ref, top_db, amin
         self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
 
     def _spec(self, x, sr):
+        mel = super()._spec(x, sr)
         scale = 'power' if self.power == 2 else 'magnitude'
-        db = amplitude_to_db(super()._spec(x, sr), scale, self.ref, top_db=self.top_db, dims=x.ndim - 1)
+        db = amplitude_to_db(mel, scale, self.ref, self.amin, self.top_db, dims=mel.ndim - 1)
         return torch.matmul(self._buf('dct', x), db)
 
-    def _settings(self, sr): return replace(super()._settings(sr), scale='db')
+    def _extra(self):
+        return dict(super()._extra(), n_mfcc=self.n_mfcc, ref=self.ref, top_db=self.top_db, amin=self.amin)
 
 
 class SpecNormalize(DisplayedTransform):
-    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance, which is what
-    pretrained ImageNet networks expect of each (summed) input channel.
+    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance (`frontend.standardize`),
+    which is what pretrained ImageNet networks expect of each (summed) input channel.
 
-    per_example=False (default): one `mean` and `std` for the dataset; when not given they are measured on
-    one training batch at set-up, as fastai's `Normalize` does. `decodes` undoes it for display.
-    per_example=True: each example by its own statistics (loudness differences between clips are removed),
-    over its real frames only when the batch carries `lengths`. A constant example (e.g. silence in dB) or one
-    of a single value has standard deviation 0 and comes out as zeros.
+    Parameters
+    ----------
+    mean, std : the dataset statistics; when not given they are measured on one training batch at set-up, as
+        fastai's `Normalize` does. `decodes` undoes it for display.
+    per_example : standardise each example by its own two-pass statistics (`frontend.mean_std`), over its
+        real frames only when the batch carries `lengths`. A constant example (silence in dB) or one of a
+        single value has standard deviation 0 and comes out as zeros.
+    eps : added to the standard deviation (default 1e-6).
     """
     order = 70
 
@@ -505,37 +284,72 @@ class SpecNormalize(DisplayedTransform):
         self.mean, self.std = float(x.mean()), float(x.std())
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        st = getattr(x, 'settings', None)
         if self.per_example:
             lengths = getattr(x, 'lengths', None)
-            if lengths is None: m, s = _mean_std(_plain(x))
+            if lengths is None: m, s = mean_std(_plain(x))
             else: m, s = masked_mean_std(_plain(x), length_mask(lengths, x.shape[-1]))
-            return (x - m) / (s + self.eps)
-        if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
-        return (x - self.mean) / (self.std + self.eps)
+            out = standardize(x, m, s, self.eps)
+        else:
+            if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
+            out = standardize(x, self.mean, self.std, self.eps)
+        if st is not None:
+            out.settings = st.replace(normalize='example' if self.per_example else 'dataset', eps=float(self.eps),
+                                      mean=None if self.per_example else float(self.mean),
+                                      std=None if self.per_example else float(self.std))
+        return out
 
     def decodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         if self.per_example or self.mean is None: return x
         return x * (self.std + self.eps) + self.mean
 
 
-def get_frequency_batch_transforms(n_fft: int = 1024, n_hop: int = 256, n_mels: int = 40, sample_rate: int = 16000,
-                                   f_min: float = 0.0, f_max: float | None = None, top_db: float | None = 80.0,
-                                   normalize: str | None = 'dataset', mfcc: int | None = None,
-                                   ref: float | str = 'max', **mel_kw) -> list:
-    """The batch transforms that turn waveforms into normalised log-mel spectrograms, for `batch_tfms`:
-    `[MelSpectrogram(...), AmplitudeToDB(top_db=top_db), SpecNormalize()]`.
+def front_end_tfms(fe: FrontEnd) -> list:
+    """The batch transforms computing `fe`, for `batch_tfms=`: `Spectrogram`, `MelSpectrogram` or `MFCC`, then
+    `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and 'mel'), then `SpecNormalize` (when `fe.normalize`)."""
+    stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
+                pad_mode=fe.pad_mode, window_fn=fe.window_fn)
+    mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)
+    if fe.kind == 'linear': tfms = [Spectrogram(sample_rate=fe.sample_rate, **stft)]
+    elif fe.kind == 'mel': tfms = [MelSpectrogram(fe.sample_rate, **stft, **mel)]
+    else: tfms = [MFCC(fe.sample_rate, fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
+    if fe.to_db and fe.kind != 'mfcc': tfms.append(AmplitudeToDB(ref=fe.ref, top_db=fe.top_db, amin=fe.amin))
+    if fe.normalize: tfms.append(SpecNormalize(fe.mean, fe.std, per_example=fe.normalize == 'example', eps=fe.eps))
+    return tfms
 
-    n_fft, n_hop, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40).
+
+def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_mels: int = 40,
+                                   sample_rate: int = 16000, f_min: float = 0.0, f_max: float | None = None,
+                                   top_db: float | None = 80.0, normalize: str | None = 'dataset',
+                                   mfcc: int | None = None, ref: float | str | None = None, **mel_kw) -> list:
+    """The batch transforms that turn waveforms into normalised log-mel spectrograms (or MFCCs), for
+    `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe.
+
+    Parameters
+    ----------
+    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40;
+        `n_hop` is the old name of `hop_length`).
     sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
     normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
-    mfcc : if an int, return that many MFCCs instead of log-mel bands.
-    ref : dB reference: 'max' (each clip's peak is 0 dB, the default) or a fixed power such as 1.0.
-    Other keywords (win_length, center, pad_mode, htk, norm, power) go to `MelSpectrogram`.
+    mfcc : if an int, that many MFCCs instead of log-mel bands.
+    ref : dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
+        default for MFCCs, as librosa).
+    Other keywords (win_length, center, pad_mode, htk, norm, power, window_fn) are `MelSpectrogram`'s.
+
+    Examples
+    --------
+    >>> [type(t).__name__ for t in get_frequency_batch_transforms()]
+    ['MelSpectrogram', 'AmplitudeToDB', 'SpecNormalize']
     """
-    if mfcc: tfms = [MFCC(sample_rate, mfcc, n_fft, n_hop, n_mels, f_min=f_min, f_max=f_max, top_db=top_db, **mel_kw)]
-    else: tfms = [MelSpectrogram(sample_rate, n_fft, n_hop, n_mels, f_min, f_max, **mel_kw),
-                  AmplitudeToDB(ref=ref, top_db=top_db)]
+    hop_length = _renamed(mel_kw, 'n_hop', 'hop_length', hop_length if 'n_hop' not in mel_kw else None,
+                          'get_frequency_batch_transforms')
     if normalize not in ('dataset', 'example', None):
         raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
-    if normalize: tfms.append(SpecNormalize(per_example=normalize == 'example'))
-    return tfms
+    unknown = sorted(set(mel_kw) - {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power', 'window_fn'})
+    if unknown: raise TypeError(f'get_frequency_batch_transforms got unexpected arguments {unknown}')
+    if 'norm' in mel_kw: mel_kw['mel_norm'] = mel_kw.pop('norm')
+    if 'power' in mel_kw: mel_kw['power'] = float(mel_kw['power'])
+    fe = FrontEnd(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
+                  top_db=top_db, normalize=normalize, kind='mfcc' if mfcc else 'mel', n_mfcc=mfcc or 20,
+                  ref=(1.0 if mfcc else 'max') if ref is None else ref, **mel_kw)
+    return front_end_tfms(fe)

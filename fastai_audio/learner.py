@@ -1,5 +1,11 @@
-"""Learners for spectrograms: `audio_learner` (and the classic `create_cnn`), the rule that adapts a
-pretrained RGB first convolution to one channel, and the displays for results and top losses.
+"""The audio learner: `AudioLearner` (its `spec`, `predict` on clips of any length, sliding-window
+validation), `audio_learner` that builds it (and the classic `create_cnn`), the rule that adapts a pretrained
+RGB first convolution to one channel, and the displays for results and top losses.
+
+`learn.spec` (an `AudioModelSpec`) says, once, everything the trained model needs to be used: the front end
+the batches went through (the `FrontEnd` the transforms stamp on their output), the crop duration and pad
+rule, the classes, single- or multi-label, and how to rebuild the network. Prediction, export, embeddings,
+`Checkpoint` and the CLI read it; nothing else looks into the pipeline for settings.
 
 The first-conv rule (the same one fastai's `vision_learner` and timm apply): for one input channel the new
 filter is the sum of the three RGB filters. A grey image fed to the RGB network as (x, x, x) then gives
@@ -10,6 +16,10 @@ scaled by 3 / 2.
 """
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
+import numpy as np
 import torch
 from torch import nn
 from fastai.data.core import show_results
@@ -20,22 +30,215 @@ from fastai.callback.core import Callback
 import fastai.callback.fp16  # noqa: F401  (adds Learner.to_fp16 and to_bf16)
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
+from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
 from fastai.vision.learner import vision_learner
-from fastai.data.transforms import Category, MultiCategory
+from fastai.data.transforms import Category, MultiCategory, get_c
+from fastcore.basics import store_attr
 from fastcore.meta import delegates
+from fastprogress.fastprogress import progress_bar
 from plum import dispatch
 
-from .features import AudioSpectrogram, SpecNormalize
-from .core import AudioTensor, tidy_grid
-from .data import is_multi_label
-from .inference import AudioLearner
+from .features import AmplitudeToDB, AudioSpectrogram, SpecNormalize, Spectrogram
+from .core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
+from .data import AudioLoader, CropPad, _check_on_error, audio_loader_of, is_multi_label
+from .frontend import AudioModelSpec, FrontEnd, describe_network
 from .metrics import LWLRAP, average_precision
 from .pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from .windows import Timeline, metrics_on, window_preds
 
-__all__ = ['adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'default_metrics', 'CompileModel',
-           'MultiLabelInterpretation']
+__all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
+           'default_metrics', 'CompileModel', 'MultiLabelInterpretation']
 
 
+# --------------------------------------------------------------------------- what a trained model needs
+_FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
+
+
+def _foreign_tfms(dls) -> list[str]:
+    """Names of the transforms that act on validation items or batches but are not the front end's (a user's
+    own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
+    (`ToTensor`, `CropPad`) are not counted."""
+    out = []
+    for stage in (dls.valid.after_item, dls.valid.after_batch):
+        for t in stage.fs:
+            if isinstance(t, (*_FRONT_END_TFMS, CropPad)) or getattr(t, 'split_idx', None) == 0: continue
+            if type(t).__module__.startswith('fastai.') and type(t).__name__ in ('ToTensor', 'IntToFloatTensor'): continue
+            out.append(type(t).__name__)
+    return out
+
+
+def _front_end_of(dls) -> FrontEnd:
+    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output: one clip of
+    the data (its first second) through `after_batch`. Loaders without a spectrogram transform give kind
+    'waveform' (the network hears the samples)."""
+    ds = dls.valid_ds if len(dls.valid_ds) else dls.train_ds
+    if not len(ds): raise ValueError('cannot describe the front end of empty DataLoaders (a learner loaded with '
+                                     'load_learner carries its spec; build one on data otherwise)')
+    x = ds[0][0]
+    x = AudioTensor(x.as_subclass(torch.Tensor)[None, ..., :max(x.sr, 4096)], sr=x.sr)
+    out = dls.valid.after_batch(x)
+    fe = getattr(out, 'settings', None)
+    if isinstance(fe, FrontEnd): return fe
+    return FrontEnd(sample_rate=int(x.sr), channels=int(x.shape[1]), kind='waveform', to_db=False, normalize=None)
+
+
+def data_spec(dls, network: dict | None = None) -> AudioModelSpec:
+    """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through, the crop
+    duration and pad rule of the validation items (`CropPad`; None: whole clips), the classes, whether
+    multi-label, and `network` (`describe_network`)."""
+    crop = next((t for t in dls.valid.after_item.fs if isinstance(t, CropPad)), None)
+    return AudioModelSpec(_front_end_of(dls), tuple(str(v) for v in dls.vocab), is_multi_label(dls),
+                          duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
+                          network=network)
+
+
+class AudioLearner(Learner):
+    """A fastai `Learner` for audio: it knows its `spec` (what the trained model needs to be used), its `predict`
+    takes a clip of any length, `get_window_preds` / `validate_windows` score whole clips by sliding windows,
+    and `distrib_ctx` also runs on CPU processes. Built by `audio_learner`; `arch_name` is the torchvision
+    architecture's name, for rebuilding the network from its weights."""
+
+    def __init__(self, dls, model, *args, arch_name: str | None = None, **kwargs):
+        super().__init__(dls, model, *args, **kwargs)
+        self.arch_name, self._spec = arch_name, None
+
+    @property
+    def spec(self) -> AudioModelSpec:
+        "The `AudioModelSpec` of this learner, built from its DataLoaders the first time it is read (`data_spec`)."
+        if getattr(self, '_spec', None) is None:
+            self._spec = data_spec(self.dls, describe_network(self.model, getattr(self, 'arch_name', None)))
+            self.foreign_tfms = _foreign_tfms(self.dls)
+        return self._spec
+
+    def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
+        "fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty."
+        _ = self.spec
+        kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
+        return super().export(fname, pickle_protocol=pickle_protocol, **kw)
+
+    def refresh_spec(self) -> AudioModelSpec:
+        "Build `spec` again (after the pipeline's statistics were changed, e.g. restored by `Checkpoint`)."
+        self._spec = None
+        return self.spec
+
+    def _windows(self, window, hop):
+        "(window, hop) in seconds: the given ones, else the spec's (window None: whole clips)."
+        if window is None: return self.spec.window, self.spec.hop if hop is None else hop
+        return window, hop
+
+    def to_distributed(self, sync_bn: bool = True, **kwargs):
+        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`); without a
+        GPU, accelerate is asked for CPU processes (gloo)."""
+        from fastai.callback.progress import ProgressCallback
+        from fastai.distributed import rank_distrib
+        from .distributed import AudioDistributedTrainer
+        kwargs.setdefault('cpu', not torch.cuda.is_available())
+        self.add_cb(AudioDistributedTrainer(sync_bn, **kwargs))
+        if rank_distrib(): self.remove_cb(ProgressCallback)
+        return self
+
+    def _audio(self, item, sr=None) -> AudioTensor:
+        "`item` decoded as the loaders decode their items (rate, channels): a path, an AudioTensor or an array + sr."
+        loader = audio_loader_of(self.dls.valid_ds) or AudioLoader()
+        if isinstance(item, (str, Path, AudioTensor)): return loader(item)
+        if isinstance(item, (np.ndarray, torch.Tensor)):
+            if sr is None: raise ValueError('predict on an array needs its sample rate: predict(x, sr=...)')
+            x = torch.as_tensor(item, dtype=torch.float32)
+            return loader(AudioTensor(x if x.ndim == 2 else x.reshape(1, -1), sr=sr))
+        raise TypeError(f'predict takes a path, an AudioTensor or an array with sr=, got {type(item).__name__}')
+
+    def _windowed(self, items, window, hop, agg):
+        "Per-clip and per-window probabilities of decoded clips `items`, and the `WindowedDataset`."
+        dl = self.dls.test_dl(items, with_labels=False, num_workers=0)
+        window, hop = self._windows(window, hop)
+        if window is None:                       # loaders that keep whole clips: one pass per clip
+            preds = self.get_preds(dl=dl)[0]
+            return preds, preds, None
+        preds, _, wpreds, wds = window_preds(self, dl, window, hop, agg, self.spec.pad)
+        return preds, wpreds, wds
+
+    def _decode(self, probs):
+        dec = self.loss_func.decodes(probs[None])[0] if hasattr(self.loss_func, 'decodes') else probs.argmax()
+        return self.dls.tfms[-1].decode(dec), dec
+
+    def predict(self, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
+                sr: int | None = None, with_timeline: bool = False):
+        """Predict one clip of any length: a path, an `AudioTensor`, or a 1-D / `(channels, samples)` array with
+        its rate `sr`.
+
+        window : seconds per window (default: the loaders' crop `duration`; loaders without one score the
+            whole clip at once). hop : seconds between windows (default window / 2). agg : 'mean' or 'max' of
+            the windows' probabilities. Returns fastai's `(label(s), decoded tensor, probabilities)`, and a
+            `Timeline` of the windows when `with_timeline`.
+        """
+        x = self._audio(item, sr)
+        probs, wprobs, wds = self._windowed([x], window, hop, agg)
+        label, dec = self._decode(probs[0])
+        if not with_timeline: return label, dec, probs[0]
+        starts = torch.tensor([s / x.sr for _, s in wds.index]) if wds is not None else torch.zeros(1)
+        win = self._windows(window, hop)[0] or x.duration
+        return label, dec, probs[0], Timeline(starts, wprobs, win, list(self.dls.vocab), x)
+
+    def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
+                       agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):
+        """Predict every audio file under `path` (any lengths) and return a DataFrame: file (relative to `path`),
+        label (';'-joined for multi-label), then one probability column per class; written to `csv` if given.
+
+        Files are scored `bs` at a time with a progress bar. A file that cannot be decoded raises an
+        `AudioLoadError` naming it, or with `on_error='skip'` (as for the data loaders) is left out with a
+        warning, and listed in `df.attrs['skipped']`, a DataFrame of file and reason.
+        """
+        import pandas as pd
+        _check_on_error(on_error)
+        path = Path(path)
+        files = sorted(get_audio_files(path, recurse=recurse))
+        if not files: raise FileNotFoundError(f'no audio files under {path}')
+        rows, skipped = [], []
+        multi = is_multi_label(self.dls)
+        for i in progress_bar(range(0, len(files), bs), leave=False):
+            chunk, clips = [], []
+            for f in files[i:i + bs]:
+                try: clips.append(self._audio(f))
+                except AudioLoadError as e:
+                    if on_error == 'raise': raise
+                    warnings.warn(f'predict_folder: skipped {f}: {e.cause}')
+                    skipped.append((str(f), e.cause))
+                    continue
+                chunk.append(f)
+            if not clips: continue
+            probs = self._windowed(clips, window, hop, agg)[0]
+            for f, p in zip(chunk, probs):
+                label, _ = self._decode(p)
+                rows.append([str(f.relative_to(path)), ';'.join(map(str, label)) if multi else str(label),
+                             *p.tolist()])
+        df = pd.DataFrame(rows, columns=['file', 'label', *map(str, self.dls.vocab)])
+        df.attrs['skipped'] = pd.DataFrame(skipped, columns=['file', 'reason'])
+        if csv is not None: df.to_csv(csv, index=False)
+        return df
+
+    def get_window_preds(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                         agg: str = 'mean', with_windows: bool = False):
+        """Per-clip predictions of the clips of `dl` (default: `self.dls[ds_idx]`, the validation set) from sliding
+        windows: returns `(probabilities (n_clips, n_classes), targets)`, and the window-level
+        `(probabilities, clip_ids)` too if `with_windows`.
+
+        window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
+            (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
+        """
+        window, hop = self._windows(window, hop)
+        dl = dl if dl is not None else self.dls[ds_idx]
+        preds, targs, wpreds, wds = window_preds(self, dl, window, hop, agg, self.spec.pad)
+        return (preds, targs, wpreds, wds.clip_ids) if with_windows else (preds, targs)
+
+    def validate_windows(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                         agg: str = 'mean') -> dict:
+        """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
+        {metric name: value}."""
+        preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
+        return metrics_on(self, preds, targs)
+
+
+# --------------------------------------------------------------------------- the first convolution
 def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
     """Filters `(out, 3, kh, kw)` of a pretrained RGB convolution turned into `(out, n_in, kh, kw)` by the rule
     in this module's docstring: n_in=1 sums the RGB filters."""
@@ -109,13 +312,14 @@ def _speed_options(learn, mixed_precision, channels_last, compile):
 
 
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
-def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: bool = True, loss_func=None,
+def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
                   metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
                   compile: bool | dict = False, **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
         or a ready `nn.Module` (its first `nn.Conv2d` is adapted to `n_in` channels if needed).
+    n_in : input channels of the network (None: the audio channels of the data, 1 when the loaders downmix).
     pretrained : load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does; the
         RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
         Weights already in torch's or Hugging Face's cache are used without the network; when they are neither
@@ -135,6 +339,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
     """
     if normalize: _ensure_normalized(dls)
+    if n_in is None: n_in = _front_end_of(dls).channels
     if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
         unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
@@ -142,16 +347,36 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int = 1, normalize: 
         learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
     else:
         if pretrained: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
-        try:
-            learn = vision_learner(dls, arch, n_in=n_in, pretrained=pretrained, normalize=False, loss_func=loss_func,
-                                   metrics=metrics, **kwargs)
+        try: learn = _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwargs)
         except OSError as e:                                         # URLError, the hub's errors...
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
             if err is None: raise
             raise err from e
-        learn.__class__ = AudioLearner          # a Learner subclass adding no state: predict on any length
-        if callable(arch) and not isinstance(arch, str): learn.model.arch_name = arch.__name__   # for export
+    spec = learn.spec                           # described once, from the loaders as they are now
+    expected = getattr(arch, 'front_end', None)
+    if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on
+        spec.front_end.check_matches(expected, type(arch).__name__)
     return _speed_options(learn, mixed_precision, channels_last, compile)
+
+
+def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwargs) -> AudioLearner:
+    """What `vision_learner` builds (fastai's `create_vision_model` / `create_timm_model`, its splitter from
+    `model_meta`, frozen body when pretrained), as an `AudioLearner` and without fastai's input normalisation."""
+    kwargs = dict(kwargs)
+    learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
+    n_out = kwargs.pop('n_out', None) or get_c(dls)
+    if not n_out: raise ValueError('audio_learner cannot tell the number of outputs: set dls.c or pass n_out')
+    meta = model_meta.get(arch, _default_meta)
+    if isinstance(arch, str): model, _ = create_timm_model(arch, n_out, default_split, pretrained, n_in=n_in, **kwargs)
+    else: model = create_vision_model(arch, n_out, pretrained=pretrained, n_in=n_in, **kwargs)
+    splitter = learner_kw.pop('splitter', None) or meta['split']
+    arch_name = None if isinstance(arch, str) else getattr(arch, '__name__', None)
+    learn = AudioLearner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, arch_name=arch_name,
+                         **learner_kw)
+    if pretrained: learn.freeze()
+    store_attr('arch,n_out,pretrained', self=learn)              # as vision_learner, for the loggers
+    learn.normalize = False
+    return learn
 
 
 _LEARNER_ARGS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')

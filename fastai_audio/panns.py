@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .frontend import FrontEnd, amplitude_to_db, dft_basis, mel_filterbank, pad_signal, power_spectrum, window_function
 
 __all__ = ['Cnn14', 'PANNS_CNN14_URL', 'PANNS_CHECKPOINTS', 'PANNS_RATES', 'download_panns']
 
@@ -22,8 +23,8 @@ __all__ = ['Cnn14', 'PANNS_CNN14_URL', 'PANNS_CHECKPOINTS', 'PANNS_RATES', 'down
 PANNS_CHECKPOINTS = {'Cnn14_mAP=0.431.pth': 'https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth?download=1',
                      'Cnn14_16k_mAP=0.438.pth': 'https://zenodo.org/record/3987831/files/Cnn14_16k_mAP%3D0.438.pth?download=1'}
 PANNS_CNN14_URL = PANNS_CHECKPOINTS['Cnn14_mAP=0.431.pth']
-#: The official checkpoints' rate and hop for each window size (their hop is 10 ms).
-PANNS_RATES = {1024: (32000, 320), 512: (16000, 160), 256: (8000, 80)}
+#: The official checkpoints' rate, hop and mel band (Hz) for each window size (their hop is 10 ms).
+PANNS_RATES = {1024: (32000, 320, 50, 14000), 512: (16000, 160, 50, 8000), 256: (8000, 80, 50, 4000)}
 
 
 def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Path:
@@ -39,21 +40,20 @@ def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Pa
 
 
 class _STFT(nn.Module):
-    "Windowed DFT as two strided convolutions (keys `conv_real`, `conv_imag`)."
+    "Windowed DFT (`frontend.dft_basis`) as two strided convolutions (keys `conv_real`, `conv_imag`), reflect-padded."
     def __init__(self, n_fft: int, hop: int):
         super().__init__()
         bins = n_fft // 2 + 1
         self.hop, self.n_fft = hop, n_fft
         self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
         self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
-        win = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
-        ang = 2 * np.pi * torch.arange(bins, dtype=torch.float64)[:, None] * torch.arange(n_fft)[None] / n_fft
+        basis = dft_basis(n_fft, window_function('hann', n_fft))
         with torch.no_grad():
-            self.conv_real.weight.copy_((torch.cos(ang) * win)[:, None])
-            self.conv_imag.weight.copy_((-torch.sin(ang) * win)[:, None])
+            self.conv_real.weight.copy_(basis[:bins])
+            self.conv_imag.weight.copy_(basis[bins:])
 
     def forward(self, x):
-        x = F.pad(x[:, None], (self.n_fft // 2, self.n_fft // 2), mode='reflect')
+        x = pad_signal(x[:, None], self.n_fft // 2, 'reflect')
         return self.conv_real(x), self.conv_imag(x)
 
 
@@ -63,19 +63,17 @@ class _Spectrogram(nn.Module):
         self.stft = _STFT(n_fft, hop)
 
     def forward(self, x):
-        re, im = self.stft(x)
-        return (re ** 2 + im ** 2).transpose(1, 2)[:, None]          # (batch, 1, frames, bins)
+        return power_spectrum(*self.stft(x)).transpose(1, 2)[:, None]          # (batch, 1, frames, bins)
 
 
 class _LogMel(nn.Module):
-    "Mel projection (`melW` `(bins, mels)`) and 10 log10 with reference 1 and floor 1e-10, no clipping."
+    """Mel projection (`melW` `(bins, mels)`: `frontend.mel_filterbank` transposed, or the checkpoint's own) and dB
+    against a fixed reference of 1 with floor 1e-10, no clipping (`frontend.amplitude_to_db`)."""
     def __init__(self, sr, n_fft, n_mels, fmin, fmax):
         super().__init__()
-        import librosa
-        self.melW = nn.Parameter(torch.from_numpy(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
-                                                                      fmax=fmax).T.copy()), requires_grad=False)
+        self.melW = nn.Parameter(mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T.contiguous(), requires_grad=False)
 
-    def forward(self, x): return 10.0 * torch.log10(torch.clamp(torch.matmul(x, self.melW), min=1e-10))
+    def forward(self, x): return amplitude_to_db(torch.matmul(x, self.melW), 'power', 1.0, 1e-10, None)
 
 
 class _ConvBlock(nn.Module):
@@ -95,12 +93,16 @@ class Cnn14(nn.Module):
     `embed(wave)` -> the 2048-d embedding (after fc1 and ReLU) `(batch, widths[-1])`.
 
     sample_rate, window_size, hop_size, mel_bins, fmin, fmax : the front end (official: 32000, 1024, 320, 64,
-    50, 14000). classes_num : 527 (AudioSet). widths : channels of the six conv blocks (official 64 ... 2048).
+    50, 14000), also described as `front_end` (a `FrontEnd`: what the DataLoaders of a model built on it must
+    give). classes_num : 527 (AudioSet). widths : channels of the six conv blocks (official 64 ... 2048).
     """
     def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
                  classes_num=527, widths=(64, 128, 256, 512, 1024, 2048)):
         super().__init__()
         self.sample_rate, self.hop_size = sample_rate, hop_size
+        self.front_end = FrontEnd('panns', sample_rate, window_size, hop_size, mel_bins, f_min=float(fmin),
+                                  f_max=float(fmax), pad_mode='reflect', ref=1.0, amin=1e-10, top_db=None,
+                                  normalize=None)
         self.spectrogram_extractor = _Spectrogram(window_size, hop_size)
         self.logmel_extractor = _LogMel(sample_rate, window_size, mel_bins, fmin, fmax)
         self.bn0 = nn.BatchNorm2d(mel_bins)
@@ -133,11 +135,11 @@ class Cnn14(nn.Module):
         n_fft = sd['spectrogram_extractor.stft.conv_real.weight'].shape[-1]
         bins, mels = sd['logmel_extractor.melW'].shape
         if bins != n_fft // 2 + 1: raise ValueError(f'{path}: melW has {bins} rows for a {n_fft}-point FFT')
-        sr0, hop0 = PANNS_RATES.get(n_fft, (None, None))
+        sr0, hop0, fmin, fmax = PANNS_RATES.get(n_fft, (None, None, 0, None))
         sr, hop = sample_rate or sr0, hop_size or hop0
         if sr is None or hop is None:
             raise ValueError(f'{path}: window {n_fft} is not an official one; give sample_rate and hop_size')
         widths = tuple(sd[f'conv_block{i}.conv1.weight'].shape[0] for i in range(1, 7))
-        model = cls(sr, n_fft, hop, mels, 0, sr // 2, sd['fc_audioset.weight'].shape[0], widths)
+        model = cls(sr, n_fft, hop, mels, fmin, fmax or sr // 2, sd['fc_audioset.weight'].shape[0], widths)
         model.load_state_dict(sd, strict=True)
         return model.eval()

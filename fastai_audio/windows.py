@@ -9,30 +9,62 @@ present if any window hears it, the usual choice for tagging sparse events).
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import torch
-from fastai.learner import Learner
 from fastai.torch_core import to_detach
-from fastcore.basics import ifnone, patch
+from fastcore.basics import ifnone
 
+from .core import AudioTensor
 from .data import CropPad, audio_loader_of, crop_pad
+from .frontend import seconds_to_samples
+from .frontend import window_starts as _window_starts
 
-__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'get_window_preds', 'validate_windows']
+__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
 
 
 def window_starts(n: int, size: int, step: int) -> list[int]:
-    """Start indices of windows of `size` samples every `step` samples covering a signal of `n` samples.
-
-    The windows start at 0, step, 2 * step... while they fit; if the last one stops short of the end, one
-    more window is placed flush with the end, so every sample is seen and no window hangs over the end. A
-    signal shorter than `size` gets the single window [0], padded later.
-    """
+    """Start indices of windows of `size` samples every `step` samples covering a signal of `n` samples, as a
+    list: `frontend.window_starts` (0, step, 2 step... while they fit, then one flush with the end); a signal
+    shorter than `size` gets the single window [0], padded later."""
     if size <= 0 or step <= 0: raise ValueError(f'window size and step must be > 0, got {size} and {step}')
-    if n <= size: return [0]
-    starts = list(range(0, n - size + 1, step))
-    if starts[-1] + size < n: starts.append(n - size)
-    return starts
+    return _window_starts(max(n, size), size, step).tolist()
+
+
+@dataclass
+class Timeline:
+    """Per-window scores of one clip: `starts` (seconds, `(n_windows,)`), `probs` `(n_windows, n_classes)`,
+    `window` (seconds), the `vocab`, and the clip itself (`audio`) for the plot."""
+    starts: torch.Tensor
+    probs: torch.Tensor
+    window: float
+    vocab: list
+    audio: AudioTensor | None = None
+
+    def top(self, k: int = 5) -> list:
+        "The `k` classes with the highest peak probability over the windows."
+        return [self.vocab[i] for i in self.probs.max(0).values.argsort(descending=True)[:k]]
+
+    def plot(self, k: int = 5, spec_tfms=None, figsize=(8, 5)):
+        """The clip's log-mel spectrogram above the probability of its `k` top classes in each window, plotted at
+        the window centres (as YAMNet's demo does). Returns the two axes."""
+        import matplotlib.pyplot as plt
+        fig, (ax0, ax1) = plt.subplots(2, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 2)))
+        if self.audio is not None:
+            from .features import get_frequency_batch_transforms
+            x = self.audio[None] if self.audio.ndim == 2 else self.audio
+            for t in spec_tfms or get_frequency_batch_transforms(sample_rate=self.audio.sr, normalize=None): x = t(x)
+            x[0].show(ctx=ax0)
+            ax0.set_xlabel('')
+        centres = (self.starts + self.window / 2).numpy()
+        for name in self.top(k):
+            ax1.plot(centres, self.probs[:, list(self.vocab).index(name)].numpy(), marker='.', label=str(name))
+        ax1.set_ylim(0, 1)
+        ax1.set_xlabel('time (s)')
+        ax1.set_ylabel('probability')
+        ax1.legend(fontsize='small', loc='upper right')
+        return ax0, ax1
 
 
 class WindowedDataset:
@@ -55,7 +87,7 @@ class WindowedDataset:
         self._cache = (None, None)
 
     def _samples(self, sr):
-        return int(round(self.window * sr)), max(1, int(round(self.hop * sr)))
+        return seconds_to_samples(self.window, sr, 1), seconds_to_samples(self.hop, sr, 1)
 
     def _clip(self, i):
         if self._cache[0] != i: self._cache = (i, self.dset[i])
@@ -94,20 +126,14 @@ def _crop_of(dl):
     return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
 
 
-def _default_window(dl, window: float | None) -> float | None:
-    "`window`, or else the duration (seconds) the loader `dl` crops its clips to (None if it keeps them whole)."
-    return window if window is not None else getattr(_crop_of(dl), 'duration', None)
-
-
-def _window_preds(learn, dl, window, hop, agg):
-    "Per-clip (probabilities, targets or None), per-window probabilities, and the `WindowedDataset` used."
-    crop = _crop_of(dl)
-    window = _default_window(dl, window)
+def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str = 'zeros'):
+    """Per-clip (probabilities, targets or None), per-window probabilities, and the `WindowedDataset` used, for
+    the clips of `dl` cut into windows of `window` seconds every `hop` (default window / 2), padded by `pad`."""
     if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
     loader = audio_loader_of(dl.dataset)
     with ExitStack() as stack:
         if loader is not None: stack.enter_context(loader.whole_clips())   # windows need whole clips, even training ones
-        wds = WindowedDataset(dl.dataset, window, hop, pad=getattr(crop, 'pad', 'zeros'))
+        wds = WindowedDataset(dl.dataset, window, hop, pad=pad)
         after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
         preds, targs = learn.get_preds(dl=wdl)
@@ -116,36 +142,13 @@ def _window_preds(learn, dl, window, hop, agg):
     return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds
 
 
-@patch
-def get_window_preds(self: Learner, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
-                     agg: str = 'mean', with_windows: bool = False):
-    """Per-clip predictions of the clips of `dl` (default: `self.dls[ds_idx]`, the validation set) from sliding
-    windows: returns `(probabilities (n_clips, n_classes), targets)`, and the window-level
-    `(probabilities, clip_ids)` too if `with_windows`.
-
-    window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
-        (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
-    """
-    preds, targs, wpreds, wds = _window_preds(self, dl if dl is not None else self.dls[ds_idx], window, hop, agg)
-    return (preds, targs, wpreds, wds.clip_ids) if with_windows else (preds, targs)
-
-
 def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:
     "Scores whose sigmoid (multi-label) or softmax is `p`, so fastai metrics that apply those give back `p`."
     p = p.clamp(1e-7, 1 - 1e-7)
     return torch.logit(p) if multi_label else p.log()
 
 
-@patch
-def validate_windows(self: Learner, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
-                     agg: str = 'mean') -> dict:
-    """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
-    {metric name: value}."""
-    preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
-    return _metrics_on(self, preds, targs)
-
-
-def _metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
+def metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
     "`learn`'s metrics on aggregated probabilities `preds`, given back to them as the logits they come from."
     multi = targs.ndim == 2 and targs.shape == preds.shape
     logits = _as_logits(preds, multi)

@@ -30,7 +30,7 @@ def test_classic_pipeline_labels_splits_and_types(classic_dls, synth_path):
     assert len(classic_dls.train_ds) == 40 and len(classic_dls.valid_ds) == 20
     x, y = classic_dls.one_batch()
     assert isinstance(x, AudioSpectrogram) and x.shape == (8, 1, 40, 63)
-    assert x.settings.sr == 16000 and x.settings.n_mels == 40 and x.settings.hop_length == 256
+    assert x.settings.sample_rate == 16000 and x.settings.n_mels == 40 and x.settings.hop_length == 256
     item_x, item_y = classic_dls.valid_ds[0]
     f = classic_dls.valid_ds.items[0]
     assert isinstance(item_x, AudioTensor) and item_x.sr == 16000
@@ -128,10 +128,10 @@ def test_variable_length_without_duration_pads_to_longest(tmp_path):
 
 
 def test_sr_taken_from_the_spectrogram_transform(synth_path):
-    tfms = get_frequency_batch_transforms(sample_rate=8000, n_fft=512, n_hop=128)
+    tfms = get_frequency_batch_transforms(sample_rate=8000, n_fft=512, hop_length=128)
     dls = (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
            .databunch(bs=4, tfms=tfms, num_workers=0))
-    assert dls.one_batch()[0].settings.sr == 8000 and dls.train_ds[0][0].sr == 8000
+    assert dls.one_batch()[0].settings.sample_rate == 8000 and dls.train_ds[0][0].sr == 8000
 
 
 def test_label_from_re_error_names_the_file(synth_path):
@@ -196,7 +196,7 @@ def test_audio_loader_takes_tensors_too():
 
 def test_padding_to_longest_records_lengths_in_samples_then_frames(tmp_path):
     d = _clips(tmp_path, [800, 1600])
-    tfms = get_frequency_batch_transforms(n_fft=256, n_hop=64, n_mels=16, normalize='example')
+    tfms = get_frequency_batch_transforms(n_fft=256, hop_length=64, n_mels=16, normalize='example')
     dls = (AudioItemList.from_folder(d).split_by_folder().label_from_re(r'(c\d)_')
            .databunch(bs=2, tfms=[], num_workers=0, shuffle=False))
     x = dls.valid.one_batch()[0]

@@ -328,7 +328,7 @@ def test_spectrogram_transforms_shape_rate_lengths_finite(fe, data):
     frames = centred_frames(n, tfm.n_fft, tfm.hop_length) if tfm.center else 1 + (n - tfm.n_fft) // tfm.hop_length
     assert isinstance(out, AudioSpectrogram) and out.shape == (b, c, rows, frames) and tfm.n_frames(n) == frames
     assert_finite_float32(out)
-    assert out.settings.sr == sr and out.settings.hop_length == tfm.hop_length and out.settings.n_fft == tfm.n_fft
+    assert out.settings.sample_rate == sr and out.settings.hop_length == tfm.hop_length and out.settings.n_fft == tfm.n_fft
     assert out.duration == pytest.approx(frames * tfm.hop_length / sr)
     if lengths is None: assert getattr(out, 'lengths', None) is None
     else:
@@ -349,7 +349,7 @@ def test_amplitude_to_db_transform_keeps_metadata(fe, data, top_db, ref):
     out = AmplitudeToDB(ref=ref, top_db=top_db)(spec)
     assert isinstance(out, AudioSpectrogram) and out.shape == spec.shape
     assert_finite_float32(out)
-    assert out.settings.scale == 'db' and out.settings.sr == sr and out.settings.kind == spec.settings.kind
+    assert out.settings.scale == 'db' and out.settings.sample_rate == sr and out.settings.kind == spec.settings.kind
     if hasattr(spec, 'lengths'): assert torch.equal(out.lengths, spec.lengths)
     if spec.settings.scale == 'db': assert torch.equal(out, spec)
     elif ref == 'max': assert (out.amax(dim=(1, 2, 3)) == 0).all()
