@@ -271,7 +271,7 @@ def test_decoded_audio_cache_is_reused_and_never_stale(tmp_path, monkeypatch, wh
     os.utime(f, ns=(time.time_ns(), time.time_ns() + 10 ** 9))
     x3 = loader(f)
     assert len(calls) == 3 and not torch.equal(x3, x1)
-    loader.train_crop, loader._training = 0.25, True               # random training crops come from the cache
+    loader.train_slice, loader._training = 0.25, True               # random training crops come from the cache
     crop = loader.encodes(f)
     assert crop.shape == (1, 4000) and len(calls) == 3
     windows = np.lib.stride_tricks.sliding_window_view(x3[0].numpy(), 4000)

@@ -1,0 +1,174 @@
+"""The torch-only core: the FrontEnd description (typed, JSON round trip, errors naming the field), the kernels
+(both STFT forms equal, one framing rule), each kernel defined once, the module importable without fastai, and
+the settings every reader takes from it (backbones, embedding cache, deprecated names)."""
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fastai_audio import (CLASSIC_2018, PANNS, AudioEmbedder, AudioItemList, FrontEnd, FrontEndModule,
+                          NSYNTH_PATTERN, audio_learner, frame_signal, get_frequency_batch_transforms, window_starts)
+from fastai_audio.frontend import (dft_basis, pad_signal, power_spectrum, spectrogram, stft, stft_dft,
+                                   window_function)
+from fastai_audio.frontend import window_starts as core_window_starts
+
+PACKAGE = Path(__file__).parent.parent / 'fastai_audio'
+
+
+def test_description_round_trips_through_json_and_names_bad_fields():
+    fe = CLASSIC_2018.replace(kind='mfcc', n_mfcc=13, pad_mode='replicate', mean=-3.5, std=12.0)
+    d = json.loads(json.dumps(fe.to_dict()))
+    assert d['format_version'] == 2 and FrontEnd.from_dict(d) == fe
+    with pytest.raises(ValueError, match="no field 'hop'"):
+        FrontEnd.from_dict({**d, 'hop': 256})
+    with pytest.raises(ValueError, match='newer'):
+        FrontEnd.from_dict({**d, 'format_version': 99})
+    for field, value in [('pad_mode', 'mirror'), ('kind', 'cqt'), ('power', 3.0), ('ref', 'min'), ('top_db', -1),
+                         ('normalize', 'batch'), ('window_fn', 'kaiser'), ('n_mfcc', 41)]:
+        with pytest.raises(ValueError, match=f'FrontEnd.{field} must be'):
+            CLASSIC_2018.replace(**{field: value, **({'kind': 'mfcc'} if field == 'n_mfcc' else {})})
+    with pytest.raises(ValueError, match='to_db'):
+        CLASSIC_2018.replace(kind='mfcc', to_db=False)
+
+
+def test_derived_facts_follow_the_description():
+    fe = FrontEnd(sample_rate=16000, n_fft=512)
+    assert (fe.win_length, fe.hop_length) == (512, 128)                       # defaults resolved, written down
+    wide = fe.replace(n_fft=1024)
+    assert (wide.win_length, wide.hop_length) == (1024, 256)                  # defaults follow n_fft
+    assert fe.replace(n_fft=1024, hop_length=100).hop_length == 100
+    assert fe.n_frames(16000) == 1 + 16000 // 128 and fe.samples(0.25) == 4000
+    with pytest.warns(DeprecationWarning, match='samples'):
+        assert fe.n_frames(1.0) == fe.n_frames(16000)                         # seconds: the old meaning, warned
+    assert fe.n_rows == 128 and fe.replace(kind='linear').n_rows == 257 and fe.scale == 'normalized'
+    assert fe.replace(normalize=None).scale == 'db' and fe.replace(normalize=None, to_db=False, power=1.0).scale == 'magnitude'
+
+
+@pytest.mark.parametrize('center,pad_mode,win_length,window_fn', [
+    (True, 'constant', None, 'hann'), (True, 'reflect', 300, 'hann'), (True, 'replicate', None, 'hamming'),
+    (True, 'circular', 257, 'rectangular'), (False, 'constant', 400, 'hann')])
+def test_the_two_stft_forms_agree(center, pad_mode, win_length, window_fn):
+    "torch.stft (training) and the DFT-basis convolution (export) give the same spectrogram."
+    x = torch.randn(3, 2, 4000, dtype=torch.float64)
+    n_fft, hop = 512, 160
+    win = window_function(window_fn, win_length or n_fft)
+    want = spectrogram(x, n_fft, hop, win_length, win, center, pad_mode, power=2.0)
+    got = power_spectrum(*stft_dft(x, dft_basis(n_fft, win), hop, center, pad_mode), 2.0)
+    torch.testing.assert_close(got, want, atol=1e-8, rtol=1e-8)
+
+
+def test_edge_padding_is_numpys_for_any_length():
+    for mode, np_mode in [('reflect', 'reflect'), ('replicate', 'edge'), ('circular', 'wrap'), ('constant', 'constant')]:
+        for n in (1, 2, 5):
+            for pad in (0, 3, 11):
+                x = np.arange(1, n + 1, dtype=np.float32)
+                np.testing.assert_array_equal(pad_signal(torch.from_numpy(x), pad, mode).numpy(), np.pad(x, pad, np_mode))
+
+
+@pytest.mark.parametrize('n,size,step', [(10, 4, 2), (11, 4, 2), (4, 4, 1), (3, 4, 2), (100, 30, 7), (1, 1, 1)])
+def test_one_framing_rule(n, size, step):
+    "Window starts: every `step` while they fit, then one flush with the end; shorter signals get one window."
+    want = list(range(0, max(n - size, 0) + 1, step))
+    if n > size and want[-1] + size < n: want.append(n - size)
+    assert window_starts(n, size, step) == want
+    wave = torch.arange(n, dtype=torch.float32)
+    frames = frame_signal(wave, size, step)
+    assert frames.shape == (len(want), size)
+    for f, s in zip(frames, want): assert torch.equal(f[:max(0, min(size, n - s))], wave[s:s + size])
+    stereo = frame_signal(torch.stack([wave, -wave]), size, step)
+    assert stereo.shape == (len(want), 2, size) and torch.equal(stereo[:, 1], -frames)
+    assert torch.equal(core_window_starts(max(n, size), size, step), torch.tensor(want))
+
+
+def test_front_end_module_equals_the_batch_transforms():
+    from fastai_audio import AudioTensor
+    x = AudioTensor(torch.randn(4, 1, 8000) * torch.tensor([1, 0.1, 1e-4, 0.0])[:, None, None], sr=16000)
+    for fe in (CLASSIC_2018.replace(mean=-20.0, std=15.0), CLASSIC_2018.replace(kind='mfcc', normalize='example'),
+               CLASSIC_2018.replace(kind='linear', power=1.0, top_db=None, normalize=None)):
+        out = x
+        for t in fe.batch_tfms(): out = t(out)
+        assert out.settings.mismatches(fe) == [] and (out.settings.mean, out.settings.std) == (fe.mean, fe.std)
+        torch.testing.assert_close(FrontEndModule(fe)(x.as_subclass(torch.Tensor)), out.as_subclass(torch.Tensor),
+                                   atol=2e-4, rtol=1e-4)
+
+
+def test_each_kernel_is_defined_once():
+    "The mel filterbank, DFT basis, dB, normalisation statistics and framing rule have one definition each."
+    sources = {p.name: p.read_text() for p in PACKAGE.glob('*.py')}
+    for kernel in ('mel_filterbank', 'dft_basis', 'amplitude_to_db', 'mean_std', 'standardize', 'window_starts',
+                   'frame_signal', 'pad_signal', 'seconds_to_samples', 'dct_matrix', 'stft'):
+        where = [name for name, src in sources.items() if re.search(rf'^def {kernel}\(', src, re.M)]
+        if kernel == 'window_starts': assert sorted(where) == ['frontend.py', 'windows.py']   # windows': the list form
+        else: assert where == ['frontend.py'], (kernel, where)
+    assert 'window_starts(' in sources['windows.py'].split('def window_starts(')[1].split('\ndef ')[0].split('"""')[2]
+    assert not re.search(r'int\(round\([^)]*\* *(sr|sample_rate)', ''.join(v for k, v in sources.items() if k != 'frontend.py'))
+
+
+def test_core_imports_with_torch_alone(tmp_path):
+    "frontend.py, copied anywhere, imports where fastai (and the rest of fastai_audio) cannot be imported."
+    import shutil
+    shutil.copy(PACKAGE / 'frontend.py', tmp_path / 'frontend.py')
+    code = f"""
+import sys
+for m in ('fastai', 'fastai_audio', 'fastcore', 'fasttransform', 'librosa', 'torchaudio'): sys.modules[m] = None
+sys.path.insert(0, {str(tmp_path)!r})
+import torch, frontend
+m = frontend.FrontEndModule(frontend.FrontEnd(sample_rate=16000, kind='mfcc', normalize='example'))
+print(tuple(m(torch.randn(2, 16000)).shape))
+"""
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == '(2, 1, 20, 63)'
+
+
+def test_backbone_front_end_is_checked_naming_each_setting(synth_path):
+    "A network that records its front end refuses loaders whose front end differs, naming the settings and fix."
+    from fastai_audio import Cnn14
+    assert Cnn14().front_end.mismatches(PANNS, ignore=('name', 'normalize', 'amin', 'mean', 'std', 'eps')) == []
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 5))
+    net.front_end = CLASSIC_2018.replace(n_mels=64, pad_mode='reflect')
+    items = AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+    dls = items.databunch(bs=8, duration=0.5, num_workers=0, tfms=CLASSIC_2018.batch_tfms())
+    with pytest.raises(ValueError, match=r"n_mels=40 where Sequential expects 64.*pad_mode='constant' where "
+                                         r"Sequential expects 'reflect'.*batch_tfms="):
+        audio_learner(dls, net)
+    net.front_end = CLASSIC_2018
+    assert audio_learner(dls, net).spec.front_end.mismatches(CLASSIC_2018) == []
+
+
+def test_embedding_cache_keys_on_everything_an_encoder_depends_on():
+    class Hop(torch.nn.Module):
+        def __init__(self): super().__init__(); self.hop, self.lin = 4, torch.nn.Linear(1, 3)
+        def forward(self, x): return self.lin(x[:, ::self.hop].mean(1, keepdim=True))
+
+    enc = Hop()
+    emb = AudioEmbedder(enc, 16000)
+    before = emb.description()
+    enc.hop = 8                                        # a setting that is not a weight
+    assert emb.description() != before
+    enc.description = lambda: {'scale': 2}
+    assert emb.description()['encoder'] == {'scale': 2}
+
+
+def test_renamed_names_warn_and_still_work():
+    with pytest.warns(DeprecationWarning, match='hop_length'):
+        old = get_frequency_batch_transforms(n_hop=128)
+    assert old[0].hop_length == 128
+    import fastai_audio.features as features
+    import fastai_audio.portable as portable
+    with pytest.warns(DeprecationWarning, match='FrontEnd'): assert features.SpecSettings is FrontEnd
+    with pytest.warns(DeprecationWarning, match='FrontEndModule'): assert portable.LogMelFrontEnd is FrontEndModule
+    from fastai_audio import WaveformClassifier
+    with pytest.warns(DeprecationWarning, match='window_length'):
+        m = WaveformClassifier(torch.nn.Identity(), torch.nn.Identity(), 16000, window=800, hop=400)
+    assert (m.window_length, m.hop_length) == (800, 400)
+    emb = AudioEmbedder(torch.nn.Linear(16000, 2), 16000, window=1.0, hop=0.5)
+    with pytest.warns(DeprecationWarning, match='window_length'): assert emb.size == emb.window_length == 16000
