@@ -18,6 +18,7 @@ from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
 from .filecheck import _content, _describe, _soundfile_message, _truncation
+from .frontend import seconds_to_samples
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
            'downmix', 'show_waveform', 'tidy_grid']
@@ -196,7 +197,7 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
     """
     pick = None
     if offset or duration is not None:
-        pick = lambda n, fsr: (min(n, int(round(offset * fsr))),
+        pick = lambda n, fsr: (min(n, seconds_to_samples(offset, fsr)),
                                -1 if duration is None else int(np.ceil(duration * fsr)))
     return _load(path, sr, mono, quality, pick)
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from .frontend import seconds_to_samples
 
 __all__ = ['SYNTH_CLASSES', 'NSYNTH_PATTERN', 'synth_clip', 'synth_mixture', 'make_synthetic_dataset',
            'make_esc50_like', 'make_nsynth_like', 'make_fsdkaggle2019_like']
@@ -30,7 +31,7 @@ def _envelope(n, sr, rng):
 def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
     """One clip of class `label` as a float32 array `(samples,)` in [-1, 1], and its MIDI-like pitch."""
     rng = rng or np.random.default_rng()
-    n = int(round(sr * duration))
+    n = seconds_to_samples(duration, sr)
     t = np.arange(n) / sr
     pitch = int(rng.integers(48, 85))
     f0 = 440.0 * 2 ** ((pitch - 69) / 12)

@@ -25,7 +25,7 @@ FRONT_ENDS = {
     'linear -> dB -> normalise': dict(kind='linear', n_fft=256, hop_length=64),
     'linear power, no dB, no normalisation': dict(kind='linear', n_fft=256, hop_length=64, to_db=False,
                                                   normalize=None),
-    'log-mel, no normalisation, eps 1e-3 per example': dict(normalize='example', eps=1e-3),
+    'log-mel, per example, eps 1e-3': dict(normalize='example', eps=1e-3),
 }
 
 

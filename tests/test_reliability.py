@@ -80,3 +80,19 @@ def test_resume_needs_the_same_fit_and_warns_without_checkpoint(synth_path, tmp_
         with pytest.raises(ValueError, match=r'from a fit of 1 epochs; this fit has 3'):
             learn.fit(3, 1e-3, cbs=Checkpoint('nothing', resume=True))
     assert isinstance(learn, Learner)
+
+
+def test_resume_refuses_a_checkpoint_of_another_front_end(synth_path, tmp_path):
+    "The checkpoint holds the learner's spec; resuming with other spectrogram settings names them."
+    learn = _make(synth_path)
+    learn.path = tmp_path
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3, cbs=Checkpoint('fe'))
+    set_seed(0)
+    dls = (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
+           .databunch(bs=8, tfms=get_frequency_batch_transforms(n_mels=64), duration=0.5, num_workers=0))
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, len(dls.vocab)))
+    other = audio_learner(dls, net, metrics=accuracy)
+    other.path = tmp_path
+    with other.no_bar(), other.no_logging(), pytest.raises(ValueError, match='cannot resume.*n_mels=64 where'):
+        other.fit(1, 1e-3, cbs=Checkpoint('fe', resume=True))
