@@ -28,7 +28,8 @@ from .croppad import CropPad, pad_to_longest, same_rate
 from .features import AudioSpectrogram, get_frequency_batch_transforms
 from .loading import AudioLoader
 
-__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'AudioBlock', 'AudioRegexLabeller', 'AudioDataLoaders']
+__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'BalancedAudioDL', 'class_balance_weights', 'AudioBlock',
+           'AudioRegexLabeller', 'AudioDataLoaders']
 
 
 class AudioDL(TfmdDL):
@@ -49,6 +50,35 @@ class AudioDL(TfmdDL):
             yield self.after_batch(to_device(b, self.device, non_blocking=True))
         self.after_iter()
         if hasattr(self, 'it'): del self.it
+
+
+def class_balance_weights(dset) -> torch.Tensor:
+    """A sampling weight per item of a fastai `Datasets` `dset` `(items,)`, so that every class is drawn about as
+    often: 1 / (items of its class); for multi-label targets the mean of that over the item's labels (an item
+    without a label weighs as a class of its own). Read from the targets only: no audio is decoded."""
+    ys = [torch.as_tensor(dset.tls[-1][i]).as_subclass(torch.Tensor) for i in range(len(dset))]
+    if not ys: return torch.zeros(0)
+    if ys[0].ndim == 0:                                              # one label: a class index
+        y = torch.stack(ys).long()
+        return 1.0 / torch.bincount(y).float()[y]
+    y = torch.stack(ys).float()                                      # one-hot multi-labels
+    count = y.sum(0).clamp_min(1)
+    n_labels = y.sum(1)
+    w = (y / count).sum(1) / n_labels.clamp_min(1)
+    return torch.where(n_labels > 0, w, 1.0 / (n_labels == 0).sum().clamp_min(1))
+
+
+class BalancedAudioDL(AudioDL):
+    """An `AudioDL` whose shuffled epochs draw `n` items with replacement, item i with probability proportional
+    to `wgts[i]` (default `class_balance_weights`: every class about equally often), from the loader's own
+    random state (so `set_seed` and `Checkpoint` reproduce it). Unshuffled (validation) order is unchanged."""
+    def __init__(self, dataset=None, bs=None, wgts=None, **kwargs):
+        self.wgts = (class_balance_weights(dataset) if wgts is None else torch.as_tensor(wgts, dtype=torch.float)).tolist()
+        super().__init__(dataset=dataset, bs=bs, **kwargs)
+
+    def get_idxs(self):
+        if self.n == 0 or not self.shuffle: return super().get_idxs()
+        return self.rng.choices(range(self.n), weights=self.wgts, k=self.n)
 
 
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
@@ -205,6 +235,12 @@ class AudioDataLoaders(DataLoaders):
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
         "The same loaders as an `AudioDataLoaders`."
         return dls if isinstance(dls, cls) else cls(*dls.loaders, path=dls.path, device=dls.device)
+
+    def class_balanced(self, wgts=None) -> 'AudioDataLoaders':
+        """These loaders with a class-balanced training loader (`BalancedAudioDL`: each class drawn about equally
+        often, by `class_balance_weights` unless `wgts` are given); validation is left as it is."""
+        train = self.train.new(self.train.dataset, cls=BalancedAudioDL, wgts=wgts)
+        return type(self)(train, *self.loaders[1:], path=self.path, device=self.device)
 
     def show_batch(self, b=None, max_n=9, **kwargs):
         """Show `max_n` items of a training batch (spectrograms with time and frequency axes, and labels).

@@ -11,5 +11,6 @@ from .fluent import *  # noqa: F401,F403
 from .loading import *  # noqa: F401,F403
 
 __all__ = ['crop_pad', 'is_multi_label', 'find_bad_audio', 'check_one_rate', 'FolderSplitter', 'AudioLoader', 'CropPad',
+           'BalancedAudioDL', 'class_balance_weights',
            'same_rate', 'pad_to_longest', 'AudioDL', 'AudioBlock', 'AudioRegexLabeller', 'AudioDataLoaders',
            'AudioItemList', 'audio_loader_of']

@@ -282,7 +282,8 @@ def _ensure_normalized(dls):
 
 
 def default_metrics(dls) -> list:
-    "Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`."
+    """Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`
+    (add `MAP()`, the mean average precision, for AudioSet-style reporting)."""
     return [accuracy_multi, LWLRAP()] if is_multi_label(dls) else [accuracy]
 
 
@@ -434,9 +435,10 @@ class MultiLabelInterpretation(Interpretation):
     threshold and average precision for each label), `plot_per_class`, and, inherited, `plot_top_losses`.
     Build it as fastai's: `MultiLabelInterpretation.from_learner(learn)`."""
 
-    def per_class(self, thresh: float = 0.5, sort_by: str | None = 'ap'):
+    def per_class(self, thresh: float | torch.Tensor = 0.5, sort_by: str | None = 'ap'):
         """A DataFrame with one row per label: support (true clips), predicted (clips over `thresh`), precision,
-        recall, f1 at `thresh` (on the activated scores) and ap (threshold-free average precision)."""
+        recall, f1 at `thresh` (on the activated scores; a number, or one per class such as `best_thresholds()`)
+        and ap (threshold-free average precision)."""
         import pandas as pd
         probs, targs = self.probs_targs
         probs, targs = probs.float(), targs.bool()
@@ -450,6 +452,19 @@ class MultiLabelInterpretation(Interpretation):
                                precision=precision.numpy(), recall=recall.numpy(), f1=f1.numpy(),
                                ap=average_precision(probs, targs).numpy()))
         return df.sort_values(sort_by, ascending=False, ignore_index=True) if sort_by else df
+
+    def best_thresholds(self, grid: torch.Tensor | None = None) -> torch.Tensor:
+        """One decision threshold per class `(classes,)`: the value of `grid` (default 0.02, 0.04, ... 0.98) with
+        the best F1 of that class on these predictions (ties: the lowest), 0.5 for a class without positives.
+        Choose them on validation data, then apply them to new clips (`probs > thresholds`)."""
+        probs, targs = self.probs_targs
+        probs, targs = probs.float(), targs.bool()
+        grid = torch.linspace(0.02, 0.98, 49) if grid is None else torch.as_tensor(grid, dtype=torch.float32)
+        pred = probs[None] > grid[:, None, None]                         # (thresholds, clips, classes)
+        tp = (pred & targs).sum(1).float()
+        f1 = 2 * tp / (pred.sum(1) + targs.sum(0)).clamp_min(1)            # 2 tp / (predicted + true)
+        best = grid[f1.argmax(0)]
+        return torch.where(targs.any(0), best, torch.full_like(best, 0.5))
 
     @property
     def vocab(self): return self.dl.vocab

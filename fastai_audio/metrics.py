@@ -1,11 +1,13 @@
 """Metrics for audio tagging: `lwlrap`, the label-weighted label-ranking average precision of DCASE 2019
-task 2 (FSDKaggle2019), and the per-class `average_precision`."""
+task 2 (FSDKaggle2019), the per-class `average_precision` and its mean (`mean_average_precision`, `MAP`).
+
+All rank by sorting, in O(n log n) time and O(n) memory per row (10,000 clips x 80 classes is a few MB)."""
 from __future__ import annotations
 
 import torch
 from fastai.metrics import AccumMetric
 
-__all__ = ['lwlrap', 'LWLRAP', 'average_precision']
+__all__ = ['lwlrap', 'LWLRAP', 'average_precision', 'mean_average_precision', 'MAP']
 
 
 def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
@@ -40,8 +42,30 @@ def average_precision(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
     return torch.where(n > 0, (_precision_at_each(scores, truth) * truth).sum(-1) / n.clamp_min(1), torch.nan)
 
 
+def mean_average_precision(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
+    """The mean over classes of `average_precision` (classes without a positive clip are left out): the mAP of
+    AudioSet and PANNs. Scores `preds` `(clips, classes)`, 0/1 `targs` of the same shape."""
+    ap = average_precision(preds, targs)
+    if torch.isnan(ap).all(): raise ValueError('mean_average_precision needs at least one class with a positive clip')
+    return ap.nanmean()
+
+
+def MAP() -> AccumMetric:
+    "`mean_average_precision` as a fastai metric over the whole validation set (named 'mAP'; no activation needed)."
+    return AccumMetric(mean_average_precision, flatten=False, name='mAP')
+
+
 def _precision_at_each(scores: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     """For rows of `scores` `(rows, k)` and bool `truth`: at each entry, the fraction of the row's entries scored
-    at least as high that are true (the precision at that entry's pessimistic rank), shape `(rows, k)`."""
-    at_least = scores[:, None, :] >= scores[:, :, None]       # [row, k, j]: entry j scores >= entry k
-    return (at_least & truth[:, None, :]).sum(-1) / at_least.sum(-1)
+    at least as high that are true (the precision at that entry's pessimistic rank), shape `(rows, k)`.
+
+    By sorting each row once: after a descending sort, the entries scored at least as high as a value are a
+    prefix, whose length `searchsorted` finds (ties: the end of the tie), and a cumulative sum counts its true
+    entries."""
+    order = scores.argsort(dim=-1, descending=True)
+    ranked = scores.gather(-1, order)
+    hits = truth.gather(-1, order).to(torch.long).cumsum(-1)
+    neg = (-ranked).contiguous()                                      # ascending
+    at_least = torch.searchsorted(neg, neg, right=True)              # entries scoring >= each, (rows, k)
+    prec = hits.gather(-1, at_least - 1).to(scores.dtype) / at_least.to(scores.dtype)
+    return torch.empty_like(prec).scatter_(-1, order, prec)

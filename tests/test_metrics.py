@@ -56,3 +56,31 @@ def test_average_precision_per_class_against_sklearn():
     assert torch.isnan(ap[5])
     # by hand: scores 0.9 (true), 0.8, 0.7 (true) -> precisions 1 and 2/3 -> AP 5/6
     assert float(average_precision(torch.tensor([[0.9], [0.8], [0.7]]), torch.tensor([[1], [0], [1]]))) == pytest.approx(5 / 6)
+
+
+def _quadratic_precision(scores, truth):
+    "The definition, all pairs at once (O(n^2) memory): what the sorting form must equal."
+    at_least = scores[:, None, :] >= scores[:, :, None]
+    return (at_least & truth[:, None, :]).sum(-1) / at_least.sum(-1)
+
+
+def test_sorting_form_equals_the_definition_with_ties():
+    from fastai_audio.metrics import _precision_at_each
+    g = torch.Generator().manual_seed(0)
+    scores = (torch.rand(40, 60, generator=g) * 5).round() / 5             # many ties
+    truth = torch.rand(40, 60, generator=g) > 0.6
+    torch.testing.assert_close(_precision_at_each(scores, truth), _quadratic_precision(scores, truth).float())
+
+
+def test_map_against_sklearn_and_at_audioset_scale():
+    from sklearn.metrics import average_precision_score
+    from fastai_audio import MAP, mean_average_precision
+    g = torch.Generator().manual_seed(1)
+    preds, targs = torch.rand(200, 6, generator=g), torch.rand(200, 6, generator=g) > 0.7
+    targs[:, 5] = False                                                     # a class without positives: left out
+    want = average_precision_score(targs[:, :5].numpy(), preds[:, :5].numpy(), average='macro')
+    assert float(mean_average_precision(preds, targs)) == pytest.approx(want, abs=1e-6)
+    assert MAP().name == 'mAP'
+    big_p, big_t = torch.rand(10000, 80, generator=g), torch.rand(10000, 80, generator=g) > 0.97
+    ap = average_precision(big_p, big_t)                                    # once a (80, 10000, 10000) tensor: 8 GB
+    assert ap.shape == (80,) and 0 < float(ap.nanmean()) < 0.1              # random scores: AP ~ the positive rate

@@ -1,5 +1,6 @@
 """Multi-label tagging end to end on an FSDKaggle2019-layout fixture: loss, metrics, displays, interpretation."""
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -78,3 +79,38 @@ def test_window_evaluation_of_whole_clips(ml_learner):
     from fastai_audio import lwlrap
     assert res['lwlrap'] == pytest.approx(float(lwlrap(preds, targs)), abs=1e-6)
     assert res['accuracy_multi'] == pytest.approx(float(((preds > 0.5) == targs.bool()).float().mean()), abs=1e-6)
+
+
+def test_per_class_thresholds_are_each_classes_best_f1(ml_learner):
+    interp = MultiLabelInterpretation.from_learner(ml_learner)
+    probs, targs = interp.probs_targs
+    grid = torch.linspace(0.1, 0.9, 9)
+    best = interp.best_thresholds(grid)
+    assert best.shape == (len(ml_learner.dls.vocab),)
+    for c in range(len(best)):
+        if not targs[:, c].any(): assert best[c] == 0.5; continue
+        f1 = [float(2 * ((probs[:, c] > t) & targs[:, c].bool()).sum() / max(1, int((probs[:, c] > t).sum() + targs[:, c].sum())))
+              for t in grid]
+        assert float(best[c]) == pytest.approx(float(grid[int(np.argmax(f1))]))
+    df = interp.per_class(thresh=best, sort_by=None)
+    assert (df.f1.to_numpy() >= interp.per_class(thresh=0.5, sort_by=None).f1.to_numpy() - 1e-6).all()
+
+
+def test_class_balanced_sampling_draws_each_class_about_equally(tmp_path):
+    from collections import Counter
+    from conftest import tone, write
+    from fastai_audio import AudioDataLoaders, class_balance_weights, set_seed
+    for label, n in (('rare', 3), ('common', 27)):
+        for i in range(n): write((tmp_path / 'train' / label).mkdir(parents=True, exist_ok=True) or
+                                 tmp_path / 'train' / label / f'{i}.wav', tone(300 + 10 * i, 16000, 0.2), 16000)
+        write((tmp_path / 'valid' / label).mkdir(parents=True, exist_ok=True) or tmp_path / 'valid' / label / '0.wav',
+              tone(500, 16000, 0.2), 16000)
+    dls = AudioDataLoaders.from_folder(tmp_path, duration=0.2, bs=10, num_workers=0)
+    w = class_balance_weights(dls.train_ds)
+    y = torch.tensor([int(dls.train_ds.tls[1][i]) for i in range(len(w))])
+    assert torch.allclose(w[y == y[0]].sum(), w[y != y[0]].sum())           # each class the same total weight
+    balanced = dls.class_balanced()
+    set_seed(0)
+    counts = Counter(int(y[i]) for _ in range(20) for i in balanced.train.get_idxs())
+    assert abs(counts[0] - counts[1]) / sum(counts.values()) < 0.1          # 50/50 drawn, not 10/90
+    assert type(balanced.valid) is type(dls.valid) and balanced.one_batch()[0].shape[0] == 10
