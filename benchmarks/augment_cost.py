@@ -4,7 +4,8 @@ ratio to one resnet18 training step (forward, backward, Adam step) on the same b
     python benchmarks/augment_cost.py [--device cpu|cuda] [--p 0.5] [--append]
 
 The preset runs as on a training batch (its waveform augmentations each pick a clip with probability `--p`;
-the masks always apply). Best of `--repeats` timed runs after a warm-up.
+the masks always apply). Best of `--repeats` timed runs after a warm-up. Every augmentation of the package
+(the preset's and the others) is also timed alone at the same `p`, one row each in table (c2).
 """
 import argparse
 import sys
@@ -25,6 +26,7 @@ def main():
     a = p.parse_args()
     import torch
     import torchvision
+    import fastai_audio as fa
     from fastai_audio import AudioTensor, adapt_first_conv, audio_aug_transforms, get_frequency_batch_transforms
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
@@ -43,11 +45,17 @@ def main():
             if t.order >= 50: spec = t(spec, split_idx=0)
         return spec
 
+    every = augs + [fa.PolarityInversion(p=a.p), fa.Reverb(p=a.p), fa.SpeedPerturb(p=a.p), fa.LevelNormalize(p=a.p),
+                    fa.Distortion(p=a.p), fa.TimeReversal(p=a.p), fa.WaveformCutout(p=a.p),
+                    fa.RandomFilter(kinds=fa.FILTER_KINDS, p=a.p),
+                    fa.OneOf([fa.Gain(), fa.SpeedPerturb(), fa.Distortion()], p=a.p)]
+
     def per_aug():
         res = {}
-        for t in augs:
+        for t in every:
             inp = x if t.order < 50 else run_front()
-            res[type(t).__name__] = best_of(lambda: t(inp, split_idx=0), a.repeats, sync)
+            name = type(t).__name__ + (' (all 7 kinds)' if isinstance(t, fa.RandomFilter) and len(t.kinds) == 7 else '')
+            res[name] = best_of(lambda: t(inp, split_idx=0), a.repeats, sync)
         return res
 
     def run_front():
@@ -76,6 +84,9 @@ def main():
     if a.append:
         append_row('augment cost', [today(), f'`{command()}`', machine(), a.device, f'{t_aug * 1000:.0f} ms',
                                     f'{t_step * 1000:.0f} ms', f'{100 * t_aug / t_step:.1f}%'])
+        for k, v in parts.items():
+            append_row('augmentation alone', [today(), f'`{command()}`', machine(), a.device, k, a.p,
+                                              f'{v * 1000:.0f} ms', f'{100 * v / t_step:.1f}%'])
 
 
 if __name__ == '__main__':

@@ -26,7 +26,9 @@ from .features import AudioSpectrogram, _check_int, _rewrap, stft_frames
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
            'PolarityInversion', 'TimeShift', 'AddNoise', 'AddBackground', 'RandomFilter', 'FrequencyMask',
-           'TimeMask', 'audio_aug_transforms']
+           'TimeMask', 'audio_aug_transforms', 'FILTER_KINDS', 'filter_gain', 'synthetic_impulse_response',
+           'apply_impulse_response', 'speed_perturb', 'normalize_level', 'distort', 'Reverb', 'SpeedPerturb',
+           'LevelNormalize', 'Distortion', 'TimeReversal', 'WaveformCutout', 'OneOf', 'SomeOf']
 
 
 # --------------------------------------------------------------------------- functions
@@ -99,61 +101,37 @@ def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | Non
     sample works (one much shorter than `n_fft` is mostly smeared, not stretched)."""
     rows, r = _rows(x, rate)
     if not (torch.isfinite(r) & (r > 0)).all(): raise ValueError(f'rate must be finite and > 0, got {r.tolist()}')
+    return _time_stretch(x, rate, n_fft, hop_length)
+
+
+def _time_stretch(x, rate, n_fft, hop_length=None):
+    "`time_stretch` without the checks (which read the values back to the host): for the batch transform."
+    rows, r = _rows(x, rate)
     return _stretch_to(rows, r, x.shape[-1], n_fft, hop_length).reshape(x.shape)
 
 
-@functools.lru_cache(maxsize=4)
-def _smooth_sizes(limit: int) -> np.ndarray:
-    "All 7-smooth numbers (2^a 3^b 5^c 7^d, the sizes FFTs are fastest at) up to `limit`, sorted."
-    out = [1]
-    for p in (2, 3, 5, 7):
-        out = [v * p ** e for v in out for e in range(int(math.log(limit, p)) + 1) if v * p ** e <= limit]
-    return np.array(sorted(set(out)))
-
-
-def _smooth_around(x: float) -> tuple[np.ndarray, int]:
-    "The 7-smooth sizes up to a power of 2 above 2x (so the table is cached) and where `x` falls among them."
-    sizes = _smooth_sizes(1 << int(2 * x + 16).bit_length())
-    return sizes, int(np.searchsorted(sizes, x))
-
-
-def _nearest_smooth(x: float) -> int:
-    sizes, j = _smooth_around(x)
-    j = min(max(j, 1), len(sizes) - 1)
-    return int(sizes[j - 1] if x - sizes[j - 1] < sizes[j] - x else sizes[j])
-
-
-def _next_smooth(x: float) -> int:
-    sizes, j = _smooth_around(x)
-    return int(sizes[j])
-
-
-def _resample_fft(x2: torch.Tensor, factor: torch.Tensor, length: int, pad: int = 512):
+def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16,
+                   chunk: int = 4096) -> torch.Tensor:
     """Resample each row of `x2` `(n, time)` so that output sample j is the band-limited value of the input at
-    `j * f[n]`, zeros past the input's end, `length` samples in all. Returns `(out, f)`, `f` being the factor
-    used: FFT sizes are rounded to fast 7-smooth ones (and recur between batches, so their plans are cached),
-    which moves f by up to ~0.5% (9 cents of pitch) from `factor`. Done in the frequency domain by truncating
-    or zero-padding the spectrum, ideal low-pass interpolation, so nothing aliases; at least `pad` zeros after
-    the signal keep its end from wrapping onto its start. One batched rfft; one irfft per row, since each row
-    comes out at its own length. (irfft zero-pads a short spectrum itself.)"""
-    n = x2.shape[-1]
-    n_in = _next_smooth(n + pad)
-    spec = torch.fft.rfft(x2, n=n_in, dim=-1)
-    out = x2.new_zeros(x2.shape[0], length)
-    used = []
-    # A one-row torch FFT on the CPU pays ~25 ms of set-up per call (MKL); numpy's caches its plans (~1 ms).
-    on_cpu = x2.device.type == 'cpu'
-    spec_rows = spec.numpy() if on_cpu else spec
-    for i, f in enumerate(factor.tolist()):
-        n_out = _nearest_smooth(n_in / f)
-        bins = min(n_out // 2 + 1, spec.shape[-1])
-        if on_cpu: y = torch.from_numpy(np.fft.irfft(spec_rows[i, :bins], n=n_out).astype(np.float32))
-        else: y = torch.fft.irfft(spec_rows[i, :bins], n=n_out)
-        y = y.to(x2.dtype) * (n_out / n_in)
-        used.append(n_in / n_out)
-        keep = min(length, int(math.ceil(n / used[-1])))
-        out[i, :keep] = y[:keep]
-    return out, torch.tensor(used, dtype=torch.float32, device=x2.device)
+    `j * factor[n]` (zeros past the input's end), `length` samples in all, batched: a Hann-windowed sinc of
+    `2 * half_width` taps per output sample, its cut-off lowered to 1 / factor where the row is read faster
+    (factor > 1), so nothing aliases. All rows at once, in chunks of `chunk` output samples, on the device and
+    without reading any value back to the host."""
+    n, t = x2.shape
+    taps = torch.arange(-half_width + 1, half_width + 1, device=x2.device)
+    f = factor.to(x2.dtype)
+    cut = torch.where(f > 1, 0.97 / f, torch.ones_like(f))[:, None, None]   # read faster: just below the new Nyquist
+    out = []
+    for j0 in range(0, length, chunk):
+        pos = torch.arange(j0, min(length, j0 + chunk), device=x2.device, dtype=x2.dtype)[None] * factor[:, None].to(x2.dtype)
+        base = pos.floor()
+        idx = base.long()[..., None] + taps                                     # (n, chunk, taps)
+        d = (pos - base)[..., None] - taps.to(x2.dtype)                         # distance to each tap
+        h = cut * torch.sinc(cut * d) * (0.5 + 0.5 * torch.cos(math.pi * d / half_width))
+        inside = (idx >= 0) & (idx < t)
+        xs = x2.gather(1, idx.clamp(0, t - 1).reshape(n, -1)).reshape(idx.shape)
+        out.append((xs * h * inside).sum(-1))
+    return torch.cat(out, -1) if out else x2.new_zeros(n, 0)
 
 
 def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.Tensor:
@@ -175,11 +153,19 @@ def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int |
     finite (else a ValueError); any clip of at least one sample works."""
     rows, st = _rows(x, semitones)
     if not torch.isfinite(st).all(): raise ValueError(f'semitones must be finite, got {st.tolist()}')
+    return _pitch_shift(x, semitones, float(st.min()), n_fft, hop_length)
+
+
+def _pitch_shift(x, semitones, lowest: float, n_fft: int, hop_length=None):
+    """`pitch_shift` without the checks, `lowest` a bound on the semitones (for the resampled length), so the
+    batch transform never reads a value back to the host."""
+    rows, st = _rows(x, semitones)
     n = x.shape[-1]
-    longest = int(math.ceil(n / float(2.0 ** (st.min() / 12)) * 1.01)) + 1
-    res, fr = _resample_fft(rows, 2.0 ** (st / 12), longest)
-    keep = torch.arange(longest, device=x.device)[None] < (n / fr)[:, None]
-    return _stretch_to(res * keep, 1.0 / fr, n, n_fft, hop_length).reshape(x.shape)
+    longest = int(math.ceil(n / 2.0 ** (lowest / 12) * 1.01)) + 1
+    f = 2.0 ** (st / 12)
+    res = _resample_rows(rows, f, longest)
+    keep = torch.arange(longest, device=x.device)[None] < (n / f)[:, None]
+    return _stretch_to(res * keep, 1.0 / f, n, n_fft, hop_length).reshape(x.shape)
 
 
 def apply_gain(x: torch.Tensor, db) -> torch.Tensor:
@@ -251,6 +237,86 @@ def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tens
     return torch.where(m.reshape(shape), _per_example(value, x), x)
 
 
+# --------------------------------------------------------------------------- filters, reverb, speed, level, distortion
+FILTER_KINDS = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'highshelf', 'eq')
+
+
+def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves: float = 1.0) -> torch.Tensor:
+    """Amplitude gain at frequencies `hz` of a zero-phase filter `kind` centred or cut at `fc` Hz (a number or
+    `(batch, 1)`), Butterworth-shaped, slope 6 * `order` dB per octave:
+
+    'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB `octaves / 2` octaves either side.
+    'bandstop': its complement (-3 dB at the same edges, a notch at fc). 'lowshelf', 'highshelf': `db` dB
+    below (above) fc, half of it at fc, 0 dB far above (below). 'eq': a peaking bell of `db` dB at fc, about
+    `octaves` wide at half its dB gain.
+    """
+    ratio = hz / fc
+    k2 = 2 * order
+    u = torch.log2(hz.clamp(min=1e-3) / fc) / (octaves / 2)          # octaves from fc, in half-bandwidths
+    if kind == 'lowpass': return 1 / torch.sqrt(1 + ratio ** k2)
+    if kind == 'highpass': return ratio ** order / torch.sqrt(1 + ratio ** k2)
+    if kind == 'bandpass': return 1 / torch.sqrt(1 + u ** k2)
+    if kind == 'bandstop': return u.abs() ** order / torch.sqrt(1 + u ** k2)
+    db = torch.as_tensor(db, dtype=hz.dtype, device=hz.device)
+    if kind == 'lowshelf': return 10 ** (db / 20 / (1 + ratio ** k2))
+    if kind == 'highshelf': return 10 ** (db / 20 * ratio ** k2 / (1 + ratio ** k2))
+    if kind == 'eq': return 10 ** (db / 20 * torch.exp(-0.5 * (u / 0.8493) ** 2))   # half the dB at u = +-1
+    raise ValueError(f'kind must be one of {FILTER_KINDS}, got {kind!r}')
+
+
+def synthetic_impulse_response(n_samples: int, sr: int, rt60) -> torch.Tensor:
+    """Room-like impulse responses `(batch, n_samples)`, on `rt60`'s device: a direct impulse then Gaussian noise
+    whose envelope falls 60 dB in `rt60` seconds (a number or `(batch,)`), the simplest model of a diffuse
+    reverberant tail."""
+    rt60 = torch.as_tensor(rt60, dtype=torch.float32).reshape(-1, 1)
+    t = torch.arange(n_samples, dtype=torch.float32, device=rt60.device)[None] / sr
+    ir = torch.randn(rt60.shape[0], n_samples, device=rt60.device) * 10 ** (-3 * t / rt60)
+    ir[:, 0] = 1.0
+    return ir
+
+
+def apply_impulse_response(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
+    """Convolve each example of `x` `(batch, ..., time)` with its impulse response `ir` `(batch, ir_samples)` (FFT
+    convolution), keep the first `time` samples (the tail past the clip is cut) and restore each example's
+    RMS level, so reverb changes the colour and the smearing but not the loudness."""
+    n, m = x.shape[-1], ir.shape[-1]
+    size = n + m - 1
+    spec = torch.fft.rfft(x, n=size) * torch.fft.rfft(ir.to(x.dtype), n=size).reshape(ir.shape[0], *([1] * (x.ndim - 2)), -1)
+    y = torch.fft.irfft(spec, n=size)[..., :n]
+    red = tuple(range(1, x.ndim))
+    scale = x.square().mean(red, keepdim=True).sqrt() / y.square().mean(red, keepdim=True).sqrt().clamp(min=1e-12)
+    return y * scale
+
+
+def speed_perturb(x: torch.Tensor, factor) -> torch.Tensor:
+    """Play `x` `(batch, ..., time)` `factor` times faster (a number or one per example): pitch and tempo change
+    together, as a tape played faster, by one band-limited resampling; the result keeps the input's length
+    (cut, or zeros after the sped-up clip ends)."""
+    rows, f = _rows(x, factor)
+    return _resample_rows(rows, f, x.shape[-1]).reshape(x.shape)
+
+
+def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Tensor:
+    """Scale each example of `x` so that its peak (`mode='peak'`) or RMS (`'rms'`) level is `target_db` dB
+    relative to full scale 1.0 (a number or one per example). A silent example stays silent."""
+    red = tuple(range(1, x.ndim))
+    if mode == 'peak': level = x.abs().amax(red, keepdim=True)
+    elif mode == 'rms': level = x.square().mean(red, keepdim=True).sqrt()
+    else: raise ValueError(f"mode must be 'peak' or 'rms', got {mode!r}")
+    return x * (10 ** (_per_example(target_db, x) / 20) / level.clamp(min=1e-12)) * (level > 0)
+
+
+def distort(x: torch.Tensor, amount_db, kind: str = 'clip') -> torch.Tensor:
+    """Distort `x` `(batch, ..., time)` keeping its peak level: 'clip' cuts it at `amount_db` dB below its peak;
+    'tanh' drives it `amount_db` dB into a tanh curve (soft clipping). Both odd-symmetric: odd harmonics only."""
+    red = tuple(range(1, x.ndim))
+    peak = x.abs().amax(red, keepdim=True).clamp(min=1e-12)
+    a = 10 ** (_per_example(amount_db, x) / 20)
+    if kind == 'clip': return torch.maximum(torch.minimum(x, peak / a), -peak / a) * a
+    if kind == 'tanh': return torch.tanh(a * x / peak) / torch.tanh(a) * peak
+    raise ValueError(f"kind must be 'clip' or 'tanh', got {kind!r}")
+
+
 # --------------------------------------------------------------------------- transforms
 def _bounds(rng_range) -> tuple:
     "A number or a `(lo, hi)` pair as `(lo, hi)`."
@@ -294,11 +360,15 @@ class _RandomBatchTransform(DisplayedTransform):
     def _augment(self, x):
         picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
         if len(picked) == 0: return x.as_subclass(torch.Tensor)
-        params = {k: v.to(x.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(len(picked)).items()}
         out = x.as_subclass(torch.Tensor).clone()
-        idx = picked.to(x.device)
-        out[idx] = self.apply(out[idx], **params)
+        self._apply_to(out, picked)
         return out
+
+    def _apply_to(self, out: torch.Tensor, picked: torch.Tensor):
+        "`apply` on the examples `picked` (host indices) of `out`, in place, with freshly drawn parameters."
+        params = {k: v.to(out.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(len(picked)).items()}
+        idx = picked.to(out.device)
+        out[idx] = self.apply(out[idx], **params)
 
 
 class RandomAudioTransform(_RandomBatchTransform):
@@ -318,7 +388,7 @@ class PitchShift(RandomAudioTransform):
         self.semitones, self.n_fft = semitones, n_fft
 
     def draw(self, n): return {'semitones': _uniform(self.semitones, n)}
-    def apply(self, x, semitones): return pitch_shift(x, semitones, self.n_fft)
+    def apply(self, x, semitones): return _pitch_shift(x, semitones, min(self.semitones), self.n_fft)
 
 
 class TimeStretch(RandomAudioTransform):
@@ -331,7 +401,7 @@ class TimeStretch(RandomAudioTransform):
         self.rate, self.n_fft = rate, n_fft
 
     def draw(self, n): return {'rate': _uniform(self.rate, n)}
-    def apply(self, x, rate): return time_stretch(x, rate, self.n_fft)
+    def apply(self, x, rate): return _time_stretch(x, rate, self.n_fft)
 
 
 class Gain(RandomAudioTransform):
@@ -395,22 +465,28 @@ class AddBackground(RandomAudioTransform):
         _check_range('snr_db', snr_db)
         self.snr_db, self._bank, self._bank_sr = snr_db, None, None
 
-    def _load(self, sr):
-        if self._bank_sr != sr: self._bank, self._bank_sr = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files], sr
+    def _load(self, sr, device):
+        """The backgrounds at `sr` Hz end to end in one tensor on `device`, with each one's start and length
+        (built once per rate and device), so segments are cut by indexing, without reading back to the host."""
+        key = (sr, str(device))
+        if self._bank_sr != key:
+            clips = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files]
+            lengths = torch.tensor([len(c) for c in clips])
+            self._bank = (torch.cat(clips).to(device), (lengths.cumsum(0) - lengths).to(device), lengths.to(device))
+            self._bank_sr = key
         return self._bank
 
     def draw(self, n):
         return {'which': torch.randint(len(self.files), (n,)), 'offset': torch.rand(n), 'snr_db': _uniform(self.snr_db, n)}
 
     def apply(self, x, which, offset, snr_db):
-        bank, n = self._load(self._sr), x.shape[-1]
-        segs = []
-        for i, o in zip(which.tolist(), offset.tolist()):
-            b = bank[i]
-            if len(b) < n: b = b.repeat(-(-n // len(b)))
-            start = int(o * (len(b) - n + 1))
-            segs.append(b[start:start + n])
-        bg = torch.stack(segs).to(x.device, x.dtype).reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x)
+        bank, starts, lengths = self._load(self._sr, x.device)
+        n = x.shape[-1]
+        length = lengths[which]
+        first = (offset * (length - n + 1).clamp_min(1)).long()            # a random start; 0 for a short clip
+        pos = (first[:, None] + torch.arange(n, device=x.device)) % length[:, None]     # short ones loop
+        bg = bank[starts[which][:, None] + pos].to(x.dtype)
+        bg = bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x)
         return mix_at_snr(x, bg, snr_db)
 
     def __getstate__(self):
@@ -420,21 +496,23 @@ class AddBackground(RandomAudioTransform):
 
 
 class RandomFilter(RandomAudioTransform):
-    """Filter each picked clip with a zero-phase Butterworth-shaped `kind` chosen at random among `kinds`:
-    'lowpass' or 'highpass' (cutoff log-uniform in `cutoff` Hz, `order` sets the slope: 6*order dB/octave),
-    or 'eq' (a bell of `eq_db` dB gain, one octave wide, at a log-uniform centre in `cutoff`)."""
+    """Filter each picked clip with a zero-phase filter of a `kind` chosen at random among `kinds` (see
+    `filter_gain`): 'lowpass', 'highpass', 'bandpass', 'bandstop' (cutoff or centre log-uniform in `cutoff`
+    Hz, `order` sets the slope: 6 * order dB/octave, `octaves` the band's width), 'lowshelf', 'highshelf' and
+    'eq' (a peaking bell) with a uniform gain in `eq_db` dB."""
     order = 35
 
     def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
-                 p=0.5):
+                 octaves: float = 1.0, p=0.5):
         super().__init__(p)
-        bad = set(kinds) - {'lowpass', 'highpass', 'eq'}
-        if bad: raise ValueError(f'unknown filter kinds {sorted(bad)}')
-        if not kinds: raise ValueError("kinds must name at least one of 'lowpass', 'highpass', 'eq'")
+        bad = set(kinds) - set(FILTER_KINDS)
+        if bad: raise ValueError(f'unknown filter kinds {sorted(bad)}; known: {", ".join(FILTER_KINDS)}')
+        if not kinds: raise ValueError(f'kinds must name at least one of {FILTER_KINDS}')
         _check_range('cutoff', cutoff, above=0)
         _check_range('eq_db', eq_db)
         _check_int('order', order)
-        self.kinds, self.cutoff, self.eq_db, self.filter_order = tuple(kinds), cutoff, eq_db, order
+        if not octaves > 0: raise ValueError(f'octaves must be > 0, got {octaves}')
+        self.kinds, self.cutoff, self.eq_db, self.filter_order, self.octaves = tuple(kinds), cutoff, eq_db, order, octaves
 
     def draw(self, n):
         lo, hi = (math.log(c) for c in self.cutoff)
@@ -442,17 +520,177 @@ class RandomFilter(RandomAudioTransform):
                 'db': _uniform(self.eq_db, n)}
 
     def apply(self, x, kind, fc, db):
-        names = torch.tensor([['lowpass', 'highpass', 'eq'].index(k) for k in self.kinds], device=x.device)[kind]
-        fc, db, k2 = fc[:, None], db[:, None], 2 * self.filter_order
+        fc, db = fc[:, None], db[:, None]
 
         def gain(hz):
-            ratio = hz / fc
-            low = 1 / torch.sqrt(1 + ratio ** k2)
-            high = ratio ** (k2 / 2) / torch.sqrt(1 + ratio ** k2)
-            bell = 10 ** (db / 20 * torch.exp(-0.5 * (torch.log2(hz.clamp(min=1.0) / fc) / 0.5) ** 2))
-            return torch.where(names[:, None] == 0, low, torch.where(names[:, None] == 1, high, bell))
+            out = torch.ones(len(fc), hz.shape[-1], device=hz.device, dtype=hz.dtype)
+            for j, k in enumerate(self.kinds):                           # every kind, then each example's own
+                out = torch.where((kind == j)[:, None], filter_gain(hz, k, fc, self.filter_order, db, self.octaves), out)
+            return out
 
         return frequency_filter(x, gain, sr=self._sr)
+
+
+class Reverb(RandomAudioTransform):
+    """Convolve each picked clip with an impulse response (`apply_impulse_response`, level kept): one drawn at
+    random from the audio files under `folder` (read once, at the clips' rate, on the device), or, without a
+    folder, a `synthetic_impulse_response` whose RT60 is uniform in `rt60` seconds."""
+    order = 42
+
+    def __init__(self, folder=None, rt60=(0.2, 1.0), p=0.5):
+        super().__init__(p)
+        _check_range('rt60', rt60, above=0)
+        self.files = None if folder is None else (get_audio_files(folder) if Path(folder).is_dir() else [Path(folder)])
+        if self.files is not None and not self.files: raise FileNotFoundError(f'Reverb: no impulse responses in {folder}')
+        self.rt60, self._bank, self._bank_key = rt60, None, None
+
+    def _irs(self, sr, device):
+        if self._bank_key != (sr, str(device)):
+            irs = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files]
+            bank = torch.zeros(len(irs), max(len(i) for i in irs))
+            for j, i in enumerate(irs): bank[j, :len(i)] = i
+            self._bank, self._bank_key = bank.to(device), (sr, str(device))
+        return self._bank
+
+    def draw(self, n):
+        if self.files is not None: return {'which': torch.randint(len(self.files), (n,))}
+        return {'rt60': _uniform(self.rt60, n)}
+
+    def apply(self, x, which=None, rt60=None):
+        if which is not None: ir = self._irs(self._sr, x.device)[which]
+        else:
+            n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * self._sr)))
+            ir = synthetic_impulse_response(n_ir, self._sr, rt60)
+        return apply_impulse_response(x, ir)
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d['_bank'], d['_bank_key'] = None, None
+        return d
+
+
+class SpeedPerturb(RandomAudioTransform):
+    "Play each picked clip a uniform `factor` in `(lo, hi)` times faster: pitch and tempo together (`speed_perturb`)."
+    def __init__(self, factor=(0.9, 1.1), p=0.5):
+        super().__init__(p)
+        _check_range('factor', factor, above=0)
+        self.factor = factor
+
+    def draw(self, n): return {'factor': _uniform(self.factor, n)}
+    def apply(self, x, factor): return speed_perturb(x, factor)
+
+
+class LevelNormalize(RandomAudioTransform):
+    """Scale each picked clip so that its peak (`mode='peak'`) or RMS (`'rms'`) level is a uniform `target_db` in
+    `(lo, hi)` dB full scale (`normalize_level`). With `p=1` and one target, a fixed normalisation."""
+    order = 48
+
+    def __init__(self, target_db=(-1.0, -1.0), mode: str = 'peak', p=1.0):
+        super().__init__(p)
+        _check_range('target_db', target_db)
+        if mode not in ('peak', 'rms'): raise ValueError(f"mode must be 'peak' or 'rms', got {mode!r}")
+        self.target_db, self.mode = target_db, mode
+
+    def draw(self, n): return {'target_db': _uniform(self.target_db, n)}
+    def apply(self, x, target_db): return normalize_level(x, target_db, self.mode)
+
+
+class Distortion(RandomAudioTransform):
+    """Clip ('clip') or soft-clip ('tanh') each picked clip, `amount_db` uniform in `(lo, hi)` dB into the
+    curve, its peak level kept (`distort`); `kinds` to choose from at random."""
+    order = 38
+
+    def __init__(self, amount_db=(3.0, 18.0), kinds=('clip', 'tanh'), p=0.5):
+        super().__init__(p)
+        _check_range('amount_db', amount_db, at_least=0)
+        bad = set(kinds) - {'clip', 'tanh'}
+        if bad or not kinds: raise ValueError(f"kinds must be 'clip' and/or 'tanh', got {kinds!r}")
+        self.amount_db, self.kinds = amount_db, tuple(kinds)
+
+    def draw(self, n): return {'amount_db': _uniform(self.amount_db, n), 'kind': torch.randint(len(self.kinds), (n,))}
+
+    def apply(self, x, amount_db, kind):
+        out = x
+        for j, k in enumerate(self.kinds):
+            out = torch.where((kind == j).reshape(-1, *([1] * (x.ndim - 1))), distort(x, amount_db, k), out)
+        return out
+
+
+class TimeReversal(RandomAudioTransform):
+    "Play each picked clip backwards."
+    def apply(self, x): return x.flip(-1)
+
+
+class WaveformCutout(RandomAudioTransform):
+    """Silence `n_cuts` segments of each picked clip, each a uniform fraction `width` in `(lo, hi)` of its length,
+    at a uniform place (`mask_along` on the samples)."""
+    order = 46
+
+    def __init__(self, width=(0.0, 0.1), n_cuts: int = 1, p=0.5):
+        super().__init__(p)
+        _check_range('width', width, at_least=0)
+        _check_int('n_cuts', n_cuts)
+        if max(_bounds(width)) > 1: raise ValueError(f'width is a fraction of the clip, <= 1, got {width!r}')
+        self.width, self.n_cuts = width, n_cuts
+
+    def draw(self, n):
+        w = torch.stack([_uniform(self.width, n) for _ in range(self.n_cuts)])
+        return {'width': w, 'start': torch.rand(self.n_cuts, n) * (1 - w)}
+
+    def apply(self, x, width, start):
+        n = x.shape[-1]
+        for w, s in zip(width, start): x = mask_along(x, -1, (s * n).long(), (w * n).round().long(), 0.0)
+        return x
+
+
+class OneOf(RandomAudioTransform):
+    """Apply one of the waveform augmentations `tfms` to each picked clip, chosen at random with probability
+    proportional to `weights` (default equal); each applies fully (its own `p` is not used here)."""
+    def __init__(self, tfms, weights=None, p=1.0):
+        super().__init__(p)
+        self.tfms = list(tfms)
+        if not self.tfms or not all(isinstance(t, RandomAudioTransform) for t in self.tfms):
+            raise ValueError('OneOf / SomeOf take a non-empty list of waveform augmentations')
+        w = torch.ones(len(self.tfms)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        if w.shape != (len(self.tfms),) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f'weights must be {len(self.tfms)} numbers >= 0, not all 0, got {weights!r}')
+        self.weights = w / w.sum()
+        self.order = min(t.order for t in self.tfms)
+
+    def _choose(self, n: int) -> torch.Tensor:
+        "Which of `tfms` each of `n` examples gets: bool `(n, len(tfms))`."
+        c = torch.multinomial(self.weights, n, replacement=True)
+        return c[:, None] == torch.arange(len(self.tfms))[None]
+
+    def _augment(self, x):
+        picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
+        out = x.as_subclass(torch.Tensor).clone()
+        if len(picked) == 0: return out
+        chosen = self._choose(len(picked))                                 # decided on the host: no sync
+        for j, t in enumerate(self.tfms):
+            sel = picked[chosen[:, j]]
+            if len(sel) == 0: continue
+            t._sr = self._sr
+            t._apply_to(out, sel)
+        return out
+
+
+class SomeOf(OneOf):
+    """Apply `k` (an int, or uniform in a `(lo, hi)` pair of ints) distinct augmentations of `tfms` to each picked
+    clip, drawn without replacement with probability proportional to `weights`, applied in the list's order."""
+    def __init__(self, tfms, k=(1, 2), weights=None, p=1.0):
+        super().__init__(tfms, weights, p)
+        lo, hi = _bounds(k)
+        if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi <= len(self.tfms)):
+            raise ValueError(f'k must be ints in [0, {len(self.tfms)}], got {k!r}')
+        self.k = (lo, hi)
+
+    def _choose(self, n: int) -> torch.Tensor:
+        k = torch.randint(self.k[0], self.k[1] + 1, (n,))
+        keys = torch.rand(n, len(self.tfms)) ** (1 / self.weights.clamp(min=1e-12))   # weighted, without replacement
+        keys = torch.where(self.weights[None] > 0, keys, torch.full_like(keys, -1.0))
+        rank = keys.argsort(dim=1, descending=True).argsort(dim=1)
+        return rank < k[:, None]
 
 
 class _SpecMask(_RandomBatchTransform):

@@ -222,3 +222,34 @@ def test_inference_is_never_augmented(aug_dls, synth_path):
     first = learn.predict(f)[2]
     set_seed(1)
     assert torch.equal(learn.predict(f)[2], first)
+
+
+def test_no_batch_augmentation_reads_values_back_to_the_host(tmp_path, monkeypatch):
+    """On a GPU each `.item()`, `.tolist()` or tensor-valued `if` stalls the pipeline until the device catches up.
+    Here every such read of a tensor is made an error while each augmentation runs on a batch (p=1)."""
+    from conftest import write
+    from fastai_audio import (CLASSIC_2018, AudioSpectrogram, AudioTensor, Distortion, LevelNormalize, OneOf,
+                              PolarityInversion, Reverb, SomeOf, SpeedPerturb, TimeReversal, WaveformCutout)
+    write(tmp_path / 'bg' / 'bg.wav', (tmp_path / 'bg').mkdir() or tone(200.0, 16000, 1.5), 16000)
+    write(tmp_path / 'ir.wav', np.exp(-np.arange(800) / 100.0).astype(np.float32), 16000)
+    kinds = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'highshelf', 'eq')
+    tfms = audio_aug_transforms(p=1.0, filter_p=1.0, background=tmp_path / 'bg') + [
+        PolarityInversion(p=1.0), RandomFilter(kinds=kinds, p=1.0), Reverb(p=1.0), Reverb(tmp_path / 'ir.wav', p=1.0),
+        SpeedPerturb(p=1.0), LevelNormalize(p=1.0), Distortion(p=1.0), TimeReversal(p=1.0), WaveformCutout(p=1.0),
+        OneOf([Gain(p=1.0), SpeedPerturb()]), SomeOf([Gain(), TimeReversal(), Distortion()], k=(1, 3))]
+    x = AudioTensor(torch.from_numpy(np.stack([tone(300.0 * (i + 1), 16000, 0.5) for i in range(4)]))[:, None], sr=16000)
+    mel = CLASSIC_2018.batch_tfms(normalize=None)
+    spec = x
+    for t in mel: spec = t(spec)
+    assert isinstance(spec, AudioSpectrogram)
+    for t in tfms:                                    # warm up: files read, constants built (allowed to read once)
+        t(spec if t.order > 50 else x, split_idx=0)
+
+    def refuse(name):
+        def f(self, *a, **k): raise AssertionError(f'{name} on a tensor {tuple(self.shape)} inside a batch augmentation')
+        return f
+    for name in ('item', 'tolist', '__bool__', '__float__', '__int__'):
+        monkeypatch.setattr(torch.Tensor, name, refuse(name))
+    for t in tfms:
+        out = t(spec if t.order > 50 else x, split_idx=0)
+        assert out.shape == (spec if t.order > 50 else x).shape, type(t).__name__
