@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import torch
+import torch.nn.functional as F
 from fasttransform import DisplayedTransform
 
 from .core import AudioTensor, audio_extensions, get_audio_files, load_audio
@@ -110,27 +111,30 @@ def _time_stretch(x, rate, n_fft, hop_length=None):
     return _stretch_to(rows, r, x.shape[-1], n_fft, hop_length).reshape(x.shape)
 
 
-def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16,
-                   chunk: int = 4096) -> torch.Tensor:
+def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16, phases: int = 2048,
+                   chunk: int = 8192) -> torch.Tensor:
     """Resample each row of `x2` `(n, time)` so that output sample j is the band-limited value of the input at
     `j * factor[n]` (zeros past the input's end), `length` samples in all, batched: a Hann-windowed sinc of
-    `2 * half_width` taps per output sample, its cut-off lowered to 1 / factor where the row is read faster
-    (factor > 1), so nothing aliases. All rows at once, in chunks of `chunk` output samples, on the device and
-    without reading any value back to the host."""
+    `2 * half_width` taps, its cut-off lowered to 1 / factor where the row is read faster (factor > 1), so
+    nothing aliases. Polyphase: each row's kernel is tabulated at `phases` fractional positions (an error of
+    at most 1 / (2 * phases) sample), and the taps are read from an unfolded view of the padded rows. All rows
+    at once, in chunks of `chunk` output samples, on the device, without reading any value back to the host."""
     n, t = x2.shape
-    taps = torch.arange(-half_width + 1, half_width + 1, device=x2.device)
+    w = half_width
+    taps = torch.arange(-w + 1, w + 1, device=x2.device, dtype=x2.dtype)
     f = factor.to(x2.dtype)
-    cut = torch.where(f > 1, 0.97 / f, torch.ones_like(f))[:, None, None]   # read faster: just below the new Nyquist
+    cut = torch.where(f > 1, 0.97 / f, torch.ones_like(f))[:, None, None]      # read faster: below the new Nyquist
+    d = (torch.arange(phases + 1, device=x2.device, dtype=x2.dtype) / phases)[:, None] - taps
+    table = cut * torch.sinc(cut * d) * (0.5 + 0.5 * torch.cos(math.pi * d / w))   # (n, phases + 1, taps)
+    windows = F.pad(x2, (w - 1, 2 * w + 1)).unfold(1, 2 * w, 1)   # [r, b]: x2[r, b - w + 1 : b + w + 1], 0 outside
+    rows = torch.arange(n, device=x2.device)[:, None]
     out = []
     for j0 in range(0, length, chunk):
-        pos = torch.arange(j0, min(length, j0 + chunk), device=x2.device, dtype=x2.dtype)[None] * factor[:, None].to(x2.dtype)
+        pos = torch.arange(j0, min(length, j0 + chunk), device=x2.device, dtype=x2.dtype)[None] * f[:, None]
         base = pos.floor()
-        idx = base.long()[..., None] + taps                                     # (n, chunk, taps)
-        d = (pos - base)[..., None] - taps.to(x2.dtype)                         # distance to each tap
-        h = cut * torch.sinc(cut * d) * (0.5 + 0.5 * torch.cos(math.pi * d / half_width))
-        inside = (idx >= 0) & (idx < t)
-        xs = x2.gather(1, idx.clamp(0, t - 1).reshape(n, -1)).reshape(idx.shape)
-        out.append((xs * h * inside).sum(-1))
+        phase = ((pos - base) * phases).round().long()
+        b = base.long().clamp(max=t + w)                                   # far past the end: an all-zero window
+        out.append(torch.einsum('nlk,nlk->nl', windows[rows, b], table[rows, phase]))
     return torch.cat(out, -1) if out else x2.new_zeros(n, 0)
 
 
@@ -453,17 +457,23 @@ class AddNoise(RandomAudioTransform):
 
 class AddBackground(RandomAudioTransform):
     """Mix a random segment of a random background clip (audio files under `folder`, or a list of files) into
-    each picked clip at a uniform `snr_db` in `(lo, hi)`. The backgrounds are loaded once, at the clips'
-    sample rate, on first use; shorter ones are looped."""
+    each picked clip at a uniform `snr_db` in `(lo, hi)`; shorter ones are looped.
+
+    in_memory=True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's
+    device, and segments are cut there by indexing. in_memory=False: for long recordings (hours of noise),
+    only the segment each clip needs is read from its file (`load_audio(offset=, duration=)`), on the host."""
     order = 45
 
-    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5):
+    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True):
         super().__init__(p)
         self.files = get_audio_files(folder) if isinstance(folder, (str, Path)) and Path(folder).is_dir() else \
             [Path(f) for f in folder]
         if not self.files: raise FileNotFoundError(f'AddBackground: no audio files ({", ".join(audio_extensions[:3])}...) in {folder}')
         _check_range('snr_db', snr_db)
-        self.snr_db, self._bank, self._bank_sr = snr_db, None, None
+        self.snr_db, self._bank, self._bank_sr, self.in_memory = snr_db, None, None, in_memory
+        if not in_memory:
+            import soundfile as sf
+            self._seconds = [sf.info(str(f)).duration for f in self.files]
 
     def _load(self, sr, device):
         """The backgrounds at `sr` Hz end to end in one tensor on `device`, with each one's start and length
@@ -477,9 +487,25 @@ class AddBackground(RandomAudioTransform):
         return self._bank
 
     def draw(self, n):
-        return {'which': torch.randint(len(self.files), (n,)), 'offset': torch.rand(n), 'snr_db': _uniform(self.snr_db, n)}
+        which, offset = torch.randint(len(self.files), (n,)), torch.rand(n)
+        if not self.in_memory: self._host = (which.tolist(), offset.tolist())   # drawn on the host, read there
+        return {'which': which, 'offset': offset, 'snr_db': _uniform(self.snr_db, n)}
+
+    def _read(self, n):
+        "The segments of `n` samples of the files drawn last, read from disk: `(picked, n)`."
+        from .frontend import pad_to
+        segs = []
+        for i, o in zip(*self._host):
+            length = n / self._sr
+            start = o * max(0.0, self._seconds[i] - length)
+            y = load_audio(self.files[i], sr=self._sr, offset=start, duration=length)[0].as_subclass(torch.Tensor)
+            segs.append(pad_to(y, n, 'repeat')[:n])
+        return torch.stack(segs)
 
     def apply(self, x, which, offset, snr_db):
+        if not self.in_memory:
+            bg = self._read(x.shape[-1]).to(x.device, x.dtype)
+            return mix_at_snr(x, bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), -1).expand_as(x), snr_db)
         bank, starts, lengths = self._load(self._sr, x.device)
         n = x.shape[-1]
         length = lengths[which]

@@ -45,12 +45,13 @@ def _log_progress(learn, progress):
 
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
-                 num_workers=None, seed=0, export=True, progress='auto', **deprecated):
+                 num_workers=None, seed=0, export=True, progress='auto', aug=False, **deprecated):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
     the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
     and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
     line an epoch when the output goes to a file), 'bar' or 'lines'.
-    `hop_length` is in samples (`hop` is its old name). The exported model scores what `learn.predict` scores:
+    `hop_length` is in samples (`hop` is its old name). `aug` adds `audio_aug_transforms()` (the preset's
+    defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
     windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
     from .frontend import _renamed
     hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
@@ -74,6 +75,11 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     items = items.split_by_folder(train, valid)
     items = items.label_from_re(label_re) if label_re else items.label_from_folder()
     tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sample_rate=sr)
+    if aug:
+        from .augment import audio_aug_transforms
+        augs = audio_aug_transforms()
+        print('augmentations:', ', '.join(type(t).__name__ for t in augs))
+        tfms = augs + tfms
     dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
@@ -132,6 +138,7 @@ def _parser():
     t.add_argument('--num-workers', type=int, default=None)
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
+    t.add_argument('--aug', action='store_true', help='train with the augmentation preset (audio_aug_transforms())')
     b = sub.add_parser('bench', help='run a benchmark of benchmarks/ (a source checkout) and print its table row')
     b.add_argument('name', nargs='?', default=None, help='benchmark script name without .py; none lists them')
     b.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the benchmark (e.g. --append)')
@@ -180,7 +187,7 @@ def main(argv=None):
         if not data.is_dir(): sys.exit(f'fastai-audio train: {data} is not a folder')
         train_folder(data, args.out or data / 'fastai_audio_out', args.label_re, args.train, args.valid, args.arch,
                      args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop_length,
-                     args.n_mels, args.num_workers, args.seed, progress=args.progress)
+                     args.n_mels, args.num_workers, args.seed, progress=args.progress, aug=args.aug)
     return 0
 
 

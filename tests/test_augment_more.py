@@ -153,3 +153,20 @@ def test_one_of_follows_its_weights_and_some_of_picks_k():
     assert combos <= pairs and len(combos) == 3
     with pytest.raises(ValueError, match='k must be'):
         SomeOf([Gain()], k=2)
+
+
+def test_background_streamed_from_long_files_reads_only_the_segments(tmp_path, monkeypatch):
+    import fastai_audio.augment as aug
+    from fastai_audio import AddBackground
+    rng = np.random.default_rng(0)
+    write(tmp_path / 'long.wav', (0.1 * rng.standard_normal(SR * 30)).astype(np.float32), SR)   # 30 s of noise
+    reads = []
+    real = aug.load_audio
+    monkeypatch.setattr(aug, 'load_audio', lambda f, **kw: reads.append(kw) or real(f, **kw))
+    x = AudioTensor(torch.from_numpy(np.stack([tone(440.0, SR, 0.5)] * 3))[:, None], sr=SR)
+    set_seed(0)
+    y = AddBackground(tmp_path, snr_db=(10.0, 10.0), p=1.0, in_memory=False)(x, split_idx=0)
+    assert len(reads) == 3 and all(r['duration'] == pytest.approx(0.5) and 0 <= r['offset'] <= 29.5 for r in reads)
+    noise = (y - x).as_subclass(torch.Tensor)
+    snr = 10 * torch.log10(x.as_subclass(torch.Tensor).square().mean((1, 2)) / noise.square().mean((1, 2)))
+    np.testing.assert_allclose(snr.numpy(), 10.0, atol=1e-3)

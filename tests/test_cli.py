@@ -11,9 +11,10 @@ def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path,
     shutil.copytree(synth_path, data)
     out = tmp_path / 'out'
     assert main(['train', str(data), '--label-re', NSYNTH_PATTERN, '--no-pretrained', '--epochs', '1', '--bs', '8',
-                 '--out', str(out), '--num-workers', '0']) == 0
+                 '--out', str(out), '--num-workers', '0', '--aug']) == 0
     printed = capsys.readouterr().out
     assert 'valid accuracy' in printed and '40 training and 20 validation clips' in printed
+    assert 'augmentations: PitchShift, TimeStretch' in printed
     assert (out / 'export.pkl').stat().st_size > 0 and (out / 'confusion_matrix.png').stat().st_size > 0
     from fastai_audio import load_waveform_model
     assert load_waveform_model(out / 'model').classes == ['chirp', 'clicks', 'noise', 'sine', 'square']
