@@ -216,7 +216,7 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 # the factories' own arguments (for the hints of `_check_loader_kwargs`)
 
 
-_FACTORY_ARGUMENTS = ('sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error', 'valid_pct', 'seed',
+_FACTORY_ARGUMENTS = ('front_end', 'sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error', 'valid_pct', 'seed',
                       'vocab', 'train', 'valid', 'fn_col', 'label_col', 'label_delim', 'folder', 'suff', 'valid_col',
                       'y_block', 'label_func', 'pat')
 
@@ -254,6 +254,13 @@ class AudioDataLoaders(DataLoaders):
         y_block = y_block or CategoryBlock(vocab=vocab)
         where = f'AudioDataLoaders.{where}'
         batch_tfms = _batch_tfms(batch_tfms, kwargs, where)
+        front_end = kwargs.pop('front_end', None)
+        if front_end is not None:                  # a FrontEnd or a backbone's name: its rate and its transforms
+            if isinstance(front_end, str):
+                from .backbones import audio_model_front_end
+                front_end = audio_model_front_end(front_end)
+            sr = front_end.sample_rate
+            if batch_tfms is None: batch_tfms = front_end.batch_tfms()
         cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
         _check_loader_kwargs(kwargs, where, own=_FACTORY_ARGUMENTS)
         dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache), y_block), get_items=get_items, get_x=get_x,

@@ -123,7 +123,7 @@ def test_tiny_cnn14_checkpoint_in_the_official_format_loads_strictly(tmp_path):
     torch.testing.assert_close(emb.encoder.cnn14.logmel_extractor.melW, tiny.logmel_extractor.melW)
     bad = {k: v for k, v in tiny.state_dict().items() if k != 'fc1.bias'}
     torch.save({'model': bad}, tmp_path / 'bad.pth')
-    with pytest.raises(RuntimeError, match='fc1.bias'):
+    with pytest.raises(ValueError, match=r"missing keys \['fc1.bias'\], unexpected keys \[\]"):
         Cnn14.from_checkpoint(tmp_path / 'bad.pth')
 
 

@@ -55,6 +55,9 @@ def offline_world(tmp_path, monkeypatch):
     tiny = Cnn14(sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000, classes_num=527,
                  widths=(4, 8, 8, 8, 8, 16))
     torch.save({'iteration': 1, 'model': tiny.state_dict()}, tmp_path / 'Cnn14_mAP=0.431.pth')
+    tiny16 = Cnn14(sample_rate=16000, window_size=512, hop_size=160, mel_bins=64, fmin=50, fmax=8000, classes_num=527,
+                   widths=(4, 8, 8, 8, 8, 16))
+    torch.save({'iteration': 1, 'model': tiny16.state_dict()}, tmp_path / 'Cnn14_16k_mAP=0.438.pth')
     rng = np.random.default_rng(0)
     write(tmp_path / 'long_recording.wav', np.concatenate([synth_clip(c, 44100, 1.5, rng)[0] for c in ('sine', 'clicks')]), 44100)
     (tmp_path / 'inbox').mkdir()

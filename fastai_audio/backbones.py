@@ -1,0 +1,74 @@
+"""A registry of audio-pretrained backbones, as timm's is for images: each entry says how to build the network,
+where its official weights are, and the front end it was trained on (a `FrontEnd`), which the learner checks
+the DataLoaders against.
+
+    list_audio_models()                                      # ['panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
+    dls = AudioDataLoaders.from_folder(path, front_end='panns_cnn14_16k')   # the rate and transforms it expects
+    learn = audio_learner(dls, 'panns_cnn14_16k')                          # pretrained=True: official weights
+    learn.fine_tune(5)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .frontend import FrontEnd
+from .panns import Cnn6, Cnn10, Cnn14, PannsClassifier, download_panns
+
+__all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'audio_model_front_end', 'create_audio_model']
+
+
+@dataclass(frozen=True)
+class AudioModelEntry:
+    """One backbone: `arch` (the network class, official layout), `checkpoint` (official file name, see
+    `PANNS_CHECKPOINTS`), and `front_end`, the input it was trained on."""
+    arch: type
+    checkpoint: str
+    front_end: FrontEnd
+
+
+def _panns_front_end(sr, n_fft, hop, f_max) -> FrontEnd:
+    "PANNs' log-mel: reflect-padded Hann STFT, 64 Slaney mels from 50 Hz, 10 log10 against 1 with floor 1e-10."
+    return FrontEnd('panns', sr, n_fft, hop, 64, f_min=50.0, f_max=float(f_max), pad_mode='reflect', ref=1.0,
+                    amin=1e-10, top_db=None, normalize=None)
+
+
+AUDIO_MODELS = {
+    'panns_cnn6': AudioModelEntry(Cnn6, 'Cnn6_mAP=0.343.pth', _panns_front_end(32000, 1024, 320, 14000)),
+    'panns_cnn10': AudioModelEntry(Cnn10, 'Cnn10_mAP=0.380.pth', _panns_front_end(32000, 1024, 320, 14000)),
+    'panns_cnn14': AudioModelEntry(Cnn14, 'Cnn14_mAP=0.431.pth', _panns_front_end(32000, 1024, 320, 14000)),
+    'panns_cnn14_16k': AudioModelEntry(Cnn14, 'Cnn14_16k_mAP=0.438.pth', _panns_front_end(16000, 512, 160, 8000)),
+}
+
+
+def list_audio_models() -> list[str]:
+    "The names `audio_learner(dls, name)` and `AudioDataLoaders...(front_end=name)` take."
+    return sorted(AUDIO_MODELS)
+
+
+def _entry(name: str) -> AudioModelEntry:
+    if name not in AUDIO_MODELS:
+        raise ValueError(f'unknown audio model {name!r}; known: {", ".join(list_audio_models())}')
+    return AUDIO_MODELS[name]
+
+
+def audio_model_front_end(name: str) -> FrontEnd:
+    "The front end the backbone `name` was trained on (`fe.batch_tfms()` computes it; `fe.sample_rate` to load at)."
+    return _entry(name).front_end
+
+
+def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoint=None) -> PannsClassifier:
+    """The backbone `name` with a new head of `n_out` outputs. `pretrained`: the official weights, from
+    `checkpoint` (a path) or downloaded once into fastai's model folder, read with `weights_only=True`,
+    `strict=True` (a file of another layout raises naming the missing and unexpected keys)."""
+    e = _entry(name)
+    fe = e.front_end
+    if pretrained:
+        path = Path(checkpoint) if checkpoint is not None else download_panns(e.checkpoint)
+        body = e.arch.from_checkpoint(path, sample_rate=fe.sample_rate, hop_size=fe.hop_length)
+        if type(body) is not e.arch:
+            raise ValueError(f'{path} holds a {type(body).__name__}, not the {e.arch.__name__} of {name!r}')
+    else:
+        body = e.arch(fe.sample_rate, fe.n_fft, fe.hop_length, fe.n_mels, fe.f_min, fe.f_max)
+    body.front_end = fe
+    return PannsClassifier(body.train(), n_out)
