@@ -26,6 +26,7 @@ from .windows import *  # noqa: F401,F403
 from .inference import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
 from .panns import *  # noqa: F401,F403
+from .crepe import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 from .archives import *  # noqa: F401,F403

