@@ -529,7 +529,7 @@ class RandomFilter(RandomAudioTransform):
     order = 35
 
     def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
-                 octaves: float = 1.0, p=0.5):
+                 p=0.5, octaves: float = 1.0):
         super().__init__(p)
         bad = set(kinds) - set(FILTER_KINDS)
         if bad: raise ValueError(f'unknown filter kinds {sorted(bad)}; known: {", ".join(FILTER_KINDS)}')

@@ -764,6 +764,7 @@ class WaveformClassifier(nn.Module):
         window_length = _renamed(deprecated, 'window', 'window_length', window_length, 'WaveformClassifier')
         hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length, 'WaveformClassifier')
         if deprecated.pop('repeat', False): pad = 'repeat'
+        if isinstance(pad, bool): pad = 'repeat' if pad else 'zeros'      # 0.1's positional `repeat`
         if deprecated: raise TypeError(f'WaveformClassifier got unexpected arguments {sorted(deprecated)}')
         self.front_end, self.net = front_end, net
         self.sample_rate, self.channels = int(sample_rate), int(channels)
