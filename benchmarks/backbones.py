@@ -20,12 +20,13 @@ def main(argv=None):
     p.add_argument('--seconds', type=float, default=4.0)
     p.add_argument('--repeats', type=int, default=3)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--only', default='', help='only the entries whose name contains this')
     p.add_argument('--append', action='store_true')
     a = p.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads)
     from fastai_audio import AudioTensor, audio_model_front_end, create_audio_model, list_audio_models
-    for name in list_audio_models():
+    for name in [n for n in list_audio_models() if a.only in n]:
         fe = audio_model_front_end(name)
         x = AudioTensor(torch.randn(a.bs, 1, int(a.seconds * fe.sample_rate)) * 0.1, sr=fe.sample_rate)
         for t in fe.batch_tfms(): x = t(x)

@@ -154,3 +154,26 @@ def test_crepe_as_a_backbone_on_waveform_batches(synth_path, tmp_path):
         audio_learner(spec_dls, 'crepe_tiny', checkpoint=tmp_path / 'tiny.pth')
     emb = AudioEmbedder.from_crepe('tiny', tmp_path / 'tiny.pth')
     assert emb.embed(torch.zeros(32000)).shape == (4, 256)
+
+
+def test_backbone_on_multi_label_clips_of_different_lengths(tmp_path):
+    "Multi-label targets and clips of 0.4-1.4 s (batches padded to their longest, lengths recorded) through Cnn6."
+    import pandas as pd
+    from conftest import write
+    rows = []
+    for i in range(12):
+        labels = ['low', 'high', 'low;high'][i % 3]
+        y = sum(tone(f, 16000, 0.4 + 0.1 * i) for f, name in ((300.0, 'low'), (3000.0, 'high')) if name in labels)
+        write(tmp_path / f'{i}.wav', y, 16000)
+        rows.append((f'{i}.wav', labels))
+    df = pd.DataFrame(rows, columns=['fname', 'labels'])
+    dls = AudioDataLoaders.from_df(df, tmp_path, label_delim=';', front_end='panns_cnn6', bs=4, num_workers=0,
+                                   valid_pct=0.25, seed=0)
+    x, y = dls.one_batch()
+    assert y.shape == (4, 2) and x.shape[1:3] == (1, 64) and hasattr(x, 'lengths')
+    set_seed(0)
+    learn = audio_learner(dls, 'panns_cnn6', checkpoint=fake_checkpoint(tmp_path / 'c.pth', 'panns_cnn6'))
+    assert type(learn.loss_func.func).__name__ == 'BCEWithLogitsLoss' and learn.spec.multi_label
+    learn.fit(1, 1e-3)
+    labels, _, probs = learn.predict(tmp_path / '5.wav')
+    assert probs.shape == (2,) and all(l in ('low', 'high') for l in labels)
