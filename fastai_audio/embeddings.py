@@ -168,7 +168,9 @@ class AudioEmbedder(nn.Module):
                     weights=h.hexdigest()[:16])
 
     def settings(self) -> dict:
-        "The old name of `description`."
+        "The old name of `description` (deprecated)."
+        import warnings
+        warnings.warn('AudioEmbedder.settings() is renamed description()', DeprecationWarning, stacklevel=2)
         return self.description()
 
     @classmethod

@@ -82,12 +82,12 @@ def _front_end_of(dls) -> FrontEnd:
     return FrontEnd(sample_rate=int(x.sr), channels=int(x.shape[1]), kind='waveform', to_db=False, normalize=None)
 
 
-def data_spec(dls, network: dict | None = None) -> AudioModelSpec:
-    """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through, the crop
-    duration and pad rule of the validation items (`CropPad`; None: whole clips), the classes, whether
-    multi-label, and `network` (`describe_network`)."""
+def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
+    """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
+    already described from these loaders), the crop duration and pad rule of the validation items (`CropPad`;
+    None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
     crop = next((t for t in dls.valid.after_item.fs if isinstance(t, CropPad)), None)
-    return AudioModelSpec(_front_end_of(dls), tuple(str(v) for v in dls.vocab), is_multi_label(dls),
+    return AudioModelSpec(front_end or _front_end_of(dls), tuple(str(v) for v in dls.vocab), is_multi_label(dls),
                           duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
                           network=network)
 
@@ -105,9 +105,13 @@ class AudioLearner(Learner):
     @property
     def spec(self) -> AudioModelSpec:
         "The `AudioModelSpec` of this learner, built from its DataLoaders the first time it is read (`data_spec`)."
-        if getattr(self, '_spec', None) is None:
-            self._spec = data_spec(self.dls, describe_network(self.model, getattr(self, 'arch_name', None)))
-            self.foreign_tfms = _foreign_tfms(self.dls)
+        if getattr(self, '_spec', None) is None: self._describe()
+        return self._spec
+
+    def _describe(self, front_end: FrontEnd | None = None) -> AudioModelSpec:
+        "Build `spec` (and the list of transforms export cannot carry), reusing `front_end` if already described."
+        self._spec = data_spec(self.dls, describe_network(self.model, getattr(self, 'arch_name', None)), front_end)
+        self.foreign_tfms = _foreign_tfms(self.dls)
         return self._spec
 
     def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
@@ -347,7 +351,8 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
         return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
                               channels_last, compile)
     if normalize: _ensure_normalized(dls)
-    if n_in is None: n_in = _front_end_of(dls).channels
+    front = _front_end_of(dls)                  # described once, from the loaders as they are now
+    if n_in is None: n_in = front.channels
     if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
         unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
@@ -360,7 +365,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
             if err is None: raise
             raise err from e
-    spec = learn.spec                           # described once, from the loaders as they are now
+    spec = learn._describe(front)
     expected = getattr(arch, 'front_end', None)
     if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on
         spec.front_end.check_matches(expected, type(arch).__name__)
@@ -372,8 +377,8 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
     head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
     from .backbones import AUDIO_MODELS, create_audio_model
-    fe = AUDIO_MODELS[name].front_end
-    _front_end_of(dls).check_matches(fe, name)
+    front = _front_end_of(dls)
+    front.check_matches(AUDIO_MODELS[name].front_end, name)
     kwargs = dict(kwargs)
     checkpoint = kwargs.pop('checkpoint', None)
     learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
@@ -385,7 +390,7 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     if pretrained: learn.freeze()
     store_attr('n_out,pretrained', self=learn)
     learn.arch = name
-    _ = learn.spec
+    learn._describe(front)
     return learn
 
 
