@@ -27,6 +27,7 @@ from .inference import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
 from .panns import *  # noqa: F401,F403
 from .crepe import *  # noqa: F401,F403
+from .hf import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 from .archives import *  # noqa: F401,F403

@@ -3,6 +3,7 @@ where its official weights are, and the front end it was trained on (a `FrontEnd
 the DataLoaders against.
 
     list_audio_models()          # ['crepe_full', 'crepe_tiny', 'panns_cnn10', 'panns_cnn14', 'panns_cnn14_16k', 'panns_cnn6']
+                                 # and any Hugging Face audio model as 'hf:<hub name or folder>' (see `hf`)
     dls = AudioDataLoaders.from_folder(path, front_end='panns_cnn14_16k')   # the rate and transforms it expects
     learn = audio_learner(dls, 'panns_cnn14_16k')                          # pretrained=True: official weights
     learn.fine_tune(5)
@@ -15,10 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 from .crepe import Crepe, CrepeClassifier
+from torch import nn
+
 from .frontend import FrontEnd
+from .hf import HF_PREFIX, create_hf_model, hf_front_end
 from .panns import Cnn6, Cnn10, Cnn14, PannsClassifier, download_panns
 
-__all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'audio_model_front_end', 'create_audio_model']
+__all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'is_audio_model', 'audio_model_front_end',
+           'create_audio_model']
 
 
 @dataclass(frozen=True)
@@ -56,25 +61,38 @@ AUDIO_MODELS = {
 
 
 def list_audio_models() -> list[str]:
-    "The names `audio_learner(dls, name)` and `AudioDataLoaders...(front_end=name)` take."
+    """The registered names `audio_learner(dls, name)` and `AudioDataLoaders...(front_end=name)` take (besides
+    'hf:<hub name or folder>', any Hugging Face audio model)."""
     return sorted(AUDIO_MODELS)
+
+
+def is_audio_model(name) -> bool:
+    "Whether `name` names an audio backbone: a registry entry or 'hf:...'."
+    return isinstance(name, str) and (name in AUDIO_MODELS or name.startswith(HF_PREFIX))
 
 
 def _entry(name: str) -> AudioModelEntry:
     if name not in AUDIO_MODELS:
-        raise ValueError(f'unknown audio model {name!r}; known: {", ".join(list_audio_models())}')
+        raise ValueError(f'unknown audio model {name!r}; known: {", ".join(list_audio_models())}, or '
+                         f"'{HF_PREFIX}<Hugging Face hub name or folder>'")
     return AUDIO_MODELS[name]
 
 
 def audio_model_front_end(name: str) -> FrontEnd:
     "The front end the backbone `name` was trained on (`fe.batch_tfms()` computes it; `fe.sample_rate` to load at)."
+    if name.startswith(HF_PREFIX): return hf_front_end(name)
     return _entry(name).front_end
 
 
-def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoint=None) -> PannsClassifier:
+def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoint=None, **kwargs) -> nn.Module:
     """The backbone `name` with a new head of `n_out` outputs. `pretrained`: the official weights, from
     `checkpoint` (a path) or downloaded once into fastai's model folder, read with `weights_only=True`,
-    `strict=True` (a file of another layout raises naming the missing and unexpected keys)."""
+    `strict=True` (a file of another layout raises naming the missing and unexpected keys). 'hf:...' names take
+    `freeze_feature_encoder=` (default True) and read their weights through transformers."""
+    if name.startswith(HF_PREFIX):
+        if checkpoint is not None: raise TypeError(f"{name!r}: give the weights' folder in the name, not checkpoint=")
+        return create_hf_model(name, n_out, pretrained, **kwargs)
+    if kwargs: raise TypeError(f'audio model {name!r} takes no {sorted(kwargs)}')
     e = _entry(name)
     fe = e.front_end
     if e.build is not None: return e.build(n_out, pretrained, checkpoint)

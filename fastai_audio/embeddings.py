@@ -66,26 +66,6 @@ class _CrepeEncoder(nn.Module):
         return e.reshape(frames.shape[0], frames.shape[1], -1).mean(1)
 
 
-class _HFEncoder(nn.Module):
-    """A Hugging Face audio model, frames in, mean of the last hidden states over time out. Raw-waveform models
-    (wav2vec2, HuBERT, WavLM: input_values are the samples) are fed in torch, normalised per frame when their
-    feature extractor says so; others (AST: kaldi filterbanks) go through their own feature extractor."""
-    def __init__(self, model, feature_extractor):
-        super().__init__()
-        self.model = model
-        self.raw = type(feature_extractor).__name__ == 'Wav2Vec2FeatureExtractor'
-        self.normalize = bool(getattr(feature_extractor, 'do_normalize', False))
-        self.fe = None if self.raw else feature_extractor
-
-    def forward(self, x):
-        if self.raw:
-            if self.normalize:
-                x = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-7)
-            return self.model(input_values=x).last_hidden_state.mean(dim=1)
-        feats = self.fe(list(x.detach().cpu().numpy()), sampling_rate=self.fe.sampling_rate, return_tensors='pt')
-        return self.model(**{k: v.to(x.device) for k, v in feats.items()}).last_hidden_state.mean(dim=1)
-
-
 class AudioEmbedder(nn.Module):
     """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
     `(frames, dim)`.
@@ -206,12 +186,9 @@ class AudioEmbedder(nn.Module):
         """A Hugging Face `transformers` audio encoder (wav2vec2, HuBERT, WavLM, AST...) by hub name or local
         folder; needs the `hf` extra (`pip install "fastai_audio[hf]"`). Frames are embedded by the mean of the
         last hidden states. Raw-waveform models run in torch (and export); others use their feature extractor."""
-        try: from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
-        except ImportError as e:
-            raise ImportError('AudioEmbedder.from_hf needs transformers: pip install "fastai_audio[hf]"') from e
-        fe = AutoFeatureExtractor.from_pretrained(name_or_path)
-        model = AutoModel.from_pretrained(name_or_path, config=AutoConfig.from_pretrained(name_or_path))
-        return cls(_HFEncoder(model, fe), fe.sampling_rate, window, hop, name=f'hf:{name_or_path}')
+        from .hf import hf_encoder
+        enc = hf_encoder(name_or_path, what='AudioEmbedder.from_hf')
+        return cls(enc, enc.front_end.sample_rate, window, hop, name=f'hf:{name_or_path}')
 
 
 class EmbeddingCache:

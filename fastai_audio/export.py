@@ -15,6 +15,7 @@ fastai's `learn.export()` writes a pickle, which runs code when loaded; none of 
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -116,14 +117,29 @@ def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetens
         dim = torch.export.Dim.AUTO if whole else torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
         dynamic = ({x.ndim - 1: dim},)
     if 'onnx' in formats:
-        torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
-                          output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
-                          external_data=False, verbose=False)   # one file
+        with _names_the_format('onnx', model, formats):
+            torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
+                              output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
+                              external_data=False, verbose=False)   # one file
     if 'pt2' in formats:
-        torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
-                          str(path / 'model.pt2'))
+        with _names_the_format('pt2', model, formats):
+            torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
+                              str(path / 'model.pt2'))
     _readable_by_all(path)
     return path
+
+
+@contextlib.contextmanager
+def _names_the_format(fmt: str, model: nn.Module, formats):
+    "A network torch.export cannot trace (some Hugging Face encoders) fails naming the format and the way round."
+    try: yield
+    except Exception as e:
+        if isinstance(e, (KeyboardInterrupt, MemoryError)): raise
+        net = type(getattr(model, 'net', model)).__name__
+        others = tuple(f for f in formats if f not in ('onnx', 'pt2')) or ('safetensors', 'torchscript')
+        raise RuntimeError(f'export to {fmt}: torch.export cannot trace this {net} ({type(e).__name__}: '
+                           f'{str(e).strip().splitlines()[0][:200]}); export the other formats with '
+                           f'formats={others!r}') from e
 
 
 def _readable_by_all(folder: Path):

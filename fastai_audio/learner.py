@@ -325,8 +325,10 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
         an audio-pretrained backbone of `list_audio_models()` ('panns_cnn14'...: the loaders must compute its
         front end, e.g. `AudioDataLoaders.from_folder(path, front_end='panns_cnn14')`; `checkpoint=` a local
-        file of its official weights), or a ready `nn.Module` (its first `nn.Conv2d` is adapted to `n_in`
-        channels if needed).
+        file of its official weights), a Hugging Face audio model as 'hf:<hub name or folder>' (wav2vec2,
+        HuBERT, WavLM on the samples with an attention mask from padded batches' lengths, AST through its own
+        filterbank; `freeze_feature_encoder=True` by default; needs the hf extra), or a ready `nn.Module` (its
+        first `nn.Conv2d` is adapted to `n_in` channels if needed).
     n_in : input channels of the network (None: the audio channels of the data, 1 when the loaders downmix).
     pretrained : load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does; the
         RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
@@ -346,8 +348,8 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
     """
-    from .backbones import AUDIO_MODELS
-    if isinstance(arch, str) and arch in AUDIO_MODELS:                  # an audio-pretrained backbone
+    from .backbones import is_audio_model
+    if is_audio_model(arch):                                            # an audio-pretrained backbone
         return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
                               channels_last, compile)
     if normalize: _ensure_normalized(dls)
@@ -376,15 +378,16 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     """An `AudioLearner` on the registered backbone `name` (`list_audio_models()`): its front end checked against
     the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
     head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
-    from .backbones import AUDIO_MODELS, create_audio_model
+    from .backbones import audio_model_front_end, create_audio_model
     front = _front_end_of(dls)
-    front.check_matches(AUDIO_MODELS[name].front_end, name)
+    front.check_matches(audio_model_front_end(name), name)
     kwargs = dict(kwargs)
     checkpoint = kwargs.pop('checkpoint', None)
     learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
+    model_kw = {k: kwargs.pop(k) for k in ('freeze_feature_encoder',) if k in kwargs}
     if kwargs: raise TypeError(f'audio_learner({name!r}) takes Learner arguments and checkpoint=; got {sorted(kwargs)}')
     n_out = get_c(dls)
-    model = create_audio_model(name, n_out, pretrained, checkpoint)
+    model = create_audio_model(name, n_out, pretrained, checkpoint, **model_kw)
     learn = AudioLearner(dls, model, loss_func=loss_func, metrics=default_metrics(dls) if metrics is None else metrics,
                          splitter=learner_kw.pop('splitter', model.splitter), **learner_kw)
     if pretrained: learn.freeze()
