@@ -62,17 +62,25 @@ def subset(files, fraction: float, pattern: str, seed: int = 0):
     return keep
 
 
-def run(root, recipe, seed, epochs, lr, bs, fraction, pattern):
+def run(root, recipe, seed, epochs, lr, bs, fraction, pattern, hop_length=256):
+    "Train once; (valid accuracy, final smoothed train loss, training clips). Validation runs once, at the end."
     import fastai_audio as fa
+    from fastai.callback.core import Callback, CancelValidException
+
+    class NoValidation(Callback):
+        def before_validate(self): raise CancelValidException()
+
     fa.set_seed(seed, reproducible=True)
     augs, cbs = recipes()[recipe]()
     files = subset(fa.get_audio_files(root, folders=['train', 'valid']), fraction, pattern)
     data = (fa.AudioItemList(files, path=root).split_by_folder().label_from_re(pattern)
-            .databunch(bs=bs, tfms=augs + fa.get_frequency_batch_transforms(hop_length=256, n_mels=40)))
+            .databunch(bs=bs, tfms=augs + fa.get_frequency_batch_transforms(hop_length=hop_length, n_mels=40)))
     learn = fa.create_cnn(data, fa.models.resnet18, metrics=fa.accuracy, pretrained=False, cbs=cbs)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
-    train_loss, _, acc = learn.recorder.values[-1][:3]
-    return float(acc), float(train_loss), len(data.train_ds)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, cbs=NoValidation())
+    train_loss = float(learn.recorder.losses[-1])
+    for cb in cbs: learn.remove_cb(cb)  # MixUp mixes only training batches, but leave nothing to chance
+    with learn.no_bar(), learn.no_logging(): _, acc = learn.validate()
+    return float(acc), train_loss, len(data.train_ds)
 
 
 def main(argv=None):
@@ -82,6 +90,7 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=12)
     p.add_argument('--lr', type=float, default=3e-3)
     p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--hop-length', type=int, default=256, help='STFT hop in samples (512 halves the cost)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--subset', type=float, default=1.0, help='fraction of each class\'s training clips')
     p.add_argument('--recipes', default='none,preset,masks,filter,gain + noise,pitch,stretch + shift,speed,reverb,mixup')
@@ -95,12 +104,12 @@ def main(argv=None):
     base = None
     for name in names:
         t0 = time.time()
-        res = [run(root, name, s, a.epochs, a.lr, a.bs, a.subset, a.pattern) for s in a.seeds]
+        res = [run(root, name, s, a.epochs, a.lr, a.bs, a.subset, a.pattern, a.hop_length) for s in a.seeds]
         accs = [r[0] for r in res]
         mean = statistics.mean(accs)
         if name == 'none': base = mean
         diff = '' if base is None or name == 'none' else f'{100 * (mean - base):+.1f} points'
-        cells = [a.split, f'{a.subset:g} ({res[0][2]} clips)', a.epochs, name, ' '.join(map(str, a.seeds)),
+        cells = [a.split, f'{a.subset:g} ({res[0][2]} clips)', f'{a.epochs} (hop {a.hop_length})', name, ' '.join(map(str, a.seeds)),
                  f'{mean:.3f} ({min(accs):.3f}-{max(accs):.3f})', f'{statistics.mean(r[1] for r in res):.3f}', diff]
         print(' | '.join(map(str, cells)), f'({time.time() - t0:.0f} s)', flush=True)
         if a.append: append_row('augmentation study', [today(), f'`{command()}`', machine(), *cells])
