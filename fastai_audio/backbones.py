@@ -89,6 +89,12 @@ def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoin
     `checkpoint` (a path) or downloaded once into fastai's model folder, read with `weights_only=True`,
     `strict=True` (a file of another layout raises naming the missing and unexpected keys). 'hf:...' names take
     `freeze_feature_encoder=` (default True) and read their weights through transformers."""
+    model = _create(name, n_out, pretrained, checkpoint, **kwargs)
+    model.audio_model_name = name                      # how describe_network / build_network rebuild it
+    return model
+
+
+def _create(name, n_out, pretrained, checkpoint, **kwargs) -> nn.Module:
     if name.startswith(HF_PREFIX):
         if checkpoint is not None: raise TypeError(f"{name!r}: give the weights' folder in the name, not checkpoint=")
         return create_hf_model(name, n_out, pretrained, **kwargs)

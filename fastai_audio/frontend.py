@@ -855,8 +855,11 @@ def _layer(d: dict) -> nn.Module:
 
 def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | None:
     """How `build_network` rebuilds `model` (a torchvision body named `arch_name`, or a timm body, with a
-    fastai head, as `audio_learner` builds them), or None for a network it cannot describe (load it then with
-    `net=`). Needs neither fastai nor timm: the layers are recognised by type."""
+    fastai head, as `audio_learner` builds them; or a backbone of the audio-model registry, which records its
+    name in `audio_model_name`), or None for a network it cannot describe (load it then with `net=`). Needs
+    neither fastai nor timm: the layers are recognised by type."""
+    name = getattr(model, 'audio_model_name', None)
+    if isinstance(name, str): return dict(source='audio_model', name=name, n_out=int(model.head[-1].out_features))
     if not (isinstance(model, nn.Sequential) and len(model) == 2 and isinstance(model[1], nn.Sequential)): return None
     head = [_head_layer(m) for m in model[1]]
     if any(h is None for h in head): return None
@@ -886,7 +889,11 @@ def _set_input_channels(model: nn.Module, n_in: int):
 def build_network(arch: dict) -> nn.Module:
     """An untrained network with the layout (and so the state-dict keys) described by `arch`
     (`describe_network`): `nn.Sequential(body, head)`. A torchvision body needs torchvision, a timm body timm;
-    a served model that should need neither is loaded from its TorchScript, ONNX or `model.pt2` file."""
+    a served model that should need neither is loaded from its TorchScript, ONNX or `model.pt2` file. A
+    registry backbone is built by `create_audio_model(name, n_out, pretrained=False)`."""
+    if arch['source'] == 'audio_model':
+        from fastai_audio.backbones import create_audio_model
+        return create_audio_model(arch['name'], arch['n_out'], pretrained=False)
     if arch['source'] == 'torchvision':
         import torchvision
         full = getattr(torchvision.models, arch['name'])(weights=None)

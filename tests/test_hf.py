@@ -96,7 +96,7 @@ def test_fine_tuning_keeps_the_feature_encoder_and_exports_what_predict_gives(to
     out = export_waveform_model(learn, tmp_path / 'export', formats=('safetensors', 'torchscript'))
     ts = torch.jit.load(str(out / 'model.ts'))
     with torch.no_grad(): torch.testing.assert_close(ts(torch.from_numpy(y)), probs, atol=1e-4, rtol=0)
-    served = load_waveform_model(out, net=create_audio_model(name, 2, pretrained=False))
+    served = load_waveform_model(out)                       # rebuilt from its config: create_audio_model(name)
     with torch.no_grad(): torch.testing.assert_close(served(torch.from_numpy(y)), probs, atol=1e-4, rtol=0)
 
 
