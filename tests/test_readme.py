@@ -1,7 +1,7 @@
 """The README's Python code runs as written: every ```python block, in order, in one namespace, in a fresh folder.
 
 Offline, as in CI: the network is refused, and the files the README names are made first in their real
-formats (pretrained torchvision and timm checkpoints in torch's and Hugging Face's caches, a PANNs checkpoint
+formats (pretrained torchvision, timm and transformers weights in torch's and Hugging Face's caches, a PANNs checkpoint
 in the official layout, a long recording, an inbox folder). The README's data generators get small sizes here,
 as the notebooks get QUICKSTART_PER_CLASS; nothing else is changed.
 """
@@ -51,6 +51,16 @@ def offline_world(tmp_path, monkeypatch):
     snap = tmp_path / 'hf' / f'models--{pretrained.weights_source("efficientnet_b0").hf_repo.replace("/", "--")}' / 'snapshots' / 'a1'
     snap.mkdir(parents=True)
     save_file(timm.create_model('efficientnet_b0').state_dict(), str(snap / 'model.safetensors'))
+    # a Hugging Face audio model in the hub cache as from_pretrained leaves it (its config's layout, tiny sizes)
+    transformers = pytest.importorskip('transformers')
+    repo = tmp_path / 'hf' / 'models--facebook--wav2vec2-base'
+    (repo / 'refs').mkdir(parents=True)
+    (repo / 'refs' / 'main').write_text('a1')
+    cfg = transformers.Wav2Vec2Config(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                                      conv_dim=(8, 8), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
+                                      num_conv_pos_embedding_groups=2)
+    transformers.Wav2Vec2Model(cfg).save_pretrained(repo / 'snapshots' / 'a1')
+    transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(repo / 'snapshots' / 'a1')
     # the official PANNs checkpoint layout (a 1024-point window: the 32 kHz model), with narrow layers
     tiny = Cnn14(sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000, classes_num=527,
                  widths=(4, 8, 8, 8, 8, 16))
