@@ -8,6 +8,7 @@ the masks always apply). Best of `--repeats` timed runs after a warm-up. Every a
 (the preset's and the others) is also timed alone at the same `p`, one row each in table (c2).
 """
 import argparse
+import tempfile
 import sys
 from pathlib import Path
 
@@ -49,12 +50,18 @@ def main():
                     fa.Distortion(p=a.p), fa.TimeReversal(p=a.p), fa.WaveformCutout(p=a.p),
                     fa.RandomFilter(kinds=fa.FILTER_KINDS, p=a.p),
                     fa.OneOf([fa.Gain(), fa.SpeedPerturb(), fa.Distortion()], p=a.p)]
+    with tempfile.TemporaryDirectory() as bg:               # AddBackground: 10 s of noise, whole and as short events
+        import soundfile as sf
+        sf.write(f'{bg}/noise.wav', np.random.default_rng(1).standard_normal(160000).astype(np.float32) * 0.1, 16000)
+        every += [fa.AddBackground(bg, p=a.p), fa.AddBackground(bg, p=a.p, event_duration=(0.05, 0.5))]
+        for t in every[-2:]: t(x, split_idx=0)            # read once
 
     def per_aug():
         res = {}
         for t in every:
             inp = x if t.order < 50 else run_front()
-            name = type(t).__name__ + (' (all 7 kinds)' if isinstance(t, fa.RandomFilter) and len(t.kinds) == 7 else '')
+            name = type(t).__name__ + (' (all 7 kinds)' if isinstance(t, fa.RandomFilter) and len(t.kinds) == 7 else '') \
+                + (' (short events)' if getattr(t, 'event_duration', None) else '')
             res[name] = best_of(lambda: t(inp, split_idx=0), a.repeats, sync)
         return res
 

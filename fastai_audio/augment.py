@@ -29,7 +29,7 @@ __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_s
            'PolarityInversion', 'TimeShift', 'AddNoise', 'AddBackground', 'RandomFilter', 'FrequencyMask',
            'TimeMask', 'audio_aug_transforms', 'FILTER_KINDS', 'filter_gain', 'synthetic_impulse_response',
            'apply_impulse_response', 'speed_perturb', 'normalize_level', 'distort', 'Reverb', 'SpeedPerturb',
-           'LevelNormalize', 'Distortion', 'TimeReversal', 'WaveformCutout', 'OneOf', 'SomeOf']
+           'LevelNormalize', 'Distortion', 'TimeReversal', 'WaveformCutout', 'OneOf', 'SomeOf', 'event_envelope']
 
 
 # --------------------------------------------------------------------------- functions
@@ -455,17 +455,33 @@ class AddNoise(RandomAudioTransform):
     def apply(self, x, snr_db): return add_noise(x, snr_db, self.color)
 
 
+def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_length: int) -> torch.Tensor:
+    """`(batch, n)` envelopes of one event each: 1 on samples `[start, start + length)` (tensors `(batch,)`,
+    in samples), ramping up and down with a raised cosine over `fade_length` samples inside that span, 0 outside."""
+    t = torch.arange(n, device=start.device, dtype=torch.float32)[None] - start[:, None].float()
+    length = length[:, None].float()
+    edge = torch.minimum(t + 1, length - t) / max(1, fade_length)          # 1/fade at the span's first sample
+    return torch.where((t >= 0) & (t < length), 0.5 - 0.5 * torch.cos(torch.pi * edge.clamp(0, 1)), 0.0)
+
+
 class AddBackground(RandomAudioTransform):
     """Mix a random segment of a random background clip (audio files under `folder`, or a list of files) into
     each picked clip at a uniform `snr_db` in `(lo, hi)`; shorter ones are looped.
+
+    event_duration=(lo, hi) seconds: instead of a background under the whole clip, one short noise event
+    (a door, a cough: audiomentations' short noises) of a uniform duration at a uniform position, faded in and
+    out over `fade` seconds; its `snr_db` is measured over the event's span.
 
     in_memory=True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's
     device, and segments are cut there by indexing. in_memory=False: for long recordings (hours of noise),
     only the segment each clip needs is read from its file (`load_audio(offset=, duration=)`), on the host."""
     order = 45
 
-    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True):
+    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True, event_duration=None,
+                 fade: float = 0.01):
         super().__init__(p)
+        if event_duration is not None: _check_range('event_duration', event_duration, above=0)
+        self.event_duration, self.fade = event_duration, fade
         self.files = get_audio_files(folder) if isinstance(folder, (str, Path)) and Path(folder).is_dir() else \
             [Path(f) for f in folder]
         if not self.files: raise FileNotFoundError(f'AddBackground: no audio files ({", ".join(audio_extensions[:3])}...) in {folder}')
@@ -489,7 +505,9 @@ class AddBackground(RandomAudioTransform):
     def draw(self, n):
         which, offset = torch.randint(len(self.files), (n,)), torch.rand(n)
         if not self.in_memory: self._host = (which.tolist(), offset.tolist())   # drawn on the host, read there
-        return {'which': which, 'offset': offset, 'snr_db': _uniform(self.snr_db, n)}
+        out = {'which': which, 'offset': offset, 'snr_db': _uniform(self.snr_db, n)}
+        if self.event_duration is not None: out.update(event_seconds=_uniform(self.event_duration, n), event_at=torch.rand(n))
+        return out
 
     def _read(self, n):
         "The segments of `n` samples of the files drawn last, read from disk: `(picked, n)`."
@@ -502,18 +520,22 @@ class AddBackground(RandomAudioTransform):
             segs.append(pad_to(y, n, 'repeat')[:n])
         return torch.stack(segs)
 
-    def apply(self, x, which, offset, snr_db):
-        if not self.in_memory:
-            bg = self._read(x.shape[-1]).to(x.device, x.dtype)
-            return mix_at_snr(x, bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), -1).expand_as(x), snr_db)
-        bank, starts, lengths = self._load(self._sr, x.device)
+    def apply(self, x, which, offset, snr_db, event_seconds=None, event_at=None):
         n = x.shape[-1]
-        length = lengths[which]
-        first = (offset * (length - n + 1).clamp_min(1)).long()            # a random start; 0 for a short clip
-        pos = (first[:, None] + torch.arange(n, device=x.device)) % length[:, None]     # short ones loop
-        bg = bank[starts[which][:, None] + pos].to(x.dtype)
-        bg = bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x)
-        return mix_at_snr(x, bg, snr_db)
+        if not self.in_memory: bg = self._read(n).to(x.device, x.dtype)
+        else:
+            bank, starts, lengths = self._load(self._sr, x.device)
+            length = lengths[which]
+            first = (offset * (length - n + 1).clamp_min(1)).long()            # a random start; 0 for a short clip
+            pos = (first[:, None] + torch.arange(n, device=x.device)) % length[:, None]     # short ones loop
+            bg = bank[starts[which][:, None] + pos].to(x.dtype)
+        if event_seconds is not None:                      # one short event: the SNR holds over its span
+            span = (event_seconds.to(x.device) * self._sr).round().clamp(1, n)
+            env = event_envelope(n, (event_at.to(x.device) * (n - span + 1)).floor(), span,
+                                 round(self.fade * self._sr)).to(x.dtype)
+            bg = bg * env
+            snr_db = _per_example(snr_db, bg).reshape(-1) + 10 * torch.log10(n / env.square().sum(-1).clamp_min(1e-20))
+        return mix_at_snr(x, bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x), snr_db)
 
     def __getstate__(self):
         d = dict(self.__dict__)

@@ -236,7 +236,8 @@ def test_no_batch_augmentation_reads_values_back_to_the_host(tmp_path, monkeypat
     tfms = audio_aug_transforms(p=1.0, filter_p=1.0, background=tmp_path / 'bg') + [
         PolarityInversion(p=1.0), RandomFilter(kinds=kinds, p=1.0), Reverb(p=1.0), Reverb(tmp_path / 'ir.wav', p=1.0),
         SpeedPerturb(p=1.0), LevelNormalize(p=1.0), Distortion(p=1.0), TimeReversal(p=1.0), WaveformCutout(p=1.0),
-        OneOf([Gain(p=1.0), SpeedPerturb()]), SomeOf([Gain(), TimeReversal(), Distortion()], k=(1, 3))]
+        OneOf([Gain(p=1.0), SpeedPerturb()]), SomeOf([Gain(), TimeReversal(), Distortion()], k=(1, 3)),
+        AddBackground(tmp_path / 'bg', p=1.0, event_duration=(0.05, 0.2))]
     x = AudioTensor(torch.from_numpy(np.stack([tone(300.0 * (i + 1), 16000, 0.5) for i in range(4)]))[:, None], sr=16000)
     mel = CLASSIC_2018.batch_tfms(normalize=None)
     spec = x

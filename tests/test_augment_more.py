@@ -170,3 +170,34 @@ def test_background_streamed_from_long_files_reads_only_the_segments(tmp_path, m
     noise = (y - x).as_subclass(torch.Tensor)
     snr = 10 * torch.log10(x.as_subclass(torch.Tensor).square().mean((1, 2)) / noise.square().mean((1, 2)))
     np.testing.assert_allclose(snr.numpy(), 10.0, atol=1e-3)
+
+
+@pytest.mark.parametrize('in_memory', [True, False])
+def test_short_noise_events_sit_in_their_span_at_their_snr(tmp_path, in_memory):
+    "One 0.1 s event a clip: nothing changes outside it, the noise over its span is at the SNR asked for."
+    from fastai_audio import AddBackground
+    rng = np.random.default_rng(1)
+    write(tmp_path / 'noise.wav', (0.1 * rng.standard_normal(SR * 2)).astype(np.float32), SR)
+    x = AudioTensor(torch.from_numpy(np.stack([tone(440.0, SR, 1.0)] * 4))[:, None], sr=SR)
+    set_seed(0)
+    y = AddBackground(tmp_path, snr_db=(0.0, 0.0), p=1.0, in_memory=in_memory, event_duration=(0.1, 0.1),
+                      fade=0.0)(x, split_idx=0)
+    noise = (y - x).as_subclass(torch.Tensor)[:, 0]
+    clean = x.as_subclass(torch.Tensor)[:, 0]
+    for row, c in zip(noise, clean):
+        where = torch.nonzero(row).flatten()
+        assert int(where[-1] - where[0]) + 1 == pytest.approx(0.1 * SR, abs=2)         # one span of 0.1 s
+        span = row[where[0]:where[-1] + 1]
+        snr = 10 * torch.log10(c.square().mean() / span.square().mean())
+        assert float(snr) == pytest.approx(0.0, abs=1e-3)
+    starts = [int(torch.nonzero(r).flatten()[0]) for r in noise]
+    assert len(set(starts)) > 1                                                       # a random place per clip
+
+
+def test_event_envelope_fades_with_a_raised_cosine():
+    from fastai_audio import event_envelope
+    env = event_envelope(100, torch.tensor([10]), torch.tensor([40]), fade_length=8)[0]
+    assert float(env[:10].abs().max()) == 0 and float(env[50:].abs().max()) == 0
+    torch.testing.assert_close(env[18:42], torch.ones(24))
+    assert torch.all(env[10:18].diff() > 0) and torch.all(env[42:50].diff() < 0)
+    torch.testing.assert_close(env[10:18], env[42:50].flip(0))                       # symmetric ramps
