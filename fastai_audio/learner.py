@@ -75,6 +75,9 @@ def _front_end_of(dls) -> FrontEnd:
     if not len(ds): raise ValueError('cannot describe the front end of empty DataLoaders (a learner loaded with '
                                      'load_learner carries its spec; build one on data otherwise)')
     x = ds[0][0]
+    if not isinstance(x, AudioTensor):
+        raise NotAudioError(f'the DataLoaders hold {type(x).__name__} items, not audio: their front end (which '
+                            'export and predict need) is not known')
     x = AudioTensor(x.as_subclass(torch.Tensor)[None, ..., :max(x.sr, 4096)], sr=x.sr)
     out = dls.valid.after_batch(x)
     fe = getattr(out, 'settings', None)
@@ -82,12 +85,17 @@ def _front_end_of(dls) -> FrontEnd:
     return FrontEnd(sample_rate=int(x.sr), channels=int(x.shape[1]), kind='waveform', to_db=False, normalize=None)
 
 
+class NotAudioError(ValueError):
+    "DataLoaders whose items are not audio (precomputed spectrogram tensors...): no front end to describe."
+
+
 def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
     """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
     already described from these loaders), the crop duration and pad rule of the validation items (`CropPad`;
     None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
-    crop = next((t for t in dls.valid.after_item.fs if isinstance(t, CropPad)), None)
-    return AudioModelSpec(front_end or _front_end_of(dls), tuple(str(v) for v in dls.vocab), is_multi_label(dls),
+    front_end = front_end or _front_end_of(dls)
+    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, CropPad)), None)
+    return AudioModelSpec(front_end, tuple(str(v) for v in dls.vocab), is_multi_label(dls),
                           duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
                           network=network)
 
@@ -353,8 +361,9 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
         return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
                               channels_last, compile)
     if normalize: _ensure_normalized(dls)
-    front = _front_end_of(dls)                  # described once, from the loaders as they are now
-    if n_in is None: n_in = front.channels
+    try: front = _front_end_of(dls)             # described once, from the loaders as they are now
+    except NotAudioError: front = None          # precomputed tensors: trains; export and predict need audio loaders
+    if n_in is None: n_in = front.channels if front is not None else int(dls.train_ds[0][0].shape[0])
     if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
         unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
@@ -367,6 +376,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
             if err is None: raise
             raise err from e
+    if front is None: return _speed_options(learn, mixed_precision, channels_last, compile)
     spec = learn._describe(front)
     expected = getattr(arch, 'front_end', None)
     if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on

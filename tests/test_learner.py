@@ -165,3 +165,20 @@ def test_convnext_tiny_pretrained_adapts_stem_and_freezes_like_vision(classic_dl
     learn.fine_tune(1, 1e-3)                              # one frozen epoch, then everything trains
     assert all(p.requires_grad for p in learn.model.parameters())
     assert not torch.equal(conv_dw, before)
+
+
+def test_a_learner_on_precomputed_spectrogram_tensors_trains_and_says_what_it_cannot_do():
+    "Plain tensor loaders (spectrograms made beforehand) train; the spec that export needs names why it is missing."
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai_audio import audio_learner
+    from fastai_audio.learner import NotAudioError
+    torch.manual_seed(0)
+    X, Y = torch.randn(16, 1, 40, 32), torch.arange(16) % 2
+    dls = DataLoaders(DataLoader(list(zip(X, Y)), bs=8, shuffle=True), DataLoader(list(zip(X[:8], Y[:8])), bs=8))
+    learn = audio_learner(dls, torchvision.models.resnet18(num_classes=2), normalize=False, metrics=[],
+                          loss_func=nn.CrossEntropyLoss())
+    assert learn.model.conv1.in_channels == 1
+    learn.fit(1, 1e-3)
+    with pytest.raises(NotAudioError, match='hold Tensor items, not audio'):
+        learn.spec
