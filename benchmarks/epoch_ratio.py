@@ -18,6 +18,51 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_row, command, machine, today  # noqa: E402
 
 
+def measure(items, workers=(0, 2), device='cpu', precision=None, channels_last=False, compile=False, bs=64,
+            duration=4.0, epochs=1, memory=None) -> tuple[dict, float]:
+    """({'on the fly, W workers...': seconds}, precomputed seconds): `fit(epochs)` after a warm-up epoch on the
+    labelled `items` (an `AudioItemList` split and labelled), on the fly per worker count and once on the same
+    batches precomputed. `memory`: a list receiving the peak CUDA memory (bytes) after each timed epoch of the
+    first on-the-fly run."""
+    import torch
+    from fastai.callback.core import Callback
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+    from fastai_audio import audio_learner, models, set_seed
+
+    class PeakMemory(Callback):
+        def after_epoch(self):
+            if memory is not None and torch.cuda.is_available(): memory.append(torch.cuda.max_memory_allocated())
+
+    def time_fit(learn, cbs=()):
+        learn.fit(1, 1e-3)                                    # warm-up (and SpecNormalize set-up)
+        t0 = time.perf_counter()
+        learn.fit(epochs, 1e-3, cbs=list(cbs))
+        return (time.perf_counter() - t0) / epochs
+
+    speed = dict(mixed_precision=precision, channels_last=channels_last, compile=compile)
+    options = ''.join(f', {o}' for o in (precision, channels_last and 'channels-last', compile and 'compiled') if o)
+    results, pre_t = {}, None
+    for w in workers:
+        set_seed(0)
+        dls = items.databunch(bs=bs, duration=duration, num_workers=w, device=device)
+        learn = audio_learner(dls, models.resnet18(num_classes=len(dls.vocab)), metrics=[], **speed)
+        cbs = [PeakMemory()] if memory is not None and not results else []
+        with learn.no_bar(), learn.no_logging(): results[f'on the fly, {w} workers{options}'] = time_fit(learn, cbs)
+        if pre_t is None:                                     # the same batches, precomputed once
+            xs, ys = [], []
+            for xb, yb in dls.train.new(shuffle=False, drop_last=False):
+                xs.append(xb.as_subclass(torch.Tensor).cpu()); ys.append(yb.as_subclass(torch.Tensor).cpu())
+            X, Y = torch.cat(xs), torch.cat(ys)
+            pre = DataLoaders(DataLoader(list(zip(X, Y)), bs=bs, shuffle=True, drop_last=True, device=device),
+                              DataLoader(list(zip(X[:bs], Y[:bs])), bs=bs, device=device), device=device)
+            set_seed(0)
+            plearn = audio_learner(pre, models.resnet18(num_classes=len(dls.vocab)), normalize=False, metrics=[],
+                                   loss_func=torch.nn.CrossEntropyLoss(), **speed)
+            with plearn.no_bar(), plearn.no_logging(): pre_t = time_fit(plearn)
+    return results, pre_t
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('data')
@@ -29,40 +74,12 @@ def main():
     p.add_argument('--compile', action='store_true')
     p.add_argument('--append', action='store_true')
     a = p.parse_args()
-    import torch
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai_audio import AudioItemList, audio_learner, get_audio_files, models, set_seed
+    from fastai_audio import AudioItemList, get_audio_files
     files = sorted(get_audio_files(Path(a.data) / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
     files += sorted(get_audio_files(Path(a.data) / 'valid'))[:64]
     items = AudioItemList(files, a.data).split_by_folder().label_from_re(r'(\w+?)_(?:acoustic|electronic|synthetic)_')
-
-    def time_fit(learn):
-        learn.fit(1, 1e-3)                                    # warm-up (and SpecNormalize set-up)
-        t0 = time.perf_counter()
-        learn.fit(1, 1e-3)
-        return time.perf_counter() - t0
-
-    speed = dict(mixed_precision=a.precision, channels_last=a.channels_last, compile=a.compile)
-    options = ''.join(f', {o}' for o in (a.precision, a.channels_last and 'channels-last', a.compile and 'compiled') if o)
-    results = {}
-    for w in [int(x) for x in a.workers.split(',')]:
-        set_seed(0)
-        dls = items.databunch(bs=64, duration=4.0, num_workers=w, device=a.device)
-        learn = audio_learner(dls, models.resnet18(num_classes=len(dls.vocab)), metrics=[], **speed)
-        with learn.no_bar(), learn.no_logging(): results[f'on the fly, {w} workers{options}'] = time_fit(learn)
-        if 'pre' not in results:                              # the same batches, precomputed once
-            xs, ys = [], []
-            for xb, yb in dls.train.new(shuffle=False, drop_last=False):
-                xs.append(xb.as_subclass(torch.Tensor).cpu()); ys.append(yb.as_subclass(torch.Tensor).cpu())
-            X, Y = torch.cat(xs), torch.cat(ys)
-            pre = DataLoaders(DataLoader(list(zip(X, Y)), bs=64, shuffle=True, drop_last=True, device=a.device),
-                              DataLoader(list(zip(X[:64], Y[:64])), bs=64, device=a.device), device=a.device)
-            set_seed(0)
-            plearn = audio_learner(pre, models.resnet18(num_classes=len(dls.vocab)), normalize=False, metrics=[],
-                                   loss_func=torch.nn.CrossEntropyLoss(), **speed)
-            with plearn.no_bar(), plearn.no_logging(): results['pre'] = time_fit(plearn)
-    pre_t = results.pop('pre')
+    results, pre_t = measure(items, [int(x) for x in a.workers.split(',')], a.device, a.precision, a.channels_last,
+                             a.compile)
     for k, v in results.items():
         print(f'{k}: {v:.1f} s vs precomputed {pre_t:.1f} s: x{v / pre_t:.2f}')
         if a.append:

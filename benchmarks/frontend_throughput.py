@@ -15,6 +15,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_row, best_of, command, machine, today  # noqa: E402
 
 
+def measure(device='cpu', clips=64, seconds=4.0, repeats=5) -> tuple[float, float]:
+    "Clips a second: (librosa clip by clip on the CPU, our batch transform on `device`)."
+    import librosa
+    import torch
+    from fastai_audio import AmplitudeToDB, AudioTensor, MelSpectrogram
+    sr = 16000
+    y = (np.random.default_rng(0).standard_normal((clips, int(sr * seconds))) * 0.1).astype(np.float32)
+
+    def lib():
+        for yi in y:
+            S = librosa.feature.melspectrogram(y=yi, sr=sr, n_fft=1024, hop_length=256, n_mels=40)
+            librosa.power_to_db(S, ref=np.max, top_db=80.0)
+
+    mel, db = MelSpectrogram(sr, 1024, 256, 40), AmplitudeToDB(top_db=80.0)
+    x = AudioTensor(torch.from_numpy(y)[:, None], sr=sr).to(device)
+
+    def ours():
+        with torch.no_grad(): return db(mel(x))
+
+    sync = torch.cuda.synchronize if x.device.type == 'cuda' else None
+    return clips / best_of(lib, repeats), clips / best_of(ours, repeats, sync)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--device', default='cpu')
@@ -23,26 +46,7 @@ def main():
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--append', action='store_true')
     a = p.parse_args()
-    import librosa
-    import torch
-    from fastai_audio import AmplitudeToDB, AudioTensor, MelSpectrogram
-    sr = 16000
-    y = (np.random.default_rng(0).standard_normal((a.clips, int(sr * a.seconds))) * 0.1).astype(np.float32)
-
-    def lib():
-        for yi in y:
-            S = librosa.feature.melspectrogram(y=yi, sr=sr, n_fft=1024, hop_length=256, n_mels=40)
-            librosa.power_to_db(S, ref=np.max, top_db=80.0)
-
-    mel, db = MelSpectrogram(sr, 1024, 256, 40), AmplitudeToDB(top_db=80.0)
-    x = AudioTensor(torch.from_numpy(y)[:, None], sr=sr).to(a.device)
-
-    def ours():
-        with torch.no_grad(): return db(mel(x))
-
-    sync = torch.cuda.synchronize if x.device.type == 'cuda' else None
-    t_lib, t_ours = best_of(lib, a.repeats), best_of(ours, a.repeats, sync)
-    r_lib, r_ours = a.clips / t_lib, a.clips / t_ours
+    r_lib, r_ours = measure(a.device, a.clips, a.seconds, a.repeats)
     print(f'librosa clip by clip: {r_lib:.0f} clips/s; batch transform on {a.device}: {r_ours:.0f} clips/s; '
           f'ratio {r_ours / r_lib:.1f}x')
     if a.append:

@@ -1,0 +1,18 @@
+"The prepared GPU run (benchmarks/gpu_run.py) runs: on the CPU at tiny sizes, so it is known to work before a GPU is lent."
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / 'benchmarks'
+
+
+def test_the_gpu_run_script_runs_on_the_cpu_at_tiny_sizes(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import gpu_run
+    rows = gpu_run.main(['--device', 'cpu', '--smoke', '--out', str(tmp_path / 'gpu_run.md')])
+    what = [r[0] for r in rows]
+    assert what[:3] == ['log-mel, librosa clip by clip (CPU)', 'log-mel, batch transform on cpu',
+                        'log-mel, torchaudio MelSpectrogram on cpu']
+    assert any(w.startswith('augmentation preset') for w in what)
+    assert any(w.startswith('epoch on the fly') and v.endswith(tuple('0123456789')) for w, v, _ in rows)
+    assert rows[-1][:2] == ('host synchronisations in the batch transforms', 'not checked (no CUDA device)')
+    table = (tmp_path / 'gpu_run.md').read_text().splitlines()
+    assert table[0].startswith('| gpu run |') and len(table) == 2 + len(rows)
