@@ -23,6 +23,7 @@ from fasttransform import DisplayedTransform
 
 from .core import AudioTensor, audio_extensions, get_audio_files, load_audio
 from .features import AudioSpectrogram, _check_int, _rewrap, stft_frames
+from .frontend import _resample_rows
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
@@ -109,33 +110,6 @@ def _time_stretch(x, rate, n_fft, hop_length=None):
     "`time_stretch` without the checks (which read the values back to the host): for the batch transform."
     rows, r = _rows(x, rate)
     return _stretch_to(rows, r, x.shape[-1], n_fft, hop_length).reshape(x.shape)
-
-
-def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16, phases: int = 2048,
-                   chunk: int = 8192) -> torch.Tensor:
-    """Resample each row of `x2` `(n, time)` so that output sample j is the band-limited value of the input at
-    `j * factor[n]` (zeros past the input's end), `length` samples in all, batched: a Hann-windowed sinc of
-    `2 * half_width` taps, its cut-off lowered to 1 / factor where the row is read faster (factor > 1), so
-    nothing aliases. Polyphase: each row's kernel is tabulated at `phases` fractional positions (an error of
-    at most 1 / (2 * phases) sample), and the taps are read from an unfolded view of the padded rows. All rows
-    at once, in chunks of `chunk` output samples, on the device, without reading any value back to the host."""
-    n, t = x2.shape
-    w = half_width
-    taps = torch.arange(-w + 1, w + 1, device=x2.device, dtype=x2.dtype)
-    f = factor.to(x2.dtype)
-    cut = torch.where(f > 1, 0.97 / f, torch.ones_like(f))[:, None, None]      # read faster: below the new Nyquist
-    d = (torch.arange(phases + 1, device=x2.device, dtype=x2.dtype) / phases)[:, None] - taps
-    table = cut * torch.sinc(cut * d) * (0.5 + 0.5 * torch.cos(math.pi * d / w))   # (n, phases + 1, taps)
-    windows = F.pad(x2, (w - 1, 2 * w + 1)).unfold(1, 2 * w, 1)   # [r, b]: x2[r, b - w + 1 : b + w + 1], 0 outside
-    rows = torch.arange(n, device=x2.device)[:, None]
-    out = []
-    for j0 in range(0, length, chunk):
-        pos = torch.arange(j0, min(length, j0 + chunk), device=x2.device, dtype=x2.dtype)[None] * f[:, None]
-        base = pos.floor()
-        phase = ((pos - base) * phases).round().long()
-        b = base.long().clamp(max=t + w)                                   # far past the end: an all-zero window
-        out.append(torch.einsum('nlk,nlk->nl', windows[rows, b], table[rows, phase]))
-    return torch.cat(out, -1) if out else x2.new_zeros(n, 0)
 
 
 def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.Tensor:

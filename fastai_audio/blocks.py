@@ -25,7 +25,7 @@ from plum import dispatch
 from .badfiles import _check_on_error, _items_and_files, _SkipBadAudio, check_one_rate
 from .core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
 from .croppad import CropPad, pad_to_longest, same_rate
-from .features import AudioSpectrogram, get_frequency_batch_transforms
+from .features import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
 
 __all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'BalancedAudioDL', 'class_balance_weights', 'AudioBlock',
@@ -82,19 +82,30 @@ class BalancedAudioDL(AudioDL):
 
 
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
-               valid_crop: str = 'start', pad: str = 'zeros', cache=None) -> TransformBlock:
+               valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
+               quality: str = 'HQ') -> TransformBlock:
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
     file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
     its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
     see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
+
+    resample : 'host' (default): files at another rate are resampled to `sr` as they are decoded, with soxr at
+        `quality` ('QQ', 'LQ', 'MQ', 'HQ' or 'VHQ': quicker to slower and cleaner). 'device': files are decoded
+        at their own rate (all files of one rate, e.g. a 44.1 kHz dataset) and the batch goes to `sr` in a
+        `Resample` batch transform, on the device, before any augmentation or spectrogram.
     Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
+    if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
+    if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
     item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
     dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
-    return TransformBlock(type_tfms=AudioLoader(sr, mono, train_slice=slice_, cache=cache), item_tfms=item_tfms,
-                          dl_type=AudioDL, dls_kwargs=dls_kwargs)
+    on_device = resample == 'device'
+    return TransformBlock(type_tfms=AudioLoader(None if on_device else sr, mono, train_slice=slice_, cache=cache,
+                                                quality=quality),
+                          item_tfms=item_tfms, batch_tfms=[Resample(sr)] if on_device else None, dl_type=AudioDL,
+                          dls_kwargs=dls_kwargs)
 
 
 def is_multi_label(dls) -> bool:
@@ -216,7 +227,8 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 # the factories' own arguments (for the hints of `_check_loader_kwargs`)
 
 
-_FACTORY_ARGUMENTS = ('front_end', 'sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error', 'valid_pct', 'seed',
+_FACTORY_ARGUMENTS = ('front_end', 'sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error',
+                      'resample', 'quality', 'valid_pct', 'seed',
                       'vocab', 'train', 'valid', 'fn_col', 'label_col', 'label_delim', 'folder', 'suff', 'valid_col',
                       'y_block', 'label_func', 'pat')
 
@@ -226,7 +238,7 @@ class AudioDataLoaders(DataLoaders):
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
     (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised
     40-band log-mel on the batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
-    `AudioLoader`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
+    `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's: see `AudioBlock`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
     names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
     and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`, `num_workers`,
     `shuffle`...); one that neither takes is a TypeError naming it, never silently dropped."""
@@ -262,8 +274,9 @@ class AudioDataLoaders(DataLoaders):
             sr = front_end.sample_rate
             if batch_tfms is None: batch_tfms = front_end.batch_tfms()
         cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
+        audio_kw = {k: kwargs.pop(k) for k in ('resample', 'quality') if k in kwargs}
         _check_loader_kwargs(kwargs, where, own=_FACTORY_ARGUMENTS)
-        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache), y_block), get_items=get_items, get_x=get_x,
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache, **audio_kw), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(batch_tfms, sr))
         return _build_dls(dblock, source, on_error, path=path, **kwargs)

@@ -63,7 +63,8 @@ def same_rate(samples):
     rates = sorted({s[0].sr for s in samples if hasattr(s[0], 'sr')})
     if len(rates) > 1:
         raise ValueError(f'one batch holds clips at {", ".join(map(str, rates))} Hz: sr=None keeps each file\'s sample '
-                         f'rate, and a batch needs one. Pass sr= (e.g. sr={rates[0]}) to resample every file to one rate.')
+                         f'rate (as does resample=\'device\', until the batch transform), and a batch needs one. Pass sr= (e.g. '
+                         f'sr={rates[0]}) with resample=\'host\' to resample every file to one rate as it is decoded.')
     return samples
 
 

@@ -19,13 +19,13 @@ from fasttransform import DisplayedTransform
 from .core import AudioTensor
 from .frontend import (FrontEnd, _check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix,  # noqa: F401
                        hz_to_mel, length_mask, masked_mean_std, mean_std, mel_filterbank, mel_frequencies, mel_to_hz,
-                       melspectrogram, mfcc, power_spectrum, spectrogram, standardize, stft, stft_frames,
-                       window_function)
+                       melspectrogram, mfcc, power_spectrum, resample_batch, spectrogram, standardize, stft,
+                       stft_frames, window_function)
 from .frontend import _renamed
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'stft_frames', 'stft', 'spectrogram',
            'melspectrogram', 'amplitude_to_db', 'mfcc', 'AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC',
-           'AmplitudeToDB', 'SpecNormalize', 'front_end_tfms', 'get_frequency_batch_transforms', 'length_mask',
+           'AmplitudeToDB', 'SpecNormalize', 'Resample', 'resample_batch', 'front_end_tfms', 'get_frequency_batch_transforms', 'length_mask',
            'masked_mean_std']
 
 
@@ -253,6 +253,26 @@ class MFCC(MelSpectrogram):
 
     def _extra(self):
         return dict(super()._extra(), n_mfcc=self.n_mfcc, ref=self.ref, top_db=self.top_db, amin=self.amin)
+
+
+class Resample(DisplayedTransform):
+    """Batch transform: waveform batches `(batch, channels, samples)` to `sr` Hz on their device
+    (`frontend.resample_batch`, band-limited; `half_width` sets its length and quality), before any augmentation or
+    spectrogram (`order` 5). A padded batch's `lengths` are scaled to the new rate. `AudioBlock(resample='device')`
+    adds it, decoding the files at their own rate."""
+    order = 5
+
+    def __init__(self, sr: int, half_width: int = 16):
+        super().__init__()
+        _check_int('sr', sr)
+        self.sr, self.half_width = sr, half_width
+
+    def encodes(self, x: AudioTensor) -> AudioTensor:
+        if x.sr == self.sr: return x
+        y = AudioTensor(resample_batch(x.as_subclass(torch.Tensor), int(x.sr), self.sr, self.half_width), sr=self.sr)
+        lengths = getattr(x, 'lengths', None)
+        if lengths is not None: y.lengths = -(-lengths * self.sr // int(x.sr))
+        return y
 
 
 class SpecNormalize(DisplayedTransform):

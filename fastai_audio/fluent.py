@@ -79,10 +79,11 @@ class AudioItemList:
         return self._new(get_y=func)
 
     def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None, on_error='raise',
-                  item_tfms=None, **kwargs) -> AudioDataLoaders:
+                  item_tfms=None, resample='host', quality='HQ', **kwargs) -> AudioDataLoaders:
         """Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`;
         `batch_tfms=` is the same, as the `AudioDataLoaders` factories call it) and item transforms `item_tfms`.
-        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`. Other
+        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`. `resample`
+        ('host' or 'device') and `quality` choose where and how files at another rate are resampled (`AudioBlock`). Other
         keywords go to fastai's loaders; one they do not take is a TypeError."""
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
         tfms = _batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
@@ -90,7 +91,8 @@ class AudioItemList:
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
         sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
-        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache), CategoryBlock),
+        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache,
+                                              resample=resample, quality=quality), CategoryBlock),
                            splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y, item_tfms=item_tfms,
                            batch_tfms=_default_batch_tfms(tfms, sr))
         if num_workers is not None: kwargs['num_workers'] = num_workers

@@ -42,7 +42,7 @@ __all__ = ['FrontEnd', 'FrontEndModule', 'AudioModelSpec', 'WaveformClassifier',
            'hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function',
            'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram',
            'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize',
-           'seconds_to_samples', 'frame_signal', 'pad_to']
+           'seconds_to_samples', 'frame_signal', 'pad_to', 'resample_batch']
 
 FORMAT_VERSION = 2          # of `FrontEnd.to_dict` / `AudioModelSpec.to_dict` (1: the v0.1 export config)
 
@@ -321,6 +321,50 @@ def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: flo
     db = amplitude_to_db(melspectrogram(x, sr, n_mels=n_mels, **mel_kw), ref=ref, top_db=top_db)
     if dct is None: dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64).to(x.device, x.dtype)
     return torch.matmul(dct, db)
+
+
+# =========================================================================== resampling on the device
+def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16, phases: int = 2048,
+                   chunk: int = 8192) -> torch.Tensor:
+    """Resample each row of `x2` `(n, time)` so that output sample j is the band-limited value of the input at
+    `j * factor[n]` (zeros past the input's end), `length` samples in all, batched: a Hann-windowed sinc of
+    `2 * half_width` taps, its cut-off lowered to 1 / factor where the row is read faster (factor > 1), so
+    nothing aliases. Polyphase: each row's kernel is tabulated at `phases` fractional positions (an error of
+    at most 1 / (2 * phases) sample), and the taps are read from an unfolded view of the padded rows. All rows
+    at once, in chunks of `chunk` output samples, on the device, without reading any value back to the host."""
+    n, t = x2.shape
+    w = half_width
+    taps = torch.arange(-w + 1, w + 1, device=x2.device, dtype=x2.dtype)
+    f = factor.to(x2.dtype)
+    cut = torch.where(f > 1, 0.97 / f, torch.ones_like(f))[:, None, None]      # read faster: below the new Nyquist
+    d = (torch.arange(phases + 1, device=x2.device, dtype=x2.dtype) / phases)[:, None] - taps
+    table = cut * torch.sinc(cut * d) * (0.5 + 0.5 * torch.cos(math.pi * d / w))   # (n, phases + 1, taps)
+    windows = F.pad(x2, (w - 1, 2 * w + 1)).unfold(1, 2 * w, 1)   # [r, b]: x2[r, b - w + 1 : b + w + 1], 0 outside
+    rows = torch.arange(n, device=x2.device)[:, None]
+    out = []
+    for j0 in range(0, length, chunk):
+        pos = torch.arange(j0, min(length, j0 + chunk), device=x2.device, dtype=x2.dtype)[None] * f[:, None]
+        base = pos.floor()
+        phase = ((pos - base) * phases).round().long()
+        b = base.long().clamp(max=t + w)                                   # far past the end: an all-zero window
+        out.append(torch.einsum('nlk,nlk->nl', windows[rows, b], table[rows, phase]))
+    return torch.cat(out, -1) if out else x2.new_zeros(n, 0)
+
+
+def resample_batch(x: torch.Tensor, orig_sr: int, sr: int, half_width: int = 16) -> torch.Tensor:
+    """Resample `x` `(..., time)` from `orig_sr` to `sr` Hz on its device: band-limited (a Hann-windowed sinc
+    `2 * half_width` output samples wide, cut off just below the lower Nyquist frequency, so nothing aliases
+    when the rate drops), `ceil(time * sr / orig_sr)` samples out; `x` itself when the rates match. Against
+    soxr 'VHQ' on content below 0.9 x the lower Nyquist frequency the difference is -50 dB of the signal or
+    less (`tests/test_frontend.py`); `half_width=32` gains about 20 dB for twice the work."""
+    if orig_sr == sr: return x
+    n = x.shape[-1]
+    length = -(-n * sr // orig_sr)
+    rows = x.reshape(-1, n)
+    f = orig_sr / sr
+    factor = torch.full((rows.shape[0],), f, device=x.device)
+    taps = math.ceil(half_width * max(1.0, f))     # the same transition width when reading faster
+    return _resample_rows(rows, factor, length, taps).reshape(*x.shape[:-1], length)
 
 
 # =========================================================================== statistics, normalisation

@@ -82,7 +82,8 @@ def _front_end_of(dls) -> FrontEnd:
     out = dls.valid.after_batch(x)
     fe = getattr(out, 'settings', None)
     if isinstance(fe, FrontEnd): return fe
-    return FrontEnd(sample_rate=int(x.sr), channels=int(x.shape[1]), kind='waveform', to_db=False, normalize=None)
+    return FrontEnd(sample_rate=int(getattr(out, 'sr', x.sr)), channels=int(x.shape[1]), kind='waveform', to_db=False,
+                    normalize=None)
 
 
 class NotAudioError(ValueError):

@@ -14,7 +14,9 @@ from fasttransform import Transform
 from .core import AudioTensor, _load, downmix, load_audio, resample
 from .frontend import _renamed
 
-__all__ = ['AudioLoader', 'audio_loader_of']
+__all__ = ['AudioLoader', 'audio_loader_of', 'SOXR_QUALITIES']
+
+SOXR_QUALITIES = ('QQ', 'LQ', 'MQ', 'HQ', 'VHQ')     # soxr's, quickest to cleanest
 
 
 class AudioLoader(Transform):
@@ -27,17 +29,19 @@ class AudioLoader(Transform):
         (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
         cost what the crop costs. `CropPad` still sets the exact length. Validation and inference items are
         decoded whole (`whole_clips()` turns the slicing off for training items too).
+    quality : soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
     cache : None, 'ram' or a folder. Keep each decoded, resampled and downmixed clip, in memory (per process:
         each worker has its own) or as .npy files in the folder (shared, memory-mapped when read, so a random
         crop reads only its part). Entries are keyed by the file's path, size and modification time and by
         `sr` and `mono`, so an edited file or another setting never reads a stale entry.
     """
     def __init__(self, sr: int | None = 16000, mono: bool = True, train_slice: float | None = None, cache=None,
-                 **deprecated):
+                 quality: str = 'HQ', **deprecated):
         super().__init__()
         train_slice = _renamed(deprecated, 'train_crop', 'train_slice', train_slice, 'AudioLoader')
         if deprecated: raise TypeError(f'AudioLoader got unexpected arguments {sorted(deprecated)}')
-        self.sr, self.mono, self.train_slice, self.cache = sr, mono, train_slice, cache
+        if quality not in SOXR_QUALITIES: raise ValueError(f'quality must be one of {SOXR_QUALITIES}, got {quality!r}')
+        self.sr, self.mono, self.train_slice, self.cache, self.quality = sr, mono, train_slice, cache, quality
         if cache not in (None, 'ram'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)
         self._training = False
 
@@ -52,13 +56,14 @@ class AudioLoader(Transform):
             if not crop: return AudioTensor(torch.from_numpy(np.array(x)), sr=self._rate)
             start, n = self._random_slice(x.shape[-1], self._rate)
             return AudioTensor(torch.from_numpy(np.array(x[:, start:start + n])), sr=self._rate)
-        if crop: return _load(fn, self.sr, self.mono, pick=self._random_slice)
-        return load_audio(fn, sr=self.sr, mono=self.mono)
+        if crop: return _load(fn, self.sr, self.mono, self.quality, pick=self._random_slice)
+        return load_audio(fn, sr=self.sr, mono=self.mono, quality=self.quality)
 
     def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:
         x = AudioTensor.create(x, sr=self.sr)
         if self.mono and x.shape[-2] > 1: x = downmix(x)
-        if self.sr is not None and x.sr != self.sr: x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr), sr=self.sr)
+        if self.sr is not None and x.sr != self.sr:
+            x = AudioTensor(resample(x.as_subclass(torch.Tensor), x.sr, self.sr, self.quality), sr=self.sr)
         return x
 
     def _random_slice(self, frames: int, file_sr: int):
@@ -70,6 +75,7 @@ class AudioLoader(Transform):
         "The cache entry's name for `path` under the current settings."
         st = path.stat()
         raw = f'{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sr}|{self.mono}'
+        if self.quality != 'HQ': raw += f'|{self.quality}'          # (HQ keys stay those of earlier versions)
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def _from_cache(self, path: Path) -> np.ndarray:
@@ -77,13 +83,13 @@ class AudioLoader(Transform):
         if self.cache == 'ram':
             ram = self.__dict__.setdefault('_ram', {})
             if key not in ram:
-                x = load_audio(path, sr=self.sr, mono=self.mono)
+                x = load_audio(path, sr=self.sr, mono=self.mono, quality=self.quality)
                 ram[key] = (x.numpy(), x.sr)
             x, self._rate = ram[key]
             return x
         f = Path(self.cache).expanduser() / f'{key}-{self.sr}.npy'
         if not f.exists():
-            x = load_audio(path, sr=self.sr, mono=self.mono)
+            x = load_audio(path, sr=self.sr, mono=self.mono, quality=self.quality)
             tmp = f.with_name(f'{f.stem}.{os.getpid()}.tmp.npy')
             np.save(tmp, x.numpy(), allow_pickle=False)
             os.replace(tmp, f)
@@ -98,6 +104,7 @@ class AudioLoader(Transform):
 
     def __setstate__(self, d):
         if 'train_crop' in d: d['train_slice'] = d.pop('train_crop')     # pickled by 0.1
+        d.setdefault('quality', 'HQ')
         self.__dict__.update(d)
 
     @contextmanager

@@ -172,3 +172,54 @@ def test_renamed_names_warn_and_still_work():
     assert (m.window_length, m.hop_length) == (800, 400)
     emb = AudioEmbedder(torch.nn.Linear(16000, 2), 16000, window=1.0, hop=0.5)
     with pytest.warns(DeprecationWarning, match='window_length'): assert emb.size == emb.window_length == 16000
+
+
+@pytest.mark.parametrize('orig_sr, sr', [(44100, 16000), (48000, 16000), (22050, 16000), (8000, 16000), (16000, 44100)])
+def test_device_resampling_matches_soxr(orig_sr, sr):
+    "Tones below 0.9 x the lower Nyquist frequency: within -45 dB of soxr VHQ (the stated error), same length."
+    import soxr
+    from fastai_audio import resample_batch
+    rng = np.random.default_rng(0)
+    t = np.arange(orig_sr) / orig_sr
+    y = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(50, 0.45 * min(orig_sr, sr), 20))
+    y = (y / 20).astype(np.float32)
+    want = soxr.resample(y, orig_sr, sr, quality='VHQ')
+    got = resample_batch(torch.from_numpy(np.stack([y, -y]))[:, None], orig_sr, sr)
+    assert got.shape == (2, 1, len(want))
+    inner = slice(200, len(want) - 200)                     # the ends: each resampler pads its own way
+    err = got[0, 0].numpy()[inner] - want[inner]
+    assert 10 * np.log10(np.mean(err ** 2) / np.mean(want[inner] ** 2)) < -45
+    torch.testing.assert_close(got[1], -got[0])
+
+
+def test_device_resampling_removes_what_the_new_rate_cannot_hold():
+    "A 10 kHz tone at 44.1 kHz has no place at 16 kHz: at least 40 dB down, not folded back to 6 kHz."
+    from fastai_audio import resample_batch
+    t = np.arange(44100) / 44100
+    y = torch.from_numpy(np.sin(2 * np.pi * 10000 * t).astype(np.float32))
+    out = resample_batch(y, 44100, 16000)
+    assert 10 * np.log10(float(out[200:-200].square().mean()) / 0.5) < -40
+
+
+def test_resample_on_the_device_in_the_loaders(tmp_path):
+    "AudioBlock(resample='device'): files decoded at 44.1 kHz, the batch resampled to 16 kHz before the spectrogram."
+    from conftest import tone, write
+    from fastai_audio import AudioDataLoaders, Resample
+    for split in ('train', 'valid'):
+        for label, f in (('low', 300.0), ('high', 3000.0)):
+            for i in range(2):
+                (tmp_path / split / label).mkdir(parents=True, exist_ok=True)
+                write(tmp_path / split / label / f'{i}.wav', tone(f, 44100, 0.5), 44100)
+    kw = dict(duration=0.5, bs=4, num_workers=0, batch_tfms=[], seed=0)
+    host = AudioDataLoaders.from_folder(tmp_path, **kw)
+    device = AudioDataLoaders.from_folder(tmp_path, resample='device', **kw)
+    assert any(isinstance(t, Resample) for t in device.after_batch.fs)
+    xd = device.valid.one_batch()[0]
+    xh = host.valid.one_batch()[0]
+    assert xd.sr == xh.sr == 16000 and xd.shape == xh.shape == (4, 1, 8000)
+    err = (xd - xh).as_subclass(torch.Tensor)[..., 200:-200]
+    assert 10 * torch.log10(err.square().mean() / xh.as_subclass(torch.Tensor).square().mean()) < -45
+    with pytest.raises(ValueError, match="quality must be one of"):
+        AudioDataLoaders.from_folder(tmp_path, quality='best', **kw)
+    quick = AudioDataLoaders.from_folder(tmp_path, quality='QQ', **kw).valid.one_batch()[0]
+    assert quick.shape == xh.shape and not torch.equal(quick, xh)          # soxr's quick filter: another result
