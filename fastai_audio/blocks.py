@@ -15,6 +15,7 @@ import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
 from fastai.data.load import _loaders as _fastai_loaders
+from fastai.data.transforms import ToTensor
 from fastai.torch_core import to_device
 from fastai.data.transforms import (ColReader, ColSplitter, GrandparentSplitter, RandomSplitter, RegexLabeller,
                                     parent_label)
@@ -161,6 +162,14 @@ def _batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias
     return tfms
 
 
+class _TensorsPass(ToTensor):
+    """fastai's `ToTensor` (which DataBlock puts in every item pipeline), passing tensors (audio clips, encoded
+    labels) straight through without its per-call dispatch, which converts nothing for them anyway."""
+    def _do_call(self, nm, *args, **kwargs):
+        if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor): return args[0]
+        return super()._do_call(nm, *args, **kwargs)
+
+
 def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
     """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`; with `on_error='skip'` unreadable files
     are left out first and listed in `dls.skipped` (with `'raise'`, the default, the first one stops the run
@@ -170,6 +179,7 @@ def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioData
     skip = None
     if _check_on_error(on_error) == 'skip':
         skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
+    dblock.item_tfms = [_TensorsPass() if type(t) is ToTensor else t for t in dblock.item_tfms]
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
     if skip is not None: dls.skipped = skip.report
     return dls

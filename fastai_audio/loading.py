@@ -49,7 +49,16 @@ class AudioLoader(Transform):
         self._training = split_idx == 0
         return super().__call__(*args, split_idx=split_idx, **kwargs)
 
-    def encodes(self, fn: str | Path) -> AudioTensor:
+    def _do_call(self, nm, *args, **kwargs):
+        # the common item, a path, straight to the decoder: fasttransform's per-call dispatch costs about as much
+        # as decoding a short clip (see CropPad._do_call); every other input is dispatched as before
+        if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], (str, Path)):
+            return self._decode_path(args[0])
+        return super()._do_call(nm, *args, **kwargs)
+
+    def encodes(self, fn: str | Path) -> AudioTensor: return self._decode_path(fn)
+
+    def _decode_path(self, fn) -> AudioTensor:
         crop = self._training and self.train_slice
         if self.cache is not None:
             x = self._from_cache(Path(fn))
