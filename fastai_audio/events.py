@@ -1,0 +1,214 @@
+"""Sound events: strong labels as frame targets, frame probabilities decoded into events, and the DCASE metrics.
+
+Torch and the standard library only (no fastai, no pandas), so a served model decodes its own events.
+
+An event is `Event(filename, onset, offset, event_label, score)`, times in seconds. Frame `i` of a front end
+stands for the instant `frame_time(i)` (its window's centre: `i * hop / sr`, plus half a window when the STFT
+is not centred), so targets made here line up with the spectrogram frames whatever the front end.
+
+    targets = event_targets(events_of_one_file, n_frames, vocab, hop_length=256, sample_rate=16000)
+    found = decode_events(probs, vocab, frame_seconds=256 / 16000, threshold=0.5, median=7, min_duration=0.1)
+    segment_scores(reference, found)['f1_micro'];  event_scores(reference, found)['f1_macro']
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import NamedTuple
+
+import torch
+
+__all__ = ['Event', 'frame_times', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
+           'event_scores']
+
+
+class Event(NamedTuple):
+    "One sound event: where (`filename`), when (`onset`, `offset`, seconds), what (`event_label`), how sure (`score`)."
+    filename: str
+    onset: float
+    offset: float
+    event_label: str
+    score: float = 1.0
+
+
+def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
+    """`(n_frames,)` seconds each frame stands for: the centre of its window, `i * hop_length / sample_rate`
+    for a centred STFT (`center=True`, librosa's and this package's default), else half a window later."""
+    offset = 0.0 if center else n_fft / 2
+    return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sample_rate
+
+
+def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: int, center: bool = True,
+                  n_fft: int = 0) -> torch.Tensor:
+    """Frame targets `(n_frames, len(vocab))` of one file's `events` (objects with onset, offset, event_label):
+    1 where a frame's time (`frame_times`) lies in `[onset, offset)` of an event of that class, else 0. A label
+    outside `vocab` is a ValueError naming it."""
+    t = frame_times(n_frames, hop_length, sample_rate, center, n_fft)
+    index = {str(v): i for i, v in enumerate(vocab)}
+    y = torch.zeros(n_frames, len(index))
+    for e in events:
+        if str(e.event_label) not in index:
+            raise ValueError(f'event label {e.event_label!r} is not in the vocabulary {list(index)}')
+        y[(t >= e.onset) & (t < e.offset), index[str(e.event_label)]] = 1.0
+    return y
+
+
+def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Median of each column of `x` `(frames, classes)` over `width` frames (odd; the edges repeat the end
+    frames), the usual smoothing of frame decisions before events are read off them."""
+    if width <= 1: return x
+    if width % 2 == 0: raise ValueError(f'median width must be odd, got {width}')
+    h = width // 2
+    padded = torch.cat([x[:1].expand(h, -1), x, x[-1:].expand(h, -1)])
+    return padded.unfold(0, width, 1).median(-1).values
+
+
+def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, threshold=0.5, low=None, median: int = 1,
+                  min_duration: float = 0.0, min_gap: float = 0.0, filename: str = '',
+                  start: float = 0.0) -> list[Event]:
+    """Events from frame probabilities `probs` `(frames, classes)` of one file, frame `i` at `start + i *
+    frame_seconds` seconds.
+
+    threshold : a number or one per class; a frame is active above it. low : hysteresis (a number or one per
+        class, below `threshold`): an event starts above `threshold` and lasts while the probability stays
+        above `low`. median : odd width in frames of a median filter on the active/inactive decisions.
+    min_gap : events of one class closer than this (seconds) merge; min_duration : shorter events are dropped
+        (after merging). Onsets and offsets fall on frame times; `score` is the event's peak probability.
+    """
+    probs = torch.as_tensor(probs, dtype=torch.float32).detach().cpu()
+    if probs.ndim != 2 or probs.shape[1] != len(vocab):
+        raise ValueError(f'probs must be (frames, {len(vocab)} classes), got {tuple(probs.shape)}')
+    hi = torch.as_tensor(threshold, dtype=torch.float32).expand(probs.shape[1])
+    above = probs > hi
+    if low is not None:
+        lo = torch.as_tensor(low, dtype=torch.float32).expand(probs.shape[1])
+        above = _hysteresis(above, probs > lo)
+    active = median_filter(above.float(), median) > 0.5
+    out = []
+    for c, label in enumerate(vocab):
+        runs = _runs(active[:, c])
+        merged = []
+        for a, b in runs:                                   # frames [a, b)
+            if merged and (a - merged[-1][1]) * frame_seconds < min_gap: merged[-1][1] = b
+            else: merged.append([a, b])
+        for a, b in merged:
+            if (b - a) * frame_seconds < min_duration: continue
+            out.append(Event(filename, start + a * frame_seconds, start + b * frame_seconds, str(label),
+                             float(probs[a:b, c].max())))
+    return sorted(out, key=lambda e: (e.onset, e.event_label))
+
+
+def _runs(active: torch.Tensor) -> list[tuple[int, int]]:
+    "The `[start, end)` frame runs where the boolean column `active` is True."
+    d = torch.diff(active.to(torch.int8), prepend=torch.zeros(1, dtype=torch.int8), append=torch.zeros(1, dtype=torch.int8))
+    starts, ends = torch.nonzero(d == 1).flatten().tolist(), torch.nonzero(d == -1).flatten().tolist()
+    return list(zip(starts, ends))
+
+
+def _hysteresis(high: torch.Tensor, above_low: torch.Tensor) -> torch.Tensor:
+    "Frames in a run of `above_low` that holds at least one `high` frame (per column)."
+    out = torch.zeros_like(high)
+    for c in range(high.shape[1]):
+        for a, b in _runs(above_low[:, c]):
+            if high[a:b, c].any(): out[a:b, c] = True
+    return out
+
+
+# --------------------------------------------------------------------------- metrics (DCASE definitions)
+def _by_file(events):
+    d = defaultdict(list)
+    for e in events: d[str(e.filename)].append(e)
+    return d
+
+
+def _f1(tp, fp, fn) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def _summary(per_class: dict, extra: dict | None = None) -> dict:
+    tp, fp, fn = (sum(v[k] for v in per_class.values()) for k in ('tp', 'fp', 'fn'))
+    counted = [c for c, v in per_class.items() if v['tp'] + v['fn'] > 0]          # classes present in the reference
+    out = {'f1_micro': _f1(tp, fp, fn),
+           'f1_macro': sum(_f1(**per_class[c]) for c in counted) / len(counted) if counted else float('nan'),
+           'tp': tp, 'fp': fp, 'fn': fn,
+           'per_class': {c: {**v, 'f1': _f1(**v)} for c, v in per_class.items()}}
+    out.update(extra or {})
+    return out
+
+
+def segment_scores(reference, estimated, segment: float = 1.0, durations: dict | None = None) -> dict:
+    """Segment-based scores (DCASE, `sed_eval`'s definitions): each file cut into `segment`-second segments, a
+    class active in a segment when any of its events overlaps it; TP / FP / FN counted per (segment, class).
+    Error rate = (S + D + I) / N with, per segment, S = min(FN, FP), D = max(0, FN - FP), I = max(0, FP - FN)
+    and N the active reference (segment, class) pairs. F1 micro (pooled counts) and macro (mean over the
+    classes of the reference). `durations` {filename: seconds}: a file's length (else its last event's end)."""
+    ref, est = _by_file(reference), _by_file(estimated)
+    classes = sorted({e.event_label for e in reference} | {e.event_label for e in estimated})
+    per = {c: dict(tp=0, fp=0, fn=0) for c in classes}
+    S = D = I = N = 0
+    for f in sorted(set(ref) | set(est)):
+        end = max([e.offset for e in ref[f] + est[f]] + [(durations or {}).get(f, 0.0)])
+        n_seg = max(1, math.ceil(end / segment - 1e-9))
+
+        def activity(events):
+            act = defaultdict(set)
+            for e in events:
+                first, last = int(e.onset // segment), math.ceil(e.offset / segment - 1e-9) - 1
+                for k in range(first, max(first, last) + 1):
+                    if k < n_seg: act[k].add(e.event_label)
+            return act
+        r, s = activity(ref[f]), activity(est[f])
+        for k in range(n_seg):
+            tp_k, fp_k, fn_k = len(r[k] & s[k]), len(s[k] - r[k]), len(r[k] - s[k])
+            for c in r[k] & s[k]: per[c]['tp'] += 1
+            for c in s[k] - r[k]: per[c]['fp'] += 1
+            for c in r[k] - s[k]: per[c]['fn'] += 1
+            S += min(fn_k, fp_k)
+            D += max(0, fn_k - fp_k)
+            I += max(0, fp_k - fn_k)
+            N += len(r[k])
+    er = (S + D + I) / N if N else float('nan')
+    return _summary(per, {'error_rate': er, 'substitutions': S, 'deletions': D, 'insertions': I, 'n_reference': N})
+
+
+def _matches(r: Event, e: Event, t_collar: float, percentage_of_length: float, offsets: bool) -> bool:
+    if abs(r.onset - e.onset) > t_collar: return False
+    if not offsets: return True
+    return abs(r.offset - e.offset) <= max(t_collar, percentage_of_length * (r.offset - r.onset))
+
+
+def _max_matching(n_ref: int, edges: dict) -> int:
+    "Size of a maximum bipartite matching (augmenting paths); `edges[i]`: the estimated events reference i may take."
+    owner = {}
+
+    def take(i, seen):
+        for j in edges.get(i, ()):
+            if j in seen: continue
+            seen.add(j)
+            if j not in owner or take(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+    return sum(take(i, set()) for i in range(n_ref))
+
+
+def event_scores(reference, estimated, t_collar: float = 0.2, percentage_of_length: float = 0.2,
+                 evaluate_offset: bool = True) -> dict:
+    """Event-based scores (DCASE, `sed_eval`'s definitions): an estimated event is a true positive when it has
+    a reference event of its class and file whose onset is within `t_collar` seconds and (`evaluate_offset`)
+    whose offset is within max(`t_collar`, `percentage_of_length` x the reference event's length); each event
+    is matched at most once, by a maximum matching. F1 micro and macro (over the classes of the reference)."""
+    ref, est = _by_file(reference), _by_file(estimated)
+    classes = sorted({e.event_label for e in reference} | {e.event_label for e in estimated})
+    per = {c: dict(tp=0, fp=0, fn=0) for c in classes}
+    for f in set(ref) | set(est):
+        for c in classes:
+            rs = [e for e in ref[f] if e.event_label == c]
+            es = [e for e in est[f] if e.event_label == c]
+            edges = {i: [j for j, e in enumerate(es) if _matches(r, e, t_collar, percentage_of_length, evaluate_offset)]
+                     for i, r in enumerate(rs)}
+            tp = _max_matching(len(rs), edges)
+            per[c]['tp'] += tp
+            per[c]['fp'] += len(es) - tp
+            per[c]['fn'] += len(rs) - tp
+    return _summary(per)

@@ -1,0 +1,122 @@
+"Sound events: frame targets from strong labels, events from frame probabilities, DCASE metrics (hand-counted)."
+import pytest
+import torch
+
+from fastai_audio.events import (Event, decode_events, event_scores, event_targets, frame_times, median_filter,
+                                 segment_scores)
+
+
+def test_targets_follow_the_front_ends_frame_times():
+    # 10 ms frames (hop 160 at 16 kHz): frame i stands for i * 10 ms when centred, 12.5 ms later when not (n_fft 400)
+    e = [Event('f', 0.1, 0.25, 'dog')]
+    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sample_rate=16000)
+    assert y.shape == (40, 2) and y[:, 0].sum() == 0
+    assert torch.nonzero(y[:, 1]).flatten().tolist() == list(range(10, 25))
+    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sample_rate=16000, center=False, n_fft=400)
+    assert torch.nonzero(y[:, 1]).flatten().tolist() == list(range(9, 24))      # 0.0925 s .. 0.2425 s
+    torch.testing.assert_close(frame_times(3, 160, 16000, center=False, n_fft=400), torch.tensor([0.0125, 0.0225, 0.0325],
+                                                                                                 dtype=torch.float64))
+    with pytest.raises(ValueError, match="event label 'bird' is not in the vocabulary"):
+        event_targets([Event('f', 0.0, 0.1, 'bird')], 10, ['cat', 'dog'], 160, 16000)
+
+
+def test_decoding_merges_gaps_drops_blips_and_scores_the_peak():
+    p = torch.zeros(100, 2)
+    p[10:20, 0], p[20, 0], p[21:31, 0] = 0.9, 0.2, 0.8        # one event with a one-frame dip
+    p[50, 1] = 0.95                                            # a 10 ms blip
+    ev = decode_events(p, ['a', 'b'], 0.01, threshold=0.5, min_gap=0.02, min_duration=0.05, filename='x.wav')
+    assert ev == [Event('x.wav', pytest.approx(0.10), pytest.approx(0.31), 'a', pytest.approx(0.9))]
+    apart = decode_events(p, ['a', 'b'], 0.01, threshold=0.5)
+    assert [(e.event_label, round(e.onset, 2), round(e.offset, 2)) for e in apart] == \
+        [('a', 0.1, 0.2), ('a', 0.21, 0.31), ('b', 0.5, 0.51)]
+    smoothed = decode_events(p, ['a', 'b'], 0.01, median=3)    # the dip and the blip are filtered away
+    assert [(e.event_label, round(e.onset, 2), round(e.offset, 2)) for e in smoothed] == [('a', 0.1, 0.31)]
+    per_class = decode_events(p, ['a', 'b'], 0.01, threshold=[0.85, 0.5])
+    assert [(e.event_label, round(e.onset, 2)) for e in per_class] == [('a', 0.1), ('b', 0.5)]
+
+
+def test_hysteresis_extends_an_event_while_it_stays_above_the_low_threshold():
+    p = torch.tensor([0.1, 0.4, 0.6, 0.9, 0.6, 0.4, 0.1, 0.7, 0.1])[:, None]
+    (e,) = decode_events(p, ['a'], 1.0, threshold=0.8, low=0.5)
+    assert (e.onset, e.offset) == (2.0, 5.0)                   # 0.6 0.9 0.6; the later 0.7 never passes 0.8
+
+
+def test_median_filter_matches_a_hand_computed_case():
+    x = torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0], [0.0]])
+    assert median_filter(x, 3).flatten().tolist() == [0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def test_segment_scores_by_hand():
+    ref = [Event('f', 0.0, 1.5, 'a'), Event('f', 2.2, 2.8, 'b')]
+    est = [Event('f', 0.2, 0.8, 'a'), Event('f', 2.1, 2.5, 'c')]
+    s = segment_scores(ref, est, durations={'f': 3.0})
+    # segment 0: a hit; 1: a missed (deletion); 2: b missed and c inserted (one substitution)
+    assert (s['tp'], s['fp'], s['fn']) == (1, 1, 2)
+    assert (s['substitutions'], s['deletions'], s['insertions'], s['n_reference']) == (1, 1, 0, 3)
+    assert s['error_rate'] == pytest.approx(2 / 3)
+    assert s['f1_micro'] == pytest.approx(2 * 1 / (2 * 1 + 1 + 2))
+    assert s['f1_macro'] == pytest.approx((2 / 3 + 0.0) / 2)   # classes of the reference: a (2/3) and b (0)
+    perfect = segment_scores(ref, ref)
+    assert perfect['f1_micro'] == 1.0 and perfect['error_rate'] == 0.0
+
+
+def test_event_scores_collars_by_hand():
+    ref = [Event('f', 1.0, 2.0, 'a'), Event('f', 3.0, 8.0, 'b')]
+    est = [Event('f', 1.15, 2.1, 'a'),                         # onset 0.15, offset 0.1: within the collars
+           Event('f', 1.3, 2.0, 'a'),                          # onset 0.3 late: a false positive
+           Event('f', 3.1, 8.9, 'b')]                          # offset 0.9 off, within 20% of a 5 s event
+    s = event_scores(ref, est)
+    assert (s['tp'], s['fp'], s['fn']) == (2, 1, 0)
+    assert s['f1_micro'] == pytest.approx(4 / 5) and s['per_class']['b']['f1'] == 1.0
+    strict = event_scores(ref, est, percentage_of_length=0.0)
+    assert (strict['tp'], strict['fn']) == (1, 1)
+    onsets_only = event_scores(ref, [Event('f', 1.1, 5.0, 'a')], evaluate_offset=False)
+    assert onsets_only['per_class']['a']['tp'] == 1
+
+
+def test_event_matching_is_a_maximum_matching():
+    "Greedy matching in reference order would pair a1 with e1 and leave a2 unmatched; the maximum pairs both."
+    ref = [Event('f', 0.0, 1.0, 'a'), Event('f', 0.3, 1.3, 'a')]
+    est = [Event('f', 0.15, 1.15, 'a'), Event('f', 0.05, 0.95, 'a')]
+    assert event_scores(ref, est)['tp'] == 2
+    assert event_scores(ref, [Event('g', 0.0, 1.0, 'a')])['tp'] == 0       # another file never matches
+
+
+def test_scores_agree_with_sed_eval_on_random_event_lists():
+    "Where sed_eval imports (it needs dcase_util and seven more packages: not in the dev extra), the same numbers."
+    sed_eval = pytest.importorskip('sed_eval')
+    dcase_util = pytest.importorskip('dcase_util')
+    import random
+    rng = random.Random(0)
+    classes = ['a', 'b', 'c']
+
+    def events(f, n):
+        out = []
+        for _ in range(n):
+            on = round(rng.uniform(0, 9), 2)
+            out.append(Event(f, on, round(on + rng.uniform(0.1, 3.0), 2), rng.choice(classes)))
+        return out
+
+    for trial in range(10):
+        files = [f'f{i}.wav' for i in range(3)]
+        ref = [e for f in files for e in events(f, rng.randint(1, 6))]
+        est = [Event(e.filename, round(e.onset + rng.gauss(0, 0.2), 2), round(e.offset + rng.gauss(0, 0.4), 2),
+                     e.event_label if rng.random() < 0.8 else rng.choice(classes)) for e in ref if rng.random() < 0.8]
+        est = [e for e in est if e.offset > e.onset] + [e for f in files for e in events(f, rng.randint(0, 2))]
+        seg = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=classes, time_resolution=1.0)
+        evm = sed_eval.sound_event.EventBasedMetrics(event_label_list=classes, t_collar=0.2, percentage_of_length=0.2)
+        for f in files:
+            def box(evs): return dcase_util.containers.MetaDataContainer(
+                [dict(filename=e.filename, onset=e.onset, offset=e.offset, event_label=e.event_label) for e in evs
+                 if e.filename == f])
+            seg.evaluate(reference_event_list=box(ref), estimated_event_list=box(est))
+            evm.evaluate(reference_event_list=box(ref), estimated_event_list=box(est))
+        ours_s, ours_e = segment_scores(ref, est), event_scores(ref, est)
+        so, eo = seg.results_overall_metrics(), evm.results_overall_metrics()
+        assert ours_s['f1_micro'] == pytest.approx(so['f_measure']['f_measure'], abs=1e-9), trial
+        assert ours_s['error_rate'] == pytest.approx(so['error_rate']['error_rate'], abs=1e-9), trial
+        assert ours_s['f1_macro'] == pytest.approx(seg.results_class_wise_average_metrics()['f_measure']['f_measure'],
+                                                   abs=1e-9), trial
+        assert ours_e['f1_micro'] == pytest.approx(eo['f_measure']['f_measure'], abs=1e-9), trial
+        assert ours_e['f1_macro'] == pytest.approx(evm.results_class_wise_average_metrics()['f_measure']['f_measure'],
+                                                   abs=1e-9), trial
