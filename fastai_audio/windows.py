@@ -42,6 +42,20 @@ class Timeline:
     vocab: list
     audio: AudioTensor | None = None
 
+    def events(self, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0, min_gap: float = 0.0,
+               filename: str = '') -> list:
+        """Sound events read off the window probabilities (`events.decode_events`, which explains the settings):
+        window i stands for `hop` seconds around its centre, the first from the clip's start and the last to its
+        end, so an event's onset and offset are known to within about half a hop."""
+        from .events import Event, decode_events
+        hop = float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else float(self.window)
+        first = float(self.starts[0]) + self.window / 2 - hop / 2
+        end = float(self.starts[-1]) + self.window
+        last = first + hop * len(self.starts)
+        out = decode_events(self.probs, self.vocab, hop, threshold, low, median, min_duration, min_gap, filename, first)
+        return [Event(e.filename, float(self.starts[0]) if abs(e.onset - first) < 1e-9 else e.onset,
+                      end if abs(e.offset - last) < 1e-9 else e.offset, e.event_label, e.score) for e in out]
+
     def top(self, k: int = 5) -> list:
         "The `k` classes with the highest peak probability over the windows."
         return [self.vocab[i] for i in self.probs.max(0).values.argsort(descending=True)[:k]]

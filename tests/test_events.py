@@ -120,3 +120,25 @@ def test_scores_agree_with_sed_eval_on_random_event_lists():
         assert ours_e['f1_micro'] == pytest.approx(eo['f_measure']['f_measure'], abs=1e-9), trial
         assert ours_e['f1_macro'] == pytest.approx(evm.results_class_wise_average_metrics()['f_measure']['f_measure'],
                                                    abs=1e-9), trial
+
+
+def test_timeline_events_from_sliding_windows():
+    from fastai_audio import Timeline
+    tl = Timeline(torch.tensor([0.0, 0.5, 1.0, 1.5]), torch.tensor([[0.9, 0.1], [0.9, 0.2], [0.1, 0.8], [0.1, 0.9]]),
+                  1.0, ['a', 'b'])
+    ev = tl.events(filename='x.wav')
+    # windows stand for 0.5 s around their centres (0.5, 1.0, 1.5, 2.0 s); the ends reach the clip's ends
+    assert [(e.event_label, e.onset, e.offset) for e in ev] == [('a', 0.0, 1.25), ('b', 1.25, 2.5)]
+    assert ev[1].score == pytest.approx(0.9) and ev[0].filename == 'x.wav'
+
+
+def test_a_clip_learner_finds_when_each_tone_sounds(tone_learner, tmp_path):
+    "Low then high tone, 1 s each: one event of each, meeting near 1 s (windows of 0.5 s every 0.25 s)."
+    import numpy as np
+    from conftest import tone, write
+    f = write(tmp_path / 'mix.wav', np.concatenate([tone(300.0, 16000, 1.0), tone(3000.0, 16000, 1.0)]), 16000)
+    *_, tl = tone_learner.predict(f, with_timeline=True)
+    ev = {e.event_label: e for e in tl.events()}
+    assert sorted(ev) == ['high', 'low'] and len(tl.events()) == 2
+    assert ev['low'].onset == 0.0 and ev['high'].offset == pytest.approx(2.0)
+    assert abs(ev['low'].offset - 1.0) <= 0.375 and abs(ev['high'].onset - 1.0) <= 0.375
