@@ -1,0 +1,68 @@
+"Frame-level models: shapes back at the front end's frame rate, clip pooling in closed form, a loss that trains."
+import pytest
+import torch
+from torch import nn
+
+from fastai_audio import event_targets, Event, decode_events
+from fastai_audio.sed import CLIP_POOLS, FrameClassifier, SEDLoss, pool_frames
+
+
+def test_clip_pooling_closed_forms():
+    p = torch.full((2, 10, 3), 0.3)
+    for how in ('max', 'mean', 'linear_softmax'):
+        torch.testing.assert_close(pool_frames(p, how), torch.full((2, 3), 0.3))
+    q = torch.zeros(1, 4, 1)
+    q[0, :, 0] = torch.tensor([0.0, 0.0, 0.5, 1.0])
+    assert float(pool_frames(q, 'max')) == 1.0 and float(pool_frames(q, 'mean')) == 0.375
+    assert float(pool_frames(q, 'linear_softmax')) == pytest.approx((0.25 + 1.0) / 1.5)
+    w = torch.tensor([0.0, 0.0, 0.0, 1.0])[None, :, None]
+    assert float(pool_frames(q, 'attention', w)) == 1.0
+    with pytest.raises(ValueError, match='unknown clip pooling'):
+        pool_frames(q, 'median')
+
+
+@pytest.mark.parametrize('pool', CLIP_POOLS)
+def test_frame_logits_come_back_at_the_input_frame_rate(pool):
+    import torchvision
+    from fastai.vision.learner import create_body
+    body = create_body(torchvision.models.resnet18(), n_in=1, pretrained=False)
+    model = FrameClassifier(body, n_classes=3, pool=pool)
+    frames, clip = model(torch.randn(2, 1, 64, 101))
+    assert frames.shape == (2, 101, 3) and clip.shape == (2, 3)
+    body_params, head = FrameClassifier.splitter(model)
+    assert len(body_params) + len(head) == len(list(model.parameters()))
+
+
+def _bands(n, rng):
+    "Spectrograms (n, 1, 16, 80): class 0 a bright low band, class 1 a high one, each over a random span of frames."
+    x = torch.randn(n, 1, 16, 80, generator=rng) * 0.3
+    y = torch.zeros(n, 80, 2)
+    for i in range(n):
+        for c, rows in ((0, slice(0, 4)), (1, slice(12, 16))):
+            if torch.rand(1, generator=rng) < 0.7:
+                a = int(torch.randint(0, 60, (1,), generator=rng)); b = a + int(torch.randint(8, 20, (1,), generator=rng))
+                x[i, 0, rows, a:b] += 2.0
+                y[i, a:b, c] = 1
+    return x, y
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_a_frame_model_learns_when_each_band_sounds(seed):
+    torch.manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
+    body = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d((2, 1)),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d((2, 2)))
+    model = FrameClassifier(body, 2, hidden=32, p=0.0)
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    loss_func = SEDLoss()
+    for _ in range(150):
+        x, y = _bands(16, rng)
+        loss = loss_func(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+    model.eval()
+    x, y = _bands(32, rng)
+    with torch.no_grad(): frames, clip = model(x)
+    on, truth = torch.sigmoid(frames) > 0.5, y > 0
+    f1 = 2 * (on & truth).sum() / (on.sum() + truth.sum())   # frame F1: 0 for all-off, ~0.2 for coin flips
+    assert f1 > 0.8
+    assert ((torch.sigmoid(clip) > 0.5) == (y.max(1).values > 0)).float().mean() > 0.9
