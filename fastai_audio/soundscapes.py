@@ -117,17 +117,24 @@ def read_events(csv_path) -> list[Event]:
     """The events of a DCASE-style CSV or TSV (`filename, onset, offset, event_label`); a row with empty onset,
     offset and label says that file has no event (it gives none). A row that cannot be read is a ValueError
     naming its line."""
+    return [e for _, e in _event_rows(csv_path) if e.event_label]
+
+
+def _event_rows(csv_path) -> list[tuple[int, Event]]:
+    "(line, event) for each row; a file without events gives an event with an empty label and NaN times."
     csv_path = Path(csv_path)
     text = csv_path.read_text()
     delim = '\t' if '\t' in text.splitlines()[0] else ','
     out = []
     for line, row in enumerate(csv.DictReader(text.splitlines(), delimiter=delim), start=2):
-        if not (row.get('event_label') or '').strip() and not (row.get('onset') or '').strip(): continue
+        if not (row.get('event_label') or '').strip() and not (row.get('onset') or '').strip():
+            out.append((line, Event(row.get('filename', ''), float('nan'), float('nan'), '')))
+            continue
         try:
             e = Event(row['filename'], float(row['onset']), float(row['offset']), row['event_label'])
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f'{csv_path}, line {line}: cannot read an event from {dict(row)} ({err})') from err
         if not e.offset > e.onset >= 0:
             raise ValueError(f'{csv_path}, line {line}: offset {e.offset} must come after onset {e.onset} >= 0')
-        out.append(e)
+        out.append((line, e))
     return out

@@ -66,3 +66,58 @@ def test_a_frame_model_learns_when_each_band_sounds(seed):
     f1 = 2 * (on & truth).sum() / (on.sum() + truth.sum())   # frame F1: 0 for all-off, ~0.2 for coin flips
     assert f1 > 0.8
     assert ((torch.sigmoid(clip) > 0.5) == (y.max(1).values > 0)).float().mean() > 0.9
+
+
+@pytest.fixture(scope='module')
+def scapes(tmp_path_factory):
+    import numpy as np
+    from conftest import tone, write
+    from fastai_audio import make_soundscapes
+    src = tmp_path_factory.mktemp('sed_src')
+    for i in range(3):
+        for label, f in (('low', 300.0), ('high', 3000.0)):
+            write(src / f'{label}_x_{i:03d}-000-000.wav', tone(f, 16000, 0.8), 16000)
+    return make_soundscapes(src, tmp_path_factory.mktemp('scapes'), n=8, duration=3.0, events=(1, 3),
+                            event_duration=(0.3, 0.8), seed=0)
+
+
+def test_frame_targets_line_up_with_the_front_end_that_made_the_batch(scapes):
+    from fastai_audio import get_frequency_batch_transforms, read_events, sed_dataloaders
+    events = read_events(scapes / 'events.csv')
+    for hop in (256, 512):
+        dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0,
+                              batch_tfms=get_frequency_batch_transforms(hop_length=hop, n_mels=40))
+        assert dls.vocab == ['high', 'low']
+        x, y = dls.valid.one_batch()
+        assert y.shape == (x.shape[0], x.shape[-1], 2)
+        names = [f.name for f in dls.valid.items][:x.shape[0]]
+        for i, name in enumerate(names):                        # the same targets as event_targets of the file
+            want = event_targets([e for e in events if e.filename == name], x.shape[-1], dls.vocab, hop, 16000)
+            torch.testing.assert_close(y[i].cpu(), want)
+
+
+def test_bad_event_rows_are_named_or_skipped(scapes, tmp_path):
+    from fastai_audio import sed_dataloaders
+    text = (scapes / 'events.csv').read_text().rstrip('\n').splitlines()
+    bad = tmp_path / 'events.csv'
+    bad.write_text('\n'.join(text + ['ghost.wav,0.5,1.0,low', 'scape_0000.wav,2.5,7.0,high']) + '\n')
+    with pytest.raises(ValueError, match=rf"line {len(text) + 1}: file 'ghost.wav' is not under"):
+        sed_dataloaders(bad, scapes, bs=4, num_workers=0)
+    bad.write_text('\n'.join(text + ['scape_0000.wav,2.5,7.0,high']) + '\n')
+    with pytest.raises(ValueError, match=rf"line {len(text) + 1}: offset 7.0 s is past the end of scape_0000.wav"):
+        sed_dataloaders(bad, scapes, bs=4, num_workers=0)
+    with pytest.warns(UserWarning, match='1 rows .* left out'):
+        dls = sed_dataloaders(bad, scapes, bs=4, num_workers=0, on_error='skip', seed=0)
+    assert [line for line, _ in dls.skipped_rows] == [len(text) + 1]
+
+
+def test_a_frame_model_trains_on_the_loaders(scapes):
+    import torchvision
+    from fastai.learner import Learner
+    from fastai.vision.learner import create_body
+    from fastai_audio import sed_dataloaders
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    model = FrameClassifier(create_body(torchvision.models.resnet18(), n_in=1, pretrained=False), dls.c)
+    learn = Learner(dls, model, loss_func=SEDLoss(), splitter=FrameClassifier.splitter)
+    learn.fit(1, 1e-3)
+    assert all(torch.isfinite(torch.tensor(v[0])) for v in learn.recorder.values)

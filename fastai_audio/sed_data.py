@@ -1,0 +1,107 @@
+"""Strong labels in: DataLoaders of (spectrogram, frame targets) from a DCASE-style events CSV and its audio.
+
+    dls = sed_dataloaders('scapes/events.csv', 'scapes', valid_pct=0.2, seed=0, bs=16)
+    x, y = dls.one_batch()          # (batch, 1, mels, frames), (batch, frames, classes)
+
+Each item's target travels as its events `(max_events, 3)` (onset, offset, class index; unused rows -1) and
+becomes frame targets in the batch (`FrameTargets`, after the spectrogram), at the frame times of the front
+end that made that very batch (its `settings`): a change of hop, rate or centring never misaligns them.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from fastai.data.block import DataBlock, TransformBlock
+from fastai.data.transforms import RandomSplitter
+from fasttransform import ItemTransform
+
+from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
+from .events import frame_times
+from .soundscapes import _event_rows
+
+__all__ = ['FrameTargets', 'sed_dataloaders']
+
+
+class _EventsOf:
+    "get_y: a file -> its events as a `(max_events, 3)` tensor (onset, offset, class index), padded with -1 rows."
+    def __init__(self, by_file: dict, vocab: list, max_events: int):
+        self.by_file, self.index, self.max_events = by_file, {v: i for i, v in enumerate(vocab)}, max(1, max_events)
+
+    def __call__(self, f) -> torch.Tensor:
+        y = torch.full((self.max_events, 3), -1.0)
+        for k, e in enumerate(self.by_file.get(Path(f).name, [])):
+            y[k] = torch.tensor([e.onset, e.offset, float(self.index[e.event_label])])
+        return y
+
+
+class FrameTargets(ItemTransform):
+    """Batch transform (after the spectrogram): the events `(batch, max_events, 3)` of each clip become frame
+    targets `(batch, frames, classes)`: 1 where a frame's time (`events.frame_times` of the batch's front end)
+    lies in an event of that class. On the batch's device, without reading values back to the host."""
+    order = 99
+
+    def __init__(self, vocab): self.vocab = list(vocab)
+
+    def encodes(self, b):
+        x, y = b[0], b[1]
+        fe = getattr(x, 'settings', None)
+        if fe is None: raise ValueError('FrameTargets needs spectrogram batches (their front end sets the frame times)')
+        t = frame_times(x.shape[-1], fe.hop_length, fe.sample_rate, fe.center, fe.n_fft).to(x.device, torch.float32)
+        ev = y.as_subclass(torch.Tensor).to(x.device)
+        on, off, cls = ev[..., 0:1], ev[..., 1:2], ev[..., 2].long()
+        inside = ((t >= on) & (t < off) & (cls[..., None] >= 0)).float()           # (batch, events, frames)
+        onehot = torch.nn.functional.one_hot(cls.clamp_min(0), len(self.vocab)).float()
+        return (x, torch.einsum('bef,bec->bfc', inside, onehot).clamp(max=1.0), *b[2:])
+
+
+def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
+                    batch_tfms=None, on_error: str = 'raise', valid_files=None, **kwargs) -> AudioDataLoaders:
+    """`AudioDataLoaders` of (spectrogram, frame targets `(batch, frames, classes)`) for the audio files under
+    `path` named in `events_csv` (DCASE layout: `filename, onset, offset, event_label`, several rows a file; a
+    row with no onset, offset or label is a file without events). Whole files, padded to the batch's longest.
+
+    valid_files : names of the validation files (else `valid_pct` of the files at random, `seed`).
+    batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
+    on_error : 'raise' (a row naming a file that is not under `path`, or an event past its file's end, is a
+        ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
+        them). `dls.vocab`: the event classes, sorted."""
+    import soundfile as sf
+    path = Path(path)
+    files = {f.name: f for f in path.rglob('*') if f.is_file() and f.suffix.lower() in ('.wav', '.flac', '.ogg', '.mp3')}
+    by_file, bad = defaultdict(list), []
+    rows = _event_rows(events_csv)
+    lengths = {}
+    for line, e in rows:
+        f = files.get(Path(e.filename).name)
+        problem = None
+        if f is None: problem = f'file {e.filename!r} is not under {path}'
+        elif e.event_label:
+            if f.name not in lengths: lengths[f.name] = sf.info(str(f)).duration
+            if e.offset > lengths[f.name] + 1e-3:
+                problem = f'offset {e.offset} s is past the end of {f.name} ({lengths[f.name]:.3f} s)'
+        if problem is not None:
+            if on_error != 'skip': raise ValueError(f'{events_csv}, line {line}: {problem}')
+            bad.append((line, problem))
+            continue
+        by_file.setdefault(f.name, [])
+        if e.event_label: by_file[f.name].append(e)
+    if bad: warnings.warn(f'sed_dataloaders: {len(bad)} rows of {events_csv} left out (first: line {bad[0][0]}: '
+                          f'{bad[0][1]}); see dls.skipped_rows')
+    vocab = sorted({e.event_label for evs in by_file.values() for e in evs})
+    if not vocab: raise ValueError(f'{events_csv}: no events to learn from')
+    items = [files[n] for n in sorted(by_file)]
+    if valid_files is not None:
+        valid = {Path(v).name for v in valid_files}
+        splitter = lambda its: ([i for i, f in enumerate(its) if f.name not in valid],       # noqa: E731
+                                [i for i, f in enumerate(its) if f.name in valid])
+    else: splitter = RandomSplitter(valid_pct, seed=seed)
+    get_y = _EventsOf(by_file, vocab, max(len(v) for v in by_file.values()))
+    tfms = list(_default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
+    dblock = DataBlock(blocks=(AudioBlock(sr, None), TransformBlock()), get_y=get_y, splitter=splitter,
+                       batch_tfms=tfms)
+    dls = _build_dls(dblock, items, 'raise', path=path, **kwargs)
+    dls.vocab, dls.c, dls.skipped_rows = vocab, len(vocab), bad
+    return dls
