@@ -27,6 +27,7 @@ from .events import *  # noqa: F401,F403
 from .soundscapes import *  # noqa: F401,F403
 from .sed import *  # noqa: F401,F403
 from .sed_data import *  # noqa: F401,F403
+from .sed_learner import *  # noqa: F401,F403
 from .inference import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
 from .panns import *  # noqa: F401,F403

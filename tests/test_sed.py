@@ -121,3 +121,40 @@ def test_a_frame_model_trains_on_the_loaders(scapes):
     learn = Learner(dls, model, loss_func=SEDLoss(), splitter=FrameClassifier.splitter)
     learn.fit(1, 1e-3)
     assert all(torch.isfinite(torch.tensor(v[0])) for v in learn.recorder.values)
+
+
+def test_sed_learner_finds_events_and_scores_them(scapes, tmp_path):
+    import torchvision
+    from fastai_audio import EventF1, read_events, sed_dataloaders, sed_learner, set_seed
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    set_seed(0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-3)
+    names = [m.name for m in learn.metrics]
+    assert names == ['event_f1', 'segment_f1']
+    f = dls.valid.items[0]
+    df = learn.predict_events(f, threshold=0.0)              # every frame above 0: one event per class, whole file
+    assert list(df.columns) == ['filename', 'onset', 'offset', 'event_label', 'score']
+    assert set(df.event_label) == {'high', 'low'} and (df.filename == f.name).all()
+    assert df.onset.min() == 0.0 and df.offset.max() == pytest.approx(3.0, abs=0.04)
+    out = learn.predict_events_folder(scapes, csv=tmp_path / 'found.csv', threshold=0.99)
+    assert (tmp_path / 'found.csv').exists() and set(out.columns) >= {'onset', 'offset', 'event_label'}
+
+
+def test_event_f1_metric_is_one_for_perfect_frames():
+    from types import SimpleNamespace
+    from fastai_audio import AudioSpectrogram, FrontEnd
+    from fastai_audio.sed_learner import EventF1
+    y = torch.zeros(2, 100, 2)
+    y[0, 10:40, 0] = 1; y[1, 50:90, 1] = 1
+    x = AudioSpectrogram(torch.zeros(2, 1, 40, 100))
+    x.settings = FrontEnd(sample_rate=16000, hop_length=160)
+    for kind in ('event', 'segment'):
+        m = EventF1(kind)
+        m.reset()
+        m.accumulate(SimpleNamespace(xb=(x,), pred=(torch.logit(y.clamp(0.01, 0.99)), None), y=y))
+        assert m.value == 1.0
+        m.reset()
+        swapped = y[..., [1, 0]]                              # each event given to the other class
+        m.accumulate(SimpleNamespace(xb=(x,), pred=(torch.logit(swapped.clamp(0.01, 0.99)), None), y=y))
+        assert m.value == 0.0

@@ -1,0 +1,110 @@
+"""Sound event detection with fastai: `sed_learner` (a frame-level model on `sed_dataloaders`), events out of a
+file or a folder, and event- and segment-based F1 as fastai metrics.
+
+    learn = sed_learner(dls, resnet18, pretrained=False)
+    learn.fit_one_cycle(10, 1e-3)
+    learn.predict_events('recording.wav')       # DataFrame: filename, onset, offset, event_label, score
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from fastai.learner import Learner, Metric
+from fastai.vision.learner import create_body
+from fastprogress.fastprogress import progress_bar
+
+from .core import get_audio_files, load_audio
+from .events import decode_events, event_scores, segment_scores
+from .learner import _speed_options
+from .loading import audio_loader_of
+from .sed import FrameClassifier, SEDLoss
+
+__all__ = ['SEDLearner', 'sed_learner', 'EventF1']
+
+
+def _frame_grid(x):
+    "(seconds a frame, time of frame 0) of a spectrogram batch, from the front end that made it."
+    fe = getattr(x, 'settings', None)
+    if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
+    return fe.hop_length / fe.sample_rate, (0.0 if fe.center else fe.n_fft / 2) / fe.sample_rate
+
+
+class EventF1(Metric):
+    """F1 of the events decoded from the frame probabilities (`threshold`, `median`: see `events.decode_events`)
+    against those of the frame targets, over the validation set: `kind='event'` (onset collar 200 ms, offset
+    max(200 ms, 20%)) or 'segment' (1 s segments); micro-averaged (pooled counts)."""
+    def __init__(self, kind: str = 'event', threshold: float = 0.5, median: int = 1):
+        if kind not in ('event', 'segment'): raise ValueError(f"kind must be 'event' or 'segment', got {kind!r}")
+        self.kind, self.threshold, self.median = kind, threshold, median
+
+    def reset(self): self.ref, self.est, self.n = [], [], 0
+
+    def accumulate(self, learn):
+        step, start = _frame_grid(learn.xb[0])
+        probs = torch.sigmoid(learn.pred[0]).detach().float().cpu()
+        targets = learn.y.as_subclass(torch.Tensor).detach().float().cpu()
+        classes = [str(c) for c in range(probs.shape[-1])]
+        for p, y in zip(probs, targets):
+            name = str(self.n)
+            self.n += 1
+            self.ref += decode_events(y, classes, step, 0.5, filename=name, start=start)
+            self.est += decode_events(p, classes, step, self.threshold, median=self.median, filename=name, start=start)
+
+    @property
+    def value(self):
+        return (event_scores if self.kind == 'event' else segment_scores)(self.ref, self.est)['f1_micro']
+
+    @property
+    def name(self): return f'{self.kind}_f1'
+
+
+class SEDLearner(Learner):
+    "A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`)."
+
+    def _frame_probs(self, path) -> tuple[torch.Tensor, float, float]:
+        loader = audio_loader_of(self.dls.valid_ds)                # decoded as the loaders decode
+        x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
+        for t in self.dls.valid.after_batch.fs:
+            if type(t).__name__ != 'FrameTargets': x = t(x)
+        self.model.eval()
+        with torch.no_grad(): frame_logits, _ = self.model(x)
+        step, start = _frame_grid(x)
+        return torch.sigmoid(frame_logits[0]).float().cpu(), step, start
+
+    def predict_events(self, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
+                       min_gap: float = 0.0):
+        """The events of one file as a DataFrame `filename, onset, offset, event_label, score` (see
+        `events.decode_events` for the settings; `threshold` and `low` may be one per class)."""
+        import pandas as pd
+        probs, step, start = self._frame_probs(path)
+        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold, low, median, min_duration, min_gap,
+                           filename=Path(path).name, start=start)
+        return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
+
+    def predict_events_folder(self, folder, csv=None, **kwargs):
+        "`predict_events` for every audio file under `folder`, with a progress bar; to `csv` when given."
+        import pandas as pd
+        files = get_audio_files(folder)
+        df = pd.concat([self.predict_events(f, **kwargs) for f in progress_bar(files)] or [pd.DataFrame()],
+                       ignore_index=True)
+        if csv is not None: df.to_csv(csv, index=False)
+        return df
+
+
+def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
+                metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, **kwargs) -> SEDLearner:
+    """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
+    to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
+    for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
+    segment-based F1 (`EventF1`). Pretrained: the body frozen, as vision learners do. Other arguments go to
+    `Learner` (and `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
+    speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
+    body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
+    model = FrameClassifier(body, dls.c, pool=pool)
+    learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),
+                       metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,
+                       splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
+    if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
+    return _speed_options(learn, speed.get('mixed_precision'), speed.get('channels_last', False),
+                          speed.get('compile', False))
