@@ -21,7 +21,8 @@ BLOCKS = re.findall(r'^```python\n(.*?)^```', README.read_text(), re.S | re.M)
 SMALL = {'make_synthetic_dataset': dict(n_train=8, n_valid=3),
          'make_fsdkaggle2019_like': dict(n_clips=30, durations=(0.5, 2.5)),
          'make_esc50_like': dict(sr=16000, duration=1.0, clips_per_fold=1),
-         'esc50_dataloaders': dict(sr=16000, duration=1.0)}
+         'esc50_dataloaders': dict(sr=16000, duration=1.0),
+         'make_soundscapes': dict(n=8, duration=2.0)}
 
 
 @pytest.fixture
