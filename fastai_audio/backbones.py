@@ -91,15 +91,23 @@ def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoin
     `freeze_feature_encoder=` (default True) and read their weights through transformers."""
     model = _create(name, n_out, pretrained, checkpoint, **kwargs)
     model.audio_model_name = name                      # how describe_network / build_network rebuild it
+    widths = getattr(getattr(model, 'body', None), 'widths', None)
+    if widths is not None and widths != _official_widths(name): model.audio_model_kwargs = {'widths': list(widths)}
     return model
+
+
+def _official_widths(name):
+    import inspect
+    return inspect.signature(_entry(name).arch).parameters['widths'].default
 
 
 def _create(name, n_out, pretrained, checkpoint, **kwargs) -> nn.Module:
     if name.startswith(HF_PREFIX):
         if checkpoint is not None: raise TypeError(f"{name!r}: give the weights' folder in the name, not checkpoint=")
         return create_hf_model(name, n_out, pretrained, **kwargs)
-    if kwargs: raise TypeError(f'audio model {name!r} takes no {sorted(kwargs)}')
     e = _entry(name)
+    widths = kwargs.pop('widths', None) if e.build is None else None      # a PANNs network of other widths
+    if kwargs: raise TypeError(f'audio model {name!r} takes no {sorted(kwargs)}')
     fe = e.front_end
     if e.build is not None: return e.build(n_out, pretrained, checkpoint)
     if pretrained:
@@ -108,6 +116,7 @@ def _create(name, n_out, pretrained, checkpoint, **kwargs) -> nn.Module:
         if type(body) is not e.arch:
             raise ValueError(f'{path} holds a {type(body).__name__}, not the {e.arch.__name__} of {name!r}')
     else:
-        body = e.arch(fe.sample_rate, fe.n_fft, fe.hop_length, fe.n_mels, fe.f_min, fe.f_max)
+        body = e.arch(fe.sample_rate, fe.n_fft, fe.hop_length, fe.n_mels, fe.f_min, fe.f_max,
+                      widths=tuple(widths or _official_widths(name)))
     body.front_end = fe
     return PannsClassifier(body.train(), n_out)

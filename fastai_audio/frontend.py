@@ -903,7 +903,9 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     name in `audio_model_name`), or None for a network it cannot describe (load it then with `net=`). Needs
     neither fastai nor timm: the layers are recognised by type."""
     name = getattr(model, 'audio_model_name', None)
-    if isinstance(name, str): return dict(source='audio_model', name=name, n_out=int(model.head[-1].out_features))
+    if isinstance(name, str):
+        return dict(source='audio_model', name=name, n_out=int(model.head[-1].out_features),
+                    **getattr(model, 'audio_model_kwargs', {}))
     if not (isinstance(model, nn.Sequential) and len(model) == 2 and isinstance(model[1], nn.Sequential)): return None
     head = [_head_layer(m) for m in model[1]]
     if any(h is None for h in head): return None
@@ -937,7 +939,8 @@ def build_network(arch: dict) -> nn.Module:
     registry backbone is built by `create_audio_model(name, n_out, pretrained=False)`."""
     if arch['source'] == 'audio_model':
         from fastai_audio.backbones import create_audio_model
-        return create_audio_model(arch['name'], arch['n_out'], pretrained=False)
+        extra = {k: v for k, v in arch.items() if k not in ('source', 'name', 'n_out')}
+        return create_audio_model(arch['name'], arch['n_out'], pretrained=False, **extra)
     if arch['source'] == 'torchvision':
         import torchvision
         full = getattr(torchvision.models, arch['name'])(weights=None)

@@ -32,13 +32,13 @@ from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
 from fastai.vision.learner import vision_learner
-from fastai.data.transforms import Category, MultiCategory, get_c
+from fastai.data.transforms import Category, IntToFloatTensor, MultiCategory, ToTensor, get_c
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from plum import dispatch
 
-from .features import AmplitudeToDB, AudioSpectrogram, SpecNormalize, Spectrogram
+from .features import AmplitudeToDB, AudioSpectrogram, Resample, SpecNormalize, Spectrogram
 from .core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
 from .data import AudioLoader, CropPad, _check_on_error, audio_loader_of, is_multi_label
 from .frontend import AudioModelSpec, FrontEnd, describe_network
@@ -57,12 +57,14 @@ _FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
 def _foreign_tfms(dls) -> list[str]:
     """Names of the transforms that act on validation items or batches but are not the front end's (a user's
     own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
-    (`ToTensor`, `CropPad`) are not counted."""
+    (`ToTensor`, `CropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
     out = []
     for stage in (dls.valid.after_item, dls.valid.after_batch):
         for t in stage.fs:
-            if isinstance(t, (*_FRONT_END_TFMS, CropPad)) or getattr(t, 'split_idx', None) == 0: continue
-            if type(t).__module__.startswith('fastai.') and type(t).__name__ in ('ToTensor', 'IntToFloatTensor'): continue
+            if isinstance(t, (*_FRONT_END_TFMS, CropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
+                continue
+            # Resample brings files of another rate to the front end's: a served model is given audio at that rate
+            if isinstance(t, Resample): continue
             out.append(type(t).__name__)
     return out
 

@@ -115,7 +115,7 @@ class Cnn14(nn.Module):
     def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
                  classes_num=527, widths=(64, 128, 256, 512, 1024, 2048)):
         super().__init__()
-        self.n_blocks = len(widths)
+        self.n_blocks, self.widths = len(widths), tuple(int(w) for w in widths)
         self.sample_rate, self.hop_size = sample_rate, hop_size
         self.front_end = FrontEnd('panns', sample_rate, window_size, hop_size, mel_bins, f_min=float(fmin),
                                   f_max=float(fmax), pad_mode='reflect', ref=1.0, amin=1e-10, top_db=None,
