@@ -40,6 +40,7 @@ def recipes():
         'reverb': lambda: ([fa.Reverb(rt60=(0.1, 0.6), p=0.5)], []),
         'distortion': lambda: ([fa.Distortion((3.0, 12.0), p=0.3)], []),
         'mixup': lambda: ([], [MixUp(0.4)]),
+        'light': lambda: ([fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.3), fa.Gain(p=0.5), fa.TimeShift(0.1, p=0.5)], []),
         'filter + reverb + gain': lambda: ([fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.5), fa.Reverb(rt60=(0.1, 0.6), p=0.3),
                                             fa.Gain(p=0.5)], []),
         'filter + reverb + gain + mixup': lambda: ([fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.5),
