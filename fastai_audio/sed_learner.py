@@ -82,6 +82,39 @@ class SEDLearner(Learner):
                            filename=Path(path).name, start=start)
         return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
 
+    def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
+        """One file's spectrogram, above its event roll (one row per class: `reference` events, e.g. from
+        `read_events`, in grey; predicted ones in colour) and the frame probabilities of each class over time.
+        `decode_kwargs` go to `predict_events`. Returns the three axes."""
+        import matplotlib.pyplot as plt
+        loader = audio_loader_of(self.dls.valid_ds)
+        x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
+        for t in self.dls.valid.after_batch.fs:
+            if type(t).__name__ != 'FrameTargets': x = t(x)
+        probs, step, start = self._frame_probs(path)
+        found = self.predict_events(path, **decode_kwargs)
+        vocab = list(map(str, self.dls.vocab))
+        fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=figsize, sharex=True,
+                                            gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
+        x[0].cpu().show(ctx=ax0)
+        ax0.set_xlabel('')
+        name = Path(path).name
+        for k, label in enumerate(vocab):
+            ref = [(e.onset, e.offset - e.onset) for e in reference or [] if e.event_label == label
+                   and Path(str(e.filename)).name == name]
+            if ref: ax1.broken_barh(ref, (k - 0.45, 0.4), color='0.6', label='reference' if k == 0 else None)
+            est = [(r.onset, r.offset - r.onset) for r in found.itertuples() if r.event_label == label]
+            if est: ax1.broken_barh(est, (k + 0.05, 0.4), color=f'C{k % 10}')
+        ax1.set_yticks(range(len(vocab)), vocab)
+        ax1.set_ylim(-0.6, len(vocab) - 0.4)
+        t = start + step * torch.arange(len(probs))
+        for k, label in enumerate(vocab): ax2.plot(t.numpy(), probs[:, k].numpy(), color=f'C{k % 10}', label=label)
+        ax2.set_ylim(0, 1)
+        ax2.set_xlabel('time (s)')
+        ax2.set_ylabel('probability')
+        ax2.legend(fontsize='small', loc='upper right')
+        return ax0, ax1, ax2
+
     def predict_events_folder(self, folder, csv=None, **kwargs):
         "`predict_events` for every audio file under `folder`, with a progress bar; to `csv` when given."
         import pandas as pd

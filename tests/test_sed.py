@@ -158,3 +158,19 @@ def test_event_f1_metric_is_one_for_perfect_frames():
         swapped = y[..., [1, 0]]                              # each event given to the other class
         m.accumulate(SimpleNamespace(xb=(x,), pred=(torch.logit(swapped.clamp(0.01, 0.99)), None), y=y))
         assert m.value == 0.0
+
+
+def test_show_events_draws_spectrogram_roll_and_probabilities(scapes):
+    import matplotlib.pyplot as plt
+    import torchvision
+    from fastai_audio import read_events, sed_dataloaders, sed_learner
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    f = dls.valid.items[0]
+    ref = [e for e in read_events(scapes / 'events.csv') if e.filename == f.name]
+    plt.close('all')
+    ax0, ax1, ax2 = learn.show_events(f, reference=ref, threshold=0.0)
+    assert ax0.images and len(ax2.get_lines()) == 2
+    bars = sum(len(c.get_paths()) for c in ax1.collections)
+    assert bars == len(ref) + 2                           # the reference events, and one found event per class
+    plt.close('all')
