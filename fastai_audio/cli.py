@@ -1,6 +1,7 @@
 """The `fastai-audio` console command.
 
     fastai-audio demo [--out DIR]          train on the embedded synthetic dataset (generated offline)
+    fastai-audio demo --task sed           sound event detection on soundscapes made from it
     fastai-audio train DATA_DIR [options]  train on a folder laid out like NSynth (train/ and valid/)
     fastai-audio bench NAME [options]      run benchmarks/NAME.py of a source checkout (list them with no NAME)
 
@@ -15,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['main', 'train_folder']
+__all__ = ['main', 'train_folder', 'sed_demo']
 
 
 def _plain_log_callback():
@@ -104,6 +105,57 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     return learn, acc
 
 
+def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', seed: int = 0):
+    """Sound event detection, offline: soundscapes of 4 s made from the synthetic classes (training scapes from the
+    training clips, validation scapes from the validation clips), a resnet18 frame-level model from scratch,
+    event- and segment-based F1 printed, `events.png` (one validation scape: spectrogram, event roll,
+    probabilities) and `valid_events.csv` written under `out`. Returns `(learner, {'event_f1', 'segment_f1'})`."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import shutil
+    from fastai.torch_core import set_seed
+    from fastai.vision import models
+    from .sed_data import sed_dataloaders
+    from .sed_learner import sed_learner
+    from .soundscapes import make_soundscapes
+    from .synth import make_synthetic_dataset
+    out = Path(out)
+    print(f'generating the synthetic clips and soundscapes under {out} (offline, deterministic)')
+    clips = make_synthetic_dataset(out / 'clips', n_train=20, n_valid=6, seed=seed)
+    scapes = out / 'scapes'
+    n_valid = max(4, n_scapes // 5)
+    make_soundscapes(clips / 'train', out / 'scapes_train', n=n_scapes, duration=4.0, event_duration=(0.3, 1.0), seed=seed)
+    make_soundscapes(clips / 'valid', out / 'scapes_valid', n=n_valid, duration=4.0, event_duration=(0.3, 1.0),
+                     seed=seed + 1)
+    scapes.mkdir(parents=True, exist_ok=True)
+    rows = ['filename,onset,offset,event_label']
+    for split in ('train', 'valid'):
+        src = out / f'scapes_{split}'
+        for f in sorted(src.glob('*.wav')): shutil.copy(f, scapes / f'{split}_{f.name}')
+        rows += [f'{split}_{line}' for line in (src / 'events.csv').read_text().splitlines()[1:]]
+    (scapes / 'events.csv').write_text('\n'.join(rows) + '\n')
+    valid = [f.name for f in scapes.glob('valid_*.wav')]
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, valid_files=valid, bs=min(16, max(2, n_scapes // 4)),
+                          num_workers=0)
+    print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation soundscapes, classes: {", ".join(dls.vocab)}')
+    set_seed(seed, reproducible=True)
+    learn = _log_progress(sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.'), progress)
+    t0 = time.time()
+    learn.fit_one_cycle(epochs, 3e-3)
+    scores = dict(zip(('event_f1', 'segment_f1'), (float(v) for v in learn.validate()[1:3])))
+    print(f"event-based F1 {scores['event_f1']:.3f}, segment-based F1 {scores['segment_f1']:.3f} after {epochs} "
+          f'epochs ({time.time() - t0:.0f} s)')
+    from .soundscapes import read_events
+    f = scapes / sorted(valid)[0]
+    learn.show_events(f, reference=read_events(scapes / 'events.csv'), median=5, min_duration=0.1)
+    plt.savefig(out / 'events.png', bbox_inches='tight', dpi=80)
+    plt.close('all')
+    learn.predict_events_folder(scapes, csv=out / 'valid_events.csv', median=5, min_duration=0.1)
+    print(f'wrote {out / "events.png"} and {out / "valid_events.csv"}')
+    return learn, scores
+
+
 _PROGRESS_HELP = 'progress bars (bar), one plain line an epoch for log files (lines), or bars only on a terminal (auto)'
 
 
@@ -115,6 +167,9 @@ def _parser():
     d.add_argument('--epochs', type=int, default=4)
     d.add_argument('--per-class', type=int, default=100, help='training clips per class (valid: a fifth)')
     d.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
+    d.add_argument('--task', choices=('classify', 'sed'), default='classify',
+                   help='classify clips (default) or detect sound events in soundscapes (sed)')
+    d.add_argument('--scapes', type=int, default=120, help='training soundscapes for --task sed')
     t = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/valid')
     t.add_argument('data', help='folder with train/ and valid/ subfolders of audio files')
     t.add_argument('--out', default=None, help='output folder (default DATA_DIR/fastai_audio_out)')
@@ -175,7 +230,9 @@ def bench(name=None, args=()) -> int:
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.cmd == 'bench': return bench(args.name, args.args)
-    if args.cmd == 'demo':
+    if args.cmd == 'demo' and args.task == 'sed':
+        sed_demo(args.out, epochs=args.epochs if args.epochs != 4 else 6, n_scapes=args.scapes, progress=args.progress)
+    elif args.cmd == 'demo':
         from .synth import NSYNTH_PATTERN, make_synthetic_dataset
         out = Path(args.out)
         print(f'generating the synthetic dataset under {out / "data"} (offline, deterministic)')

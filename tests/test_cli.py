@@ -49,3 +49,16 @@ def test_train_on_missing_folder_is_a_clear_error(tmp_path):
     res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'train', str(tmp_path / 'nope')],
                          capture_output=True, text=True)
     assert res.returncode != 0 and 'is not a folder' in res.stderr
+
+
+def test_sed_demo_writes_its_picture_and_events(tmp_path):
+    "`fastai-audio demo --task sed` at a tiny size: soundscapes made, a frame model trained, F1 printed, files written."
+    res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'demo', '--task', 'sed', '--out', str(tmp_path / 'sed'),
+                          '--epochs', '1', '--scapes', '8', '--progress', 'lines'], capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'event-based F1' in res.stdout and 'segment-based F1' in res.stdout
+    assert (tmp_path / 'sed' / 'events.png').stat().st_size > 0
+    import pandas as pd
+    df = pd.read_csv(tmp_path / 'sed' / 'valid_events.csv')
+    assert list(df.columns) == ['filename', 'onset', 'offset', 'event_label', 'score']
