@@ -54,9 +54,11 @@ def sync_check(device):
     "'none' when the preset and the front end run on a batch without a host synchronisation, else the first one."
     import torch
     if torch.device(device).type != 'cuda': return 'not checked (no CUDA device)'
+    import fastai_audio as fa
     from fastai_audio import AudioTensor, audio_aug_transforms, get_frequency_batch_transforms
     x = AudioTensor(torch.randn(8, 1, 32000, device=device) * 0.1, sr=16000)
-    augs, front = audio_aug_transforms(p=1.0), get_frequency_batch_transforms(normalize=None)
+    augs = audio_aug_transforms(p=1.0, **fa.FULL_PRESET)           # every family of the preset, each time
+    front = get_frequency_batch_transforms(normalize=None)
 
     def batch():
         out = x

@@ -6,7 +6,7 @@ import torch
 from conftest import tone, write
 from fastai_audio import (AddBackground, AddNoise, AudioItemList, AudioSpectrogram, AudioTensor, CutMix,
                           FrequencyMask, Gain, MixUp, NSYNTH_PATTERN, PitchShift, PolarityInversion, RandomFilter,
-                          TimeMask, TimeShift, accuracy, audio_aug_transforms, colored_noise, create_cnn,
+                          TimeMask, TimeShift, accuracy, audio_aug_transforms, FULL_PRESET, colored_noise, create_cnn,
                           get_frequency_batch_transforms, models, pitch_shift, set_seed, time_shift, time_stretch)
 
 SR = 16000
@@ -178,7 +178,7 @@ def test_waveform_augmentations_leave_spectrograms_alone_and_vice_versa():
 
 @pytest.fixture(scope='module')
 def aug_dls(synth_path):
-    tfms = audio_aug_transforms(p=1.0) + get_frequency_batch_transforms()
+    tfms = audio_aug_transforms(p=1.0, **FULL_PRESET) + get_frequency_batch_transforms()
     return (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
             .databunch(bs=8, tfms=tfms, num_workers=0, shuffle=False))
 
@@ -233,7 +233,7 @@ def test_no_batch_augmentation_reads_values_back_to_the_host(tmp_path, monkeypat
     write(tmp_path / 'bg' / 'bg.wav', (tmp_path / 'bg').mkdir() or tone(200.0, 16000, 1.5), 16000)
     write(tmp_path / 'ir.wav', np.exp(-np.arange(800) / 100.0).astype(np.float32), 16000)
     kinds = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'highshelf', 'eq')
-    tfms = audio_aug_transforms(p=1.0, filter_p=1.0, background=tmp_path / 'bg') + [
+    tfms = audio_aug_transforms(p=1.0, filter_p=1.0, background=tmp_path / 'bg', **FULL_PRESET) + [
         PolarityInversion(p=1.0), RandomFilter(kinds=kinds, p=1.0), Reverb(p=1.0), Reverb(tmp_path / 'ir.wav', p=1.0),
         SpeedPerturb(p=1.0), LevelNormalize(p=1.0), Distortion(p=1.0), TimeReversal(p=1.0), WaveformCutout(p=1.0),
         OneOf([Gain(p=1.0), SpeedPerturb()]), SomeOf([Gain(), TimeReversal(), Distortion()], k=(1, 3)),
