@@ -97,13 +97,15 @@ def main(argv=None):
     p.add_argument('--subset', type=float, default=1.0, help='fraction of each class\'s training clips')
     p.add_argument('--recipes', default='none,preset,masks,filter,gain + noise,pitch,stretch + shift,speed,reverb,mixup')
     p.add_argument('--pattern', default=r'(\w+)_\w+_\d+-\d+-\d+.wav$', help='label regex on file names')
+    p.add_argument('--baseline', type=float, default=None,
+                   help="mean valid accuracy of 'none' from an earlier run at the same budget (for the last column)")
     p.add_argument('--append', action='store_true')
     a = p.parse_args(argv)
     root = Path(a.data) / ('alt_program_split' if a.split == 'alt' else '')
     names = [r.strip() for r in a.recipes.split(',')]
     unknown = sorted(set(names) - set(recipes()))
     if unknown: p.error(f'unknown recipes {unknown}; known: {", ".join(recipes())}')
-    base = None
+    base = a.baseline
     for name in names:
         t0 = time.time()
         res = [run(root, name, s, a.epochs, a.lr, a.bs, a.subset, a.pattern, a.hop_length) for s in a.seeds]
