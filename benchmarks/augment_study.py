@@ -28,7 +28,7 @@ def recipes():
     return {
         'none': lambda: ([], []),
         'preset': lambda: (fa.audio_aug_transforms(**fa.FULL_PRESET), []),      # the 0.1 defaults, as measured
-        'preset now': lambda: (fa.audio_aug_transforms(), []),                   # today's defaults ('light')
+        'preset now': lambda: (fa.audio_aug_transforms(), []),                   # today's default: the filter alone
         'masks': lambda: ([fa.FrequencyMask((0, 6), 2), fa.TimeMask((0, 20), 2)], []),
         'masks light': lambda: ([fa.FrequencyMask((0, 4), 1), fa.TimeMask((0, 10), 1)], []),
         'filter': lambda: ([fa.RandomFilter(p=0.3)], []),
