@@ -16,6 +16,7 @@ import torch
 
 from .core import get_audio_files, load_audio
 from .events import Event
+from .frontend import seconds_to_samples
 from .synth import NSYNTH_PATTERN
 
 __all__ = ['make_soundscapes', 'read_events']
@@ -70,7 +71,7 @@ def make_soundscapes(sources, path, n: int = 100, duration: float = 10.0, sr: in
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    length = int(round(duration * sr))
+    length = seconds_to_samples(duration, sr, 1)
     level = 10 ** (background_db / 20)
     rows = []
     import soundfile as sf
@@ -90,7 +91,7 @@ def make_soundscapes(sources, path, n: int = 100, duration: float = 10.0, sr: in
         for _ in range(rng.randint(*events)):
             i = rng.randrange(len(files))
             y = load_audio(files[i], sr=sr)[0].numpy().astype(np.float64)
-            y = y[:int(round(rng.uniform(*event_duration) * sr))]
+            y = y[:seconds_to_samples(rng.uniform(*event_duration), sr, 1)]
             a, b = _active_span(y, sr)
             y = y[:b]
             onset = rng.randrange(max(1, length - len(y) + 1))

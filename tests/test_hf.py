@@ -86,10 +86,10 @@ def test_fine_tuning_keeps_the_feature_encoder_and_exports_what_predict_gives(to
     assert {n for n in trainable if 'norm' not in n} == {'head.1.weight', 'head.1.bias'}
     assert not any('feature_extractor' in n for n in trainable)
     conv = learn.model.body.model.feature_extractor.conv_layers[0].conv.weight.detach().clone()
-    attn = learn.model.body.model.encoder.layers[0].attention.q_proj.weight.detach().clone()
+    layers = {n: q.detach().clone() for n, q in learn.model.body.model.encoder.layers.named_parameters()}
     learn.fine_tune(1, 1e-3)
     assert torch.equal(learn.model.body.model.feature_extractor.conv_layers[0].conv.weight, conv)
-    assert not torch.equal(learn.model.body.model.encoder.layers[0].attention.q_proj.weight, attn)
+    assert any(not torch.equal(q, layers[n]) for n, q in learn.model.body.model.encoder.layers.named_parameters())
     y = tone(300.0, 16000, 0.7)
     probs = learn.predict(y, sr=16000)[2]
     with torch.no_grad(): torch.testing.assert_close(waveform_model(learn)(torch.from_numpy(y)), probs, atol=1e-4, rtol=0)
