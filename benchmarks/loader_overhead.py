@@ -1,0 +1,57 @@
+"""Benchmark (issue 16): what the DataLoader adds to decoding, per clip.
+
+    python benchmarks/loader_overhead.py DATA/nsynth_gm [--clips 640] [--append]
+
+The same `--clips` NSynth-GM training notes (4 s, 16 kHz WAV) decoded one by one with `load_audio`, and through
+the package's DataLoaders (random 4 s crops, batches of 64, no batch transforms, 0 workers): seconds a clip each,
+best of 3 passes after a warm-up, and the ratio.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import append_row, command, machine, today  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('data')
+    p.add_argument('--clips', type=int, default=640)
+    p.add_argument('--append', action='store_true')
+    a = p.parse_args(argv)
+    import fastai_audio as fa
+    root = Path(a.data)
+    train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
+    files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
+    dls = (fa.AudioItemList(files, root).split_by_folder().label_from_re(r'(\w+)_\w+_\d+-\d+-\d+.wav$')
+           .databunch(bs=64, duration=4.0, num_workers=0, tfms=[]))
+    dl = dls.train.new(shuffle=True, drop_last=False)
+
+    def through_loader():
+        return sum(len(b[0]) for b in dl)
+
+    def one_by_one():
+        for f in train: fa.load_audio(f, sr=16000)
+        return len(train)
+
+    res = {}
+    for name, f in (('load_audio one by one', one_by_one), ('DataLoaders', through_loader)):
+        f()
+        best = float('inf')
+        for _ in range(3):
+            t0 = time.perf_counter()
+            n = f()
+            best = min(best, (time.perf_counter() - t0) / n)
+        res[name] = best
+    ratio = res['DataLoaders'] / res['load_audio one by one']
+    print(', '.join(f'{k}: {1000 * v:.2f} ms a clip' for k, v in res.items()), f'; loader / decode x{ratio:.2f}')
+    if a.append:
+        append_row('loader overhead', [today(), f'`{command()}`', machine(), len(train),
+                                       f"{1000 * res['load_audio one by one']:.2f} ms", f"{1000 * res['DataLoaders']:.2f} ms",
+                                       f'x{ratio:.2f}'])
+
+
+if __name__ == '__main__':
+    main()
