@@ -15,10 +15,11 @@ from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
 from .core import get_audio_files, load_audio
-from .events import decode_events, event_scores, segment_scores
+from .events import decode_events, event_scores, frame_times, segment_scores
 from .learner import _speed_options
 from .loading import audio_loader_of
 from .sed import FrameClassifier, SEDLoss
+from .sed_data import FrameTargets
 
 __all__ = ['SEDLearner', 'sed_learner', 'EventF1']
 
@@ -27,7 +28,8 @@ def _frame_grid(x):
     "(seconds a frame, time of frame 0) of a spectrogram batch, from the front end that made it."
     fe = getattr(x, 'settings', None)
     if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
-    return fe.hop_length / fe.sample_rate, (0.0 if fe.center else fe.n_fft / 2) / fe.sample_rate
+    t = frame_times(2, fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+    return float(t[1] - t[0]), float(t[0])
 
 
 class EventF1(Metric):
@@ -62,37 +64,44 @@ class EventF1(Metric):
 class SEDLearner(Learner):
     "A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`)."
 
-    def _frame_probs(self, path) -> tuple[torch.Tensor, float, float]:
-        loader = audio_loader_of(self.dls.valid_ds)                # decoded as the loaders decode
+    def _spectrogram(self, path):
+        "One file decoded as the loaders decode it, through the validation front end: a batch of one."
+        loader = audio_loader_of(self.dls.valid_ds)
         x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
         for t in self.dls.valid.after_batch.fs:
-            if type(t).__name__ != 'FrameTargets': x = t(x)
+            if not isinstance(t, FrameTargets): x = t(x)
+        return x
+
+    def _frame_probs(self, x) -> torch.Tensor:
+        "Frame probabilities `(frames, classes)` of the spectrogram batch of one `x`."
         self.model.eval()
         with torch.no_grad(): frame_logits, _ = self.model(x)
+        return torch.sigmoid(frame_logits[0]).float().cpu()
+
+    def _events(self, x, probs, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
+                min_gap: float = 0.0):
+        import pandas as pd
         step, start = _frame_grid(x)
-        return torch.sigmoid(frame_logits[0]).float().cpu(), step, start
+        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold, low, median, min_duration, min_gap,
+                           filename=Path(path).name, start=start)
+        return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
 
     def predict_events(self, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
                        min_gap: float = 0.0):
         """The events of one file as a DataFrame `filename, onset, offset, event_label, score` (see
         `events.decode_events` for the settings; `threshold` and `low` may be one per class)."""
-        import pandas as pd
-        probs, step, start = self._frame_probs(path)
-        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold, low, median, min_duration, min_gap,
-                           filename=Path(path).name, start=start)
-        return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
+        x = self._spectrogram(path)
+        return self._events(x, self._frame_probs(x), path, threshold, low, median, min_duration, min_gap)
 
     def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
         """One file's spectrogram, above its event roll (one row per class: `reference` events, e.g. from
         `read_events`, in grey; predicted ones in colour) and the frame probabilities of each class over time.
         `decode_kwargs` go to `predict_events`. Returns the three axes."""
         import matplotlib.pyplot as plt
-        loader = audio_loader_of(self.dls.valid_ds)
-        x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
-        for t in self.dls.valid.after_batch.fs:
-            if type(t).__name__ != 'FrameTargets': x = t(x)
-        probs, step, start = self._frame_probs(path)
-        found = self.predict_events(path, **decode_kwargs)
+        x = self._spectrogram(path)                                # decoded and run once, for all three panels
+        probs = self._frame_probs(x)
+        found = self._events(x, probs, path, **decode_kwargs)
+        step, start = _frame_grid(x)
         vocab = list(map(str, self.dls.vocab))
         fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=figsize, sharex=True,
                                             gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
