@@ -164,7 +164,7 @@ def _parser():
     sub = p.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('demo', help='train on an embedded synthetic dataset, generated offline (a few minutes on 2 CPU cores)')
     d.add_argument('--out', default='fastai_audio_demo', help='folder for the data, confusion matrix and model')
-    d.add_argument('--epochs', type=int, default=4)
+    d.add_argument('--epochs', type=int, default=None, help='epochs (default: 4 to classify, 6 for sed)')
     d.add_argument('--per-class', type=int, default=100, help='training clips per class (valid: a fifth)')
     d.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
     d.add_argument('--task', choices=('classify', 'sed'), default='classify',
@@ -231,13 +231,13 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.cmd == 'bench': return bench(args.name, args.args)
     if args.cmd == 'demo' and args.task == 'sed':
-        sed_demo(args.out, epochs=args.epochs if args.epochs != 4 else 6, n_scapes=args.scapes, progress=args.progress)
+        sed_demo(args.out, epochs=args.epochs or 6, n_scapes=args.scapes, progress=args.progress)
     elif args.cmd == 'demo':
         from .synth import NSYNTH_PATTERN, make_synthetic_dataset
         out = Path(args.out)
         print(f'generating the synthetic dataset under {out / "data"} (offline, deterministic)')
         data = make_synthetic_dataset(out / 'data', n_train=args.per_class, n_valid=max(1, args.per_class // 5))
-        _, acc = train_folder(data, out, label_re=NSYNTH_PATTERN, pretrained=False, epochs=args.epochs, bs=32,
+        _, acc = train_folder(data, out, label_re=NSYNTH_PATTERN, pretrained=False, epochs=args.epochs or 4, bs=32,
                               lr=3e-3, progress=args.progress)
     else:
         data = Path(args.data)
