@@ -18,6 +18,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_row, best_of, command, machine, today  # noqa: E402
 
 
+def through_preset(x, augs, front):
+    "A training batch `x` through the waveform augmentations, the front end `front`, then the spectrogram ones."
+    for t in sorted(augs, key=lambda t: t.order):
+        if t.order < 50: x = t(x, split_idx=0)
+    for t in front: x = t(x)
+    for t in sorted(augs, key=lambda t: t.order):
+        if t.order >= 50: x = t(x, split_idx=0)
+    return x
+
+
 def measure(device='cpu', p=0.5, repeats=5, bs=64, seconds=4.0, each=True) -> dict:
     """Seconds of the preset (`audio_aug_transforms(p=p)`, its defaults; front end excluded), of one resnet18 training step on
     the same batch of `bs` clips of `seconds` s, and (`each`) of every augmentation applied alone."""
@@ -37,15 +47,7 @@ def measure(device='cpu', p=0.5, repeats=5, bs=64, seconds=4.0, each=True) -> di
         for t in front: s = t(s)
         return s
 
-    def run_augs():
-        out = x
-        for t in sorted(augs, key=lambda t: t.order):
-            if t.order < 50: out = t(out, split_idx=0)
-        spec = out
-        for t in front: spec = t(spec)
-        for t in augs:
-            if t.order >= 50: spec = t(spec, split_idx=0)
-        return spec
+    def run_augs(): return through_preset(x, augs, front)
 
     every = audio_aug_transforms(p=p, **fa.FULL_PRESET) + [fa.PolarityInversion(p=p), fa.Reverb(p=p), fa.SpeedPerturb(p=p), fa.LevelNormalize(p=p),
                     fa.Distortion(p=p), fa.TimeReversal(p=p), fa.WaveformCutout(p=p),

@@ -60,14 +60,9 @@ def sync_check(device):
     augs = audio_aug_transforms(p=1.0, **fa.FULL_PRESET)           # every family of the preset, each time
     front = get_frequency_batch_transforms(normalize=None)
 
-    def batch():
-        out = x
-        for t in sorted(augs, key=lambda t: t.order):
-            if t.order < 50: out = t(out, split_idx=0)
-        for t in front: out = t(out)
-        for t in augs:
-            if t.order >= 50: out = t(out, split_idx=0)
-        return out
+    from augment_cost import through_preset
+
+    def batch(): return through_preset(x, augs, front)
 
     batch()                                                          # warm-up: constants built once
     torch.cuda.synchronize()
