@@ -964,6 +964,8 @@ def load_waveform_model(path, net: nn.Module | None = None) -> WaveformClassifie
     from safetensors.torch import load_file
     path = Path(path)
     cfg = json.loads((path / 'config.json').read_text())
+    if cfg.get('kind') == 'sed':
+        raise ValueError(f'{path} holds a sound event detector (frame probabilities): load it with load_sed_model')
     if cfg.get('kind') == 'embedding':
         raise ValueError(f'{path} holds an embedder + head model: load model.ts or model.onnx, or build the '
                          'EmbeddingClassifier and load_state_dict(model.safetensors)')

@@ -5,14 +5,23 @@ labels), with a loss on frames, on clips, or both.
     model = FrameClassifier(create_body(resnet18(), n_in=1, pretrained=False), n_classes=10)
     frame_logits, clip_logits = model(spectrograms)            # (batch, frames, classes), (batch, classes)
     loss = SEDLoss()(model(x), frame_targets)                   # frame BCE + clip BCE
+
+A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
+saved and loaded with fastai nowhere: `load_sed_model(folder)` (torchvision rebuilds a torchvision body).
 """
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ['CLIP_POOLS', 'pool_frames', 'FrameClassifier', 'SEDLoss']
+from .frontend import FrontEnd, FrontEndModule
+
+__all__ = ['CLIP_POOLS', 'pool_frames', 'FrameClassifier', 'SEDLoss', 'FrameDetector', 'describe_frame_classifier',
+           'build_frame_classifier', 'load_sed_model']
 
 CLIP_POOLS = ('max', 'mean', 'linear_softmax', 'attention')
 
@@ -42,7 +51,7 @@ class FrameClassifier(nn.Module):
                  hidden: int = 256, p: float = 0.2):
         super().__init__()
         if pool not in CLIP_POOLS: raise ValueError(f'unknown clip pooling {pool!r}; known: {", ".join(CLIP_POOLS)}')
-        self.body, self.pool = body, pool
+        self.body, self.pool, self.hidden, self.n_classes = body, pool, hidden, n_classes
         if body_channels is None:
             first = next(m for m in body.modules() if isinstance(m, nn.Conv2d))
             with torch.no_grad():
@@ -50,13 +59,16 @@ class FrameClassifier(nn.Module):
                 body.eval()
                 body_channels = body(torch.zeros(1, first.in_channels, 64, 64)).shape[1]
                 body.train(was)
+        self.body_channels = int(body_channels)
         self.head = nn.Sequential(nn.Dropout(p), nn.Conv1d(body_channels, hidden, 3, padding=1), nn.ReLU(),
                                   nn.Dropout(p), nn.Conv1d(hidden, n_classes, 1))
         self.attention = nn.Conv1d(hidden, n_classes, 1) if pool == 'attention' else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n_frames = x.shape[-1]
-        h = self.body(x.as_subclass(torch.Tensor)).mean(2)                     # (batch, C, frames')
+        if type(x) is not torch.Tensor and not torch.compiler.is_compiling():   # fastai's subclass, not export's
+            x = x.as_subclass(torch.Tensor)
+        h = self.body(x).mean(2)                                               # (batch, C, frames')
         hidden = self.head[:4](h)
         logits = self.head[4:](hidden)                                         # (batch, classes, frames')
         logits = F.interpolate(logits, size=n_frames, mode='linear', align_corners=False).transpose(1, 2)
@@ -76,9 +88,12 @@ class FrameClassifier(nn.Module):
 
 class SEDLoss(nn.Module):
     """Binary cross-entropy on frames and on clips: `preds` = `(frame_logits, clip_logits)` of `FrameClassifier`,
-    `target` frame targets `(batch, frames, classes)` (strong labels; the clip target is their max over time) or
-    clip targets `(batch, classes)` (weak labels: the clip term alone). `frame_weight` and `clip_weight` weigh
-    the two terms (0 leaves one out)."""
+    `target` frame targets `(batch, frames, classes)` or clip targets `(batch, classes)` (the clip term alone).
+
+    Frame targets are 1 (the class sounds in that frame), 0 (it does not) or -1 (weak label: it sounds somewhere
+    in the clip, the frames are not known; see `sed_data.FrameTargets`). The frame term leaves the -1 entries
+    out; the clip target is 1 where a class has any non-zero frame. `frame_weight` and `clip_weight` weigh the
+    two terms (0 leaves one out)."""
     def __init__(self, frame_weight: float = 1.0, clip_weight: float = 1.0):
         super().__init__()
         self.frame_weight, self.clip_weight = frame_weight, clip_weight
@@ -90,8 +105,86 @@ class SEDLoss(nn.Module):
         if target.shape[1] != frame_logits.shape[1]:
             raise ValueError(f'frame targets have {target.shape[1]} frames, the model {frame_logits.shape[1]}: make '
                              'the targets at the front end\'s frame rate (events.event_targets)')
-        loss = 0.0
-        if self.frame_weight: loss = loss + self.frame_weight * F.binary_cross_entropy_with_logits(frame_logits, target)
+        loss = frame_logits.new_zeros(())
+        if self.frame_weight:
+            known = (target >= 0).float()
+            each = F.binary_cross_entropy_with_logits(frame_logits, target.clamp_min(0), reduction='none')
+            loss = loss + self.frame_weight * (each * known).sum() / known.sum().clamp_min(1.0)
         if self.clip_weight:
-            loss = loss + self.clip_weight * F.binary_cross_entropy_with_logits(clip_logits, target.max(1).values)
+            clip_target = (target != 0).float().amax(1)
+            loss = loss + self.clip_weight * F.binary_cross_entropy_with_logits(clip_logits, clip_target)
         return loss
+
+
+# =========================================================================== serving: waveform in, frames out
+class FrameDetector(nn.Module):
+    """One waveform `(samples,)` (or `(channels, samples)`) at `sample_rate`, of any length -> frame
+    probabilities `(frames, classes)`: the training front end (`FrontEndModule`) and a `FrameClassifier`.
+    Frame i stands for `start + i * frame_seconds` seconds (`events.frame_times` of the front end), so
+    `events(wave)` decodes them into events with `decode_events`, in plain torch.
+
+    Parameters
+    ----------
+    front_end : FrontEnd (what the network was trained on). net : the `FrameClassifier`. classes : the names.
+    """
+    def __init__(self, front_end: FrontEnd, net: nn.Module, classes):
+        super().__init__()
+        from .events import frame_times
+        self.front_end, self.net, self.classes = FrontEndModule(front_end), net, [str(c) for c in classes]
+        self.sample_rate, self.channels, self.whole = int(front_end.sample_rate), int(front_end.channels), True
+        t = frame_times(2, front_end.hop_length, front_end.sample_rate, front_end.center, front_end.n_fft)
+        self.frame_seconds, self.start = float(t[1] - t[0]), float(t[0])
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if wave.ndim == 1: wave = wave.unsqueeze(0)
+        frame_logits, _ = self.net(self.front_end(wave.unsqueeze(0)))
+        return torch.sigmoid(frame_logits[0])
+
+    @torch.jit.ignore
+    def events(self, wave: torch.Tensor, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
+               min_gap: float = 0.0, filename: str = '') -> list:
+        "The events of `wave` (`events.decode_events`, which explains the settings), as a list of `Event`."
+        from .events import decode_events
+        with torch.no_grad(): probs = self(wave)
+        return decode_events(probs, self.classes, self.frame_seconds, threshold, low, median, min_duration, min_gap,
+                             filename, self.start)
+
+
+def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> dict | None:
+    """How `build_frame_classifier` rebuilds `model`: its torchvision body (`arch_name`, the body's input channels
+    and how many of the network's children it keeps) and its head, or None (a body of your own: pass `net=` to
+    `load_sed_model`)."""
+    first = next((m for m in model.body.modules() if isinstance(m, nn.Conv2d)), None)
+    if arch_name is None or first is None or not isinstance(model.body, nn.Sequential): return None
+    return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(model.body),
+                body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool)
+
+
+def build_frame_classifier(d: dict) -> FrameClassifier:
+    "An untrained `FrameClassifier` with the layout `describe_frame_classifier` wrote (needs torchvision)."
+    if d.get('source') != 'torchvision': raise ValueError(f"cannot rebuild a frame classifier from {d!r}")
+    import torchvision
+    from .frontend import _set_input_channels
+    full = getattr(torchvision.models, d['name'])(weights=None)
+    _set_input_channels(full, d['n_in'])
+    body = nn.Sequential(*list(full.children())[:d['body_children']])
+    return FrameClassifier(body, d['n_classes'], d['pool'], d['body_channels'], d['hidden'])
+
+
+def load_sed_model(path, net: nn.Module | None = None) -> FrameDetector:
+    """The `FrameDetector` in folder `path` (config.json + model.safetensors, as `export_sed_model` writes them),
+    in eval mode; the network is rebuilt from the config unless `net` (same layout) is given, and every weight
+    must match (`strict=True`). Torch alone: load `model.ts` (`torch.jit.load`) or `model.onnx` instead."""
+    from safetensors.torch import load_file
+    path = Path(path)
+    cfg = json.loads((path / 'config.json').read_text())
+    if cfg.get('kind') != 'sed':
+        raise ValueError(f'{path} does not hold a sound event detector (config kind {cfg.get("kind")!r}); '
+                         'load_waveform_model loads clip classifiers')
+    if net is None:
+        if not cfg.get('network'): raise ValueError(f'{path / "config.json"} does not say how to rebuild the network: pass net=')
+        net = build_frame_classifier(cfg['network'])
+    model = FrameDetector(FrontEnd.from_dict(cfg['front_end']), net, cfg['classes'])
+    model.load_state_dict(load_file(str(path / 'model.safetensors')), strict=True)
+    model.config = cfg
+    return model.eval()

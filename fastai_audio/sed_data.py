@@ -6,6 +6,10 @@
 Each item's target travels as its events `(max_events, 3)` (onset, offset, class index; unused rows -1) and
 becomes frame targets in the batch (`FrameTargets`, after the spectrogram), at the frame times of the front
 end that made that very batch (its `settings`): a change of hop, rate or centring never misaligns them.
+
+Weak (clip-level) labels mix in as in DCASE task 4: `weak_csv=` (`filename, event_labels`) adds training files
+whose labels say which classes sound somewhere in the clip; their frame targets are -1 for those classes
+(unknown frames: `SEDLoss` trains only their clip scores) and 0 for the others.
 """
 from __future__ import annotations
 
@@ -20,32 +24,41 @@ from fasttransform import ItemTransform
 
 from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
 from .events import frame_times
-from .soundscapes import _event_rows
+from .soundscapes import _event_rows, _weak_rows
 
-__all__ = ['FrameTargets', 'sed_dataloaders']
+__all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
+
+
+WEAK = -2.0       # the onset and offset of a weak label's row: the class sounds somewhere in the clip
 
 
 class _EventsOf:
-    "get_y: a file -> its events as a `(max_events, 3)` tensor (onset, offset, class index), padded with -1 rows."
-    def __init__(self, by_file: dict, vocab: list, max_events: int):
-        self.by_file, self.index, self.max_events = by_file, {v: i for i, v in enumerate(vocab)}, max(1, max_events)
+    """get_y: a file -> its events as a `(max_events, 3)` tensor (onset, offset, class index), padded with -1
+    rows; a weakly labelled file's rows have onset and offset `WEAK`."""
+    def __init__(self, by_file: dict, weak: dict, vocab: list, max_events: int):
+        self.by_file, self.weak, self.max_events = by_file, weak, max(1, max_events)
+        self.index = {v: i for i, v in enumerate(vocab)}
 
     def __call__(self, f) -> torch.Tensor:
         y = torch.full((self.max_events, 3), -1.0)
-        for k, e in enumerate(self.by_file.get(Path(f).name, [])):
-            y[k] = torch.tensor([e.onset, e.offset, float(self.index[e.event_label])])
+        name = Path(f).name
+        rows = [(WEAK, WEAK, label) for label in self.weak[name]] if name in self.weak else \
+            [(e.onset, e.offset, e.event_label) for e in self.by_file.get(name, [])]
+        for k, (on, off, label) in enumerate(rows): y[k] = torch.tensor([on, off, float(self.index[label])])
         return y
 
 
 class FrameTargets(ItemTransform):
     """Batch transform (after the spectrogram): the events `(batch, max_events, 3)` of each clip become frame
     targets `(batch, frames, classes)`: 1 where a frame's time (`events.frame_times` of the batch's front end)
-    lies in an event of that class. On the batch's device, without reading values back to the host."""
+    lies in an event of that class, else 0; -1 in every frame of a class a weak label names (`WEAK` rows). On
+    the batch's device, without reading values back to the host. A spectrogram alone passes unchanged."""
     order = 99
 
     def __init__(self, vocab): self.vocab = list(vocab)
 
     def encodes(self, b):
+        if not isinstance(b, (tuple, list)): return b
         x, y = b[0], b[1]
         fe = getattr(x, 'settings', None)
         if fe is None: raise ValueError('FrameTargets needs spectrogram batches (their front end sets the frame times)')
@@ -54,16 +67,22 @@ class FrameTargets(ItemTransform):
         on, off, cls = ev[..., 0:1], ev[..., 1:2], ev[..., 2].long()
         inside = ((t >= on) & (t < off) & (cls[..., None] >= 0)).float()           # (batch, events, frames)
         onehot = torch.nn.functional.one_hot(cls.clamp_min(0), len(self.vocab)).float()
-        return (x, torch.einsum('bef,bec->bfc', inside, onehot).clamp(max=1.0), *b[2:])
+        strong = torch.einsum('bef,bec->bfc', inside, onehot).clamp(max=1.0)
+        weak = ((on[..., 0] == WEAK) & (cls >= 0)).float()                              # (batch, events)
+        weak_classes = torch.einsum('be,bec->bc', weak, onehot) > 0                     # (batch, classes)
+        return (x, torch.where(weak_classes[:, None, :], -1.0, strong), *b[2:])
 
 
 def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
-                    batch_tfms=None, on_error: str = 'raise', valid_files=None, **kwargs) -> AudioDataLoaders:
+                    batch_tfms=None, on_error: str = 'raise', valid_files=None, weak_csv=None,
+                    **kwargs) -> AudioDataLoaders:
     """`AudioDataLoaders` of (spectrogram, frame targets `(batch, frames, classes)`) for the audio files under
     `path` named in `events_csv` (DCASE layout: `filename, onset, offset, event_label`, several rows a file; a
     row with no onset, offset or label is a file without events). Whole files, padded to the batch's longest.
 
-    valid_files : names of the validation files (else `valid_pct` of the files at random, `seed`).
+    valid_files : names of the validation files (else `valid_pct` of the strongly labelled files at random, `seed`).
+    weak_csv : clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`,
+        for training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
     batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
     on_error : 'raise' (a row naming a file that is not under `path`, or an event past its file's end, is a
         ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
@@ -88,17 +107,32 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
             continue
         by_file.setdefault(f.name, [])
         if e.event_label: by_file[f.name].append(e)
+    weak = {}
+    if weak_csv is not None:
+        for line, name, labels in _weak_rows(weak_csv):
+            problem = f'file {name!r} is not under {path}' if Path(name).name not in files else \
+                f'{Path(name).name} also has strong labels in {events_csv}' if Path(name).name in by_file else None
+            if problem is not None:
+                if on_error != 'skip': raise ValueError(f'{weak_csv}, line {line}: {problem}')
+                bad.append((f'{line} of {Path(weak_csv).name}', problem))
+                continue
+            weak[Path(name).name] = labels
     if bad: warnings.warn(f'sed_dataloaders: {len(bad)} rows of {events_csv} left out (first: line {bad[0][0]}: '
                           f'{bad[0][1]}); see dls.skipped_rows')
-    vocab = sorted({e.event_label for evs in by_file.values() for e in evs})
+    vocab = sorted({e.event_label for evs in by_file.values() for e in evs} | {c for v in weak.values() for c in v})
     if not vocab: raise ValueError(f'{events_csv}: no events to learn from')
-    items = [files[n] for n in sorted(by_file)]
+    strong_items = [files[n] for n in sorted(by_file)]
+    items = strong_items + [files[n] for n in sorted(weak)]
     if valid_files is not None:
         valid = {Path(v).name for v in valid_files}
-        splitter = lambda its: ([i for i, f in enumerate(its) if f.name not in valid],       # noqa: E731
-                                [i for i, f in enumerate(its) if f.name in valid])
-    else: splitter = RandomSplitter(valid_pct, seed=seed)
-    get_y = _EventsOf(by_file, vocab, max(len(v) for v in by_file.values()))
+        named_weak = sorted(valid & set(weak))
+        if named_weak: raise ValueError(f'valid_files names {named_weak[0]}, which has weak labels only: validation '
+                                        'needs onsets and offsets')
+    else:
+        valid = {strong_items[i].name for i in RandomSplitter(valid_pct, seed=seed)(strong_items)[1]}
+    splitter = lambda its: ([i for i, f in enumerate(its) if f.name not in valid],       # noqa: E731
+                            [i for i, f in enumerate(its) if f.name in valid])
+    get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
     tfms = list(_default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
     dblock = DataBlock(blocks=(AudioBlock(sr, None), TransformBlock()), get_y=get_y, splitter=splitter,
                        batch_tfms=tfms)

@@ -4,6 +4,7 @@ file or a folder, and event- and segment-based F1 as fastai metrics.
     learn = sed_learner(dls, resnet18, pretrained=False)
     learn.fit_one_cycle(10, 1e-3)
     learn.predict_events('recording.wav')       # DataFrame: filename, onset, offset, event_label, score
+    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_sed_model, no fastai
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from .core import get_audio_files, load_audio
 from .events import decode_events, event_scores, frame_times, segment_scores
 from .learner import _speed_options
 from .loading import audio_loader_of
-from .sed import FrameClassifier, SEDLoss
+from .sed import FrameClassifier, FrameDetector, SEDLoss, describe_frame_classifier
 from .sed_data import FrameTargets
 
-__all__ = ['SEDLearner', 'sed_learner', 'EventF1']
+__all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
 
 
 def _frame_grid(x):
@@ -48,6 +49,7 @@ class EventF1(Metric):
         targets = learn.y.as_subclass(torch.Tensor).detach().float().cpu()
         classes = [str(c) for c in range(probs.shape[-1])]
         for p, y in zip(probs, targets):
+            if bool((y < 0).any()): continue                    # weakly labelled: no onsets to score against
             name = str(self.n)
             self.n += 1
             self.ref += decode_events(y, classes, step, 0.5, filename=name, start=start)
@@ -124,6 +126,22 @@ class SEDLearner(Learner):
         ax2.legend(fontsize='small', loc='upper right')
         return ax0, ax1, ax2
 
+    def detector(self) -> FrameDetector:
+        """This learner as a `FrameDetector` (waveform in, frame probabilities out; a copy of the network, on the
+        CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
+        validation batches, which the detector cannot carry, is a ValueError naming it."""
+        import copy
+        from .learner import _foreign_tfms, _front_end_of
+        foreign = [n for n in _foreign_tfms(self.dls) if n != FrameTargets.__name__]
+        if foreign: raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, '
+                                     'which the waveform-in detector cannot reproduce')
+        fe = _front_end_of(self.dls)
+        fe.check_servable('export')
+        det = FrameDetector(fe, copy.deepcopy(self.model).eval().cpu(), self.dls.vocab).eval()
+        det.config = dict(kind='sed', front_end=fe.to_dict(), classes=det.classes, frame_seconds=det.frame_seconds,
+                          start=det.start, network=describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
+        return det
+
     def predict_events_folder(self, folder, csv=None, **kwargs):
         "`predict_events` for every audio file under `folder`, with a progress bar; to `csv` when given."
         import pandas as pd
@@ -147,6 +165,23 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
     learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),
                        metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
+    learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
     return _speed_options(learn, speed.get('mixed_precision'), speed.get('channels_last', False),
                           speed.get('compile', False))
+
+
+def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+    """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`: a waveform
+    `(samples,)` of any length at the front end's rate -> frame probabilities `(frames, classes)`.
+
+    formats : 'safetensors' (config.json + weights: `load_sed_model`, whose `events()` decodes them),
+        'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'.
+    config.json holds the front end, the classes and the frame grid (`frame_seconds`, `start`): what
+    `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events. Returns `path`.
+    """
+    from .export import save_waveform_model
+    det = learn.detector()
+    wave = torch.zeros(det.channels, det.sample_rate * 2)
+    with torch.no_grad(): x = det.front_end(wave[None])
+    return save_waveform_model(det, path, det.config, formats, traced={'front_end': wave[None], 'net': x})

@@ -19,7 +19,7 @@ from .events import Event
 from .frontend import seconds_to_samples
 from .synth import NSYNTH_PATTERN
 
-__all__ = ['make_soundscapes', 'read_events']
+__all__ = ['make_soundscapes', 'read_events', 'read_weak_labels']
 
 
 def _label_of(pattern: str):
@@ -119,6 +119,31 @@ def read_events(csv_path) -> list[Event]:
     offset and label says that file has no event (it gives none). A row that cannot be read is a ValueError
     naming its line."""
     return [e for _, e in _event_rows(csv_path) if e.event_label]
+
+
+def read_weak_labels(csv_path) -> dict:
+    """{file name: its clip-level labels} of a DCASE weak-label CSV or TSV (`filename, event_labels`, the labels
+    of a clip separated by commas, none for a clip without events). A row without a file name, or a file named
+    twice, is a ValueError naming its line."""
+    return {name: labels for _, name, labels in _weak_rows(csv_path)}
+
+
+def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
+    "(line, file name, sorted labels) for each row of a weak-label CSV or TSV."
+    csv_path = Path(csv_path)
+    text = csv_path.read_text()
+    delim = '\t' if '\t' in text.splitlines()[0] else ','
+    out, first = [], {}
+    for line, row in enumerate(csv.DictReader(text.splitlines(), delimiter=delim), start=2):
+        name = (row.get('filename') or '').strip()
+        if not name or 'event_labels' not in row:
+            raise ValueError(f'{csv_path}, line {line}: a weak label needs filename and event_labels, got {dict(row)}')
+        if name in first: raise ValueError(f'{csv_path}, line {line}: {name} is labelled again (first on line {first[name]})')
+        labels = row['event_labels'] or ''
+        if delim == ',' and row.get(None): labels = ','.join([labels, *row[None]])   # unquoted commas in a CSV
+        first[name] = line
+        out.append((line, name, sorted({x.strip() for x in labels.split(',') if x.strip()})))
+    return out
 
 
 def _event_rows(csv_path) -> list[tuple[int, Event]]:

@@ -174,3 +174,85 @@ def test_show_events_draws_spectrogram_roll_and_probabilities(scapes):
     bars = sum(len(c.get_paths()) for c in ax1.collections)
     assert bars == len(ref) + 2                           # the reference events, and one found event per class
     plt.close('all')
+
+
+def test_weak_frames_are_left_out_of_the_frame_loss_and_count_for_the_clip():
+    "A -1 frame target (weak label) adds nothing to the frame term; its class is a positive clip target."
+    logits = torch.randn(1, 6, 2)
+    clip = torch.randn(1, 2)
+    strong = torch.tensor([[[1., 0.], [1., 0.], [0., 0.], [0., 0.], [0., 0.], [0., 0.]]])
+    weak = strong.clone()
+    weak[0, :, 1] = -1.0                                      # class 1 sounds somewhere, frames unknown
+    frame_only = SEDLoss(clip_weight=0)((logits, clip), weak)
+    each = torch.nn.functional.binary_cross_entropy_with_logits(logits[0, :, 0], strong[0, :, 0], reduction='sum')
+    torch.testing.assert_close(frame_only, each / 6)           # the six known frames of class 0, nothing else
+    clip_only = SEDLoss(frame_weight=0)((logits, clip), weak)
+    torch.testing.assert_close(clip_only, torch.nn.functional.binary_cross_entropy_with_logits(clip, torch.ones(1, 2)))
+
+
+def test_weak_labels_mix_in_for_training_only(scapes, tmp_path):
+    import shutil
+    from fastai_audio import read_events, read_weak_labels, sed_dataloaders
+    root = tmp_path / 'mixed'
+    shutil.copytree(scapes, root)
+    events = read_events(root / 'events.csv')
+    weak_names = ['scape_0006.wav', 'scape_0007.wav']
+    strong = [line for line in (root / 'events.csv').read_text().splitlines()
+              if not any(line.startswith(n) for n in weak_names)]
+    (root / 'strong.csv').write_text('\n'.join(strong) + '\n')
+    labels = {n: sorted({e.event_label for e in events if e.filename == n}) for n in weak_names}
+    (root / 'weak.tsv').write_text('filename\tevent_labels\n' + ''.join(f'{n}\t{",".join(v)}\n' for n, v in labels.items()))
+    assert read_weak_labels(root / 'weak.tsv') == labels
+    dls = sed_dataloaders(root / 'strong.csv', root, weak_csv=root / 'weak.tsv', valid_files=['scape_0000.wav'],
+                          bs=8, num_workers=0, shuffle=False)
+    assert {f.name for f in dls.valid.items} == {'scape_0000.wav'}
+    train = [f.name for f in dls.train.items]
+    assert set(weak_names) <= set(train) and len(train) == 7
+    x, y = dls.train.one_batch()
+    for i, name in enumerate(train[:len(y)]):
+        row = y[i].cpu()
+        if name in weak_names:                                  # -1 for the named classes in every frame, 0 else
+            for c, cls in enumerate(dls.vocab):
+                assert bool((row[:, c] == (-1.0 if cls in labels[name] else 0.0)).all())
+        else: assert bool(((row == 0) | (row == 1)).all())
+    with pytest.raises(ValueError, match='weak labels only'):
+        sed_dataloaders(root / 'strong.csv', root, weak_csv=root / 'weak.tsv', valid_files=['scape_0006.wav'], bs=4)
+    (root / 'both.tsv').write_text('filename\tevent_labels\nscape_0001.wav\tlow\n')
+    with pytest.raises(ValueError, match=r'both.tsv, line 2: scape_0001.wav also has strong labels'):
+        sed_dataloaders(root / 'strong.csv', root, weak_csv=root / 'both.tsv', bs=4)
+    (root / 'twice.tsv').write_text('filename\tevent_labels\nscape_0006.wav\tlow\nscape_0006.wav\thigh\n')
+    with pytest.raises(ValueError, match='line 3: scape_0006.wav is labelled again'):
+        read_weak_labels(root / 'twice.tsv')
+
+
+def test_exported_detector_gives_the_learners_frame_probabilities_and_events(scapes, tmp_path):
+    import onnxruntime as ort
+    import torchvision
+    from fastai_audio import (export_sed_model, get_frequency_batch_transforms, load_audio, load_sed_model,
+                              load_waveform_model, sed_dataloaders, sed_learner, set_seed)
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0,
+                          batch_tfms=get_frequency_batch_transforms(hop_length=320, n_mels=32))
+    set_seed(0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    out = export_sed_model(learn, tmp_path / 'detector')
+    f = dls.valid.items[0]
+    x = learn._spectrogram(f)
+    want = learn._frame_probs(x)
+    wave = load_audio(f, sr=16000)[0]
+    det = load_sed_model(out)
+    with torch.no_grad(): got = det(wave)
+    assert got.shape == want.shape == (x.shape[-1], 2)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+    ts = torch.jit.load(str(out / 'model.ts'))
+    for n in (len(wave), 16000 + 123):                         # any length
+        with torch.no_grad(): torch.testing.assert_close(ts(wave[:n]), det(wave[:n]), atol=1e-4, rtol=0)
+    sess = ort.InferenceSession(str(out / 'model.onnx'))
+    onnx_probs = sess.run(None, {'waveform': wave[:20000].numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(onnx_probs), det(wave[:20000]).detach(), atol=1e-4, rtol=0)
+    ev = det.events(wave, threshold=0.3, filename=f.name)
+    df = learn.predict_events(f, threshold=0.3)
+    assert [(e.event_label, round(e.onset, 4), round(e.offset, 4)) for e in ev] == \
+        [(r.event_label, round(r.onset, 4), round(r.offset, 4)) for r in df.itertuples()]
+    with pytest.raises(ValueError, match='load_sed_model'):
+        load_waveform_model(out)
