@@ -8,6 +8,10 @@
   `qualities` as a multi-label task.
 - FSDKaggle2019 (curated set: 4970 clips of 0.3 to 30 s, 44.1 kHz, 80 labels, multi-label):
   `download_fsdkaggle2019`, `fsdkaggle2019_dataloaders(path)`.
+- URBAN-SED (10,000 soundscapes of 10 s, 44.1 kHz, 10 urban classes, strong labels): `download_urbansed`,
+  `urbansed_events(path, split)`, `urbansed_dataloaders(path)` for sound event detection.
+- DESED (DCASE task 4, 10 domestic classes, strong and weak labels): `download_desed` (the parts Zenodo serves;
+  the real clips come from YouTube through DESED's scripts), `desed_dataloaders(path)`.
 
 Downloads go through fastai's downloader into fastai's own archive and data folders (`~/.fastai` unless
 configured), each dataset extracted into a folder named after it. Every recipe also takes a folder you
@@ -28,7 +32,8 @@ from .data import AudioDataLoaders
 __all__ = ['ESC50_URL', 'NSYNTH_URLS', 'FSDKAGGLE2019_URLS', 'NSYNTH_FAMILIES', 'NSYNTH_SOURCES', 'NSYNTH_QUALITIES',
            'download_data', 'download_esc50', 'download_nsynth', 'download_fsdkaggle2019', 'esc50_metadata',
            'esc50_dataloaders', 'nsynth_examples', 'nsynth_dataloaders', 'fsdkaggle2019_metadata',
-           'fsdkaggle2019_dataloaders']
+           'fsdkaggle2019_dataloaders', 'URBANSED_URL', 'URBANSED_CLASSES', 'DESED_URLS', 'DESED_CLASSES',
+           'download_urbansed', 'download_desed', 'urbansed_events', 'urbansed_dataloaders', 'desed_dataloaders']
 
 ESC50_URL = 'https://github.com/karoldvl/ESC-50/archive/master.zip'
 NSYNTH_URLS = {s: f'http://download.magenta.tensorflow.org/datasets/nsynth/nsynth-{s}.jsonwav.tar.gz'
@@ -192,3 +197,117 @@ def fsdkaggle2019_dataloaders(path, valid_pct: float = 0.2, seed: int | None = 0
     audio, df = fsdkaggle2019_metadata(path)
     return AudioDataLoaders.from_df(df, audio, fn_col='fname', label_col='labels', label_delim=',',
                                     valid_pct=valid_pct, seed=seed, sr=sr, duration=duration, **kwargs)
+
+
+# --------------------------------------------------------------------------- sound event detection
+URBANSED_URL = 'https://zenodo.org/record/1324404/files/URBAN-SED_v2.0.0.tar.gz?download=1'
+URBANSED_CLASSES = ('air_conditioner', 'car_horn', 'children_playing', 'dog_bark', 'drilling', 'engine_idling',
+                    'gun_shot', 'jackhammer', 'siren', 'street_music')
+DESED_URLS = {'synthetic': 'https://zenodo.org/record/6026841/files/dcase_synth.zip?download=1',
+              'public_eval': 'https://zenodo.org/record/4560759/files/DESED_public_eval.tar.gz?download=1',
+              'real_metadata': 'https://zenodo.org/record/4639776/files/audioset_metadata.tar.gz?download=1'}
+DESED_CLASSES = ('Alarm_bell_ringing', 'Blender', 'Cat', 'Dishes', 'Dog', 'Electric_shaver_toothbrush', 'Frying',
+                 'Running_water', 'Speech', 'Vacuum_cleaner')
+
+
+def download_urbansed(base=None, force=False) -> Path:
+    """URBAN-SED v2.0.0 from Zenodo (record 1324404; 10,000 soundscapes of 10 s at 44.1 kHz, several GB) into
+    `base/URBAN-SED` (holding `audio/{train,validate,test}` and `annotations/{train,validate,test}`)."""
+    return download_data(URBANSED_URL, 'URBAN-SED', base, force)
+
+
+def download_desed(parts=('synthetic',), base=None, force=False) -> Path:
+    """Parts of DESED (DCASE task 4) that Zenodo serves directly, into `base/DESED/{part}`: 'synthetic' (the
+    `dcase_synth` soundscapes with strong labels, record 6026841), 'public_eval' (record 4560759) and
+    'real_metadata' (the TSVs of the real AudioSet clips, record 4639776; their audio must be fetched from
+    YouTube with DESED's own scripts). Returns `base/DESED`."""
+    from fastai.data.external import fastai_cfg
+    root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'DESED'
+    unknown = sorted(set(parts) - set(DESED_URLS))
+    if unknown: raise ValueError(f'unknown DESED part {unknown[0]!r}; known: {", ".join(DESED_URLS)}')
+    for p in parts: download_data(DESED_URLS[p], p, root, force)
+    return root
+
+
+def _key(root: Path) -> str:
+    "A short name for a dataset folder, the same in every process."
+    import hashlib
+    return hashlib.md5(str(Path(root).resolve()).encode()).hexdigest()[:10]
+
+
+def _events_csv(rows: list, name: str) -> Path:
+    """Write `rows` (filename relative to the dataset root, onset, offset, event_label; None times for a file
+    without events) as a DCASE CSV under the temporary folder (the dataset's folder is left untouched)."""
+    out = Path(tempfile.gettempdir()) / 'fastai_audio_events' / f'{name}.csv'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=['filename', 'onset', 'offset', 'event_label']).to_csv(out, index=False)
+    return out
+
+
+def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
+    """URBAN-SED's annotations of `split` ('train', 'validate', 'test') as a DataFrame in the DCASE layout:
+    filename (relative to the dataset root: `audio/{split}/{id}.wav`), onset, offset, event_label; one row per
+    event (the `annotations/{split}/{id}.txt` files: tab-separated onset, offset, label, no header), a row with
+    empty times for a soundscape without events."""
+    ann = _find(path, [f'annotations/{split}', f'URBAN-SED_v2.0.0/annotations/{split}', f'URBAN-SED/annotations/{split}'],
+                f'URBAN-SED {split} annotations')
+    rows = []
+    for txt in sorted(ann.glob('*.txt')):
+        rel = f'audio/{split}/{txt.stem}.wav'
+        lines = [line.split('\t') for line in txt.read_text().splitlines() if line.strip()]
+        for k, parts in enumerate(lines, start=1):
+            if len(parts) != 3: raise ValueError(f'{txt}, line {k}: expected onset, offset and label, got {parts}')
+            rows.append((rel, float(parts[0]), float(parts[1]), parts[2].strip()))
+        if not lines: rows.append((rel, None, None, None))
+    if not rows: raise FileNotFoundError(f'no annotation .txt files in {ann}')
+    return pd.DataFrame(rows, columns=['filename', 'onset', 'offset', 'event_label'])
+
+
+def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr: int = 16000, **kwargs):
+    """URBAN-SED sound event detection loaders (`sed_dataloaders`): the soundscapes of split `train` to train on,
+    `valid` to validate, frame targets from the annotations (`urbansed_events`). The audio is 44.1 kHz and
+    decoded at `sr`. Other arguments as `sed_dataloaders` (bs, batch_tfms, on_error...)."""
+    from .sed_data import sed_dataloaders
+    ann = _find(path, [f'annotations/{train}', f'URBAN-SED_v2.0.0/annotations/{train}', f'URBAN-SED/annotations/{train}'],
+                'URBAN-SED annotations')
+    root = ann.parent.parent
+    tr, va = urbansed_events(root, train), urbansed_events(root, valid)
+    csv = _events_csv(pd.concat([tr, va]).values.tolist(), f'urbansed_{_key(root)}')
+    return sed_dataloaders(csv, root, valid_files=sorted(set(va.filename)), sr=sr, **kwargs)
+
+
+def _desed_strong(root: Path, tsv: Path, audio: str) -> list:
+    "Rows of a DESED strong-label TSV with each filename made relative to `root` (the audio under `audio/`)."
+    from .soundscapes import _event_rows
+    return [(f'{audio}/{e.filename}', *((None, None, None) if not e.event_label else (e.onset, e.offset, e.event_label)))
+            for _, e in _event_rows(tsv)]
+
+
+def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synthetic21_validation', weak: bool = True,
+                      sr: int = 16000, **kwargs):
+    """DESED (DCASE task 4) loaders (`sed_dataloaders`) from the layout of its Zenodo archives and download
+    scripts: strong labels `metadata/train/{train}/soundscapes.tsv` (audio `audio/train/{train}/soundscapes/`),
+    validation `metadata/validation/{valid}/soundscapes.tsv` (or `valid='validation'`: the real
+    `metadata/validation/validation.tsv` with `audio/validation/validation/`), and with `weak`, when present,
+    the weak labels `metadata/train/weak.tsv` of `audio/train/weak/` mixed into training. The TSVs hold bare
+    file names; synthetic training and validation clips share names (`16.wav`), so each is taken from its own
+    folder. Audio is decoded at `sr` (the task's baseline uses 16 kHz). Other arguments as `sed_dataloaders`."""
+    from .sed_data import sed_dataloaders
+    meta = _find(path, [f'metadata/train/{train}/soundscapes.tsv', f'dcase_synth/metadata/train/{train}/soundscapes.tsv',
+                        f'synthetic/metadata/train/{train}/soundscapes.tsv'], 'DESED strong training labels')
+    root = meta.parents[3]
+    rows = _desed_strong(root, meta, f'audio/train/{train}/soundscapes')
+    if valid == 'validation':
+        vrows = _desed_strong(root, _find(root, ['metadata/validation/validation.tsv'], 'DESED validation labels'),
+                              'audio/validation/validation')
+    else:
+        vrows = _desed_strong(root, _find(root, [f'metadata/validation/{valid}/soundscapes.tsv'],
+                                          f'DESED {valid} labels'), f'audio/validation/{valid}/soundscapes')
+    weak_csv = None
+    if weak and (root / 'metadata/train/weak.tsv').exists() and (root / 'audio/train/weak').is_dir():
+        from .soundscapes import _weak_rows
+        weak_csv = Path(tempfile.gettempdir()) / 'fastai_audio_events' / f'desed_weak_{_key(root)}.csv'
+        pd.DataFrame([(f'audio/train/weak/{n}', ','.join(v)) for _, n, v in _weak_rows(root / 'metadata/train/weak.tsv')],
+                     columns=['filename', 'event_labels']).to_csv(weak_csv, index=False)
+    csv = _events_csv(rows + vrows, f'desed_{_key(root)}')
+    return sed_dataloaders(csv, root, valid_files=sorted({r[0] for r in vrows}), sr=sr, weak_csv=weak_csv, **kwargs)

@@ -32,18 +32,38 @@ __all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
 WEAK = -2.0       # the onset and offset of a weak label's row: the class sounds somewhere in the clip
 
 
+class _FileIndex:
+    """The audio files under `path`, found by a CSV's `filename`: a path relative to `path`, or a bare name when
+    exactly one file has it. `index(name)` -> `(file, None)` or `(None, why not)`."""
+    def __init__(self, path: Path):
+        self.path, self.by_rel, self.by_name = path, {}, defaultdict(list)
+        for f in sorted(path.rglob('*')):
+            if f.is_file() and f.suffix.lower() in ('.wav', '.flac', '.ogg', '.mp3'):
+                self.by_rel[f.relative_to(path).as_posix()] = f
+                self.by_name[f.name].append(f)
+
+    def __call__(self, name: str):
+        f = self.by_rel.get(Path(name).as_posix())
+        if f is not None: return f, None
+        found = self.by_name.get(Path(name).name, [])
+        if len(found) == 1: return found[0], None
+        if not found: return None, f'file {name!r} is not under {self.path}'
+        return None, (f'{name!r} names {len(found)} files under {self.path} ({found[0].relative_to(self.path)}, '
+                      f'{found[1].relative_to(self.path)}...): give its path relative to {self.path}')
+
+
 class _EventsOf:
     """get_y: a file -> its events as a `(max_events, 3)` tensor (onset, offset, class index), padded with -1
-    rows; a weakly labelled file's rows have onset and offset `WEAK`."""
+    rows; a weakly labelled file's rows have onset and offset `WEAK`. `by_file`, `weak`: keyed by the file's path."""
     def __init__(self, by_file: dict, weak: dict, vocab: list, max_events: int):
         self.by_file, self.weak, self.max_events = by_file, weak, max(1, max_events)
         self.index = {v: i for i, v in enumerate(vocab)}
 
     def __call__(self, f) -> torch.Tensor:
         y = torch.full((self.max_events, 3), -1.0)
-        name = Path(f).name
-        rows = [(WEAK, WEAK, label) for label in self.weak[name]] if name in self.weak else \
-            [(e.onset, e.offset, e.event_label) for e in self.by_file.get(name, [])]
+        f = Path(f)
+        rows = [(WEAK, WEAK, label) for label in self.weak[f]] if f in self.weak else \
+            [(e.onset, e.offset, e.event_label) for e in self.by_file.get(f, [])]
         for k, (on, off, label) in enumerate(rows): y[k] = torch.tensor([on, off, float(self.index[label])])
         return y
 
@@ -79,8 +99,10 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
     """`AudioDataLoaders` of (spectrogram, frame targets `(batch, frames, classes)`) for the audio files under
     `path` named in `events_csv` (DCASE layout: `filename, onset, offset, event_label`, several rows a file; a
     row with no onset, offset or label is a file without events). Whole files, padded to the batch's longest.
+    A `filename` is a path relative to `path`, or a bare name when only one file under `path` has it (two files
+    of that name are an error naming both: give the relative path).
 
-    valid_files : names of the validation files (else `valid_pct` of the strongly labelled files at random, `seed`).
+    valid_files : the validation files, named as in the CSV (else `valid_pct` of the strongly labelled files at random, `seed`).
     weak_csv : clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`,
         for training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
     batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
@@ -89,53 +111,53 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
         them). `dls.vocab`: the event classes, sorted."""
     import soundfile as sf
     path = Path(path)
-    files = {f.name: f for f in path.rglob('*') if f.is_file() and f.suffix.lower() in ('.wav', '.flac', '.ogg', '.mp3')}
+    find = _FileIndex(path)
     by_file, bad = defaultdict(list), []
     rows = _event_rows(events_csv)
     lengths = {}
     for line, e in rows:
-        f = files.get(Path(e.filename).name)
-        problem = None
-        if f is None: problem = f'file {e.filename!r} is not under {path}'
-        elif e.event_label:
-            if f.name not in lengths: lengths[f.name] = sf.info(str(f)).duration
-            if e.offset > lengths[f.name] + 1e-3:
-                problem = f'offset {e.offset} s is past the end of {f.name} ({lengths[f.name]:.3f} s)'
+        f, problem = find(e.filename)
+        if problem is None and e.event_label:
+            if f not in lengths: lengths[f] = sf.info(str(f)).duration
+            if e.offset > lengths[f] + 1e-3:
+                problem = f'offset {e.offset} s is past the end of {f.name} ({lengths[f]:.3f} s)'
         if problem is not None:
             if on_error != 'skip': raise ValueError(f'{events_csv}, line {line}: {problem}')
             bad.append((line, problem))
             continue
-        by_file.setdefault(f.name, [])
-        if e.event_label: by_file[f.name].append(e)
+        by_file.setdefault(f, [])
+        if e.event_label: by_file[f].append(e)
     weak = {}
     if weak_csv is not None:
         for line, name, labels in _weak_rows(weak_csv):
-            problem = f'file {name!r} is not under {path}' if Path(name).name not in files else \
-                f'{Path(name).name} also has strong labels in {events_csv}' if Path(name).name in by_file else None
+            f, problem = find(name)
+            if problem is None and f in by_file: problem = f'{f.name} also has strong labels in {events_csv}'
             if problem is not None:
                 if on_error != 'skip': raise ValueError(f'{weak_csv}, line {line}: {problem}')
                 bad.append((f'{line} of {Path(weak_csv).name}', problem))
                 continue
-            weak[Path(name).name] = labels
+            weak[f] = labels
     if bad: warnings.warn(f'sed_dataloaders: {len(bad)} rows of {events_csv} left out (first: line {bad[0][0]}: '
                           f'{bad[0][1]}); see dls.skipped_rows')
     vocab = sorted({e.event_label for evs in by_file.values() for e in evs} | {c for v in weak.values() for c in v})
     if not vocab: raise ValueError(f'{events_csv}: no events to learn from')
-    strong_items = [files[n] for n in sorted(by_file)]
-    items = strong_items + [files[n] for n in sorted(weak)]
+    strong_items, weak_items = sorted(by_file), sorted(weak)
     if valid_files is not None:
-        valid = {Path(v).name for v in valid_files}
-        named_weak = sorted(valid & set(weak))
-        if named_weak: raise ValueError(f'valid_files names {named_weak[0]}, which has weak labels only: validation '
-                                        'needs onsets and offsets')
+        valid = set()
+        for v in valid_files:
+            f, problem = find(v)
+            if problem is not None: raise ValueError(f'valid_files: {problem}')
+            if f in weak: raise ValueError(f'valid_files names {v}, which has weak labels only: validation needs '
+                                           'onsets and offsets')
+            valid.add(f)
     else:
-        valid = {strong_items[i].name for i in RandomSplitter(valid_pct, seed=seed)(strong_items)[1]}
-    splitter = lambda its: ([i for i, f in enumerate(its) if f.name not in valid],       # noqa: E731
-                            [i for i, f in enumerate(its) if f.name in valid])
+        valid = {strong_items[i] for i in RandomSplitter(valid_pct, seed=seed)(strong_items)[1]}
+    splitter = lambda its: ([i for i, f in enumerate(its) if f not in valid],       # noqa: E731
+                            [i for i, f in enumerate(its) if f in valid])
     get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
     tfms = list(_default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
     dblock = DataBlock(blocks=(AudioBlock(sr, None), TransformBlock()), get_y=get_y, splitter=splitter,
                        batch_tfms=tfms)
-    dls = _build_dls(dblock, items, 'raise', path=path, **kwargs)
+    dls = _build_dls(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)
     dls.vocab, dls.c, dls.skipped_rows = vocab, len(vocab), bad
     return dls

@@ -16,7 +16,7 @@ import numpy as np
 from .frontend import seconds_to_samples
 
 __all__ = ['SYNTH_CLASSES', 'NSYNTH_PATTERN', 'synth_clip', 'synth_mixture', 'make_synthetic_dataset',
-           'make_esc50_like', 'make_nsynth_like', 'make_fsdkaggle2019_like']
+           'make_esc50_like', 'make_nsynth_like', 'make_fsdkaggle2019_like', 'make_urbansed_like', 'make_desed_like']
 
 SYNTH_CLASSES = ('sine', 'square', 'chirp', 'noise', 'clicks')
 NSYNTH_PATTERN = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
@@ -162,4 +162,67 @@ def make_fsdkaggle2019_like(path, n_clips: int = 60, classes=SYNTH_CLASSES, sr: 
                          license='http://creativecommons.org/publicdomain/zero/1.0/'))
     (path / 'FSDKaggle2019.meta').mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(path / 'FSDKaggle2019.meta' / 'train_curated_post_competition.csv', index=False)
+    return path
+
+
+def _scape(classes, sr, duration, rng, max_events: int = 3):
+    """One synthetic soundscape `(samples,)` (quiet noise plus 0 to `max_events` synthetic sounds at random
+    onsets, the k-th of `classes` sounded by `SYNTH_CLASSES[k % 5]`) and its events (onset, offset, label)."""
+    n = seconds_to_samples(duration, sr)
+    y = 0.01 * rng.standard_normal(n)
+    events = []
+    for _ in range(int(rng.integers(0, max_events + 1))):
+        k = int(rng.integers(len(classes)))
+        d = float(rng.uniform(0.2, duration / 2))
+        on = float(rng.uniform(0, duration - d))
+        clip = synth_clip(SYNTH_CLASSES[k % len(SYNTH_CLASSES)], sr, d, rng)[0]
+        a = seconds_to_samples(on, sr)
+        y[a:a + len(clip)] += 0.5 * clip[:n - a]
+        events.append((round(on, 6), round(on + d, 6), classes[k]))
+    return (y / max(1.0, np.abs(y).max() / 0.99)).astype(np.float32), sorted(events)
+
+
+def make_urbansed_like(path, n_per_split: int = 3, sr: int = 44100, duration: float = 10.0, seed: int = 0) -> Path:
+    """Synthetic soundscapes in URBAN-SED v2.0.0's layout under `path`: `audio/{train,validate,test}/
+    soundscape_{split}_{uniform|unimodal|bimodal}{n}.wav` and `annotations/{split}/{same}.txt` (tab-separated
+    onset, offset, label, no header; URBAN-SED's class names), `n_per_split` a split. Returns `path`."""
+    from .datasets import URBANSED_CLASSES
+    path, rng = Path(path), np.random.default_rng(seed)
+    for split in ('train', 'validate', 'test'):
+        for i in range(n_per_split):
+            name = f'soundscape_{split}_{("uniform", "unimodal", "bimodal")[i % 3]}{i // 3}'
+            y, events = _scape(URBANSED_CLASSES, sr, duration, rng)
+            _write(path / 'audio' / split / f'{name}.wav', y, sr)
+            (path / 'annotations' / split).mkdir(parents=True, exist_ok=True)
+            (path / 'annotations' / split / f'{name}.txt').write_text(''.join(f'{a}\t{b}\t{c}\n' for a, b, c in events))
+    return path
+
+
+def make_desed_like(path, n_per_split: int = 4, n_weak: int = 3, sr: int = 16000, duration: float = 10.0,
+                    seed: int = 0) -> Path:
+    """Synthetic soundscapes in the layout of DESED's `dcase_synth` archive plus the real-data metadata under
+    `path`: `audio/train/synthetic21_train/soundscapes/{i}.wav` and `audio/validation/synthetic21_validation/
+    soundscapes/{i}.wav` (the same names in both, as in DESED), their strong labels in
+    `metadata/{train,validation}/synthetic21_{train,validation}/soundscapes.tsv` (`filename onset offset
+    event_label`, a file without events as `name` and three empty fields), and `n_weak` weakly labelled clips
+    `audio/train/weak/Y{id}_{start}_{end}.wav` with `metadata/train/weak.tsv` (`filename event_labels`,
+    comma-separated). DESED's class names. Returns `path`."""
+    from .datasets import DESED_CLASSES
+    path, rng = Path(path), np.random.default_rng(seed)
+    for group, split in (('train', 'synthetic21_train'), ('validation', 'synthetic21_validation')):
+        lines = ['filename\tonset\toffset\tevent_label']
+        for i in range(n_per_split):
+            y, events = _scape(DESED_CLASSES, sr, duration, rng)
+            _write(path / 'audio' / group / split / 'soundscapes' / f'{i}.wav', y, sr)
+            lines += [f'{i}.wav\t{a:.3f}\t{b:.3f}\t{c}' for a, b, c in events] or [f'{i}.wav\t\t\t']
+        (path / 'metadata' / group / split).mkdir(parents=True, exist_ok=True)
+        (path / 'metadata' / group / split / 'soundscapes.tsv').write_text('\n'.join(lines) + '\n')
+    lines = ['filename\tevent_labels']
+    for i in range(n_weak):
+        y, events = _scape(DESED_CLASSES, sr, duration, rng)
+        name = f'Y{i:011d}_{10 * i:.3f}_{10 * i + 10:.3f}.wav'
+        _write(path / 'audio' / 'train' / 'weak' / name, y, sr)
+        lines.append(f'{name}\t{",".join(sorted({c for _, _, c in events}))}')
+    (path / 'metadata' / 'train').mkdir(parents=True, exist_ok=True)
+    (path / 'metadata' / 'train' / 'weak.tsv').write_text('\n'.join(lines) + '\n')
     return path

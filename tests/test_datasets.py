@@ -129,3 +129,52 @@ def test_download_data_extracts_into_a_named_folder(tmp_path, monkeypatch):
     (dest / 'marker').write_text('kept')
     assert download_data(f'file://{archive}', 'ESC-50', base=tmp_path / 'data') == dest   # already there
     assert (dest / 'marker').exists()
+
+
+def test_urbansed_recipe_reads_its_layout(tmp_path):
+    from fastai_audio import URBANSED_CLASSES, make_urbansed_like, urbansed_dataloaders, urbansed_events
+    root = make_urbansed_like(tmp_path / 'URBAN-SED_v2.0.0', n_per_split=3, sr=16000, duration=3.0)
+    txt = sorted((root / 'annotations' / 'train').glob('*.txt'))
+    assert [t.stem for t in txt] == ['soundscape_train_bimodal0', 'soundscape_train_uniform0', 'soundscape_train_unimodal0']
+    ev = urbansed_events(tmp_path, 'train')                     # found under the archive's top folder
+    assert set(ev.filename) == {f'audio/train/{t.stem}.wav' for t in txt}
+    first = [line.split('\t') for line in txt[0].read_text().splitlines()]
+    got = ev[ev.filename == f'audio/train/{txt[0].stem}.wav']
+    if first: assert got.onset.tolist() == [float(r[0]) for r in first] and got.event_label.tolist() == [r[2] for r in first]
+    assert set(ev.event_label.dropna()) <= set(URBANSED_CLASSES)
+    before = {f: f.stat().st_mtime_ns for f in root.rglob('*')}
+    dls = urbansed_dataloaders(tmp_path, bs=2, num_workers=0)
+    assert {f.parent.name for f in dls.train.items} == {'train'} and {f.parent.name for f in dls.valid.items} == {'validate'}
+    x, y = dls.valid.one_batch()
+    assert y.shape == (x.shape[0], x.shape[-1], len(dls.vocab))
+    assert {f: f.stat().st_mtime_ns for f in root.rglob('*')} == before            # nothing written into the dataset
+    (root / 'annotations' / 'train' / 'soundscape_train_uniform0.txt').write_text('1.0\t2.0\n')
+    with pytest.raises(ValueError, match=r'soundscape_train_uniform0.txt, line 1: expected onset, offset and label'):
+        urbansed_events(root, 'train')
+
+
+def test_desed_recipe_keeps_same_named_splits_apart_and_mixes_in_weak_labels(tmp_path):
+    from fastai_audio import DESED_CLASSES, desed_dataloaders, make_desed_like
+    root = make_desed_like(tmp_path / 'dcase_synth', n_per_split=4, n_weak=3, duration=3.0)
+    dls = desed_dataloaders(tmp_path, bs=4, num_workers=0)
+    train, valid = [f.relative_to(root).as_posix() for f in dls.train.items], [f.relative_to(root).as_posix() for f in dls.valid.items]
+    assert sorted(valid) == [f'audio/validation/synthetic21_validation/soundscapes/{i}.wav' for i in range(4)]
+    assert sum(t.startswith('audio/train/synthetic21_train/soundscapes/') for t in train) == 4
+    assert sum(t.startswith('audio/train/weak/') for t in train) == 3
+    assert set(dls.vocab) <= set(DESED_CLASSES)
+    no_weak = desed_dataloaders(root, weak=False, bs=4, num_workers=0)
+    assert len(no_weak.train.items) == 4
+
+
+def test_sed_downloads_fetch_the_official_archives_into_named_folders(tmp_path, monkeypatch):
+    import fastai_audio.datasets as ds
+    calls = []
+    monkeypatch.setattr(ds, 'download_data', lambda url, name, base=None, force=False: calls.append((url, name, base)))
+    ds.download_urbansed(base=tmp_path)
+    root = ds.download_desed(('synthetic', 'public_eval'), base=tmp_path)
+    assert root == tmp_path / 'DESED'
+    assert calls == [('https://zenodo.org/record/1324404/files/URBAN-SED_v2.0.0.tar.gz?download=1', 'URBAN-SED', tmp_path),
+                     ('https://zenodo.org/record/6026841/files/dcase_synth.zip?download=1', 'synthetic', root),
+                     ('https://zenodo.org/record/4560759/files/DESED_public_eval.tar.gz?download=1', 'public_eval', root)]
+    with pytest.raises(ValueError, match="unknown DESED part 'strong_real'"):
+        ds.download_desed(('strong_real',), base=tmp_path)

@@ -256,3 +256,20 @@ def test_exported_detector_gives_the_learners_frame_probabilities_and_events(sca
         [(r.event_label, round(r.onset, 4), round(r.offset, 4)) for r in df.itertuples()]
     with pytest.raises(ValueError, match='load_sed_model'):
         load_waveform_model(out)
+
+
+def test_a_name_two_files_share_must_be_given_by_its_relative_path(scapes, tmp_path):
+    import shutil
+    from fastai_audio import sed_dataloaders
+    root = tmp_path / 'splits'
+    for split in ('a', 'b'): shutil.copytree(scapes, root / split)
+    rows = (scapes / 'events.csv').read_text().splitlines()
+    (root / 'bare.csv').write_text('\n'.join(rows) + '\n')
+    with pytest.raises(ValueError, match=r"line 2: 'scape_0000.wav' names 2 files under .*a/scape_0000.wav, b/scape_0000.wav"):
+        sed_dataloaders(root / 'bare.csv', root, bs=4)
+    both = [rows[0]] + [f'{split}/{r}' for split in ('a', 'b') for r in rows[1:]]
+    (root / 'both.csv').write_text('\n'.join(both) + '\n')
+    dls = sed_dataloaders(root / 'both.csv', root, valid_files=[f'b/{r.split(",")[0]}' for r in rows[1:]], bs=4,
+                          num_workers=0)
+    assert {f.parent.name for f in dls.train.items} == {'a'} and {f.parent.name for f in dls.valid.items} == {'b'}
+    assert len(dls.train.items) == len(dls.valid.items) == 8
