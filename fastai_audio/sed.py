@@ -20,7 +20,7 @@ from torch import nn
 
 from .frontend import FrontEnd, FrontEndModule
 
-__all__ = ['CLIP_POOLS', 'pool_frames', 'FrameClassifier', 'SEDLoss', 'FrameDetector', 'describe_frame_classifier',
+__all__ = ['CLIP_POOLS', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'FrameDetector', 'describe_frame_classifier',
            'build_frame_classifier', 'load_sed_model']
 
 CLIP_POOLS = ('max', 'mean', 'linear_softmax', 'attention')
@@ -37,6 +37,32 @@ def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights:
         if weights is None: raise ValueError("pool_frames(how='attention') needs weights")
         return (frame_probs * weights).sum(1)
     raise ValueError(f'unknown clip pooling {how!r}; known: {", ".join(CLIP_POOLS)}')
+
+
+def limit_time_stride(body: nn.Module, max_stride: int, n_in: int = 1, n_freq: int = 64, n_frames: int = 256) -> nn.Module:
+    """Make `body` (any CNN on `(batch, n_in, freq, frames)`) shrink time by at most `max_stride`: each strided
+    convolution or pooling whose input is already `max_stride` times shorter than the network's input keeps its
+    stride over frequency and gets stride 1 over time (its padding keeps the length). Image networks shrink
+    both axes 32 times (0.5 s at a 16 ms hop), too coarse for onsets; frequency pooling is what SED needs.
+    In place; returns `body`. The two branches of a residual block see the same input, so they stay aligned."""
+    seen = {}
+    def hook(m, inp, out): seen[m] = inp[0].shape[-1]
+    layers = [m for m in body.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
+    handles = [m.register_forward_hook(hook) for m in layers]
+    was = body.training
+    body.eval()
+    with torch.no_grad(): body(torch.zeros(1, n_in, n_freq, n_frames))
+    body.train(was)
+    for h in handles: h.remove()
+    for m in layers:
+        stride = m.stride if isinstance(m.stride, tuple) else (m.stride, m.stride)
+        if m in seen and stride[1] > 1 and n_frames / seen[m] >= max_stride:
+            m.stride = (stride[0], 1)
+            if not isinstance(m, nn.Conv2d):             # pooling: a kernel over time without stride would shorten it
+                k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size, m.kernel_size)
+                pad = m.padding if isinstance(m.padding, tuple) else (m.padding, m.padding)
+                m.kernel_size, m.padding = (k[0], 1 + 2 * pad[1]), pad
+    return body
 
 
 class FrameClassifier(nn.Module):
@@ -157,7 +183,8 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
     first = next((m for m in model.body.modules() if isinstance(m, nn.Conv2d)), None)
     if arch_name is None or first is None or not isinstance(model.body, nn.Sequential): return None
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(model.body),
-                body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool)
+                body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool,
+                time_stride=getattr(model, 'time_stride', None))
 
 
 def build_frame_classifier(d: dict) -> FrameClassifier:
@@ -168,7 +195,10 @@ def build_frame_classifier(d: dict) -> FrameClassifier:
     full = getattr(torchvision.models, d['name'])(weights=None)
     _set_input_channels(full, d['n_in'])
     body = nn.Sequential(*list(full.children())[:d['body_children']])
-    return FrameClassifier(body, d['n_classes'], d['pool'], d['body_channels'], d['hidden'])
+    if d.get('time_stride'): limit_time_stride(body, d['time_stride'], d['n_in'])
+    model = FrameClassifier(body, d['n_classes'], d['pool'], d['body_channels'], d['hidden'])
+    model.time_stride = d.get('time_stride')
+    return model
 
 
 def load_sed_model(path, net: nn.Module | None = None) -> FrameDetector:

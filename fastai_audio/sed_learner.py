@@ -19,7 +19,7 @@ from .core import get_audio_files, load_audio
 from .events import decode_events, event_scores, frame_times, segment_scores
 from .learner import _speed_options
 from .loading import audio_loader_of
-from .sed import FrameClassifier, FrameDetector, SEDLoss, describe_frame_classifier
+from .sed import FrameClassifier, FrameDetector, SEDLoss, describe_frame_classifier, limit_time_stride
 from .sed_data import FrameTargets
 
 __all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
@@ -153,15 +153,20 @@ class SEDLearner(Learner):
 
 
 def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
-                metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, **kwargs) -> SEDLearner:
+                metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
+                **kwargs) -> SEDLearner:
     """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
     to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
     for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
-    segment-based F1 (`EventF1`). Pretrained: the body frozen, as vision learners do. Other arguments go to
-    `Learner` (and `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
+    segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
+    8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
+    Pretrained: the body frozen, as vision learners do. Other arguments go to `Learner` (and
+    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
     speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
+    if time_stride is not None: limit_time_stride(body, time_stride, n_in)
     model = FrameClassifier(body, dls.c, pool=pool)
+    model.time_stride = time_stride
     learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),
                        metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)

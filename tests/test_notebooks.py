@@ -22,7 +22,8 @@ import pytest
 from nbclient import NotebookClient
 
 # quickstart: waveform, show_batch, confusion matrix, top losses; augmentation: the grid, masks, show_batch, noisy clip
-MIN_PICTURES = {'01_quickstart.ipynb': 4, '02_augmentation.ipynb': 4, '03_tagging.ipynb': 4, '04_inference_export.ipynb': 1}
+MIN_PICTURES = {'01_quickstart.ipynb': 4, '02_augmentation.ipynb': 4, '03_tagging.ipynb': 4, '04_inference_export.ipynb': 1,
+               '06_sound_event_detection.ipynb': 1}
 NBS = sorted((Path(__file__).parent.parent / 'nbs').glob('*.ipynb'))
 PER_CLASS = '6'
 
@@ -42,6 +43,10 @@ CHECKS = {
     # a fabricated (random-weight) Cnn14 checkpoint: the mechanics are checked, not the accuracy
     '05_pretrained_backbones.ipynb': {'trained_only_head_when_frozen': True, 'body_changed': True, 'mismatch_named': True,
                                       'max_valid_loss': (None, 20.0), 'export_max_abs_diff': (None, 1e-4)},
+    # seeds 0-3: event F1 0.33-0.44, segment F1 0.25-0.38 above 'every class all the time' (0.26-0.32)
+    '06_sound_event_detection.ipynb': {'event_f1': (0.2, None), 'segment_f1_over_all_on': (0.15, None),
+                                       'final_valid_loss': (None, 1.0), 'export_max_abs_diff': (None, 1e-4),
+                                       'served_same_events': True},
 }
 SEED_LINE = re.compile(r'^seed = \d+$', re.M)
 PROBE = 'import json; print(json.dumps(results, default=str))'

@@ -273,3 +273,14 @@ def test_a_name_two_files_share_must_be_given_by_its_relative_path(scapes, tmp_p
                           num_workers=0)
     assert {f.parent.name for f in dls.train.items} == {'a'} and {f.parent.name for f in dls.valid.items} == {'b'}
     assert len(dls.train.items) == len(dls.valid.items) == 8
+
+
+def test_limit_time_stride_keeps_time_and_still_shrinks_frequency():
+    import torchvision
+    from fastai.vision.learner import create_body
+    from fastai_audio.sed import limit_time_stride
+    body = create_body(torchvision.models.resnet18(), n_in=1, pretrained=False)
+    assert body(torch.zeros(1, 1, 64, 256)).shape[-2:] == (2, 8)               # 32x both ways
+    limit_time_stride(body, 8)
+    for frames in (256, 251, 40):
+        assert body(torch.zeros(1, 1, 64, frames)).shape[-2:] == (2, -(-frames // 8))
