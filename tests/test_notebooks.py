@@ -45,7 +45,7 @@ CHECKS = {
                                       'max_valid_loss': (None, 20.0), 'export_max_abs_diff': (None, 1e-4)},
     # seeds 0-3: event F1 0.33-0.44, segment F1 0.25-0.38 above 'every class all the time' (0.26-0.32)
     '06_sound_event_detection.ipynb': {'event_f1': (0.2, None), 'segment_f1_over_all_on': (0.15, None),
-                                       'final_valid_loss': (None, 1.0), 'export_max_abs_diff': (None, 1e-4),
+                                       'final_valid_loss': (None, 2.0), 'export_max_abs_diff': (None, 1e-4),
                                        'served_same_events': True},
 }
 SEED_LINE = re.compile(r'^seed = \d+$', re.M)
