@@ -1,10 +1,15 @@
 """Benchmark (issue 16): what the DataLoader adds to decoding, per clip.
 
-    python benchmarks/loader_overhead.py DATA/nsynth_gm [--clips 640] [--append]
+    python benchmarks/loader_overhead.py DATA/nsynth_gm [--clips 640] [--log-mel] [--append]
 
 The same `--clips` NSynth-GM training notes (4 s, 16 kHz WAV) decoded one by one with `load_audio`, and through
 the package's DataLoaders (random 4 s crops, batches of 64, no batch transforms, 0 workers): seconds a clip each,
 best of 3 passes after a warm-up, and the ratio.
+
+`--log-mel` (the issue 16 goal): what a user runs, librosa clip by clip (`librosa.load` at 16 kHz, then
+`melspectrogram` + `power_to_db` with the classic front end's settings: n_fft 1024, hop 256, 40 mels) against the
+DataLoaders with that front end as their batch transform (`get_frequency_batch_transforms`, normalisation
+off), per clip, best of 3; the speed-up is librosa's time over ours (goal: at least x3).
 """
 import argparse
 import sys
@@ -19,9 +24,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('data')
     p.add_argument('--clips', type=int, default=640)
+    p.add_argument('--log-mel', action='store_true', help='loader + log-mel against librosa (see above)')
     p.add_argument('--append', action='store_true')
     a = p.parse_args(argv)
     import fastai_audio as fa
+    if a.log_mel: return log_mel(a)
     root = Path(a.data)
     train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
     files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
@@ -51,6 +58,51 @@ def main(argv=None):
         append_row('loader overhead', [today(), f'`{command()}`', machine(), len(train),
                                        f"{1000 * res['load_audio one by one']:.2f} ms", f"{1000 * res['DataLoaders']:.2f} ms",
                                        f'x{ratio:.2f}'])
+
+
+def _best(f, repeats=3):
+    "Seconds a clip: the fastest of `repeats` passes of `f` (which returns the clips it did) after a warm-up."
+    f()
+    best = float('inf')
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        n = f()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def log_mel(a):
+    import librosa
+    import fastai_audio as fa
+    import torch
+    root = Path(a.data)
+    train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
+    files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
+    tfms = fa.get_frequency_batch_transforms(normalize=None)
+    fe = tfms[0]                                  # the mel spectrogram: its n_fft, hop, bands
+    dls = (fa.AudioItemList(files, root).split_by_folder().label_from_re(r'(\w+)_\w+_\d+-\d+-\d+.wav$')
+           .databunch(bs=64, duration=4.0, num_workers=0, tfms=tfms))
+    dl = dls.train.new(shuffle=True, drop_last=False)
+
+    def ours():
+        n = 0
+        with torch.no_grad():
+            for b in dl: n += len(b[0])
+        return n
+
+    def theirs():
+        for f in train:
+            y, _ = librosa.load(f, sr=16000)
+            librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_fft=fe.n_fft, hop_length=fe.hop_length,
+                                                               n_mels=fe.n_mels, fmin=fe.f_min, fmax=fe.f_max or 8000))
+        return len(train)
+
+    t_lib, t_ours = _best(theirs), _best(ours)
+    print(f'librosa: {1000 * t_lib:.2f} ms a clip, DataLoaders + log-mel: {1000 * t_ours:.2f} ms; x{t_lib / t_ours:.2f}'
+          f' (threads {torch.get_num_threads()}, n_fft {fe.n_fft}, hop {fe.hop_length}, {fe.n_mels} mels)')
+    if a.append:
+        append_row('loader + log-mel', [today(), f'`{command()}`', machine(), len(train), f'{1000 * t_lib:.2f} ms',
+                                        f'{1000 * t_ours:.2f} ms', f'x{t_lib / t_ours:.2f}'])
 
 
 if __name__ == '__main__':
