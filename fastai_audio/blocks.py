@@ -29,7 +29,7 @@ from .croppad import CropPad, pad_to_longest, same_rate
 from .features import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
 
-__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'BalancedAudioDL', 'class_balance_weights', 'AudioBlock',
+__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights', 'AudioBlock',
            'AudioRegexLabeller', 'AudioDataLoaders']
 
 
@@ -170,10 +170,22 @@ class _TensorsPass(ToTensor):
         return super()._do_call(nm, *args, **kwargs)
 
 
+def default_num_workers() -> int:
+    """Worker processes when `num_workers` is not given: fastai's (`defaults.cpus`), except 0 when training runs
+    on a CPU of two cores or fewer, where workers take the cores from the training threads (measured on 2 cores,
+    2026-12-01: an on-the-fly epoch x1.06 of the precomputed one with 0 workers, x1.21 with 2;
+    `benchmarks/README.md` (k))."""
+    import os
+    from fastai.torch_core import defaults
+    if not torch.cuda.is_available() and (os.cpu_count() or 1) <= 2: return 0
+    return defaults.cpus
+
+
 def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
-    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`; with `on_error='skip'` unreadable files
-    are left out first and listed in `dls.skipped` (with `'raise'`, the default, the first one stops the run
-    with an error naming it)."""
+    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders` (`num_workers`: `default_num_workers()`
+    unless given); with `on_error='skip'` unreadable files are left out first and listed in `dls.skipped`
+    (with `'raise'`, the default, the first one stops the run with an error naming it)."""
+    kwargs.setdefault('num_workers', default_num_workers())
     loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
     if loader is not None and loader.sr is None: check_one_rate(_items_and_files(source, dblock.get_items, dblock.get_x)[2])
     skip = None
