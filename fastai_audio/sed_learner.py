@@ -103,28 +103,59 @@ class SEDLearner(Learner):
         x = self._spectrogram(path)                                # decoded and run once, for all three panels
         probs = self._frame_probs(x)
         found = self._events(x, probs, path, **decode_kwargs)
+        name = Path(path).name
+        ref = [e for e in reference or [] if Path(str(e.filename)).name == name]
+        fig, axes = plt.subplots(3, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
+        self._draw(axes, x, probs, ref, list(found.itertuples()))
+        return tuple(axes)
+
+    def show_results(self, ds_idx: int = 1, max_n: int = 4, figsize=None, **decode_kwargs):
+        """The first `max_n` clips of the validation set (`ds_idx=1`; 0: training), each as its spectrogram above
+        the event roll of its reference events (from its frame targets, grey) and the predicted ones (colour),
+        as `show_events` draws one file. Returns the axes `(max_n, 2)`."""
+        import matplotlib.pyplot as plt
+        dl = self.dls[ds_idx].new(shuffle=False, drop_last=False, bs=max_n)
+        x, y = dl.one_batch()[:2]
+        self.model.eval()
+        with torch.no_grad(): frame_logits, _ = self.model(x)
+        probs, y = torch.sigmoid(frame_logits).float().cpu(), y.as_subclass(torch.Tensor).float().cpu()
         step, start = _frame_grid(x)
         vocab = list(map(str, self.dls.vocab))
-        fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=figsize, sharex=True,
-                                            gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
-        x[0].cpu().show(ctx=ax0)
-        ax0.set_xlabel('')
-        name = Path(path).name
+        n = min(max_n, len(x))
+        fig, axes = plt.subplots(2 * n, 1, figsize=figsize or (9, 4 * n), sharex=True,
+                                 gridspec_kw=dict(height_ratios=(3, 1.2) * n))
+        for i in range(n):
+            name = Path(dl.items[i]).name
+            ref = decode_events(y[i].clamp_min(0), vocab, step, 0.5, filename=name, start=start)
+            est = decode_events(probs[i], vocab, step, **{'threshold': 0.5, **decode_kwargs}, filename=name, start=start)
+            self._draw(axes[2 * i:2 * i + 2], x[i:i + 1], None, ref, est)
+            axes[2 * i].set_title(name, fontsize='small')
+        return axes.reshape(n, 2)
+
+    def _draw(self, axes, x, probs, reference, found):
+        """Spectrogram `x` (a batch of one) on axes[0], the event roll (reference in grey, found in colour) on
+        axes[1], and the frame probabilities `(frames, classes)` on axes[2] when `probs` is given."""
+        step, start = _frame_grid(x)
+        vocab = list(map(str, self.dls.vocab))
+        x[0].cpu().show(ctx=axes[0])
+        axes[0].set_xlabel('')
         for k, label in enumerate(vocab):
-            ref = [(e.onset, e.offset - e.onset) for e in reference or [] if e.event_label == label
-                   and Path(str(e.filename)).name == name]
-            if ref: ax1.broken_barh(ref, (k - 0.45, 0.4), color='0.6', label='reference' if k == 0 else None)
-            est = [(r.onset, r.offset - r.onset) for r in found.itertuples() if r.event_label == label]
-            if est: ax1.broken_barh(est, (k + 0.05, 0.4), color=f'C{k % 10}')
-        ax1.set_yticks(range(len(vocab)), vocab)
-        ax1.set_ylim(-0.6, len(vocab) - 0.4)
+            ref = [(e.onset, e.offset - e.onset) for e in reference if e.event_label == label]
+            if ref: axes[1].broken_barh(ref, (k - 0.45, 0.4), color='0.6', label='reference' if k == 0 else None)
+            est = [(e.onset, e.offset - e.onset) for e in found if e.event_label == label]
+            if est: axes[1].broken_barh(est, (k + 0.05, 0.4), color=f'C{k % 10}')
+        axes[1].set_yticks(range(len(vocab)), vocab)
+        axes[1].set_ylim(-0.6, len(vocab) - 0.4)
+        axes[1].set_xlim(start, start + step * x.shape[-1])
+        if probs is None:
+            axes[1].set_xlabel('time (s)')
+            return
         t = start + step * torch.arange(len(probs))
-        for k, label in enumerate(vocab): ax2.plot(t.numpy(), probs[:, k].numpy(), color=f'C{k % 10}', label=label)
-        ax2.set_ylim(0, 1)
-        ax2.set_xlabel('time (s)')
-        ax2.set_ylabel('probability')
-        ax2.legend(fontsize='small', loc='upper right')
-        return ax0, ax1, ax2
+        for k, label in enumerate(vocab): axes[2].plot(t.numpy(), probs[:, k].numpy(), color=f'C{k % 10}', label=label)
+        axes[2].set_ylim(0, 1)
+        axes[2].set_xlabel('time (s)')
+        axes[2].set_ylabel('probability')
+        axes[2].legend(fontsize='small', loc='upper right')
 
     def detector(self) -> FrameDetector:
         """This learner as a `FrameDetector` (waveform in, frame probabilities out; a copy of the network, on the

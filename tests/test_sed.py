@@ -284,3 +284,22 @@ def test_limit_time_stride_keeps_time_and_still_shrinks_frequency():
     limit_time_stride(body, 8)
     for frames in (256, 251, 40):
         assert body(torch.zeros(1, 1, 64, frames)).shape[-2:] == (2, -(-frames // 8))
+
+
+def test_show_results_draws_each_clip_with_its_reference_and_predicted_events(scapes):
+    import matplotlib.pyplot as plt
+    import torchvision
+    from fastai_audio import read_events, sed_dataloaders, sed_learner
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    plt.close('all')
+    axes = learn.show_results(ds_idx=0, max_n=2, threshold=0.0)    # every frame above 0: one event per class a clip
+    assert axes.shape == (2, 2)
+    events = read_events(scapes / 'events.csv')
+    for i, (spec, roll) in enumerate(axes):
+        name = dls.train.items[i].name
+        assert spec.images and spec.get_title() == name
+        ref = [e for e in events if e.filename == name]
+        ref_bars = sum(len(c.get_paths()) for c in roll.collections) - 2       # and one predicted event per class
+        assert (1 <= ref_bars <= len(ref)) if ref else ref_bars == 0    # (frame targets join overlapping events)
+    plt.close('all')
