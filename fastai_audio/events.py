@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ['Event', 'frame_times', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
+__all__ = ['Event', 'frame_times', 'frame_grid', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
            'event_scores']
 
 
@@ -36,6 +36,12 @@ def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool =
     for a centred STFT (`center=True`, librosa's and this package's default), else half a window later."""
     offset = 0.0 if center else n_fft / 2
     return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sample_rate
+
+
+def frame_grid(hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
+    "(seconds between frames, seconds frame 0 stands for) of a front end: the step and start of `frame_times`."
+    t = frame_times(2, hop_length, sample_rate, center, n_fft)
+    return float(t[1] - t[0]), float(t[0])
 
 
 def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: int, center: bool = True,

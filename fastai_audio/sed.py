@@ -155,11 +155,11 @@ class FrameDetector(nn.Module):
     """
     def __init__(self, front_end: FrontEnd, net: nn.Module, classes):
         super().__init__()
-        from .events import frame_times
+        from .events import frame_grid
         self.front_end, self.net, self.classes = FrontEndModule(front_end), net, [str(c) for c in classes]
         self.sample_rate, self.channels, self.whole = int(front_end.sample_rate), int(front_end.channels), True
-        t = frame_times(2, front_end.hop_length, front_end.sample_rate, front_end.center, front_end.n_fft)
-        self.frame_seconds, self.start = float(t[1] - t[0]), float(t[0])
+        fe = front_end
+        self.frame_seconds, self.start = frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim == 1: wave = wave.unsqueeze(0)

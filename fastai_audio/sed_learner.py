@@ -16,7 +16,7 @@ from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
 from .core import get_audio_files, load_audio
-from .events import decode_events, event_scores, frame_times, segment_scores
+from .events import decode_events, event_scores, frame_grid, segment_scores
 from .learner import _speed_options
 from .loading import audio_loader_of
 from .sed import FrameClassifier, FrameDetector, SEDLoss, describe_frame_classifier, limit_time_stride
@@ -29,8 +29,7 @@ def _frame_grid(x):
     "(seconds a frame, time of frame 0) of a spectrogram batch, from the front end that made it."
     fe = getattr(x, 'settings', None)
     if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
-    t = frame_times(2, fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
-    return float(t[1] - t[0]), float(t[0])
+    return frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
 
 
 class EventF1(Metric):

@@ -121,6 +121,14 @@ def read_events(csv_path) -> list[Event]:
     return [e for _, e in _event_rows(csv_path) if e.event_label]
 
 
+def _table_rows(csv_path: Path):
+    """(line number, row dict, delimiter) of a CSV, or of a TSV (a tab in the header line), as DCASE writes both;
+    line numbers count the header as line 1."""
+    lines = csv_path.read_text().splitlines()
+    delim = '\t' if lines and '\t' in lines[0] else ','
+    for line, row in enumerate(csv.DictReader(lines, delimiter=delim), start=2): yield line, row, delim
+
+
 def read_weak_labels(csv_path) -> dict:
     """{file name: its clip-level labels} of a DCASE weak-label CSV or TSV (`filename, event_labels`, the labels
     of a clip separated by commas, none for a clip without events). A row without a file name, or a file named
@@ -131,10 +139,8 @@ def read_weak_labels(csv_path) -> dict:
 def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
     "(line, file name, sorted labels) for each row of a weak-label CSV or TSV."
     csv_path = Path(csv_path)
-    text = csv_path.read_text()
-    delim = '\t' if '\t' in text.splitlines()[0] else ','
     out, first = [], {}
-    for line, row in enumerate(csv.DictReader(text.splitlines(), delimiter=delim), start=2):
+    for line, row, delim in _table_rows(csv_path):
         name = (row.get('filename') or '').strip()
         if not name or 'event_labels' not in row:
             raise ValueError(f'{csv_path}, line {line}: a weak label needs filename and event_labels, got {dict(row)}')
@@ -149,10 +155,8 @@ def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
 def _event_rows(csv_path) -> list[tuple[int, Event]]:
     "(line, event) for each row; a file without events gives an event with an empty label and NaN times."
     csv_path = Path(csv_path)
-    text = csv_path.read_text()
-    delim = '\t' if '\t' in text.splitlines()[0] else ','
     out = []
-    for line, row in enumerate(csv.DictReader(text.splitlines(), delimiter=delim), start=2):
+    for line, row, _ in _table_rows(csv_path):
         if not (row.get('event_label') or '').strip() and not (row.get('onset') or '').strip():
             out.append((line, Event(row.get('filename', ''), float('nan'), float('nan'), '')))
             continue
