@@ -20,8 +20,8 @@ from torch import nn
 
 from .frontend import FrontEnd, FrontEndModule
 
-__all__ = ['CLIP_POOLS', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'FrameDetector', 'describe_frame_classifier',
-           'build_frame_classifier', 'load_sed_model']
+__all__ = ['CLIP_POOLS', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'FrameDetector',
+           'describe_frame_classifier', 'build_frame_classifier', 'load_sed_model']
 
 CLIP_POOLS = ('max', 'mean', 'linear_softmax', 'attention')
 

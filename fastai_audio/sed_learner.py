@@ -95,15 +95,16 @@ class SEDLearner(Learner):
         return self._events(x, self._frame_probs(x), path, threshold, low, median, min_duration, min_gap)
 
     def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
-        """One file's spectrogram, above its event roll (one row per class: `reference` events, e.g. from
-        `read_events`, in grey; predicted ones in colour) and the frame probabilities of each class over time.
+        """One file's spectrogram, above its event roll (one row per class: the `reference` events, e.g. from
+        `read_events`, whose filename is the file's name or the end of its path, in grey; predicted ones in
+        colour) and the frame probabilities of each class over time.
         `decode_kwargs` go to `predict_events`. Returns the three axes."""
         import matplotlib.pyplot as plt
         x = self._spectrogram(path)                                # decoded and run once, for all three panels
         probs = self._frame_probs(x)
         found = self._events(x, probs, path, **decode_kwargs)
-        name = Path(path).name
-        ref = [e for e in reference or [] if Path(str(e.filename)).name == name]
+        parts = Path(path).resolve().parts                 # a reference names the file, or its path under a root
+        ref = [e for e in reference or [] if parts[-len(Path(str(e.filename)).parts):] == Path(str(e.filename)).parts]
         fig, axes = plt.subplots(3, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
         self._draw(axes, x, probs, ref, list(found.itertuples()))
         return tuple(axes)

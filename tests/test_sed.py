@@ -303,3 +303,18 @@ def test_show_results_draws_each_clip_with_its_reference_and_predicted_events(sc
         ref_bars = sum(len(c.get_paths()) for c in roll.collections) - 2       # and one predicted event per class
         assert (1 <= ref_bars <= len(ref)) if ref else ref_bars == 0    # (frame targets join overlapping events)
     plt.close('all')
+
+
+def test_show_events_draws_only_the_references_of_that_very_file(scapes, tmp_path):
+    import matplotlib.pyplot as plt
+    import torchvision
+    from fastai_audio import Event, sed_dataloaders, sed_learner
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    f = dls.valid.items[0]
+    ref = [Event(f'{f.parent.name}/{f.name}', 0.1, 0.5, 'low'), Event(f'elsewhere/{f.name}', 1.0, 1.5, 'low'),
+           Event(f.name, 2.0, 2.5, 'high')]
+    plt.close('all')
+    _, roll, _ = learn.show_events(f, reference=ref, threshold=1.1)        # nothing predicted
+    assert sum(len(c.get_paths()) for c in roll.collections) == 2          # not the one under elsewhere/
+    plt.close('all')
