@@ -171,14 +171,13 @@ class _TensorsPass(ToTensor):
 
 
 def default_num_workers() -> int:
-    """Worker processes when `num_workers` is not given: fastai's (`defaults.cpus`), except 0 when training runs
-    on a CPU of two cores or fewer, where workers take the cores from the training threads (measured on 2 cores,
+    """Worker processes when `num_workers` is not given: fastai's (`min(16, defaults.cpus)`), except 0 when
+    training runs on a CPU of two cores or fewer, where workers take the cores from the training threads (2 cores,
     2026-12-01: an on-the-fly epoch x1.06 of the precomputed one with 0 workers, x1.21 with 2;
     `benchmarks/README.md` (k))."""
-    import os
     from fastai.torch_core import defaults
-    if not torch.cuda.is_available() and (os.cpu_count() or 1) <= 2: return 0
-    return defaults.cpus
+    if not torch.cuda.is_available() and defaults.cpus <= 2: return 0          # the cores this process may use
+    return min(16, defaults.cpus)
 
 
 def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':

@@ -110,7 +110,9 @@ def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetens
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
     if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
     if 'onnx' in formats or 'pt2' in formats:
-        x = _example_input(model) if isinstance(model, WaveformClassifier) else torch.zeros(model.sample_rate * 2)
+        channels = getattr(model, 'channels', 1)
+        x = _example_input(model) if isinstance(model, WaveformClassifier) else \
+            torch.zeros(model.sample_rate * 2) if channels == 1 else torch.zeros(channels, model.sample_rate * 2)
         # any length for a windowed model (the windows are fixed); a whole-clip model takes the lengths its network
         # can (torch.export finds the shortest: a few frames, after the network's pooling)
         whole = getattr(model, 'whole', False)

@@ -932,6 +932,14 @@ def _set_input_channels(model: nn.Module, n_in: int):
                 return
 
 
+def torchvision_body(name: str, n_in: int, body_children: int) -> nn.Sequential:
+    "The first `body_children` children of torchvision's `name` (untrained), its first convolution taking `n_in` channels."
+    import torchvision
+    full = getattr(torchvision.models, name)(weights=None)
+    _set_input_channels(full, n_in)
+    return nn.Sequential(*list(full.children())[:body_children])
+
+
 def build_network(arch: dict) -> nn.Module:
     """An untrained network with the layout (and so the state-dict keys) described by `arch`
     (`describe_network`): `nn.Sequential(body, head)`. A torchvision body needs torchvision, a timm body timm;
@@ -941,11 +949,7 @@ def build_network(arch: dict) -> nn.Module:
         from fastai_audio.backbones import create_audio_model
         extra = {k: v for k, v in arch.items() if k not in ('source', 'name', 'n_out')}
         return create_audio_model(arch['name'], arch['n_out'], pretrained=False, **extra)
-    if arch['source'] == 'torchvision':
-        import torchvision
-        full = getattr(torchvision.models, arch['name'])(weights=None)
-        _set_input_channels(full, arch['n_in'])
-        body = nn.Sequential(*list(full.children())[:arch['body_children']])
+    if arch['source'] == 'torchvision': body = torchvision_body(arch['name'], arch['n_in'], arch['body_children'])
     elif arch['source'] == 'timm':
         import timm
         body = _TimmBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),

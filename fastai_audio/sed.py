@@ -39,12 +39,16 @@ def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights:
     raise ValueError(f'unknown clip pooling {how!r}; known: {", ".join(CLIP_POOLS)}')
 
 
-def limit_time_stride(body: nn.Module, max_stride: int, n_in: int = 1, n_freq: int = 64, n_frames: int = 256) -> nn.Module:
-    """Make `body` (any CNN on `(batch, n_in, freq, frames)`) shrink time by at most `max_stride`: each strided
-    convolution or pooling whose input is already `max_stride` times shorter than the network's input keeps its
-    stride over frequency and gets stride 1 over time (its padding keeps the length). Image networks shrink
-    both axes 32 times (0.5 s at a 16 ms hop), too coarse for onsets; frequency pooling is what SED needs.
-    In place; returns `body`. The two branches of a residual block see the same input, so they stay aligned."""
+def limit_time_stride(body: nn.Module, max_stride: int, n_in: int | None = None, n_freq: int = 64,
+                      n_frames: int = 256) -> nn.Module:
+    """Make `body` (any CNN on `(batch, n_in, freq, frames)`; `n_in` read from its first convolution when None)
+    shrink time by at most `max_stride`: each strided convolution or pooling whose time stride would take the
+    input past `max_stride` times shorter than the network's keeps its stride over frequency and gets stride 1
+    over time. Image networks shrink both axes 32 times (0.5 s at a 16 ms hop), too coarse for onsets. In place;
+    returns `body`. The two branches of a residual block see the same input, so they stay aligned. With an odd
+    kernel padded by half its size (resnets, VGG, PANNs' CNNs) the length is kept; an even kernel without padding
+    (ConvNeXt's downsampling) still takes a frame or so off at each such layer."""
+    if n_in is None: n_in = next(m for m in body.modules() if isinstance(m, nn.Conv2d)).in_channels
     seen = {}
     def hook(m, inp, out): seen[m] = inp[0].shape[-1]
     layers = [m for m in body.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
@@ -56,7 +60,7 @@ def limit_time_stride(body: nn.Module, max_stride: int, n_in: int = 1, n_freq: i
     for h in handles: h.remove()
     for m in layers:
         stride = m.stride if isinstance(m.stride, tuple) else (m.stride, m.stride)
-        if m in seen and stride[1] > 1 and n_frames / seen[m] >= max_stride:
+        if m in seen and stride[1] > 1 and n_frames / seen[m] * stride[1] > max_stride:
             m.stride = (stride[0], 1)
             if not isinstance(m, nn.Conv2d):             # pooling: a kernel over time without stride would shorten it
                 k = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size, m.kernel_size)
@@ -118,7 +122,7 @@ class SEDLoss(nn.Module):
 
     Frame targets are 1 (the class sounds in that frame), 0 (it does not) or -1 (weak label: it sounds somewhere
     in the clip, the frames are not known; see `sed_data.FrameTargets`). The frame term leaves the -1 entries
-    out; the clip target is 1 where a class has any non-zero frame. `frame_weight` and `clip_weight` weigh the
+    out; the clip target is a class's largest frame target (1 for a weak label's -1). `frame_weight` and `clip_weight` weigh the
     two terms (0 leaves one out)."""
     def __init__(self, frame_weight: float = 1.0, clip_weight: float = 1.0):
         super().__init__()
@@ -137,7 +141,7 @@ class SEDLoss(nn.Module):
             each = F.binary_cross_entropy_with_logits(frame_logits, target.clamp_min(0), reduction='none')
             loss = loss + self.frame_weight * (each * known).sum() / known.sum().clamp_min(1.0)
         if self.clip_weight:
-            clip_target = (target != 0).float().amax(1)
+            clip_target = target.abs().amax(1)                      # a weak -1 counts as present; soft targets stay soft
             loss = loss + self.clip_weight * F.binary_cross_entropy_with_logits(clip_logits, clip_target)
         return loss
 
@@ -180,8 +184,10 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
     """How `build_frame_classifier` rebuilds `model`: its torchvision body (`arch_name`, the body's input channels
     and how many of the network's children it keeps) and its head, or None (a body of your own: pass `net=` to
     `load_sed_model`)."""
-    first = next((m for m in model.body.modules() if isinstance(m, nn.Conv2d)), None)
-    if arch_name is None or first is None or not isinstance(model.body, nn.Sequential): return None
+    body = getattr(model, 'body', None)
+    if arch_name is None or not isinstance(body, nn.Sequential) or not hasattr(model, 'body_channels'): return None
+    first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
+    if first is None: return None
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(model.body),
                 body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool,
                 time_stride=getattr(model, 'time_stride', None))
@@ -190,11 +196,8 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
 def build_frame_classifier(d: dict) -> FrameClassifier:
     "An untrained `FrameClassifier` with the layout `describe_frame_classifier` wrote (needs torchvision)."
     if d.get('source') != 'torchvision': raise ValueError(f"cannot rebuild a frame classifier from {d!r}")
-    import torchvision
-    from .frontend import _set_input_channels
-    full = getattr(torchvision.models, d['name'])(weights=None)
-    _set_input_channels(full, d['n_in'])
-    body = nn.Sequential(*list(full.children())[:d['body_children']])
+    from .frontend import torchvision_body
+    body = torchvision_body(d['name'], d['n_in'], d['body_children'])
     if d.get('time_stride'): limit_time_stride(body, d['time_stride'], d['n_in'])
     model = FrameClassifier(body, d['n_classes'], d['pool'], d['body_channels'], d['hidden'])
     model.time_stride = d.get('time_stride')

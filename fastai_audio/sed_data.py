@@ -23,6 +23,7 @@ from fastai.data.transforms import RandomSplitter
 from fasttransform import ItemTransform
 
 from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
+from .core import audio_extensions
 from .events import frame_times
 from .soundscapes import _event_rows, _weak_rows
 
@@ -38,7 +39,7 @@ class _FileIndex:
     def __init__(self, path: Path):
         self.path, self.by_rel, self.by_name = path, {}, defaultdict(list)
         for f in sorted(path.rglob('*')):
-            if f.is_file() and f.suffix.lower() in ('.wav', '.flac', '.ogg', '.mp3'):
+            if f.is_file() and f.suffix.lower() in audio_extensions:
                 self.by_rel[f.relative_to(path).as_posix()] = f
                 self.by_name[f.name].append(f)
 
@@ -134,11 +135,13 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
             if problem is None and f in by_file: problem = f'{f.name} also has strong labels in {events_csv}'
             if problem is not None:
                 if on_error != 'skip': raise ValueError(f'{weak_csv}, line {line}: {problem}')
-                bad.append((f'{line} of {Path(weak_csv).name}', problem))
+                bad.append((line, f'{problem} ({Path(weak_csv).name})'))
                 continue
             weak[f] = labels
-    if bad: warnings.warn(f'sed_dataloaders: {len(bad)} rows of {events_csv} left out (first: line {bad[0][0]}: '
-                          f'{bad[0][1]}); see dls.skipped_rows')
+    if bad:
+        where = ' and '.join(str(c) for c in (events_csv, weak_csv) if c is not None)
+        warnings.warn(f'sed_dataloaders: {len(bad)} rows of {where} left out (first: line {bad[0][0]}: {bad[0][1]}); '
+                      'see dls.skipped_rows (line, problem)')
     vocab = sorted({e.event_label for evs in by_file.values() for e in evs} | {c for v in weak.values() for c in v})
     if not vocab: raise ValueError(f'{events_csv}: no events to learn from')
     strong_items, weak_items = sorted(by_file), sorted(weak)
@@ -146,7 +149,10 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
         valid = set()
         for v in valid_files:
             f, problem = find(v)
-            if problem is not None: raise ValueError(f'valid_files: {problem}')
+            if problem is not None:
+                if on_error != 'skip': raise ValueError(f'valid_files: {problem}')
+                warnings.warn(f'sed_dataloaders: valid_files: {problem}; left out')
+                continue
             if f in weak: raise ValueError(f'valid_files names {v}, which has weak labels only: validation needs '
                                            'onsets and offsets')
             valid.add(f)

@@ -112,7 +112,7 @@ class SEDLearner(Learner):
     def show_results(self, ds_idx: int = 1, max_n: int = 4, figsize=None, **decode_kwargs):
         """The first `max_n` clips of the validation set (`ds_idx=1`; 0: training), each as its spectrogram above
         the event roll of its reference events (from its frame targets, grey) and the predicted ones (colour),
-        as `show_events` draws one file. Returns the axes `(max_n, 2)`."""
+        as `show_events` draws one file. Returns the axes `(n, 2)`, n = max_n or fewer when the set is smaller."""
         import matplotlib.pyplot as plt
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False, bs=max_n)
         x, y = dl.one_batch()[:2]
@@ -174,11 +174,13 @@ class SEDLearner(Learner):
         return det
 
     def predict_events_folder(self, folder, csv=None, **kwargs):
-        "`predict_events` for every audio file under `folder`, with a progress bar; to `csv` when given."
+        """`predict_events` for every audio file under `folder` (each named by its path under `folder`), with a
+        progress bar; to `csv` when given."""
         import pandas as pd
         files = get_audio_files(folder)
-        df = pd.concat([self.predict_events(f, **kwargs) for f in progress_bar(files)] or [pd.DataFrame()],
-                       ignore_index=True)
+        frames = [self.predict_events(f, **kwargs).assign(filename=Path(f).relative_to(folder).as_posix())
+                  for f in progress_bar(files)]                 # named under `folder`: sub-folders may share names
+        df = pd.concat(frames or [pd.DataFrame()], ignore_index=True)
         if csv is not None: df.to_csv(csv, index=False)
         return df
 
@@ -195,7 +197,7 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
     `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
     speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
-    if time_stride is not None: limit_time_stride(body, time_stride, n_in)
+    if time_stride is not None: limit_time_stride(body, time_stride)
     model = FrameClassifier(body, dls.c, pool=pool)
     model.time_stride = time_stride
     learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),

@@ -437,17 +437,18 @@ def test_delimited_labels_without_label_delim_warn(tmp_path):
 
 def test_default_workers_leave_a_small_cpu_to_training(monkeypatch, tmp_path):
     "On a CPU-only machine of 2 cores the loaders default to 0 workers; given workers are kept; elsewhere fastai's."
-    import os
     import torch
     import fastai_audio.blocks as blocks
     from fastai.torch_core import defaults
     from fastai_audio import NSYNTH_PATTERN, AudioDataLoaders, get_audio_files, make_synthetic_dataset
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr(defaults, 'cpus', 2)
     assert blocks.default_num_workers() == 0
     path = make_synthetic_dataset(tmp_path / 'd', n_train=2, n_valid=1)
     dls = AudioDataLoaders.from_name_re(path, get_audio_files(path), NSYNTH_PATTERN, bs=2)
     assert dls.train.fake_l.num_workers == 0                  # (fastai keeps its own `num_workers` at 1)
     assert AudioDataLoaders.from_name_re(path, get_audio_files(path), NSYNTH_PATTERN, bs=2, num_workers=1).train.fake_l.num_workers == 1
-    monkeypatch.setattr(os, 'cpu_count', lambda: 8)
-    assert blocks.default_num_workers() == defaults.cpus
+    monkeypatch.setattr(defaults, 'cpus', 8)
+    assert blocks.default_num_workers() == 8
+    monkeypatch.setattr(defaults, 'cpus', 64)
+    assert blocks.default_num_workers() == 16                    # fastai's cap

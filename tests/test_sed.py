@@ -318,3 +318,11 @@ def test_show_events_draws_only_the_references_of_that_very_file(scapes, tmp_pat
     _, roll, _ = learn.show_events(f, reference=ref, threshold=1.1)        # nothing predicted
     assert sum(len(c.get_paths()) for c in roll.collections) == 2          # not the one under elsewhere/
     plt.close('all')
+
+
+def test_soft_frame_targets_keep_a_soft_clip_target():
+    "MixUp-style frame targets of 0.3 give a clip target of 0.3, as BCE on the frames' maximum should."
+    logits, clip = torch.zeros(1, 4, 1), torch.zeros(1, 1)
+    target = torch.full((1, 4, 1), 0.3)
+    got = SEDLoss(frame_weight=0)((logits, clip), target)
+    torch.testing.assert_close(got, torch.nn.functional.binary_cross_entropy_with_logits(clip, torch.full((1, 1), 0.3)))
