@@ -13,11 +13,27 @@ off), per clip, best of 3; the speed-up is librosa's time over ours (goal: at le
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
+from _common import append_row, best_of, command, machine, today  # noqa: E402
+
+
+def _clips_and_loader(a, tfms):
+    """The `--clips` training notes, and a loader over them (random 4 s crops, batches of 64, 0 workers, batch
+    transforms `tfms`) that goes through every one of them once a pass."""
+    import fastai_audio as fa
+    root = Path(a.data)
+    train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
+    files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
+    dls = (fa.AudioItemList(files, root).split_by_folder().label_from_re(r'(\w+)_\w+_\d+-\d+-\d+.wav$')
+           .databunch(bs=64, duration=4.0, num_workers=0, tfms=tfms))
+    return train, dls.train.new(shuffle=True, drop_last=False)
+
+
+def _per_clip(f, n: int) -> float:
+    "Seconds a clip: the fastest of 3 passes of `f` over `n` clips, after a warm-up."
+    return best_of(f, 3) / n
 
 
 def main(argv=None):
@@ -27,31 +43,17 @@ def main(argv=None):
     p.add_argument('--log-mel', action='store_true', help='loader + log-mel against librosa (see above)')
     p.add_argument('--append', action='store_true')
     a = p.parse_args(argv)
-    import fastai_audio as fa
     if a.log_mel: return log_mel(a)
-    root = Path(a.data)
-    train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
-    files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
-    dls = (fa.AudioItemList(files, root).split_by_folder().label_from_re(r'(\w+)_\w+_\d+-\d+-\d+.wav$')
-           .databunch(bs=64, duration=4.0, num_workers=0, tfms=[]))
-    dl = dls.train.new(shuffle=True, drop_last=False)
+    import fastai_audio as fa
+    train, dl = _clips_and_loader(a, [])
 
     def through_loader():
-        return sum(len(b[0]) for b in dl)
+        for _ in dl: pass
 
     def one_by_one():
         for f in train: fa.load_audio(f, sr=16000)
-        return len(train)
 
-    res = {}
-    for name, f in (('load_audio one by one', one_by_one), ('DataLoaders', through_loader)):
-        f()
-        best = float('inf')
-        for _ in range(3):
-            t0 = time.perf_counter()
-            n = f()
-            best = min(best, (time.perf_counter() - t0) / n)
-        res[name] = best
+    res = {'load_audio one by one': _per_clip(one_by_one, len(train)), 'DataLoaders': _per_clip(through_loader, len(train))}
     ratio = res['DataLoaders'] / res['load_audio one by one']
     print(', '.join(f'{k}: {1000 * v:.2f} ms a clip' for k, v in res.items()), f'; loader / decode x{ratio:.2f}')
     if a.append:
@@ -60,44 +62,25 @@ def main(argv=None):
                                        f'x{ratio:.2f}'])
 
 
-def _best(f, repeats=3):
-    "Seconds a clip: the fastest of `repeats` passes of `f` (which returns the clips it did) after a warm-up."
-    f()
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        n = f()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best
-
-
 def log_mel(a):
     import librosa
     import fastai_audio as fa
     import torch
-    root = Path(a.data)
-    train = sorted(fa.get_audio_files(root / 'train'))[::max(1, 5121 // a.clips)][:a.clips]
-    files = train + sorted(fa.get_audio_files(root / 'valid'))[:64]
     tfms = fa.get_frequency_batch_transforms(normalize=None)
     fe = tfms[0]                                  # the mel spectrogram: its n_fft, hop, bands
-    dls = (fa.AudioItemList(files, root).split_by_folder().label_from_re(r'(\w+)_\w+_\d+-\d+-\d+.wav$')
-           .databunch(bs=64, duration=4.0, num_workers=0, tfms=tfms))
-    dl = dls.train.new(shuffle=True, drop_last=False)
+    train, dl = _clips_and_loader(a, tfms)
 
     def ours():
-        n = 0
         with torch.no_grad():
-            for b in dl: n += len(b[0])
-        return n
+            for _ in dl: pass
 
     def theirs():
         for f in train:
             y, _ = librosa.load(f, sr=16000)
             librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_fft=fe.n_fft, hop_length=fe.hop_length,
                                                                n_mels=fe.n_mels, fmin=fe.f_min, fmax=fe.f_max or 8000))
-        return len(train)
 
-    t_lib, t_ours = _best(theirs), _best(ours)
+    t_lib, t_ours = _per_clip(theirs, len(train)), _per_clip(ours, len(train))
     print(f'librosa: {1000 * t_lib:.2f} ms a clip, DataLoaders + log-mel: {1000 * t_ours:.2f} ms; x{t_lib / t_ours:.2f}'
           f' (threads {torch.get_num_threads()}, n_fft {fe.n_fft}, hop {fe.hop_length}, {fe.n_mels} mels)')
     if a.append:
