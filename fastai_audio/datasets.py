@@ -235,13 +235,19 @@ def _key(root: Path) -> str:
     return hashlib.md5(str(Path(root).resolve()).encode()).hexdigest()[:10]
 
 
-def _events_csv(rows: list, name: str) -> Path:
-    """Write `rows` (filename relative to the dataset root, onset, offset, event_label; None times for a file
-    without events) as a DCASE CSV under the temporary folder (the dataset's folder is left untouched)."""
+def _label_csv(rows: list, name: str, columns=('filename', 'onset', 'offset', 'event_label')) -> Path:
+    """Write `rows` (filenames relative to the dataset root; for events None times for a file without any) as a
+    DCASE CSV `name.csv` under the temporary folder (the dataset's folder is left untouched); returns its path."""
     out = Path(tempfile.gettempdir()) / 'fastai_audio_events' / f'{name}.csv'
     out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=['filename', 'onset', 'offset', 'event_label']).to_csv(out, index=False)
+    pd.DataFrame(rows, columns=list(columns)).to_csv(out, index=False)
     return out
+
+
+def _urbansed_annotations(path, split: str) -> Path:
+    "URBAN-SED's `annotations/{split}` folder under `path` (the dataset root, or the folder holding it)."
+    return _find(path, [f'annotations/{split}', f'URBAN-SED_v2.0.0/annotations/{split}', f'URBAN-SED/annotations/{split}'],
+                 f'URBAN-SED {split} annotations')
 
 
 def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
@@ -249,8 +255,7 @@ def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
     filename (relative to the dataset root: `audio/{split}/{id}.wav`), onset, offset, event_label; one row per
     event (the `annotations/{split}/{id}.txt` files: tab-separated onset, offset, label, no header), a row with
     empty times for a soundscape without events."""
-    ann = _find(path, [f'annotations/{split}', f'URBAN-SED_v2.0.0/annotations/{split}', f'URBAN-SED/annotations/{split}'],
-                f'URBAN-SED {split} annotations')
+    ann = _urbansed_annotations(path, split)
     rows = []
     for txt in sorted(ann.glob('*.txt')):
         rel = f'audio/{split}/{txt.stem}.wav'
@@ -268,11 +273,9 @@ def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr
     `valid` to validate, frame targets from the annotations (`urbansed_events`). The audio is 44.1 kHz and
     decoded at `sr`. Other arguments as `sed_dataloaders` (bs, batch_tfms, on_error...)."""
     from .sed_data import sed_dataloaders
-    ann = _find(path, [f'annotations/{train}', f'URBAN-SED_v2.0.0/annotations/{train}', f'URBAN-SED/annotations/{train}'],
-                'URBAN-SED annotations')
-    root = ann.parent.parent
+    root = _urbansed_annotations(path, train).parent.parent
     tr, va = urbansed_events(root, train), urbansed_events(root, valid)
-    csv = _events_csv(pd.concat([tr, va]).values.tolist(), f'urbansed_{_key(root)}')
+    csv = _label_csv(pd.concat([tr, va]).values.tolist(), f'urbansed_{_key(root)}')
     return sed_dataloaders(csv, root, valid_files=sorted(set(va.filename)), sr=sr, **kwargs)
 
 
@@ -306,8 +309,7 @@ def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synt
     weak_csv = None
     if weak and (root / 'metadata/train/weak.tsv').exists() and (root / 'audio/train/weak').is_dir():
         from .soundscapes import _weak_rows
-        weak_csv = Path(tempfile.gettempdir()) / 'fastai_audio_events' / f'desed_weak_{_key(root)}.csv'
-        pd.DataFrame([(f'audio/train/weak/{n}', ','.join(v)) for _, n, v in _weak_rows(root / 'metadata/train/weak.tsv')],
-                     columns=['filename', 'event_labels']).to_csv(weak_csv, index=False)
-    csv = _events_csv(rows + vrows, f'desed_{_key(root)}')
+        weak_rows = [(f'audio/train/weak/{n}', ','.join(v)) for _, n, v in _weak_rows(root / 'metadata/train/weak.tsv')]
+        weak_csv = _label_csv(weak_rows, f'desed_weak_{_key(root)}', columns=('filename', 'event_labels'))
+    csv = _label_csv(rows + vrows, f'desed_{_key(root)}')
     return sed_dataloaders(csv, root, valid_files=sorted({r[0] for r in vrows}), sr=sr, weak_csv=weak_csv, **kwargs)
