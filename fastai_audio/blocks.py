@@ -29,8 +29,8 @@ from .croppad import CropPad, pad_to_longest, same_rate
 from .features import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
 
-__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights', 'AudioBlock',
-           'AudioRegexLabeller', 'AudioDataLoaders']
+__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights',
+           'AudioBlock', 'AudioRegexLabeller', 'AudioDataLoaders']
 
 
 class AudioDL(TfmdDL):

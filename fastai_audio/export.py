@@ -66,11 +66,13 @@ def _serving_spec(learn, window, hop, agg) -> AudioModelSpec:
     return spec.replace(**changes) if changes else spec
 
 
-def _example_input(model: WaveformClassifier) -> torch.Tensor:
-    """A waveform for tracing: several windows (a single one would let the exporters freeze the window count),
-    two seconds for a whole-clip model; `(samples,)` mono, `(channels, samples)` otherwise."""
-    n = model.sample_rate * 2 if model.whole else 3 * model.window_length + model.hop_length // 2 + 1
-    return torch.zeros(n) if model.channels == 1 else torch.zeros(model.channels, n)
+def _example_input(model: nn.Module) -> torch.Tensor:
+    """A waveform for tracing a waveform-in `model`: several windows of a windowed `WaveformClassifier` (a single
+    one would let the exporters freeze the window count), else two seconds; `(samples,)` mono, `(channels,
+    samples)` otherwise (`model.channels`, 1 when it has none)."""
+    whole, channels = getattr(model, 'whole', True), getattr(model, 'channels', 1)
+    n = model.sample_rate * 2 if whole else 3 * model.window_length + model.hop_length // 2 + 1
+    return torch.zeros(n) if channels == 1 else torch.zeros(channels, n)
 
 
 def export_waveform_model(learn, path, window: float | None = None, hop: float | None = None, agg: str = 'mean',
@@ -110,9 +112,7 @@ def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetens
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
     if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
     if 'onnx' in formats or 'pt2' in formats:
-        channels = getattr(model, 'channels', 1)
-        x = _example_input(model) if isinstance(model, WaveformClassifier) else \
-            torch.zeros(model.sample_rate * 2) if channels == 1 else torch.zeros(channels, model.sample_rate * 2)
+        x = _example_input(model)
         # any length for a windowed model (the windows are fixed); a whole-clip model takes the lengths its network
         # can (torch.export finds the shortest: a few frames, after the network's pooling)
         whole = getattr(model, 'whole', False)

@@ -23,7 +23,7 @@ from fastai.data.transforms import RandomSplitter
 from fasttransform import ItemTransform
 
 from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
-from .core import audio_extensions
+from .core import get_audio_files
 from .events import frame_times
 from .soundscapes import _event_rows, _weak_rows
 
@@ -38,10 +38,9 @@ class _FileIndex:
     exactly one file has it. `index(name)` -> `(file, None)` or `(None, why not)`."""
     def __init__(self, path: Path):
         self.path, self.by_rel, self.by_name = path, {}, defaultdict(list)
-        for f in sorted(path.rglob('*')):
-            if f.is_file() and f.suffix.lower() in audio_extensions:
-                self.by_rel[f.relative_to(path).as_posix()] = f
-                self.by_name[f.name].append(f)
+        for f in sorted(get_audio_files(path)):
+            self.by_rel[f.relative_to(path).as_posix()] = f
+            self.by_name[f.name].append(f)
 
     def __call__(self, name: str):
         f = self.by_rel.get(Path(name).as_posix())
@@ -103,7 +102,8 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
     A `filename` is a path relative to `path`, or a bare name when only one file under `path` has it (two files
     of that name are an error naming both: give the relative path).
 
-    valid_files : the validation files, named as in the CSV (else `valid_pct` of the strongly labelled files at random, `seed`).
+    valid_files : the validation files, named as in the CSV (else `valid_pct` of the strongly labelled files at
+        random, `seed`).
     weak_csv : clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`,
         for training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
     batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.

@@ -69,15 +69,13 @@ class SEDLearner(Learner):
         "One file decoded as the loaders decode it, through the validation front end: a batch of one."
         loader = audio_loader_of(self.dls.valid_ds)
         x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
-        for t in self.dls.valid.after_batch.fs:
-            if not isinstance(t, FrameTargets): x = t(x)
-        return x
+        return self.dls.valid.after_batch(x)                     # FrameTargets passes a batch without targets
 
     def _frame_probs(self, x) -> torch.Tensor:
-        "Frame probabilities `(frames, classes)` of the spectrogram batch of one `x`."
+        "Frame probabilities `(batch, frames, classes)` of the spectrogram batch `x`, on the CPU."
         self.model.eval()
         with torch.no_grad(): frame_logits, _ = self.model(x)
-        return torch.sigmoid(frame_logits[0]).float().cpu()
+        return torch.sigmoid(frame_logits).float().cpu()
 
     def _events(self, x, probs, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
                 min_gap: float = 0.0):
@@ -92,7 +90,7 @@ class SEDLearner(Learner):
         """The events of one file as a DataFrame `filename, onset, offset, event_label, score` (see
         `events.decode_events` for the settings; `threshold` and `low` may be one per class)."""
         x = self._spectrogram(path)
-        return self._events(x, self._frame_probs(x), path, threshold, low, median, min_duration, min_gap)
+        return self._events(x, self._frame_probs(x)[0], path, threshold, low, median, min_duration, min_gap)
 
     def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
         """One file's spectrogram, above its event roll (one row per class: the `reference` events, e.g. from
@@ -101,7 +99,7 @@ class SEDLearner(Learner):
         `decode_kwargs` go to `predict_events`. Returns the three axes."""
         import matplotlib.pyplot as plt
         x = self._spectrogram(path)                                # decoded and run once, for all three panels
-        probs = self._frame_probs(x)
+        probs = self._frame_probs(x)[0]
         found = self._events(x, probs, path, **decode_kwargs)
         parts = Path(path).resolve().parts                 # a reference names the file, or its path under a root
         ref = [e for e in reference or [] if parts[-len(Path(str(e.filename)).parts):] == Path(str(e.filename)).parts]
@@ -116,9 +114,7 @@ class SEDLearner(Learner):
         import matplotlib.pyplot as plt
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False, bs=max_n)
         x, y = dl.one_batch()[:2]
-        self.model.eval()
-        with torch.no_grad(): frame_logits, _ = self.model(x)
-        probs, y = torch.sigmoid(frame_logits).float().cpu(), y.as_subclass(torch.Tensor).float().cpu()
+        probs, y = self._frame_probs(x), y.as_subclass(torch.Tensor).float().cpu()
         step, start = _frame_grid(x)
         vocab = list(map(str, self.dls.vocab))
         n = min(max_n, len(x))
