@@ -29,16 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import append_row, command, machine, today  # noqa: E402
 
-PATTERN = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
-
-
 def sources(root, split, per_family, seed):
     "Up to `per_family` notes of each family in `split`, drawn at random with `seed` (the same for every row)."
     import random
     import re
+    from fastai_audio import NSYNTH_PATTERN
     files = sorted((Path(root) / split).glob('*.wav'))
     by = {}
-    for f in files: by.setdefault(re.match(PATTERN, f.name).group(1), []).append(f)
+    for f in files: by.setdefault(re.match(NSYNTH_PATTERN, f.name).group(1), []).append(f)
     rng = random.Random(seed)
     return sorted(f for fs in by.values() for f in rng.sample(fs, min(per_family, len(fs))))
 
@@ -47,7 +45,7 @@ def make_data(root, work, a):
     import fastai_audio as fa
     train_src = sources(root, 'train', a.notes_per_family, 0)
     valid_src = sources(root, 'valid', a.notes_per_family, 1)
-    kw = dict(duration=a.duration, events=(1, 4), event_duration=(0.5, 2.0), pattern=PATTERN)
+    kw = dict(duration=a.duration, events=(1, 4), event_duration=(0.5, 2.0), pattern=fa.NSYNTH_PATTERN)
     fa.make_soundscapes(train_src, work / 'scapes' / 'train', n=a.scapes, seed=0, **kw)
     fa.make_soundscapes(valid_src, work / 'scapes' / 'valid', n=a.valid_scapes, seed=1, **kw)
     lines = ['filename,onset,offset,event_label']
@@ -74,12 +72,12 @@ def run(row, work, train_src, seed, a):
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, 3e-3)
         for f in sorted((scapes / 'valid').glob('*.wav')):
             x = learn._spectrogram(f)
-            probs = learn._frame_probs(x)
+            probs = learn._frame_probs(x)[0]
             for t in a.thresholds:
                 df = learn._events(x, probs, f, threshold=t, median=5, min_duration=0.1)
                 found[t] += [fa.Event(f'valid/{r.filename}', r.onset, r.offset, r.event_label) for r in df.itertuples()]
     else:
-        dls = fa.AudioDataLoaders.from_name_re(work, train_src, PATTERN, valid_pct=0.1, seed=0, duration=1.0,
+        dls = fa.AudioDataLoaders.from_name_re(work, train_src, fa.NSYNTH_PATTERN, valid_pct=0.1, seed=0, duration=1.0,
                                                bs=a.bs, num_workers=0)
         learn = fa.audio_learner(dls, models.resnet18, pretrained=False)
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, 3e-3)
