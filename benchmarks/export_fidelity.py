@@ -29,7 +29,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(2)
     import export_setups as E
-    from fastai_audio.synth import make_synthetic_dataset
+    from fastai_audio.datasets.synth import make_synthetic_dataset
     tmp = Path(tempfile.mkdtemp())
     data = make_synthetic_dataset(tmp / 'synth', n_train=8, n_valid=4, seed=1)
     stereo = E.stereo_folder(tmp / 'stereo')

@@ -54,7 +54,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     `hop_length` is in samples (`hop` is its old name). `aug` adds `audio_aug_transforms()` (the preset's
     defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
     windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
-    from .frontend import _renamed
+    from .serving.classifier import _renamed
     hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
                           'train_folder')
     if deprecated: raise TypeError(f'train_folder got unexpected arguments {sorted(deprecated)}')
@@ -65,9 +65,9 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
     from fastai.vision import models
-    from .data import AudioItemList
-    from .features import get_frequency_batch_transforms
-    from .learner import audio_learner
+    from .data.fluent import AudioItemList
+    from .transforms.spectrogram import get_frequency_batch_transforms
+    from .learn.learner import audio_learner
 
     set_seed(seed, reproducible=True)
     out = Path(out)
@@ -77,7 +77,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     items = items.label_from_re(label_re) if label_re else items.label_from_folder()
     tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sample_rate=sr)
     if aug:
-        from .augment import audio_aug_transforms
+        from .transforms.augment import audio_aug_transforms
         augs = audio_aug_transforms()
         print('augmentations:', ', '.join(type(t).__name__ for t in augs))
         tfms = augs + tfms
@@ -97,7 +97,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     plt.close('all')
     print(f'wrote {out / "confusion_matrix.png"}')
     if export:
-        from .export import export_waveform_model
+        from .serving.export import export_waveform_model
         export_waveform_model(learn, out / 'model', formats=('safetensors',))
         learn.export('export.pkl')
         print(f'wrote {out / "model"} (safetensors + config.json: share this one; load_waveform_model loads it) '
@@ -116,10 +116,10 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     import shutil
     from fastai.torch_core import set_seed
     from fastai.vision import models
-    from .sed_data import sed_dataloaders
-    from .sed_learner import sed_learner
-    from .soundscapes import make_soundscapes
-    from .synth import make_synthetic_dataset
+    from .data.sed import sed_dataloaders
+    from .learn.sed import sed_learner
+    from .datasets.soundscapes import make_soundscapes
+    from .datasets.synth import make_synthetic_dataset
     out = Path(out)
     print(f'generating the synthetic clips and soundscapes under {out} (offline, deterministic)')
     clips = make_synthetic_dataset(out / 'clips', n_train=20, n_valid=6, seed=seed)
@@ -146,7 +146,7 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     scores = dict(zip(('event_f1', 'segment_f1'), (float(v) for v in learn.validate()[1:3])))
     print(f"event-based F1 {scores['event_f1']:.3f}, segment-based F1 {scores['segment_f1']:.3f} after {epochs} "
           f'epochs ({time.time() - t0:.0f} s)')
-    from .soundscapes import read_events
+    from .data.labels import read_events
     f = scapes / sorted(valid)[0]
     learn.show_events(f, reference=read_events(scapes / 'events.csv'), median=5, min_duration=0.1)
     plt.savefig(out / 'events.png', bbox_inches='tight', dpi=80)
@@ -233,7 +233,7 @@ def main(argv=None):
     if args.cmd == 'demo' and args.task == 'sed':
         sed_demo(args.out, epochs=args.epochs or 6, n_scapes=args.scapes, progress=args.progress)
     elif args.cmd == 'demo':
-        from .synth import NSYNTH_PATTERN, make_synthetic_dataset
+        from .datasets.synth import NSYNTH_PATTERN, make_synthetic_dataset
         out = Path(args.out)
         print(f'generating the synthetic dataset under {out / "data"} (offline, deterministic)')
         data = make_synthetic_dataset(out / 'data', n_train=args.per_class, n_valid=max(1, args.per_class // 5))

@@ -17,8 +17,8 @@ from fastai.data.transforms import get_files
 from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
-from .filecheck import _content, _describe, _soundfile_message, _truncation
-from .frontend import seconds_to_samples
+from .runtime.filecheck import _content, _describe, _soundfile_message, _truncation
+from .runtime.functional import seconds_to_samples
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
            'downmix', 'show_waveform', 'tidy_grid']

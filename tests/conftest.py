@@ -13,7 +13,7 @@ torch.set_num_threads(int(os.environ.get('TEST_THREADS', max(1, min(2, os.cpu_co
 @pytest.fixture(scope='session')
 def synth_path(tmp_path_factory):
     "A small NSynth-style folder: train/ and valid/, 5 classes, 1 s clips at 16 kHz."
-    from fastai_audio.synth import make_synthetic_dataset
+    from fastai_audio.datasets.synth import make_synthetic_dataset
     return make_synthetic_dataset(tmp_path_factory.mktemp('synth'), n_train=8, n_valid=4, seed=1)
 
 

@@ -156,7 +156,7 @@ def test_one_of_follows_its_weights_and_some_of_picks_k():
 
 
 def test_background_streamed_from_long_files_reads_only_the_segments(tmp_path, monkeypatch):
-    import fastai_audio.augment as aug
+    import fastai_audio.transforms.augment as aug
     from fastai_audio import AddBackground
     rng = np.random.default_rng(0)
     write(tmp_path / 'long.wav', (0.1 * rng.standard_normal(SR * 30)).astype(np.float32), SR)   # 30 s of noise

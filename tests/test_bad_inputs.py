@@ -18,7 +18,7 @@ import torch
 from conftest import tone, write
 from fastai_audio import AudioDataLoaders
 from fastai_audio.core import AudioLoadError, load_audio
-from fastai_audio.data import AudioLoader
+from fastai_audio.data.loading import AudioLoader
 
 SR = 16000
 PNG_1X1 = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw'

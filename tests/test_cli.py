@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from fastai_audio.cli import main
-from fastai_audio.synth import NSYNTH_PATTERN
+from fastai_audio.datasets.synth import NSYNTH_PATTERN
 
 
 def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path, capsys):

@@ -438,7 +438,7 @@ def test_delimited_labels_without_label_delim_warn(tmp_path):
 def test_default_workers_leave_a_small_cpu_to_training(monkeypatch, tmp_path):
     "On a CPU-only machine of 2 cores the loaders default to 0 workers; given workers are kept; elsewhere fastai's."
     import torch
-    import fastai_audio.blocks as blocks
+    import fastai_audio.data.blocks as blocks
     from fastai.torch_core import defaults
     from fastai_audio import NSYNTH_PATTERN, AudioDataLoaders, get_audio_files, make_synthetic_dataset
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)

@@ -167,7 +167,7 @@ def test_desed_recipe_keeps_same_named_splits_apart_and_mixes_in_weak_labels(tmp
 
 
 def test_sed_downloads_fetch_the_official_archives_into_named_folders(tmp_path, monkeypatch):
-    import fastai_audio.datasets as ds
+    import fastai_audio.datasets.recipes as ds
     calls = []
     monkeypatch.setattr(ds, 'download_data', lambda url, name, base=None, force=False: calls.append((url, name, base)))
     ds.download_urbansed(base=tmp_path)

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from fastai_audio.events import (Event, decode_events, event_scores, event_targets, frame_times, median_filter,
-                                 segment_scores)
+from fastai_audio.runtime.events import (Event, decode_events, event_scores, event_targets, frame_times, median_filter,
+                                         segment_scores)
 
 
 def test_targets_follow_the_front_ends_frame_times():

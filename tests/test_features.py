@@ -5,9 +5,10 @@ import torch
 
 from conftest import tone
 from fastai_audio.core import AudioTensor
-from fastai_audio.features import (MFCC, AmplitudeToDB, AudioSpectrogram, MelSpectrogram, SpecNormalize,
-                                   Spectrogram, amplitude_to_db, dct_matrix, get_frequency_batch_transforms,
-                                   mel_filterbank, melspectrogram, mfcc, spectrogram)
+from fastai_audio.transforms.spectrogram import (MFCC, AmplitudeToDB, AudioSpectrogram, MelSpectrogram, SpecNormalize,
+                                                 Spectrogram, get_frequency_batch_transforms)
+from fastai_audio.runtime.functional import (amplitude_to_db, dct_matrix, mel_filterbank, melspectrogram, mfcc,
+                                             spectrogram)
 
 SR = 16000
 

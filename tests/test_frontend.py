@@ -15,9 +15,9 @@ import torch
 
 from fastai_audio import (CLASSIC_2018, PANNS, AudioEmbedder, AudioItemList, FrontEnd, FrontEndModule,
                           NSYNTH_PATTERN, audio_learner, frame_signal, get_frequency_batch_transforms, window_starts)
-from fastai_audio.frontend import (dft_basis, pad_signal, power_spectrum, spectrogram, stft, stft_dft,
-                                   window_function)
-from fastai_audio.frontend import window_starts as core_window_starts
+from fastai_audio.runtime.functional import (dft_basis, pad_signal, power_spectrum, spectrogram, stft, stft_dft,
+                                             window_function)
+from fastai_audio.runtime.functional import window_starts as core_window_starts
 
 PACKAGE = Path(__file__).parent.parent / 'fastai_audio'
 
@@ -162,7 +162,7 @@ def test_renamed_names_warn_and_still_work():
     with pytest.warns(DeprecationWarning, match='hop_length'):
         old = get_frequency_batch_transforms(n_hop=128)
     assert old[0].hop_length == 128
-    import fastai_audio.features as features
+    import fastai_audio.transforms.spectrogram as features
     import fastai_audio.portable as portable
     with pytest.warns(DeprecationWarning, match='FrontEnd'): assert features.SpecSettings is FrontEnd
     with pytest.warns(DeprecationWarning, match='FrontEndModule'): assert portable.LogMelFrontEnd is FrontEndModule

@@ -172,7 +172,7 @@ def test_a_learner_on_precomputed_spectrogram_tensors_trains_and_says_what_it_ca
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai_audio import audio_learner
-    from fastai_audio.learner import NotAudioError
+    from fastai_audio.learn.learner import NotAudioError
     torch.manual_seed(0)
     X, Y = torch.randn(16, 1, 40, 32), torch.arange(16) % 2
     dls = DataLoaders(DataLoader(list(zip(X, Y)), bs=8, shuffle=True), DataLoader(list(zip(X[:8], Y[:8])), bs=8))

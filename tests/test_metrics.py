@@ -65,7 +65,7 @@ def _quadratic_precision(scores, truth):
 
 
 def test_sorting_form_equals_the_definition_with_ties():
-    from fastai_audio.metrics import _precision_at_each
+    from fastai_audio.learn.metrics import _precision_at_each
     g = torch.Generator().manual_seed(0)
     scores = (torch.rand(40, 60, generator=g) * 5).round() / 5             # many ties
     truth = torch.rand(40, 60, generator=g) > 0.6

@@ -19,16 +19,16 @@ import soundfile as sf
 import torch
 from hypothesis import assume, example, given, settings, strategies as st
 
-from fastai_audio.augment import (AddBackground, AddNoise, FrequencyMask, Gain, PitchShift, PolarityInversion,
-                                  RandomFilter, TimeMask, TimeShift, TimeStretch, add_noise, apply_gain,
-                                  colored_noise, frequency_filter, mask_along, mix_at_snr, phase_vocoder,
-                                  pitch_shift, time_shift, time_stretch)
+from fastai_audio.transforms.augment import (AddBackground, AddNoise, FrequencyMask, Gain, PitchShift,
+                                             PolarityInversion, RandomFilter, TimeMask, TimeShift, TimeStretch,
+                                             add_noise, apply_gain, colored_noise, frequency_filter, mask_along,
+                                             mix_at_snr, phase_vocoder, pitch_shift, time_shift, time_stretch)
 from fastai_audio.core import AudioLoadError, AudioTensor, load_audio
-from fastai_audio.data import crop_pad
-from fastai_audio.features import (MFCC, AmplitudeToDB, AudioSpectrogram, MelSpectrogram, SpecNormalize,
-                                   Spectrogram, amplitude_to_db, dct_matrix, get_frequency_batch_transforms,
-                                   length_mask, masked_mean_std, mel_filterbank, melspectrogram, mfcc, spectrogram,
-                                   stft)
+from fastai_audio.data.croppad import crop_pad
+from fastai_audio.transforms.spectrogram import (MFCC, AmplitudeToDB, AudioSpectrogram, MelSpectrogram, SpecNormalize,
+                                                 Spectrogram, get_frequency_batch_transforms)
+from fastai_audio.runtime.functional import (amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mel_filterbank,
+                                             melspectrogram, mfcc, spectrogram, stft)
 
 RATES = (8000, 16000, 22050, 44100, 48000)
 PAD_MODES = {'constant': 'constant', 'reflect': 'reflect', 'replicate': 'edge', 'circular': 'wrap'}  # ours: numpy's

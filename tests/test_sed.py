@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from fastai_audio import event_targets, Event, decode_events
-from fastai_audio.sed import CLIP_POOLS, FrameClassifier, SEDLoss, pool_frames
+from fastai_audio.models.sed import CLIP_POOLS, FrameClassifier, SEDLoss, pool_frames
 
 
 def test_clip_pooling_closed_forms():
@@ -144,7 +144,7 @@ def test_sed_learner_finds_events_and_scores_them(scapes, tmp_path):
 def test_event_f1_metric_is_one_for_perfect_frames():
     from types import SimpleNamespace
     from fastai_audio import AudioSpectrogram, FrontEnd
-    from fastai_audio.sed_learner import EventF1
+    from fastai_audio.learn.sed import EventF1
     y = torch.zeros(2, 100, 2)
     y[0, 10:40, 0] = 1; y[1, 50:90, 1] = 1
     x = AudioSpectrogram(torch.zeros(2, 1, 40, 100))
@@ -278,7 +278,7 @@ def test_a_name_two_files_share_must_be_given_by_its_relative_path(scapes, tmp_p
 def test_limit_time_stride_keeps_time_and_still_shrinks_frequency():
     import torchvision
     from fastai.vision.learner import create_body
-    from fastai_audio.sed import limit_time_stride
+    from fastai_audio.models.sed import limit_time_stride
     body = create_body(torchvision.models.resnet18(), n_in=1, pretrained=False)
     assert body(torch.zeros(1, 1, 64, 256)).shape[-2:] == (2, 8)               # 32x both ways
     limit_time_stride(body, 8)

@@ -5,7 +5,7 @@ from fastai.callback.core import Callback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import AMPMode, MixedPrecision
 
-import fastai_audio.blocks as data_mod
+import fastai_audio.data.blocks as data_mod
 from conftest import first_batches
 from fastai_audio import AudioDL, CompileModel, audio_learner, load_learner, models, set_seed
 

@@ -1,0 +1,16 @@
+"""Data: decoding and its cache (`loading`), crop/pad, the block and the DataLoaders factories (`blocks`), the
+fluent facade, bad files, label tables (`labels`) and the SED loaders (`sed`).
+
+Layer rule: May import `runtime`, `models`, `serving`, `core` and `transforms`.
+"""
+from .loading import *  # noqa: F401,F403
+from .croppad import *  # noqa: F401,F403
+from .badfiles import *  # noqa: F401,F403
+from .blocks import *  # noqa: F401,F403
+from .fluent import *  # noqa: F401,F403
+from .labels import *  # noqa: F401,F403
+from .sed import *  # noqa: F401,F403
+import importlib as _importlib
+
+__all__ = [name for module in ('loading', 'croppad', 'badfiles', 'blocks', 'fluent', 'labels', 'sed')
+           for name in _importlib.import_module(f'.{module}', __name__).__all__]

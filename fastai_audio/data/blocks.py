@@ -1,0 +1,395 @@
+"""The data block and the DataLoaders factories: `AudioBlock`, `AudioDL`, `AudioDataLoaders` (built like
+`ImageDataLoaders`), the splitter and labeller they use, and how audio batches show themselves.
+
+Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `CropPad` (item
+transform: random crop when training, start/centre crop when validating) -> collate -> batch transforms on
+the batch's device (spectrogram, dB, normalisation) -> model.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache, partial
+from pathlib import Path
+
+import torch
+from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
+from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
+from fastai.data.load import _loaders as _fastai_loaders
+from fastai.data.transforms import ToTensor
+from fastai.torch_core import to_device
+from fastai.data.transforms import (ColReader, ColSplitter, GrandparentSplitter, RandomSplitter, RegexLabeller,
+                                    parent_label)
+from fastai.vision.data import get_grid
+from fastcore.meta import delegates
+from plum import dispatch
+
+from .badfiles import _check_on_error, _items_and_files, _SkipBadAudio, check_one_rate
+from ..core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
+from .croppad import CropPad, pad_to_longest, same_rate
+from ..transforms.spectrogram import AudioSpectrogram, Resample, get_frequency_batch_transforms
+from .loading import AudioLoader
+
+__all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights',
+           'AudioBlock', 'AudioRegexLabeller', 'AudioDataLoaders']
+
+
+class AudioDL(TfmdDL):
+    """fastai's `TfmdDL`, with the host-to-device copy of each batch made non-blocking when its memory is pinned
+    (`pin_memory=True`, the default of `AudioBlock` when CUDA is available): the CPU goes on queueing the
+    spectrogram kernels while the waveforms travel. Batches are otherwise exactly `TfmdDL`'s."""
+    def __iter__(self):
+        if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
+            yield from super().__iter__()
+            return
+        # fastai's DataLoader.__iter__, with non_blocking=True in the copy
+        self.randomize()
+        self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()
+        loader = _fastai_loaders[self.fake_l.num_workers == 0]
+        for b in loader(self.fake_l):
+            if type(b) == list: b = tuple(b)
+            yield self.after_batch(to_device(b, self.device, non_blocking=True))
+        self.after_iter()
+        if hasattr(self, 'it'): del self.it
+
+
+def class_balance_weights(dset) -> torch.Tensor:
+    """A sampling weight per item of a fastai `Datasets` `dset` `(items,)`, so that every class is drawn about as
+    often: 1 / (items of its class); for multi-label targets the mean of that over the item's labels (an item
+    without a label weighs as a class of its own). Read from the targets only: no audio is decoded."""
+    ys = [torch.as_tensor(dset.tls[-1][i]).as_subclass(torch.Tensor) for i in range(len(dset))]
+    if not ys: return torch.zeros(0)
+    if ys[0].ndim == 0:                                              # one label: a class index
+        y = torch.stack(ys).long()
+        return 1.0 / torch.bincount(y).float()[y]
+    y = torch.stack(ys).float()                                      # one-hot multi-labels
+    count = y.sum(0).clamp_min(1)
+    n_labels = y.sum(1)
+    w = (y / count).sum(1) / n_labels.clamp_min(1)
+    return torch.where(n_labels > 0, w, 1.0 / (n_labels == 0).sum().clamp_min(1))
+
+
+class BalancedAudioDL(AudioDL):
+    """An `AudioDL` whose shuffled epochs draw `n` items with replacement, item i with probability proportional
+    to `wgts[i]` (default `class_balance_weights`: every class about equally often), from the loader's own
+    random state (so `set_seed` and `Checkpoint` reproduce it). Unshuffled (validation) order is unchanged."""
+    def __init__(self, dataset=None, bs=None, wgts=None, **kwargs):
+        self.wgts = (class_balance_weights(dataset) if wgts is None else torch.as_tensor(wgts, dtype=torch.float)).tolist()
+        super().__init__(dataset=dataset, bs=bs, **kwargs)
+
+    def get_idxs(self):
+        if self.n == 0 or not self.shuffle: return super().get_idxs()
+        return self.rng.choices(range(self.n), weights=self.wgts, k=self.n)
+
+
+def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
+               valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
+               quality: str = 'HQ') -> TransformBlock:
+    """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
+    file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
+    `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
+    its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
+    see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
+
+    resample : 'host' (default): files at another rate are resampled to `sr` as they are decoded, with soxr at
+        `quality` ('QQ', 'LQ', 'MQ', 'HQ' or 'VHQ': quicker to slower and cleaner). 'device': files are decoded
+        at their own rate (all files of one rate, e.g. a 44.1 kHz dataset) and the batch goes to `sr` in a
+        `Resample` batch transform, on the device, before any augmentation or spectrogram.
+    Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
+    if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
+    if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
+    item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
+    dls_kwargs = {'pin_memory': torch.cuda.is_available()}
+    dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
+    slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
+    on_device = resample == 'device'
+    return TransformBlock(type_tfms=AudioLoader(None if on_device else sr, mono, train_slice=slice_, cache=cache,
+                                                quality=quality),
+                          item_tfms=item_tfms, batch_tfms=[Resample(sr)] if on_device else None, dl_type=AudioDL,
+                          dls_kwargs=dls_kwargs)
+
+
+def is_multi_label(dls) -> bool:
+    "True when the targets of `dls` are one-hot multi-labels (a `MultiCategoryBlock`: last target transform `OneHotEncode`)."
+    from fastai.data.transforms import OneHotEncode
+    tfms = getattr(dls, 'tfms', None)
+    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in tfms[-1].fs)
+
+
+@dispatch
+def show_batch(x: AudioSpectrogram, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
+    return tidy_grid(get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs))
+
+
+@dispatch
+def show_batch(x: AudioTensor, y, samples, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None, **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
+    return tidy_grid(get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, player=False, **kwargs))
+
+
+@lru_cache(maxsize=None)
+def _loader_arguments() -> frozenset:
+    "The keyword arguments fastai's `DataBlock.dataloaders` uses (its own, `FilteredBase.dataloaders`', `TfmdDL`'s)."
+    import inspect
+    from fastai.data.core import FilteredBase
+    names = set()
+    for f in (DataBlock.dataloaders, FilteredBase.dataloaders, TfmdDL.__init__):
+        names |= {n for n, p in inspect.signature(f).parameters.items() if p.kind is not p.VAR_KEYWORD}
+    return frozenset(names - {'self', 'source', 'dataset'})
+
+
+def _check_loader_kwargs(kwargs: dict, where: str, own=()):
+    """Raise a TypeError naming each keyword in `kwargs` that neither `where` (whose own arguments are `own`) nor
+    fastai's loaders take: fastai's `**kwargs` would otherwise swallow it, and the setting be silently lost."""
+    import difflib
+    unknown = sorted(set(kwargs) - _loader_arguments())
+    if not unknown: return
+    known = sorted(_loader_arguments() | set(own))
+    hints = [f'{k!r}' + (f" (did you mean {', '.join(map(repr, close))}?)"
+                         if (close := difflib.get_close_matches(k, known, n=2, cutoff=0.6)) else '') for k in unknown]
+    raise TypeError(f'{where} got unexpected keyword argument{"s" if len(unknown) > 1 else ""} {", ".join(hints)}: '
+                    f'neither an audio setting nor an argument of fastai\'s DataLoaders')
+
+
+def _batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
+    """The batch transforms: `given` (the argument called `name`), or the `alias` in `kwargs`, popped from it
+    (`tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`): both names work, and
+    giving both is a TypeError."""
+    if alias not in kwargs: return given
+    tfms = kwargs.pop(alias)
+    if given is not None: raise TypeError(f'{where}: give {name} or {alias} (the same list), not both')
+    return tfms
+
+
+class _TensorsPass(ToTensor):
+    """fastai's `ToTensor` (which DataBlock puts in every item pipeline), passing tensors (audio clips, encoded
+    labels) straight through without its per-call dispatch, which converts nothing for them anyway."""
+    def _do_call(self, nm, *args, **kwargs):
+        if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor): return args[0]
+        return super()._do_call(nm, *args, **kwargs)
+
+
+def default_num_workers() -> int:
+    """Worker processes when `num_workers` is not given: fastai's (`min(16, defaults.cpus)`), except 0 when
+    training runs on a CPU of two cores or fewer, where workers take the cores from the training threads (2 cores,
+    2026-12-01: an on-the-fly epoch x1.06 of the precomputed one with 0 workers, x1.21 with 2;
+    `benchmarks/README.md` (k))."""
+    from fastai.torch_core import defaults
+    if not torch.cuda.is_available() and defaults.cpus <= 2: return 0          # the cores this process may use
+    return min(16, defaults.cpus)
+
+
+def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
+    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders` (`num_workers`: `default_num_workers()`
+    unless given); with `on_error='skip'` unreadable files are left out first and listed in `dls.skipped`
+    (with `'raise'`, the default, the first one stops the run with an error naming it)."""
+    kwargs.setdefault('num_workers', default_num_workers())
+    loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
+    if loader is not None and loader.sr is None: check_one_rate(_items_and_files(source, dblock.get_items, dblock.get_x)[2])
+    skip = None
+    if _check_on_error(on_error) == 'skip':
+        skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
+    dblock.item_tfms = [_TensorsPass() if type(t) is ToTensor else t for t in dblock.item_tfms]
+    dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
+    if skip is not None: dls.skipped = skip.report
+    return dls
+
+
+def _default_batch_tfms(batch_tfms, sr):
+    "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
+    if batch_tfms is not None: return batch_tfms
+    return get_frequency_batch_transforms(sample_rate=sr or 16000)
+
+
+def _check_split_folders(path, train: str, valid: str):
+    "A FileNotFoundError unless `path` holds the folders `train` and `valid`, saying what it holds instead."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f'from_folder: {path} is not a folder')
+    missing = [n for n in (train, valid) if not (path / n).is_dir()]
+    if not missing:
+        loose = next((f for n in (train, valid) for f in sorted((path / n).iterdir())
+                      if f.is_file() and f.suffix.lower() in audio_extensions), None)
+        if loose is not None:
+            raise ValueError(f'from_folder labels each file by its class folder (e.g. {path / train}/dog/1.wav), but '
+                             f'{loose.parent} holds audio files directly (e.g. {loose.name}). Put them in one folder '
+                             f'a class, or label them from their names with AudioDataLoaders.from_name_re (or '
+                             f'AudioItemList.from_folder(path).split_by_folder().label_from_re(pattern)).')
+        return
+    found = sorted(p.name for p in path.iterdir() if p.is_dir())
+    shown = ', '.join(found[:8]) + (f' and {len(found) - 8} more' if len(found) > 8 else '') if found else 'none'
+    raise FileNotFoundError(
+        f"from_folder: looked for the folders {train!r} and {valid!r} under {path} to split by, but "
+        f"{' and '.join(map(repr, missing))} {'is' if len(missing) == 1 else 'are'} missing (folders found: {shown}). "
+        f'For class folders without a split, pass valid_pct=0.2 to hold out 20% at random (as '
+        f'ImageDataLoaders.from_folder); for other folder names, pass train= and valid=.')
+
+
+def _single_label(block) -> bool:
+    "True for a `CategoryBlock`-like target block (its type transforms categorise one label)."
+    from fastai.data.transforms import Categorize
+    return any(isinstance(t, Categorize) for t in getattr(block, 'type_tfms', []))
+
+
+def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
+    """Warn when single-label categories read from `df[label_col]` contain a delimiter: 'bird,insect' would become
+    a class of its own, where the CSV most likely lists two labels (pass `label_delim=`)."""
+    col = df.iloc[:, label_col] if isinstance(label_col, int) else df[label_col]
+    labels = col.dropna().astype(str)
+    for d in delims:
+        hit = labels[labels.str.contains(d, regex=False)]
+        if len(hit):
+            warnings.warn(f'{len(hit)} of {len(labels)} labels in column {label_col!r} contain {d!r} (e.g. '
+                          f'{hit.iloc[0]!r}) and are read as single classes; for several labels a clip, pass '
+                          f'label_delim={d!r}')
+            return
+
+
+# the factories' own arguments (for the hints of `_check_loader_kwargs`)
+
+
+_FACTORY_ARGUMENTS = ('front_end', 'sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error',
+                      'resample', 'quality', 'valid_pct', 'seed',
+                      'vocab', 'train', 'valid', 'fn_col', 'label_col', 'label_delim', 'folder', 'suff', 'valid_col',
+                      'y_block', 'label_func', 'pat')
+
+
+class AudioDataLoaders(DataLoaders):
+    """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
+    settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
+    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised
+    40-band log-mel on the batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
+    `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's: see `AudioBlock`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
+    names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
+    and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`, `num_workers`,
+    `shuffle`...); one that neither takes is a TypeError naming it, never silently dropped."""
+
+    @classmethod
+    def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
+        "The same loaders as an `AudioDataLoaders`."
+        return dls if isinstance(dls, cls) else cls(*dls.loaders, path=dls.path, device=dls.device)
+
+    def class_balanced(self, wgts=None) -> 'AudioDataLoaders':
+        """These loaders with a class-balanced training loader (`BalancedAudioDL`: each class drawn about equally
+        often, by `class_balance_weights` unless `wgts` are given); validation is left as it is."""
+        train = self.train.new(self.train.dataset, cls=BalancedAudioDL, wgts=wgts)
+        return type(self)(train, *self.loaders[1:], path=self.path, device=self.device)
+
+    def show_batch(self, b=None, max_n=9, **kwargs):
+        """Show `max_n` items of a training batch (spectrograms with time and frequency axes, and labels).
+        A number as first argument is `max_n`, as fastai v1's `data.show_batch(rows)`."""
+        if isinstance(b, int): b, max_n = None, b
+        return self.train.show_batch(b=b, max_n=max_n, **kwargs)
+
+    @classmethod
+    def _from(cls, where, source, path, get_items, get_x, get_y, splitter, sr, duration, mono, vocab, y_block,
+              item_tfms, batch_tfms, **kwargs):
+        y_block = y_block or CategoryBlock(vocab=vocab)
+        where = f'AudioDataLoaders.{where}'
+        batch_tfms = _batch_tfms(batch_tfms, kwargs, where)
+        front_end = kwargs.pop('front_end', None)
+        if front_end is not None:                  # a FrontEnd or a backbone's name: its rate and its transforms
+            if isinstance(front_end, str):
+                from ..models.registry import audio_model_front_end
+                front_end = audio_model_front_end(front_end)
+            sr = front_end.sample_rate
+            if batch_tfms is None: batch_tfms = front_end.batch_tfms()
+        cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
+        audio_kw = {k: kwargs.pop(k) for k in ('resample', 'quality') if k in kwargs}
+        _check_loader_kwargs(kwargs, where, own=_FACTORY_ARGUMENTS)
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache, **audio_kw), y_block), get_items=get_items, get_x=get_x,
+                           get_y=get_y, splitter=splitter, item_tfms=item_tfms,
+                           batch_tfms=_default_batch_tfms(batch_tfms, sr))
+        return _build_dls(dblock, source, on_error, path=path, **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_folder(cls, path, train='train', valid='valid', valid_pct=None, seed=None, vocab=None,
+                    sr=16000, duration=None, mono=True, item_tfms=None, batch_tfms=None, **kwargs):
+        """Audio files under `path`, labelled by parent folder, split by the `train`/`valid` folders, or, with
+        `valid_pct`, `valid_pct` of them held out at random (class folders directly under `path`). Without
+        `valid_pct` and without those folders, a FileNotFoundError says what was looked for and what was found."""
+        if valid_pct is None: _check_split_folders(path, train, valid)
+        splitter = GrandparentSplitter(train_name=train, valid_name=valid) if valid_pct is None else \
+            RandomSplitter(valid_pct, seed=seed)
+        get_items = get_audio_files if valid_pct else partial(get_audio_files, folders=[train, valid])
+        return cls._from('from_folder', path, path, get_items, None, parent_label, splitter, sr, duration, mono, vocab, None,
+                         item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
+                       mono=True, item_tfms=None, batch_tfms=None, **kwargs):
+        "Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random."
+        return cls._from('from_path_func', fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
+                         mono, None, None, item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_name_re(cls, path, fnames, pat, **kwargs):
+        "Files `fnames` labelled by the first group of regex `pat` matched on each path."
+        return cls.from_path_func(path, fnames, AudioRegexLabeller(pat, where='from_name_re'), **kwargs)
+
+    @classmethod
+    @delegates(DataLoaders.from_dblock)
+    def from_df(cls, df, path='.', valid_pct=0.2, seed=None, fn_col=0, folder=None, suff='', label_col=1,
+                label_delim=None, y_block=None, valid_col=None, sr=16000, duration=None, mono=True,
+                item_tfms=None, batch_tfms=None, **kwargs):
+        """Rows of `df`: file names in `fn_col` (under `path/folder`, with `suff` appended), labels in
+        `label_col` (split on `label_delim` for multi-label), valid rows flagged by `valid_col` or drawn at
+        random (`valid_pct`)."""
+        from fastai.data.block import MultiCategoryBlock
+        pref = f'{Path(path) if folder is None else Path(path) / folder}{Path("/")}'
+        if y_block is None: y_block = MultiCategoryBlock() if label_delim else CategoryBlock()
+        if label_delim is None and _single_label(y_block): _warn_if_delimited(df, label_col)
+        splitter = RandomSplitter(valid_pct, seed=seed) if valid_col is None else ColSplitter(valid_col)
+        return cls._from('from_df', df, path, None, ColReader(fn_col, pref=pref, suff=suff),
+                         ColReader(label_col, label_delim=label_delim), splitter, sr, duration, mono, None, y_block,
+                         item_tfms, batch_tfms, **kwargs)
+
+    @classmethod
+    @delegates(from_df)
+    def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
+        "Like `from_df`, reading `path/csv_fname`."
+        import pandas as pd
+        df = pd.read_csv(Path(path) / csv_fname, header=header, **({} if delimiter is None else {'delimiter': delimiter}))
+        return cls.from_df(df, path=path, **kwargs)
+
+
+class FolderSplitter:
+    """Split items by their first folder below `root`: `train` or `valid`. Items under neither are left out,
+    with a warning that says how many and where."""
+    def __init__(self, root, train='train', valid='valid'): self.root, self.train, self.valid = Path(root), train, valid
+
+    def __call__(self, items):
+        top = [Path(o).relative_to(self.root).parts[0] if Path(o).is_relative_to(self.root) else None for o in items]
+        tr = [i for i, t in enumerate(top) if t == self.train]
+        va = [i for i, t in enumerate(top) if t == self.valid]
+        if len(tr) + len(va) < len(top):
+            others = sorted({str(t) for t in top if t not in (self.train, self.valid)})
+            warnings.warn(f'split_by_folder: {len(top) - len(tr) - len(va)} of {len(top)} files are in neither '
+                          f'{self.train!r} nor {self.valid!r} under {self.root} and are left out (folders: '
+                          f'{", ".join(others[:5])})')
+        if not tr or not va:
+            raise ValueError(f'split_by_folder: found {len(tr)} files under {self.root / self.train} and {len(va)} '
+                             f'under {self.root / self.valid}; both must hold audio files')
+        return tr, va
+
+
+class AudioRegexLabeller(RegexLabeller):
+    """fastai's `RegexLabeller` (the label is the first group of `pat`, searched in the item's path, or in its
+    file name only with `name_only`), with errors that name the pattern and the file: a pattern without a group
+    is refused at once, and a file it does not match stops the run naming both. `where` starts the messages."""
+    def __init__(self, pat, match=False, name_only=False, where='label'):
+        super().__init__(pat, match=match)
+        self.name_only, self.where = name_only, where
+        if self.pat.groups < 1:
+            raise ValueError(f'{where}: pattern {pat!r} has no group; put the label in parentheses, '
+                             f"e.g. r'^([a-z]+)_' for the letters before the first '_'")
+
+    def __call__(self, o, **kwargs):
+        res = self.matcher(Path(o).name if self.name_only else str(o))
+        if not res:
+            raise ValueError(f'{self.where}: pattern {self.pat.pattern!r} does not match file {o}'
+                             + (' (searched in its name)' if self.name_only else ''))
+        return res.group(1)

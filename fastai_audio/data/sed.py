@@ -1,0 +1,169 @@
+"""Strong labels in: DataLoaders of (spectrogram, frame targets) from a DCASE-style events CSV and its audio.
+
+    dls = sed_dataloaders('scapes/events.csv', 'scapes', valid_pct=0.2, seed=0, bs=16)
+    x, y = dls.one_batch()          # (batch, 1, mels, frames), (batch, frames, classes)
+
+Each item's target travels as its events `(max_events, 3)` (onset, offset, class index; unused rows -1) and
+becomes frame targets in the batch (`FrameTargets`, after the spectrogram), at the frame times of the front
+end that made that very batch (its `settings`): a change of hop, rate or centring never misaligns them.
+
+Weak (clip-level) labels mix in as in DCASE task 4: `weak_csv=` (`filename, event_labels`) adds training files
+whose labels say which classes sound somewhere in the clip; their frame targets are -1 for those classes
+(unknown frames: `SEDLoss` trains only their clip scores) and 0 for the others.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from fastai.data.block import DataBlock, TransformBlock
+from fastai.data.transforms import RandomSplitter
+from fasttransform import ItemTransform
+
+from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
+from ..core import get_audio_files
+from ..runtime.events import frame_times
+from .labels import _event_rows, _weak_rows
+
+__all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
+
+
+WEAK = -2.0       # the onset and offset of a weak label's row: the class sounds somewhere in the clip
+
+
+class _FileIndex:
+    """The audio files under `path`, found by a CSV's `filename`: a path relative to `path`, or a bare name when
+    exactly one file has it. `index(name)` -> `(file, None)` or `(None, why not)`."""
+    def __init__(self, path: Path):
+        self.path, self.by_rel, self.by_name = path, {}, defaultdict(list)
+        for f in sorted(get_audio_files(path)):
+            self.by_rel[f.relative_to(path).as_posix()] = f
+            self.by_name[f.name].append(f)
+
+    def __call__(self, name: str):
+        f = self.by_rel.get(Path(name).as_posix())
+        if f is not None: return f, None
+        found = self.by_name.get(Path(name).name, [])
+        if len(found) == 1: return found[0], None
+        if not found: return None, f'file {name!r} is not under {self.path}'
+        return None, (f'{name!r} names {len(found)} files under {self.path} ({found[0].relative_to(self.path)}, '
+                      f'{found[1].relative_to(self.path)}...): give its path relative to {self.path}')
+
+
+class _EventsOf:
+    """get_y: a file -> its events as a `(max_events, 3)` tensor (onset, offset, class index), padded with -1
+    rows; a weakly labelled file's rows have onset and offset `WEAK`. `by_file`, `weak`: keyed by the file's path."""
+    def __init__(self, by_file: dict, weak: dict, vocab: list, max_events: int):
+        self.by_file, self.weak, self.max_events = by_file, weak, max(1, max_events)
+        self.index = {v: i for i, v in enumerate(vocab)}
+
+    def __call__(self, f) -> torch.Tensor:
+        y = torch.full((self.max_events, 3), -1.0)
+        f = Path(f)
+        rows = [(WEAK, WEAK, label) for label in self.weak[f]] if f in self.weak else \
+            [(e.onset, e.offset, e.event_label) for e in self.by_file.get(f, [])]
+        for k, (on, off, label) in enumerate(rows): y[k] = torch.tensor([on, off, float(self.index[label])])
+        return y
+
+
+class FrameTargets(ItemTransform):
+    """Batch transform (after the spectrogram): the events `(batch, max_events, 3)` of each clip become frame
+    targets `(batch, frames, classes)`: 1 where a frame's time (`events.frame_times` of the batch's front end)
+    lies in an event of that class, else 0; -1 in every frame of a class a weak label names (`WEAK` rows). On
+    the batch's device, without reading values back to the host. A spectrogram alone passes unchanged."""
+    order = 99
+
+    def __init__(self, vocab): self.vocab = list(vocab)
+
+    def encodes(self, b):
+        if not isinstance(b, (tuple, list)): return b
+        x, y = b[0], b[1]
+        fe = getattr(x, 'settings', None)
+        if fe is None: raise ValueError('FrameTargets needs spectrogram batches (their front end sets the frame times)')
+        t = frame_times(x.shape[-1], fe.hop_length, fe.sample_rate, fe.center, fe.n_fft).to(x.device, torch.float32)
+        ev = y.as_subclass(torch.Tensor).to(x.device)
+        on, off, cls = ev[..., 0:1], ev[..., 1:2], ev[..., 2].long()
+        inside = ((t >= on) & (t < off) & (cls[..., None] >= 0)).float()           # (batch, events, frames)
+        onehot = torch.nn.functional.one_hot(cls.clamp_min(0), len(self.vocab)).float()
+        strong = torch.einsum('bef,bec->bfc', inside, onehot).clamp(max=1.0)
+        weak = ((on[..., 0] == WEAK) & (cls >= 0)).float()                              # (batch, events)
+        weak_classes = torch.einsum('be,bec->bc', weak, onehot) > 0                     # (batch, classes)
+        return (x, torch.where(weak_classes[:, None, :], -1.0, strong), *b[2:])
+
+
+def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
+                    batch_tfms=None, on_error: str = 'raise', valid_files=None, weak_csv=None,
+                    **kwargs) -> AudioDataLoaders:
+    """`AudioDataLoaders` of (spectrogram, frame targets `(batch, frames, classes)`) for the audio files under
+    `path` named in `events_csv` (DCASE layout: `filename, onset, offset, event_label`, several rows a file; a
+    row with no onset, offset or label is a file without events). Whole files, padded to the batch's longest.
+    A `filename` is a path relative to `path`, or a bare name when only one file under `path` has it (two files
+    of that name are an error naming both: give the relative path).
+
+    valid_files : the validation files, named as in the CSV (else `valid_pct` of the strongly labelled files at
+        random, `seed`).
+    weak_csv : clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`,
+        for training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
+    batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
+    on_error : 'raise' (a row naming a file that is not under `path`, or an event past its file's end, is a
+        ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
+        them). `dls.vocab`: the event classes, sorted."""
+    import soundfile as sf
+    path = Path(path)
+    find = _FileIndex(path)
+    by_file, bad = defaultdict(list), []
+    rows = _event_rows(events_csv)
+    lengths = {}
+    for line, e in rows:
+        f, problem = find(e.filename)
+        if problem is None and e.event_label:
+            if f not in lengths: lengths[f] = sf.info(str(f)).duration
+            if e.offset > lengths[f] + 1e-3:
+                problem = f'offset {e.offset} s is past the end of {f.name} ({lengths[f]:.3f} s)'
+        if problem is not None:
+            if on_error != 'skip': raise ValueError(f'{events_csv}, line {line}: {problem}')
+            bad.append((line, problem))
+            continue
+        by_file.setdefault(f, [])
+        if e.event_label: by_file[f].append(e)
+    weak = {}
+    if weak_csv is not None:
+        for line, name, labels in _weak_rows(weak_csv):
+            f, problem = find(name)
+            if problem is None and f in by_file: problem = f'{f.name} also has strong labels in {events_csv}'
+            if problem is not None:
+                if on_error != 'skip': raise ValueError(f'{weak_csv}, line {line}: {problem}')
+                bad.append((line, f'{problem} ({Path(weak_csv).name})'))
+                continue
+            weak[f] = labels
+    if bad:
+        where = ' and '.join(str(c) for c in (events_csv, weak_csv) if c is not None)
+        warnings.warn(f'sed_dataloaders: {len(bad)} rows of {where} left out (first: line {bad[0][0]}: {bad[0][1]}); '
+                      'see dls.skipped_rows (line, problem)')
+    vocab = sorted({e.event_label for evs in by_file.values() for e in evs} | {c for v in weak.values() for c in v})
+    if not vocab: raise ValueError(f'{events_csv}: no events to learn from')
+    strong_items, weak_items = sorted(by_file), sorted(weak)
+    if valid_files is not None:
+        valid = set()
+        for v in valid_files:
+            f, problem = find(v)
+            if problem is not None:
+                if on_error != 'skip': raise ValueError(f'valid_files: {problem}')
+                warnings.warn(f'sed_dataloaders: valid_files: {problem}; left out')
+                continue
+            if f in weak: raise ValueError(f'valid_files names {v}, which has weak labels only: validation needs '
+                                           'onsets and offsets')
+            valid.add(f)
+    else:
+        valid = {strong_items[i] for i in RandomSplitter(valid_pct, seed=seed)(strong_items)[1]}
+    splitter = lambda its: ([i for i, f in enumerate(its) if f not in valid],       # noqa: E731
+                            [i for i, f in enumerate(its) if f in valid])
+    get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
+    tfms = list(_default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
+    dblock = DataBlock(blocks=(AudioBlock(sr, None), TransformBlock()), get_y=get_y, splitter=splitter,
+                       batch_tfms=tfms)
+    dls = _build_dls(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)
+    dls.vocab, dls.c, dls.skipped_rows = vocab, len(vocab), bad
+    return dls

@@ -1,0 +1,543 @@
+"""The audio learner: `AudioLearner` (its `spec`, `predict` on clips of any length, sliding-window
+validation), `audio_learner` that builds it (and the classic `create_cnn`), the rule that adapts a pretrained
+RGB first convolution to one channel, and the displays for results and top losses.
+
+`learn.spec` (an `AudioModelSpec`) says, once, everything the trained model needs to be used: the front end
+the batches went through (the `FrontEnd` the transforms stamp on their output), the crop duration and pad
+rule, the classes, single- or multi-label, and how to rebuild the network. Prediction, export, embeddings,
+`Checkpoint` and the CLI read it; nothing else looks into the pipeline for settings.
+
+The first-conv rule (the same one fastai's `vision_learner` and timm apply): for one input channel the new
+filter is the sum of the three RGB filters. A grey image fed to the RGB network as (x, x, x) then gives
+exactly the activations the one-channel network gives for x, so the pretrained features keep their meaning.
+For n_in > 3 the RGB filters are repeated cyclically (R, G, B, R, ...) and scaled by 3 / n_in, which keeps the
+response to a constant input exactly when n_in is a multiple of 3; for n_in = 2 the first two filters are
+scaled by 3 / 2.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from fastai.data.core import show_results
+from fastai.interpret import Interpretation, plot_top_losses
+from fastai.metrics import accuracy, accuracy_multi
+from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.core import Callback
+import fastai.callback.fp16  # noqa: F401  (adds Learner.to_fp16 and to_bf16)
+from fastai.learner import Learner
+from fastai.vision.data import get_grid
+from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
+from fastai.vision.learner import vision_learner
+from fastai.data.transforms import Category, IntToFloatTensor, MultiCategory, ToTensor, get_c
+from fastcore.basics import store_attr
+from fastcore.meta import delegates
+from fastprogress.fastprogress import progress_bar
+from plum import dispatch
+
+from ..transforms.spectrogram import AmplitudeToDB, AudioSpectrogram, Resample, SpecNormalize, Spectrogram
+from ..core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
+from ..data.loading import AudioLoader, audio_loader_of
+from ..data.croppad import CropPad
+from ..data.badfiles import _check_on_error
+from ..data.blocks import is_multi_label
+from ..serving.classifier import AudioModelSpec
+from ..runtime.frontend import FrontEnd
+from ..runtime.networks import describe_network
+from .metrics import LWLRAP, average_precision
+from ..models.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from .windows import Timeline, metrics_on, window_preds
+
+__all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
+           'default_metrics', 'CompileModel', 'MultiLabelInterpretation']
+
+
+# --------------------------------------------------------------------------- what a trained model needs
+_FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
+
+
+def _foreign_tfms(dls) -> list[str]:
+    """Names of the transforms that act on validation items or batches but are not the front end's (a user's
+    own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
+    (`ToTensor`, `CropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
+    out = []
+    for stage in (dls.valid.after_item, dls.valid.after_batch):
+        for t in stage.fs:
+            if isinstance(t, (*_FRONT_END_TFMS, CropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
+                continue
+            # Resample brings files of another rate to the front end's: a served model is given audio at that rate
+            if isinstance(t, Resample): continue
+            out.append(type(t).__name__)
+    return out
+
+
+def _front_end_of(dls) -> FrontEnd:
+    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output: one clip of
+    the data (its first second) through `after_batch`. Loaders without a spectrogram transform give kind
+    'waveform' (the network hears the samples)."""
+    ds = dls.valid_ds if len(dls.valid_ds) else dls.train_ds
+    if not len(ds): raise ValueError('cannot describe the front end of empty DataLoaders (a learner loaded with '
+                                     'load_learner carries its spec; build one on data otherwise)')
+    x = ds[0][0]
+    if not isinstance(x, AudioTensor):
+        raise NotAudioError(f'the DataLoaders hold {type(x).__name__} items, not audio: their front end (which '
+                            'export and predict need) is not known')
+    x = AudioTensor(x.as_subclass(torch.Tensor)[None, ..., :max(x.sr, 4096)], sr=x.sr)
+    out = dls.valid.after_batch(x)
+    fe = getattr(out, 'settings', None)
+    if isinstance(fe, FrontEnd): return fe
+    return FrontEnd(sample_rate=int(getattr(out, 'sr', x.sr)), channels=int(x.shape[1]), kind='waveform', to_db=False,
+                    normalize=None)
+
+
+class NotAudioError(ValueError):
+    "DataLoaders whose items are not audio (precomputed spectrogram tensors...): no front end to describe."
+
+
+def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
+    """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
+    already described from these loaders), the crop duration and pad rule of the validation items (`CropPad`;
+    None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
+    front_end = front_end or _front_end_of(dls)
+    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, CropPad)), None)
+    return AudioModelSpec(front_end, tuple(str(v) for v in dls.vocab), is_multi_label(dls),
+                          duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
+                          network=network)
+
+
+class AudioLearner(Learner):
+    """A fastai `Learner` for audio: it knows its `spec` (what the trained model needs to be used), its `predict`
+    takes a clip of any length, `get_window_preds` / `validate_windows` score whole clips by sliding windows,
+    and `distrib_ctx` also runs on CPU processes. Built by `audio_learner`; `arch_name` is the torchvision
+    architecture's name, for rebuilding the network from its weights."""
+
+    def __init__(self, dls, model, *args, arch_name: str | None = None, **kwargs):
+        super().__init__(dls, model, *args, **kwargs)
+        self.arch_name, self._spec = arch_name, None
+
+    @property
+    def spec(self) -> AudioModelSpec:
+        "The `AudioModelSpec` of this learner, built from its DataLoaders the first time it is read (`data_spec`)."
+        if getattr(self, '_spec', None) is None: self._describe()
+        return self._spec
+
+    def _describe(self, front_end: FrontEnd | None = None) -> AudioModelSpec:
+        "Build `spec` (and the list of transforms export cannot carry), reusing `front_end` if already described."
+        self._spec = data_spec(self.dls, describe_network(self.model, getattr(self, 'arch_name', None)), front_end)
+        self.foreign_tfms = _foreign_tfms(self.dls)
+        return self._spec
+
+    def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
+        "fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty."
+        _ = self.spec
+        kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
+        return super().export(fname, pickle_protocol=pickle_protocol, **kw)
+
+    def refresh_spec(self) -> AudioModelSpec:
+        "Build `spec` again (after the pipeline's statistics were changed, e.g. restored by `Checkpoint`)."
+        self._spec = None
+        return self.spec
+
+    def _windows(self, window, hop):
+        "(window, hop) in seconds: the given ones, else the spec's (window None: whole clips)."
+        if window is None: return self.spec.window, self.spec.hop if hop is None else hop
+        return window, hop
+
+    def to_distributed(self, sync_bn: bool = True, **kwargs):
+        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`); without a
+        GPU, accelerate is asked for CPU processes (gloo)."""
+        from fastai.callback.progress import ProgressCallback
+        from fastai.distributed import rank_distrib
+        from .distributed import AudioDistributedTrainer
+        kwargs.setdefault('cpu', not torch.cuda.is_available())
+        self.add_cb(AudioDistributedTrainer(sync_bn, **kwargs))
+        if rank_distrib(): self.remove_cb(ProgressCallback)
+        return self
+
+    def _audio(self, item, sr=None) -> AudioTensor:
+        "`item` decoded as the loaders decode their items (rate, channels): a path, an AudioTensor or an array + sr."
+        loader = audio_loader_of(self.dls.valid_ds) or AudioLoader()
+        if isinstance(item, (str, Path, AudioTensor)): return loader(item)
+        if isinstance(item, (np.ndarray, torch.Tensor)):
+            if sr is None: raise ValueError('predict on an array needs its sample rate: predict(x, sr=...)')
+            x = torch.as_tensor(item, dtype=torch.float32)
+            return loader(AudioTensor(x if x.ndim == 2 else x.reshape(1, -1), sr=sr))
+        raise TypeError(f'predict takes a path, an AudioTensor or an array with sr=, got {type(item).__name__}')
+
+    def _windowed(self, items, window, hop, agg):
+        "Per-clip and per-window probabilities of decoded clips `items`, and the `WindowedDataset`."
+        dl = self.dls.test_dl(items, with_labels=False, num_workers=0)
+        window, hop = self._windows(window, hop)
+        if window is None:                       # loaders that keep whole clips: one pass per clip
+            preds = self.get_preds(dl=dl)[0]
+            return preds, preds, None
+        preds, _, wpreds, wds = window_preds(self, dl, window, hop, agg, self.spec.pad)
+        return preds, wpreds, wds
+
+    def _decode(self, probs):
+        dec = self.loss_func.decodes(probs[None])[0] if hasattr(self.loss_func, 'decodes') else probs.argmax()
+        return self.dls.tfms[-1].decode(dec), dec
+
+    def predict(self, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
+                sr: int | None = None, with_timeline: bool = False):
+        """Predict one clip of any length: a path, an `AudioTensor`, or a 1-D / `(channels, samples)` array with
+        its rate `sr`.
+
+        window : seconds per window (default: the loaders' crop `duration`; loaders without one score the
+            whole clip at once). hop : seconds between windows (default window / 2). agg : 'mean' or 'max' of
+            the windows' probabilities. Returns fastai's `(label(s), decoded tensor, probabilities)`, and a
+            `Timeline` of the windows when `with_timeline`.
+        """
+        x = self._audio(item, sr)
+        probs, wprobs, wds = self._windowed([x], window, hop, agg)
+        label, dec = self._decode(probs[0])
+        if not with_timeline: return label, dec, probs[0]
+        starts = torch.tensor([s / x.sr for _, s in wds.index]) if wds is not None else torch.zeros(1)
+        win = self._windows(window, hop)[0] or x.duration
+        return label, dec, probs[0], Timeline(starts, wprobs, win, list(self.dls.vocab), x)
+
+    def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
+                       agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):
+        """Predict every audio file under `path` (any lengths) and return a DataFrame: file (relative to `path`),
+        label (';'-joined for multi-label), then one probability column per class; written to `csv` if given.
+
+        Files are scored `bs` at a time with a progress bar. A file that cannot be decoded raises an
+        `AudioLoadError` naming it, or with `on_error='skip'` (as for the data loaders) is left out with a
+        warning, and listed in `df.attrs['skipped']`, a DataFrame of file and reason.
+        """
+        import pandas as pd
+        _check_on_error(on_error)
+        path = Path(path)
+        files = sorted(get_audio_files(path, recurse=recurse))
+        if not files: raise FileNotFoundError(f'no audio files under {path}')
+        rows, skipped = [], []
+        multi = is_multi_label(self.dls)
+        for i in progress_bar(range(0, len(files), bs), leave=False):
+            chunk, clips = [], []
+            for f in files[i:i + bs]:
+                try: clips.append(self._audio(f))
+                except AudioLoadError as e:
+                    if on_error == 'raise': raise
+                    warnings.warn(f'predict_folder: skipped {f}: {e.cause}')
+                    skipped.append((str(f), e.cause))
+                    continue
+                chunk.append(f)
+            if not clips: continue
+            probs = self._windowed(clips, window, hop, agg)[0]
+            for f, p in zip(chunk, probs):
+                label, _ = self._decode(p)
+                rows.append([str(f.relative_to(path)), ';'.join(map(str, label)) if multi else str(label),
+                             *p.tolist()])
+        df = pd.DataFrame(rows, columns=['file', 'label', *map(str, self.dls.vocab)])
+        df.attrs['skipped'] = pd.DataFrame(skipped, columns=['file', 'reason'])
+        if csv is not None: df.to_csv(csv, index=False)
+        return df
+
+    def get_window_preds(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                         agg: str = 'mean', with_windows: bool = False):
+        """Per-clip predictions of the clips of `dl` (default: `self.dls[ds_idx]`, the validation set) from sliding
+        windows: returns `(probabilities (n_clips, n_classes), targets)`, and the window-level
+        `(probabilities, clip_ids)` too if `with_windows`.
+
+        window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
+            (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
+        """
+        window, hop = self._windows(window, hop)
+        dl = dl if dl is not None else self.dls[ds_idx]
+        preds, targs, wpreds, wds = window_preds(self, dl, window, hop, agg, self.spec.pad)
+        return (preds, targs, wpreds, wds.clip_ids) if with_windows else (preds, targs)
+
+    def validate_windows(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
+                         agg: str = 'mean') -> dict:
+        """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
+        {metric name: value}."""
+        preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
+        return metrics_on(self, preds, targs)
+
+
+# --------------------------------------------------------------------------- the first convolution
+def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
+    """Filters `(out, 3, kh, kw)` of a pretrained RGB convolution turned into `(out, n_in, kh, kw)` by the rule
+    in this module's docstring: n_in=1 sums the RGB filters."""
+    c = weight.shape[1]
+    if n_in == c: return weight
+    if n_in == 1: return weight.sum(dim=1, keepdim=True)
+    reps = -(-n_in // c)
+    return weight.repeat(1, reps, 1, 1)[:, :n_in] * (c / n_in)
+
+
+def _first_conv(model: nn.Module):
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d): return parent, name, child
+    return None, None, None
+
+
+def adapt_first_conv(model: nn.Module, n_in: int = 1) -> nn.Module:
+    "Replace `model`'s first `nn.Conv2d` by one taking `n_in` channels, its weights by `adapt_input_conv`."
+    parent, name, conv = _first_conv(model)
+    if conv is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
+    if conv.in_channels == n_in: return model
+    new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+                    conv.groups, conv.bias is not None, conv.padding_mode)
+    with torch.no_grad():
+        new.weight.copy_(adapt_input_conv(conv.weight, n_in))
+        if conv.bias is not None: new.bias.copy_(conv.bias)
+    setattr(parent, name, new.to(conv.weight.device, conv.weight.dtype))
+    return model
+
+
+def _ensure_normalized(dls):
+    "Pretrained nets expect inputs near zero mean, unit variance: add a `SpecNormalize` if the data has none."
+    if any(isinstance(t, SpecNormalize) for t in dls.after_batch.fs): return
+    tfm = SpecNormalize()
+    if not isinstance(dls.one_batch()[0], AudioSpectrogram):
+        raise TypeError('audio_learner needs spectrogram batches: put a MelSpectrogram (e.g. '
+                        'get_frequency_batch_transforms(...)) in batch_tfms')
+    tfm.setups(dls.train)
+    dls.add_tfms([tfm], 'after_batch')
+
+
+def default_metrics(dls) -> list:
+    """Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`
+    (add `MAP()`, the mean average precision, for AudioSet-style reporting)."""
+    return [accuracy_multi, LWLRAP()] if is_multi_label(dls) else [accuracy]
+
+
+class CompileModel(Callback):
+    """Train with `torch.compile`: the model is compiled in place (`nn.Module.compile(**kwargs)`) when a fit
+    starts and restored to eager when it ends, so its state-dict keys never change (`learn.save`,
+    `SaveModelCallback` and the exports work as usual) and `learn.export` can pickle it afterwards. The first
+    batches of a fit pay the compilation (about a minute for a resnet18 on a CPU); each new batch shape (the
+    last, smaller batch; padded variable-length batches) may compile again."""
+    order = 5                                     # after ChannelsLast (-1) has set the memory format
+    def __init__(self, **kwargs): self.kwargs = kwargs
+    def before_fit(self): self.learn.model.compile(**self.kwargs)
+    def after_fit(self): self.learn.model._compiled_call_impl = None     # what nn.Module.compile set
+
+
+_PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: learn.to_bf16()}
+
+
+def _speed_options(learn, mixed_precision, channels_last, compile):
+    if mixed_precision is not None:
+        if mixed_precision not in _PRECISIONS:
+            raise ValueError(f"mixed_precision must be None, 'fp16' or 'bf16', got {mixed_precision!r}")
+        _PRECISIONS[mixed_precision](learn)
+    if channels_last: learn.add_cb(ChannelsLast())
+    if compile: learn.add_cb(CompileModel(**(compile if isinstance(compile, dict) else {})))
+    return learn
+
+
+@delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
+def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
+                  metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
+                  compile: bool | dict = False, **kwargs) -> AudioLearner:
+    """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
+
+    arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
+        an audio-pretrained backbone of `list_audio_models()` ('panns_cnn14'...: the loaders must compute its
+        front end, e.g. `AudioDataLoaders.from_folder(path, front_end='panns_cnn14')`; `checkpoint=` a local
+        file of its official weights), a Hugging Face audio model as 'hf:<hub name or folder>' (wav2vec2,
+        HuBERT, WavLM on the samples with an attention mask from padded batches' lengths, AST through its own
+        filterbank; `freeze_feature_encoder=True` by default; needs the hf extra), or a ready `nn.Module` (its
+        first `nn.Conv2d` is adapted to `n_in` channels if needed).
+    n_in : input channels of the network (None: the audio channels of the data, 1 when the loaders downmix).
+    pretrained : load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does; the
+        RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
+        Weights already in torch's or Hugging Face's cache are used without the network; when they are neither
+        there nor downloadable, `PretrainedWeightsError` says from where they were wanted, where to put the
+        file by hand, and that `pretrained=False` trains from scratch.
+    normalize : make sure the batches are standardised (adds a `SpecNormalize` measured on a training batch
+        when `dls` has none), since fastai adds no ImageNet statistics for one channel.
+    loss_func : None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
+        multi-label (`MultiCategoryBlock`). metrics : None gives `default_metrics(dls)` (accuracy; or
+        accuracy_multi and lwlrap for multi-label); pass [] for none.
+    mixed_precision : None (float32, fastai's default), 'fp16' (`learn.to_fp16()`) or 'bf16' (`learn.to_bf16()`):
+        the network runs under CUDA autocast; the spectrogram front end (a batch transform, outside autocast)
+        stays float32. Has no effect on a CPU.
+    channels_last : keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits
+        tensor cores, especially with mixed precision.
+    compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
+    Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
+    """
+    from ..models.registry import is_audio_model
+    if is_audio_model(arch):                                            # an audio-pretrained backbone
+        return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
+                              channels_last, compile)
+    if normalize: _ensure_normalized(dls)
+    try: front = _front_end_of(dls)             # described once, from the loaders as they are now
+    except NotAudioError: front = None          # precomputed tensors: trains; export and predict need audio loaders
+    if n_in is None: n_in = front.channels if front is not None else int(dls.train_ds[0][0].shape[0])
+    if metrics is None: metrics = default_metrics(dls)
+    if isinstance(arch, nn.Module):
+        unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
+        if unknown: raise TypeError(f'audio_learner with a ready nn.Module takes only Learner arguments; got {unknown}')
+        learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
+    else:
+        if pretrained: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
+        try: learn = _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwargs)
+        except OSError as e:                                         # URLError, the hub's errors...
+            err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
+            if err is None: raise
+            raise err from e
+    if front is None: return _speed_options(learn, mixed_precision, channels_last, compile)
+    spec = learn._describe(front)
+    expected = getattr(arch, 'front_end', None)
+    if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on
+        spec.front_end.check_matches(expected, type(arch).__name__)
+    return _speed_options(learn, mixed_precision, channels_last, compile)
+
+
+def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> AudioLearner:
+    """An `AudioLearner` on the registered backbone `name` (`list_audio_models()`): its front end checked against
+    the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
+    head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
+    from ..models.registry import audio_model_front_end, create_audio_model
+    front = _front_end_of(dls)
+    front.check_matches(audio_model_front_end(name), name)
+    kwargs = dict(kwargs)
+    checkpoint = kwargs.pop('checkpoint', None)
+    learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
+    model_kw = {k: kwargs.pop(k) for k in ('freeze_feature_encoder',) if k in kwargs}
+    if kwargs: raise TypeError(f'audio_learner({name!r}) takes Learner arguments and checkpoint=; got {sorted(kwargs)}')
+    n_out = get_c(dls)
+    model = create_audio_model(name, n_out, pretrained, checkpoint, **model_kw)
+    learn = AudioLearner(dls, model, loss_func=loss_func, metrics=default_metrics(dls) if metrics is None else metrics,
+                         splitter=learner_kw.pop('splitter', model.splitter), **learner_kw)
+    if pretrained: learn.freeze()
+    store_attr('n_out,pretrained', self=learn)
+    learn.arch = name
+    learn._describe(front)
+    return learn
+
+
+def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwargs) -> AudioLearner:
+    """What `vision_learner` builds (fastai's `create_vision_model` / `create_timm_model`, its splitter from
+    `model_meta`, frozen body when pretrained), as an `AudioLearner` and without fastai's input normalisation."""
+    kwargs = dict(kwargs)
+    learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
+    n_out = kwargs.pop('n_out', None) or get_c(dls)
+    if not n_out: raise ValueError('audio_learner cannot tell the number of outputs: set dls.c or pass n_out')
+    meta = model_meta.get(arch, _default_meta)
+    if isinstance(arch, str): model, _ = create_timm_model(arch, n_out, default_split, pretrained, n_in=n_in, **kwargs)
+    else: model = create_vision_model(arch, n_out, pretrained=pretrained, n_in=n_in, **kwargs)
+    splitter = learner_kw.pop('splitter', None) or meta['split']
+    arch_name = None if isinstance(arch, str) else getattr(arch, '__name__', None)
+    learn = AudioLearner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, arch_name=arch_name,
+                         **learner_kw)
+    if pretrained: learn.freeze()
+    store_attr('arch,n_out,pretrained', self=learn)              # as vision_learner, for the loggers
+    learn.normalize = False
+    return learn
+
+
+_LEARNER_ARGS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')
+
+
+@delegates(audio_learner)
+def create_cnn(data, arch, **kwargs) -> Learner:
+    "The classic name for `audio_learner(data, arch, ...)`."
+    return audio_learner(data, arch, **kwargs)
+
+
+# --------------------------------------------------------------------------- displays
+def _show_input(s, ax, **kwargs):
+    s.show(ctx=ax, **({'player': False} if isinstance(s, AudioTensor) else {}), **kwargs)
+
+
+def _label_text(o) -> str:
+    "A label for a title: the class name, or a multi-label's names joined by ';' ('-' for none)."
+    if isinstance(o, MultiCategory): return ';'.join(map(str, o)) or '-'
+    return str(o)
+
+
+def _same_labels(pred, actual) -> bool:
+    if isinstance(pred, MultiCategory): return set(map(str, pred)) == set(map(str, actual))
+    return isinstance(pred, Category) and str(pred) == str(actual)
+
+
+@dispatch
+def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrows=None, ncols=None, figsize=None,
+                 **kwargs):
+    if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize,
+                                     title='actual / predicted')
+    for s, o, ax, _ in zip(samples, outs, ctxs, range(max_n)):
+        _show_input(s[0], ax, **kwargs)
+        ax.set_title(f'{_label_text(s[1])}\n{_label_text(o[0])}', color='green' if _same_labels(o[0], s[1]) else 'red')
+    return tidy_grid(ctxs[:min(len(samples), max_n)])
+
+
+@dispatch
+def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=None, ncols=None, figsize=None,
+                    **kwargs):
+    multi = len(outs) > 0 and isinstance(outs[0][0], MultiCategory)
+    axs = get_grid(len(samples), nrows=nrows, ncols=ncols, figsize=figsize,
+                   title='predicted / actual / loss' + ('' if multi else ' / probability'))
+    for ax, s, o, r, l in zip(axs, samples, outs, raws, losses):
+        _show_input(s[0], ax, **kwargs)
+        title = f'{_label_text(o[0])} / {_label_text(s[1])} / {l.item():.2f}'
+        ax.set_title(title if multi else f'{title} / {r.max().item():.2f}', fontsize='small' if multi else None)
+    return tidy_grid(axs)
+
+
+# --------------------------------------------------------------------------- interpretation
+class MultiLabelInterpretation(Interpretation):
+    """Interpretation of a multi-label learner: `per_class` (a table of support, precision, recall, F1 at a
+    threshold and average precision for each label), `plot_per_class`, and, inherited, `plot_top_losses`.
+    Build it as fastai's: `MultiLabelInterpretation.from_learner(learn)`."""
+
+    def per_class(self, thresh: float | torch.Tensor = 0.5, sort_by: str | None = 'ap'):
+        """A DataFrame with one row per label: support (true clips), predicted (clips over `thresh`), precision,
+        recall, f1 at `thresh` (on the activated scores; a number, or one per class such as `best_thresholds()`)
+        and ap (threshold-free average precision)."""
+        import pandas as pd
+        probs, targs = self.probs_targs
+        probs, targs = probs.float(), targs.bool()
+        pred = probs > thresh
+        tp = (pred & targs).sum(0).float()
+        support, predicted = targs.sum(0), pred.sum(0)
+        precision = tp / predicted.clamp_min(1)
+        recall = tp / support.clamp_min(1)
+        f1 = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
+        df = pd.DataFrame(dict(label=list(map(str, self.vocab)), support=support.numpy(), predicted=predicted.numpy(),
+                               precision=precision.numpy(), recall=recall.numpy(), f1=f1.numpy(),
+                               ap=average_precision(probs, targs).numpy()))
+        return df.sort_values(sort_by, ascending=False, ignore_index=True) if sort_by else df
+
+    def best_thresholds(self, grid: torch.Tensor | None = None) -> torch.Tensor:
+        """One decision threshold per class `(classes,)`: the value of `grid` (default 0.02, 0.04, ... 0.98) with
+        the best F1 of that class on these predictions (ties: the lowest), 0.5 for a class without positives.
+        Choose them on validation data, then apply them to new clips (`probs > thresholds`)."""
+        probs, targs = self.probs_targs
+        probs, targs = probs.float(), targs.bool()
+        grid = torch.linspace(0.02, 0.98, 49) if grid is None else torch.as_tensor(grid, dtype=torch.float32)
+        pred = probs[None] > grid[:, None, None]                         # (thresholds, clips, classes)
+        tp = (pred & targs).sum(1).float()
+        f1 = 2 * tp / (pred.sum(1) + targs.sum(0)).clamp_min(1)            # 2 tp / (predicted + true)
+        best = grid[f1.argmax(0)]
+        return torch.where(targs.any(0), best, torch.full_like(best, 0.5))
+
+    @property
+    def vocab(self): return self.dl.vocab
+
+    @property
+    def probs_targs(self):
+        "Activated predictions and targets of `dl`, computed once."
+        if not hasattr(self, '_probs_targs'): self._probs_targs = self.learn.get_preds(dl=self.dl, act=self.act)
+        return self._probs_targs
+
+    def plot_per_class(self, thresh: float = 0.5, figsize=None):
+        "Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom."
+        import matplotlib.pyplot as plt
+        df = self.per_class(thresh).iloc[::-1]
+        fig, ax = plt.subplots(figsize=figsize or (6, max(2.5, 0.3 * len(df))))
+        ax.barh(df.label, df.ap, color='tab:blue', label='average precision')
+        ax.plot(df.f1, df.label, 'o', color='tab:orange', label=f'F1 at {thresh}')
+        ax.set_xlim(0, 1)
+        ax.set_xlabel('score')
+        ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize='small', frameon=False)  # above: covers no bar
+        return ax

@@ -1,0 +1,222 @@
+"""Sound event detection with fastai: `sed_learner` (a frame-level model on `sed_dataloaders`), events out of a
+file or a folder, and event- and segment-based F1 as fastai metrics.
+
+    learn = sed_learner(dls, resnet18, pretrained=False)
+    learn.fit_one_cycle(10, 1e-3)
+    learn.predict_events('recording.wav')       # DataFrame: filename, onset, offset, event_label, score
+    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_sed_model, no fastai
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from fastai.learner import Learner, Metric
+from fastai.vision.learner import create_body
+from fastprogress.fastprogress import progress_bar
+
+from ..core import get_audio_files, load_audio
+from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
+from .learner import _speed_options
+from ..data.loading import audio_loader_of
+from ..models.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
+from ..serving.detector import FrameDetector
+from ..data.sed import FrameTargets
+
+__all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
+
+
+def _frame_grid(x):
+    "(seconds a frame, time of frame 0) of a spectrogram batch, from the front end that made it."
+    fe = getattr(x, 'settings', None)
+    if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
+    return frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+
+
+class EventF1(Metric):
+    """F1 of the events decoded from the frame probabilities (`threshold`, `median`: see `events.decode_events`)
+    against those of the frame targets, over the validation set: `kind='event'` (onset collar 200 ms, offset
+    max(200 ms, 20%)) or 'segment' (1 s segments); micro-averaged (pooled counts)."""
+    def __init__(self, kind: str = 'event', threshold: float = 0.5, median: int = 1):
+        if kind not in ('event', 'segment'): raise ValueError(f"kind must be 'event' or 'segment', got {kind!r}")
+        self.kind, self.threshold, self.median = kind, threshold, median
+
+    def reset(self): self.ref, self.est, self.n = [], [], 0
+
+    def accumulate(self, learn):
+        step, start = _frame_grid(learn.xb[0])
+        probs = torch.sigmoid(learn.pred[0]).detach().float().cpu()
+        targets = learn.y.as_subclass(torch.Tensor).detach().float().cpu()
+        classes = [str(c) for c in range(probs.shape[-1])]
+        for p, y in zip(probs, targets):
+            if bool((y < 0).any()): continue                    # weakly labelled: no onsets to score against
+            name = str(self.n)
+            self.n += 1
+            self.ref += decode_events(y, classes, step, 0.5, filename=name, start=start)
+            self.est += decode_events(p, classes, step, self.threshold, median=self.median, filename=name, start=start)
+
+    @property
+    def value(self):
+        return (event_scores if self.kind == 'event' else segment_scores)(self.ref, self.est)['f1_micro']
+
+    @property
+    def name(self): return f'{self.kind}_f1'
+
+
+class SEDLearner(Learner):
+    "A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`)."
+
+    def _spectrogram(self, path):
+        "One file decoded as the loaders decode it, through the validation front end: a batch of one."
+        loader = audio_loader_of(self.dls.valid_ds)
+        x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
+        return self.dls.valid.after_batch(x)                     # FrameTargets passes a batch without targets
+
+    def _frame_probs(self, x) -> torch.Tensor:
+        "Frame probabilities `(batch, frames, classes)` of the spectrogram batch `x`, on the CPU."
+        self.model.eval()
+        with torch.no_grad(): frame_logits, _ = self.model(x)
+        return torch.sigmoid(frame_logits).float().cpu()
+
+    def _events(self, x, probs, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
+                min_gap: float = 0.0):
+        import pandas as pd
+        step, start = _frame_grid(x)
+        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold, low, median, min_duration, min_gap,
+                           filename=Path(path).name, start=start)
+        return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
+
+    def predict_events(self, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
+                       min_gap: float = 0.0):
+        """The events of one file as a DataFrame `filename, onset, offset, event_label, score` (see
+        `events.decode_events` for the settings; `threshold` and `low` may be one per class)."""
+        x = self._spectrogram(path)
+        return self._events(x, self._frame_probs(x)[0], path, threshold, low, median, min_duration, min_gap)
+
+    def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
+        """One file's spectrogram, above its event roll (one row per class: the `reference` events, e.g. from
+        `read_events`, whose filename is the file's name or the end of its path, in grey; predicted ones in
+        colour) and the frame probabilities of each class over time.
+        `decode_kwargs` go to `predict_events`. Returns the three axes."""
+        import matplotlib.pyplot as plt
+        x = self._spectrogram(path)                                # decoded and run once, for all three panels
+        probs = self._frame_probs(x)[0]
+        found = self._events(x, probs, path, **decode_kwargs)
+        parts = Path(path).resolve().parts                 # a reference names the file, or its path under a root
+        ref = [e for e in reference or [] if parts[-len(Path(str(e.filename)).parts):] == Path(str(e.filename)).parts]
+        fig, axes = plt.subplots(3, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
+        self._draw(axes, x, probs, ref, list(found.itertuples()))
+        return tuple(axes)
+
+    def show_results(self, ds_idx: int = 1, max_n: int = 4, figsize=None, **decode_kwargs):
+        """The first `max_n` clips of the validation set (`ds_idx=1`; 0: training), each as its spectrogram above
+        the event roll of its reference events (from its frame targets, grey) and the predicted ones (colour),
+        as `show_events` draws one file. Returns the axes `(n, 2)`, n = max_n or fewer when the set is smaller."""
+        import matplotlib.pyplot as plt
+        dl = self.dls[ds_idx].new(shuffle=False, drop_last=False, bs=max_n)
+        x, y = dl.one_batch()[:2]
+        probs, y = self._frame_probs(x), y.as_subclass(torch.Tensor).float().cpu()
+        step, start = _frame_grid(x)
+        vocab = list(map(str, self.dls.vocab))
+        n = min(max_n, len(x))
+        fig, axes = plt.subplots(2 * n, 1, figsize=figsize or (9, 4 * n), sharex=True,
+                                 gridspec_kw=dict(height_ratios=(3, 1.2) * n))
+        for i in range(n):
+            name = Path(dl.items[i]).name
+            ref = decode_events(y[i].clamp_min(0), vocab, step, 0.5, filename=name, start=start)
+            est = decode_events(probs[i], vocab, step, **{'threshold': 0.5, **decode_kwargs}, filename=name, start=start)
+            self._draw(axes[2 * i:2 * i + 2], x[i:i + 1], None, ref, est)
+            axes[2 * i].set_title(name, fontsize='small')
+        return axes.reshape(n, 2)
+
+    def _draw(self, axes, x, probs, reference, found):
+        """Spectrogram `x` (a batch of one) on axes[0], the event roll (reference in grey, found in colour) on
+        axes[1], and the frame probabilities `(frames, classes)` on axes[2] when `probs` is given."""
+        step, start = _frame_grid(x)
+        vocab = list(map(str, self.dls.vocab))
+        x[0].cpu().show(ctx=axes[0])
+        axes[0].set_xlabel('')
+        for k, label in enumerate(vocab):
+            ref = [(e.onset, e.offset - e.onset) for e in reference if e.event_label == label]
+            if ref: axes[1].broken_barh(ref, (k - 0.45, 0.4), color='0.6', label='reference' if k == 0 else None)
+            est = [(e.onset, e.offset - e.onset) for e in found if e.event_label == label]
+            if est: axes[1].broken_barh(est, (k + 0.05, 0.4), color=f'C{k % 10}')
+        axes[1].set_yticks(range(len(vocab)), vocab)
+        axes[1].set_ylim(-0.6, len(vocab) - 0.4)
+        axes[1].set_xlim(start, start + step * x.shape[-1])
+        if probs is None:
+            axes[1].set_xlabel('time (s)')
+            return
+        t = start + step * torch.arange(len(probs))
+        for k, label in enumerate(vocab): axes[2].plot(t.numpy(), probs[:, k].numpy(), color=f'C{k % 10}', label=label)
+        axes[2].set_ylim(0, 1)
+        axes[2].set_xlabel('time (s)')
+        axes[2].set_ylabel('probability')
+        axes[2].legend(fontsize='small', loc='upper right')
+
+    def detector(self) -> FrameDetector:
+        """This learner as a `FrameDetector` (waveform in, frame probabilities out; a copy of the network, on the
+        CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
+        validation batches, which the detector cannot carry, is a ValueError naming it."""
+        import copy
+        from .learner import _foreign_tfms, _front_end_of
+        foreign = [n for n in _foreign_tfms(self.dls) if n != FrameTargets.__name__]
+        if foreign: raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, '
+                                     'which the waveform-in detector cannot reproduce')
+        fe = _front_end_of(self.dls)
+        fe.check_servable('export')
+        det = FrameDetector(fe, copy.deepcopy(self.model).eval().cpu(), self.dls.vocab).eval()
+        det.config = dict(kind='sed', front_end=fe.to_dict(), classes=det.classes, frame_seconds=det.frame_seconds,
+                          start=det.start, network=describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
+        return det
+
+    def predict_events_folder(self, folder, csv=None, **kwargs):
+        """`predict_events` for every audio file under `folder` (each named by its path under `folder`), with a
+        progress bar; to `csv` when given."""
+        import pandas as pd
+        files = get_audio_files(folder)
+        frames = [self.predict_events(f, **kwargs).assign(filename=Path(f).relative_to(folder).as_posix())
+                  for f in progress_bar(files)]                 # named under `folder`: sub-folders may share names
+        df = pd.concat(frames or [pd.DataFrame()], ignore_index=True)
+        if csv is not None: df.to_csv(csv, index=False)
+        return df
+
+
+def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
+                metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
+                **kwargs) -> SEDLearner:
+    """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
+    to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
+    for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
+    segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
+    8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
+    Pretrained: the body frozen, as vision learners do. Other arguments go to `Learner` (and
+    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
+    speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
+    body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
+    if time_stride is not None: limit_time_stride(body, time_stride)
+    model = FrameClassifier(body, dls.c, pool=pool)
+    model.time_stride = time_stride
+    learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),
+                       metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,
+                       splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
+    learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
+    if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
+    return _speed_options(learn, speed.get('mixed_precision'), speed.get('channels_last', False),
+                          speed.get('compile', False))
+
+
+def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+    """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`: a waveform
+    `(samples,)` of any length at the front end's rate -> frame probabilities `(frames, classes)`.
+
+    formats : 'safetensors' (config.json + weights: `load_sed_model`, whose `events()` decodes them),
+        'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'.
+    config.json holds the front end, the classes and the frame grid (`frame_seconds`, `start`): what
+    `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events. Returns `path`.
+    """
+    from ..serving.export import save_waveform_model
+    det = learn.detector()
+    wave = torch.zeros(det.channels, det.sample_rate * 2)
+    with torch.no_grad(): x = det.front_end(wave[None])
+    return save_waveform_model(det, path, det.config, formats, traced={'front_end': wave[None], 'net': x})

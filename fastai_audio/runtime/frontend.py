@@ -1,0 +1,301 @@
+"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+
+This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
+fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
+`fastai_audio.export_waveform_model` and
+
+    from frontend import load_waveform_model
+    model = load_waveform_model('tagger/')          # model.safetensors + config.json
+    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
+
+It holds, each written once and read by training, prediction, export, embeddings and the backbones:
+
+- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
+  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
+- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
+  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
+  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
+  window starts with the last window flush with the end, padding a short clip).
+- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
+- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
+  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
+
+Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
+the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
+`librosa.feature.mfcc`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from .functional import (PAD_MODES, WINDOWS, amplitude_to_db, dct_matrix, dft_basis, mean_std, mel_filterbank,
+                         mel_frequencies, power_spectrum, seconds_to_samples, standardize, stft_dft, stft_frames,
+                         window_function)
+
+__all__ = ['FrontEnd', 'FrontEndModule']
+
+FORMAT_VERSION = 2          # of `FrontEnd.to_dict` / `AudioModelSpec.to_dict` (1: the v0.1 export config)
+
+
+# =========================================================================== the description
+KINDS = ('linear', 'mel', 'mfcc', 'waveform')
+NORMALIZE = ('dataset', 'example')
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """How waveforms become what the network sees: a frozen, typed description read by training, prediction,
+    export, embeddings and backbones alike.
+
+    Parameters
+    ----------
+    name : str, a label (presets: 'classic_2018', 'panns'...; 'custom' otherwise).
+    sample_rate : int > 0, Hz the audio is loaded at.
+    n_fft : int > 0, FFT size in samples. hop_length : int > 0, samples between frames (None: win_length // 4).
+    n_mels : int > 0, mel bands (kind 'mel' and 'mfcc').
+    f_min, f_max : mel band edges in Hz (f_max None: sample_rate / 2).
+    win_length : int, window size in samples, <= n_fft (None: n_fft), zero-padded at the centre to n_fft.
+    center : bool, frames centred on their sample, the clip padded by n_fft // 2 with `pad_mode`
+        ('constant' zeros, 'reflect', 'replicate' or 'circular').
+    htk : bool, HTK mel scale instead of Slaney's. mel_norm : 'slaney' (unit-area filters) or None (unit peak).
+    power : 2.0 power or 1.0 magnitude.
+    ref : dB reference, 'max' (each example's own peak is 0 dB) or a fixed value (1.0: absolute dB).
+    top_db : clip at this many dB below each example's peak (None: no clip).
+    normalize : None, 'dataset' (one `mean` and `std`, measured on a training batch when None) or 'example'
+        (each example by its own two-pass statistics).
+    kind : 'linear' (|STFT| rows), 'mel', 'mfcc' (`n_mfcc` orthonormal DCT-II coefficients of the dB mels) or
+        'waveform' (the network hears the samples themselves: a raw-audio network computes its own front end).
+    channels : int > 0, audio channels the network sees (1: mono).
+    window_fn : 'hann' (periodic, default), 'hamming' or 'rectangular': the analysis window.
+    to_db : bool, convert to dB (always for 'mfcc'). amin : floor before the log (None: 1e-10 power, 1e-5
+        magnitude). mean, std : dataset statistics (normalize='dataset'). eps : added to the standard deviation.
+    n_mfcc : int, coefficients for kind 'mfcc' (<= n_mels).
+
+    The dB reference, `top_db` and per-example statistics are taken over each example's
+    `(channels, rows, frames)`, never over a batch. Every field is checked when a description is made: an
+    invalid value raises naming the field. `replace(**changes)` gives a checked variant; `to_dict()` /
+    `from_dict()` go through JSON. A field derived from another (win_length and hop_length from n_fft) follows
+    it in `replace` unless given.
+
+    Examples
+    --------
+    >>> fe = FrontEnd('mine', 16000, 1024, 256, 64, f_min=20.0)
+    >>> fe.n_frames(16000), fe.n_rows, fe.replace(kind='mfcc', n_mfcc=13).n_rows
+    (63, 64, 13)
+    """
+    name: str = 'custom'
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    hop_length: int | None = None
+    n_mels: int = 128
+    f_min: float = 0.0
+    f_max: float | None = None
+    win_length: int | None = None
+    center: bool = True
+    pad_mode: str = 'constant'
+    htk: bool = False
+    mel_norm: str | None = 'slaney'
+    power: float = 2.0
+    ref: float | str = 'max'
+    top_db: float | None = 80.0
+    normalize: str | None = 'dataset'
+    kind: str = 'mel'
+    channels: int = 1
+    window_fn: str = 'hann'
+    to_db: bool = True
+    amin: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    eps: float = 1e-6
+    n_mfcc: int = 20
+
+    def __post_init__(self):
+        def bad(field, want, exc=ValueError): raise exc(f'FrontEnd.{field} must be {want}, got {getattr(self, field)!r}')
+        def num(v): return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
+        if not isinstance(self.name, str): bad('name', 'a str', TypeError)
+        for f in ('center', 'htk', 'to_db'):
+            if not isinstance(getattr(self, f), bool): bad(f, 'a bool (True or False)', TypeError)
+        for f in ('sample_rate', 'n_fft', 'n_mels', 'channels', 'n_mfcc'):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0: bad(f, 'a positive int', TypeError)
+        if self.win_length is None: object.__setattr__(self, 'win_length', int(self.n_fft))
+        if self.hop_length is None: object.__setattr__(self, 'hop_length', max(1, self.win_length // 4))
+        for f in ('win_length', 'hop_length'):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0: bad(f, 'a positive int', TypeError)
+        if self.win_length > self.n_fft: bad('win_length', f'<= n_fft ({self.n_fft})')
+        if self.pad_mode not in PAD_MODES: bad('pad_mode', f'one of {PAD_MODES}')
+        if self.window_fn not in WINDOWS: bad('window_fn', f'one of {WINDOWS}')
+        if self.kind not in KINDS: bad('kind', f'one of {KINDS}')
+        if self.mel_norm not in ('slaney', None): bad('mel_norm', "'slaney' or None")
+        if not num(self.power) or self.power not in (1, 2): bad('power', '2.0 (power) or 1.0 (magnitude)')
+        if not num(self.f_min) or (self.f_max is not None and not num(self.f_max)): bad('f_min', 'a number of Hz')
+        top = self.sample_rate / 2 if self.f_max is None else self.f_max
+        if not 0 <= self.f_min < top <= self.sample_rate / 2:
+            bad('f_max', f'in (f_min={self.f_min}, sample_rate / 2 = {self.sample_rate / 2}] (None: sample_rate / 2)')
+        if not (self.ref == 'max' or num(self.ref) and self.ref > 0): bad('ref', "'max' or a number > 0")
+        if self.top_db is not None and not (num(self.top_db) and self.top_db >= 0): bad('top_db', 'None or >= 0')
+        if self.amin is not None and not (num(self.amin) and self.amin > 0): bad('amin', 'None or > 0')
+        if self.normalize not in (None, *NORMALIZE): bad('normalize', f"None or one of {NORMALIZE}")
+        for f in ('mean', 'std'):
+            if getattr(self, f) is not None and not num(getattr(self, f)): bad(f, 'None or a number')
+        if self.std is not None and self.std < 0: bad('std', '>= 0')
+        if not (num(self.eps) and self.eps >= 0): bad('eps', 'a number >= 0')
+        if self.kind == 'waveform' and (self.to_db or self.normalize is not None):
+            bad('kind', "'waveform' (the samples as they are) only with to_db=False and normalize=None")
+        if self.kind == 'mfcc':
+            if not self.to_db: bad('to_db', "True for kind 'mfcc' (cepstra of dB mels)")
+            if self.n_mfcc > self.n_mels: bad('n_mfcc', f'<= n_mels ({self.n_mels})')
+
+    # ---- variants and JSON
+    def replace(self, **changes) -> 'FrontEnd':
+        "A checked copy with `changes`; win_length and hop_length follow a new n_fft when they had its defaults."
+        if 'n_fft' in changes:
+            if 'win_length' not in changes and self.win_length == self.n_fft: changes['win_length'] = None
+            if 'hop_length' not in changes and self.hop_length == max(1, self.win_length // 4):
+                changes['hop_length'] = None
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        "Plain JSON-able fields, with `format_version`."
+        return {'format_version': FORMAT_VERSION, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'FrontEnd':
+        "The description `to_dict` wrote. An unknown field or a newer format raises a ValueError naming it."
+        d = dict(d)
+        version = d.pop('format_version', FORMAT_VERSION)
+        if version > FORMAT_VERSION:
+            raise ValueError(f'FrontEnd format_version {version} is newer than this code reads ({FORMAT_VERSION})')
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown: raise ValueError(f'FrontEnd has no field {unknown[0]!r} (fields: {", ".join(sorted(names))})')
+        return cls(**d)
+
+    # ---- derived facts
+    @property
+    def frame_rate(self) -> float: return self.sample_rate / self.hop_length
+
+    @property
+    def n_rows(self) -> int:
+        "Rows of the output: n_fft // 2 + 1 (linear), n_mels or n_mfcc (None for 'waveform')."
+        return {'linear': self.n_fft // 2 + 1, 'mel': self.n_mels, 'mfcc': self.n_mfcc}.get(self.kind)
+
+    @property
+    def scale(self) -> str:
+        "'power', 'magnitude', 'db' or 'normalized': what the values are."
+        if self.normalize is not None: return 'normalized'
+        if self.to_db: return 'db'
+        return 'power' if self.power == 2 else 'magnitude'
+
+    def samples(self, seconds: float) -> int:
+        "`seconds` as samples at this sample rate (`seconds_to_samples`)."
+        return seconds_to_samples(seconds, self.sample_rate)
+
+    def n_frames(self, n_samples):
+        "Frames from `n_samples` samples (int or tensor), by `stft_frames` with these settings."
+        if isinstance(n_samples, float):
+            import warnings
+            warnings.warn('FrontEnd.n_frames takes samples; passing seconds is deprecated: use '
+                          'fe.n_frames(fe.samples(seconds))', DeprecationWarning, stacklevel=2)
+            n_samples = self.samples(n_samples)
+        return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
+
+    def bin_hz(self, n_bins: int | None = None) -> np.ndarray | None:
+        "Centre frequency in Hz of each row (the first `n_bins`), or None for cepstra."
+        n_bins = self.n_rows if n_bins is None else n_bins
+        if self.kind == 'linear': return np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)[:n_bins]
+        if self.kind == 'mel':
+            return mel_frequencies(self.n_mels + 2, self.f_min, self.f_max or self.sample_rate / 2, self.htk)[1:-1]
+        return None
+
+    def relevant_fields(self) -> list[str]:
+        "The fields that change what this front end computes (mel fields mean nothing for a linear one...)."
+        skip = {'name'}
+        if self.kind == 'waveform': return ['sample_rate', 'channels', 'kind']
+        if self.kind == 'linear': skip |= {'n_mels', 'f_min', 'f_max', 'htk', 'mel_norm'}
+        if self.kind != 'mfcc': skip.add('n_mfcc')
+        if not self.to_db: skip |= {'ref', 'amin', 'top_db'}
+        if self.normalize != 'dataset': skip |= {'mean', 'std'}
+        if self.normalize is None: skip.add('eps')
+        return [f.name for f in dataclasses.fields(self) if f.name not in skip]
+
+    def mismatches(self, expected: 'FrontEnd', ignore=('name', 'mean', 'std')) -> list[tuple[str, object, object]]:
+        """(field, this value, expected value) for each field, relevant to either front end, that differs from
+        `expected` (except `ignore`)."""
+        names = dict.fromkeys(self.relevant_fields() + expected.relevant_fields())
+        return [(f, getattr(self, f), getattr(expected, f)) for f in names
+                if f not in ignore and getattr(self, f) != getattr(expected, f)]
+
+    def check_matches(self, expected: 'FrontEnd', what: str = 'the network', ignore=('name', 'mean', 'std')):
+        "Raise a ValueError naming each setting where this front end differs from the one `what` expects."
+        diff = self.mismatches(expected, ignore)
+        if not diff: return
+        lines = '; '.join(f'{f}={ours!r} where {what} expects {want!r}' for f, ours, want in diff)
+        raise ValueError(f'the DataLoaders\' front end differs from the one {what} was trained on: {lines}. Build the '
+                         f'loaders with AudioBlock(sr={expected.sample_rate}, mono={expected.channels == 1}) and '
+                         f'batch_tfms={expected.name if expected.name != "custom" else "its FrontEnd"}.batch_tfms()')
+
+    def check_servable(self, what: str = 'export'):
+        "Raise a ValueError when the description lacks what a served model needs (dataset statistics)."
+        if self.normalize == 'dataset' and (self.mean is None or self.std is None):
+            raise ValueError(f"{what}: FrontEnd.normalize='dataset' has no mean/std yet (they are measured when the "
+                             'loaders are set up): give mean= and std=')
+
+    def module(self) -> 'FrontEndModule':
+        "This front end as an exportable `FrontEndModule`."
+        return FrontEndModule(self)
+
+    def librosa_kwargs(self) -> dict:
+        "The STFT and mel settings as keyword arguments of `librosa.feature.melspectrogram`."
+        return dict(sr=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length,
+                    n_mels=self.n_mels, fmin=self.f_min, fmax=self.f_max, center=self.center, pad_mode=self.pad_mode,
+                    htk=self.htk, norm=self.mel_norm, power=self.power, window=self.window_fn if self.window_fn != 'rectangular' else 'boxcar')
+
+
+# =========================================================================== the front end as a module
+class FrontEndModule(nn.Module):
+    """A `FrontEnd` as an `nn.Module` that TorchScript, `torch.export` and ONNX export: waveforms
+    `(batch, channels, samples)` (or `(batch, samples)` for one channel) -> `(batch, channels, rows, frames)`.
+
+    The STFT is `stft_dft` (a strided convolution with the windowed DFT basis); the basis, mel filters and DCT
+    matrix are buffers (so they travel in a state dict), built from the description unless given (a backbone's
+    checkpoint may bring its own filters). The values equal the fastai batch transforms configured by the same
+    description (within float32 rounding).
+    """
+    def __init__(self, front_end: FrontEnd, basis: torch.Tensor | None = None, fbank: torch.Tensor | None = None):
+        super().__init__()
+        fe = self.front_end = front_end
+        fe.check_servable('FrontEndModule')
+        self.waveform = fe.kind == 'waveform'
+        if not self.waveform:
+            win = window_function(fe.window_fn, fe.win_length)
+            self.register_buffer('basis', (dft_basis(fe.n_fft, win) if basis is None else basis).float())
+        if fe.kind in ('mel', 'mfcc'):
+            if fbank is None: fbank = mel_filterbank(fe.sample_rate, fe.n_fft, fe.n_mels, fe.f_min, fe.f_max, fe.htk,
+                                                     fe.mel_norm, np.float64)
+            self.register_buffer('fbank', fbank.float())
+        if fe.kind == 'mfcc': self.register_buffer('dct', dct_matrix(fe.n_mfcc, fe.n_mels, dtype=np.float64).float())
+        self.hop_length, self.center, self.pad_mode, self.power = fe.hop_length, fe.center, fe.pad_mode, float(fe.power)
+        self.kind, self.to_db, self.ref, self.amin, self.top_db = fe.kind, fe.to_db, fe.ref, fe.amin, fe.top_db
+        self.stype = 'power' if fe.power == 2 else 'magnitude'
+        self.normalize, self.mean, self.std, self.eps = fe.normalize or '', fe.mean, fe.std, fe.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2: x = x.unsqueeze(1)
+        if self.waveform: return x
+        re, im = stft_dft(x, self.basis, self.hop_length, self.center, self.pad_mode)
+        s = power_spectrum(re, im, self.power)
+        if self.kind in ('mel', 'mfcc'): s = torch.matmul(self.fbank, s)
+        if self.to_db: s = amplitude_to_db(s, self.stype, self.ref, self.amin, self.top_db, dims=3)
+        if self.kind == 'mfcc': s = torch.matmul(self.dct, s)
+        if self.normalize == 'example':
+            m, sd = mean_std(s)
+            s = standardize(s, m, sd, self.eps)
+        elif self.normalize == 'dataset': s = standardize(s, self.mean, self.std, self.eps)
+        return s

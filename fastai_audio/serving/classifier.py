@@ -1,0 +1,229 @@
+"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+
+This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
+fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
+`fastai_audio.export_waveform_model` and
+
+    from frontend import load_waveform_model
+    model = load_waveform_model('tagger/')          # model.safetensors + config.json
+    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
+
+It holds, each written once and read by training, prediction, export, embeddings and the backbones:
+
+- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
+  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
+- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
+  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
+  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
+  window starts with the last window flush with the end, padding a short clip).
+- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
+- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
+  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
+
+Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
+the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
+`librosa.feature.mfcc`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from ..models.registry import create_audio_model
+from ..runtime.frontend import FORMAT_VERSION, FrontEnd, FrontEndModule
+from ..runtime.networks import _TimmBody, _layer, torchvision_body
+from ..runtime.functional import frame_signal, seconds_to_samples
+
+__all__ = ['AudioModelSpec', 'WaveformClassifier', 'load_waveform_model', 'build_network']
+
+# =========================================================================== the served model
+@dataclass(frozen=True)
+class AudioModelSpec:
+    """Everything a trained model needs to be used: built once by `audio_learner` from the DataLoaders, read
+    by `predict`, sliding windows, export, embeddings, `Checkpoint` and the CLI; `config.json` of an exported
+    model is its `to_dict()`.
+
+    Parameters
+    ----------
+    front_end : `FrontEnd`. classes : class names, in the network's output order. multi_label : bool.
+    duration : seconds the training clips were cropped or padded to (None: whole clips).
+    pad : how a clip shorter than that is padded, 'zeros' or 'repeat'.
+    window, hop : seconds per prediction window and between windows (defaults: duration and window / 2;
+        window None scores the whole clip at once). agg : 'mean' or 'max' of the windows' probabilities.
+    network : how `build_network` rebuilds the network (`describe_network`), or None.
+    """
+    front_end: FrontEnd
+    classes: tuple = ()
+    multi_label: bool = False
+    duration: float | None = None
+    pad: str = 'zeros'
+    window: float | None = None
+    hop: float | None = None
+    agg: str = 'mean'
+    network: dict | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.front_end, FrontEnd):
+            raise ValueError(f'AudioModelSpec.front_end must be a FrontEnd, got {type(self.front_end).__name__}')
+        object.__setattr__(self, 'classes', tuple(str(c) for c in self.classes))
+        if self.pad not in ('zeros', 'repeat'): raise ValueError(f"AudioModelSpec.pad must be 'zeros' or 'repeat', got {self.pad!r}")
+        if self.agg not in ('mean', 'max'): raise ValueError(f"AudioModelSpec.agg must be 'mean' or 'max', got {self.agg!r}")
+        for f in ('duration', 'window', 'hop'):
+            v = getattr(self, f)
+            if v is not None and not (isinstance(v, (int, float)) and v > 0):
+                raise ValueError(f'AudioModelSpec.{f} must be None or > 0 seconds, got {v!r}')
+        if self.window is None and self.duration is not None: object.__setattr__(self, 'window', self.duration)
+        if self.hop is None and self.window is not None: object.__setattr__(self, 'hop', self.window / 2)
+
+    def replace(self, **changes) -> 'AudioModelSpec':
+        "A checked copy; a new `window` brings its default hop (window / 2) unless `hop` is given too."
+        if 'window' in changes and 'hop' not in changes: changes['hop'] = None
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def window_length(self) -> int | None:
+        "Samples per window (None: whole clips)."
+        return None if self.window is None else seconds_to_samples(self.window, self.front_end.sample_rate, 1)
+
+    @property
+    def hop_length(self) -> int | None:
+        return None if self.hop is None else seconds_to_samples(self.hop, self.front_end.sample_rate, 1)
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {'format_version': FORMAT_VERSION, **d, 'front_end': self.front_end.to_dict(),
+                'classes': list(self.classes), 'sample_rate': self.front_end.sample_rate}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'AudioModelSpec':
+        "The spec `to_dict` wrote (or a v0.1 export's config.json). Unknown fields raise a ValueError naming them."
+        d = dict(d)
+        if d.get('format_version', 1) == 1: d = _from_v1(d)
+        version = d.pop('format_version')
+        if version > FORMAT_VERSION:
+            raise ValueError(f'AudioModelSpec format_version {version} is newer than this code reads ({FORMAT_VERSION})')
+        d.pop('sample_rate', None)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown: raise ValueError(f'AudioModelSpec has no field {unknown[0]!r} (fields: {", ".join(sorted(names))})')
+        return cls(**{**d, 'front_end': FrontEnd.from_dict(d['front_end'])})
+
+
+def _from_v1(cfg: dict) -> dict:
+    "A v0.1 export config (log-mel only, windows in seconds) in the current format."
+    fe = dict(cfg['front_end'])
+    norm = fe.pop('normalize', None)
+    fe.update(normalize='dataset', mean=norm[0], std=norm[1]) if isinstance(norm, (list, tuple)) else fe.update(normalize=norm)
+    return dict(format_version=FORMAT_VERSION, front_end=fe, classes=cfg['classes'], multi_label=cfg['multi_label'],
+                duration=cfg['window_seconds'], pad='repeat' if cfg.get('repeat') else 'zeros',
+                window=cfg['window_seconds'], hop=cfg['hop_seconds'], agg=cfg['agg'], network=cfg.get('arch'))
+
+
+class WaveformClassifier(nn.Module):
+    """One waveform `(samples,)` (or `(channels, samples)`) at `sample_rate` -> class probabilities `(n_classes,)`.
+
+    Parameters
+    ----------
+    front_end : module, windows `(n, channels, samples)` -> network input. net : the network.
+    sample_rate : int, Hz. window_length, hop_length : samples per window and between window starts
+        (`frame_signal`: the last window flush with the end, a shorter clip padded by `pad`);
+        window_length None scores the whole clip as one window. multi_label : sigmoid instead of softmax.
+    agg_max : aggregate the windows by max instead of mean. pad : 'zeros' or 'repeat'. channels : the
+        network's channels (1: a 1-D waveform is expected, as the loaders downmix).
+
+    `window_probs(wave)` gives the per-window probabilities `(n_windows, n_classes)`.
+    """
+    def __init__(self, front_end: nn.Module, net: nn.Module, sample_rate: int, window_length: int | None = None,
+                 hop_length: int | None = None, multi_label: bool = False, agg_max: bool = False, pad: str = 'zeros',
+                 channels: int = 1, **deprecated):
+        super().__init__()
+        window_length = _renamed(deprecated, 'window', 'window_length', window_length, 'WaveformClassifier')
+        hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length, 'WaveformClassifier')
+        if deprecated.pop('repeat', False): pad = 'repeat'
+        if isinstance(pad, bool): pad = 'repeat' if pad else 'zeros'      # 0.1's positional `repeat`
+        if deprecated: raise TypeError(f'WaveformClassifier got unexpected arguments {sorted(deprecated)}')
+        self.front_end, self.net = front_end, net
+        self.sample_rate, self.channels = int(sample_rate), int(channels)
+        self.whole = window_length is None
+        self.window_length = 0 if self.whole else int(window_length)
+        self.hop_length = int(hop_length or max(1, self.window_length // 2))
+        self.multi_label, self.agg_max, self.pad = bool(multi_label), bool(agg_max), pad
+
+    def windows(self, wave: torch.Tensor) -> torch.Tensor:
+        "`(n_windows, channels, window_length)` cut from `wave` by `frame_signal` (the whole clip if no window)."
+        if wave.ndim == 1: wave = wave.unsqueeze(0)
+        if self.whole: return wave.unsqueeze(0)
+        return frame_signal(wave, self.window_length, self.hop_length, self.pad)
+
+    def window_probs(self, wave: torch.Tensor) -> torch.Tensor:
+        logits = self.net(self.front_end(self.windows(wave)))
+        return torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        p = self.window_probs(wave)
+        return p.amax(dim=0) if self.agg_max else p.mean(dim=0)
+
+
+def _renamed(kwargs: dict, old: str, new: str, value, where: str):
+    "The value of a renamed argument: `new`'s, or `old`'s (popped from `kwargs`) with a DeprecationWarning."
+    if old not in kwargs: return value
+    import warnings
+    warnings.warn(f'{where}: `{old}` is renamed `{new}`; the old name goes in the next release',
+                  DeprecationWarning, stacklevel=3)
+    old_value = kwargs.pop(old)
+    return old_value if value is None else value
+
+
+def waveform_classifier(spec: AudioModelSpec, net: nn.Module) -> WaveformClassifier:
+    "The `WaveformClassifier` that `spec` describes, around `net` (eval mode)."
+    fe = spec.front_end
+    model = WaveformClassifier(FrontEndModule(fe), net, fe.sample_rate, spec.window_length, spec.hop_length,
+                               spec.multi_label, spec.agg == 'max', spec.pad, fe.channels)
+    model.spec, model.classes = spec, list(spec.classes)
+    return model.eval()
+
+
+def build_network(arch: dict) -> nn.Module:
+    """An untrained network with the layout (and so the state-dict keys) described by `arch`
+    (`describe_network`): `nn.Sequential(body, head)`. A torchvision body needs torchvision, a timm body timm;
+    a served model that should need neither is loaded from its TorchScript, ONNX or `model.pt2` file. A
+    registry backbone is built by `create_audio_model(name, n_out, pretrained=False)`."""
+    if arch['source'] == 'audio_model':
+        extra = {k: v for k, v in arch.items() if k not in ('source', 'name', 'n_out')}
+        return create_audio_model(arch['name'], arch['n_out'], pretrained=False, **extra)
+    if arch['source'] == 'torchvision': body = torchvision_body(arch['name'], arch['n_in'], arch['body_children'])
+    elif arch['source'] == 'timm':
+        import timm
+        body = _TimmBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),
+                         arch['needs_pool'])
+    else: raise ValueError(f"unknown network source {arch['source']!r}")
+    return nn.Sequential(body, nn.Sequential(*[_layer(d) for d in arch['head']]))
+
+
+def load_waveform_model(path, net: nn.Module | None = None) -> WaveformClassifier:
+    """The `WaveformClassifier` in folder `path` (model.safetensors + config.json), in eval mode.
+
+    The network is rebuilt from the config's `network` (torchvision or timm needed for those bodies) unless
+    `net` (the same architecture, any weights) is given; every weight must match (`strict=True`). For a model
+    that needs torch alone, load `model.pt2` (`torch.export.load(path / 'model.pt2').module()`), `model.ts`
+    or `model.onnx` instead."""
+    from safetensors.torch import load_file
+    path = Path(path)
+    cfg = json.loads((path / 'config.json').read_text())
+    if cfg.get('kind') == 'sed':
+        raise ValueError(f'{path} holds a sound event detector (frame probabilities): load it with load_sed_model')
+    if cfg.get('kind') == 'embedding':
+        raise ValueError(f'{path} holds an embedder + head model: load model.ts or model.onnx, or build the '
+                         'EmbeddingClassifier and load_state_dict(model.safetensors)')
+    spec = AudioModelSpec.from_dict(cfg)
+    if net is None:
+        if not spec.network: raise ValueError(f'{path / "config.json"} does not say how to rebuild the network: pass net=')
+        net = build_network(spec.network)
+    model = waveform_classifier(spec, net)
+    model.load_state_dict(load_file(str(path / 'model.safetensors')), strict=True)
+    model.config = cfg
+    return model.eval()

@@ -1,0 +1,174 @@
+"""A trained learner as one waveform-in module, saved in formats that load without fastai or pickle.
+
+`WaveformClassifier` takes a float waveform at a stated sample rate and returns class probabilities: the
+learner's front end (`FrontEndModule` of `learn.spec.front_end`, any kind the transforms compute), its network,
+and the sliding-window aggregation of `AudioLearner.predict` (or the whole clip at once, for a learner trained on
+whole clips), all in plain torch, so TorchScript, `torch.export` and ONNX run it.
+
+    export_waveform_model(learn, 'tagger/')    # config.json + model.safetensors, model.ts, model.onnx
+    model = load_waveform_model('tagger/')     # or torch.jit.load('tagger/model.ts'), or onnxruntime
+
+What each file needs: config.json + model.safetensors load with `frontend.py` alone (copy it anywhere: it
+imports torch, numpy and safetensors), plus torchvision or timm to rebuild a network of theirs; model.ts,
+model.onnx and model.pt2 hold their own graph and need torch (onnxruntime for ONNX) and nothing else.
+fastai's `learn.export()` writes a pickle, which runs code when loaded; none of these does.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .classifier import AudioModelSpec, WaveformClassifier, waveform_classifier
+from ..runtime.networks import describe_network
+
+__all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'arch_config']
+
+FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
+
+
+# --------------------------------------------------------------------------- from a learner
+def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
+    """`learn` as a `WaveformClassifier` (eval mode, on the CPU, with a copy of the network, so the learner is
+    left as it was), built from `learn.spec`.
+
+    Parameters
+    ----------
+    window, hop : seconds per window and between windows (default: the spec's, i.e. the training crop and half
+        of it; a learner trained on whole clips gives a whole-clip model). agg : 'mean' or 'max'.
+
+    Raises
+    ------
+    ValueError naming each pipeline element that the export cannot carry (a transform of your own that acts
+    on validation batches), or a front end without what serving needs (dataset statistics).
+    """
+    spec = _serving_spec(learn, window, hop, agg)
+    net = copy.deepcopy(learn.model).eval().cpu()
+    model = waveform_classifier(spec, net)
+    model.config = spec.to_dict()
+    return model
+
+
+def _serving_spec(learn, window, hop, agg) -> AudioModelSpec:
+    spec = learn.spec
+    foreign = getattr(learn, 'foreign_tfms', [])
+    if foreign:
+        raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, which the '
+                         'waveform-in model cannot reproduce; export a learner whose loaders use only fastai_audio\'s '
+                         'front-end transforms (augmentations that run on training batches only are fine)')
+    spec.front_end.check_servable('export')
+    changes = {k: v for k, v in dict(window=window, hop=hop, agg=agg).items() if v is not None}
+    return spec.replace(**changes) if changes else spec
+
+
+def _example_input(model: nn.Module) -> torch.Tensor:
+    """A waveform for tracing a waveform-in `model`: several windows of a windowed `WaveformClassifier` (a single
+    one would let the exporters freeze the window count), else two seconds; `(samples,)` mono, `(channels,
+    samples)` otherwise (`model.channels`, 1 when it has none)."""
+    whole, channels = getattr(model, 'whole', True), getattr(model, 'channels', 1)
+    n = model.sample_rate * 2 if whole else 3 * model.window_length + model.hop_length // 2 + 1
+    return torch.zeros(n) if channels == 1 else torch.zeros(channels, n)
+
+
+def export_waveform_model(learn, path, window: float | None = None, hop: float | None = None, agg: str = 'mean',
+                          formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+    """Write `learn` as a waveform-in model (`waveform_model`) to folder `path`.
+
+    Parameters
+    ----------
+    path : folder, created if needed. window, hop, agg : as `waveform_model`.
+    formats : any of 'safetensors' (config.json + weights: `load_waveform_model`), 'torchscript' (model.ts),
+        'onnx' (model.onnx, opset 18, one file, input 'waveform' of any length, output 'probabilities'),
+        'pt2' (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`).
+
+    Returns
+    -------
+    Path of the folder; config.json is `learn.spec` (with the serving window) as a dict.
+    """
+    model = waveform_model(learn, window, hop, agg)
+    w = model.windows(_example_input(model))
+    with torch.no_grad(): x = model.front_end(w)
+    return save_waveform_model(model, path, model.config, formats, traced={'front_end': w, 'net': x})
+
+
+def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetensors', 'torchscript', 'onnx'),
+                        traced: dict | None = None) -> Path:
+    """Save any waveform-in module (`(samples,)` or `(channels, samples)` -> `(n_classes,)`) to folder `path` as
+    config.json plus the chosen `formats` (see `export_waveform_model`). `traced` {submodule name: example
+    input}: submodules to trace rather than script for TorchScript (networks whose code TorchScript cannot
+    compile; their batch size stays free)."""
+    from safetensors.torch import save_file
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown: raise ValueError(f'unknown export format {unknown[0]!r}; known: {", ".join(FORMATS)}')
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / 'config.json').write_text(json.dumps(config, indent=1))
+    if 'safetensors' in formats:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
+    if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
+    if 'onnx' in formats or 'pt2' in formats:
+        x = _example_input(model)
+        # any length for a windowed model (the windows are fixed); a whole-clip model takes the lengths its network
+        # can (torch.export finds the shortest: a few frames, after the network's pooling)
+        whole = getattr(model, 'whole', False)
+        dim = torch.export.Dim.AUTO if whole else torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
+        dynamic = ({x.ndim - 1: dim},)
+    if 'onnx' in formats:
+        with _names_the_format('onnx', model, formats):
+            torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
+                              output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
+                              external_data=False, verbose=False)   # one file
+    if 'pt2' in formats:
+        with _names_the_format('pt2', model, formats):
+            torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
+                              str(path / 'model.pt2'))
+    _readable_by_all(path)
+    return path
+
+
+@contextlib.contextmanager
+def _names_the_format(fmt: str, model: nn.Module, formats):
+    "A network torch.export cannot trace (some Hugging Face encoders) fails naming the format and the way round."
+    try: yield
+    except Exception as e:
+        if isinstance(e, (KeyboardInterrupt, MemoryError)): raise
+        net = type(getattr(model, 'net', model)).__name__
+        others = tuple(f for f in formats if f not in ('onnx', 'pt2')) or ('safetensors', 'torchscript')
+        raise RuntimeError(f'export to {fmt}: torch.export cannot trace this {net} ({type(e).__name__}: '
+                           f'{str(e).strip().splitlines()[0][:200]}); export the other formats with '
+                           f'formats={others!r}') from e
+
+
+def _readable_by_all(folder: Path):
+    """Give the exported files the mode a new file gets under the umask (0644 under the usual 022): safetensors
+    writes through a private (0600) temporary file, and the folder is meant to be shared."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in folder.iterdir():
+        if f.is_file(): f.chmod(0o666 & ~mask)
+
+
+def _to_torchscript(model: nn.Module, traced: dict):
+    "Script `model` after tracing the submodules named in `traced` on their example inputs."
+    m = copy.deepcopy(model).eval()
+    with warnings.catch_warnings():              # torch >= 2.10 marks TorchScript deprecated; it still loads anywhere
+        warnings.simplefilter('ignore', FutureWarning)
+        for name, x in traced.items():
+            parent, _, attr = name.rpartition('.')
+            owner = m.get_submodule(parent) if parent else m
+            with torch.no_grad(): setattr(owner, attr, torch.jit.trace(getattr(owner, attr), x, check_trace=False))
+        return torch.jit.script(m)
+
+
+def arch_config(learn_or_model) -> dict | None:
+    """How `build_network` rebuilds a learner's network: `learn.spec.network`. Given a bare module, what
+    `describe_network` can tell without the learner (a timm body; a torchvision body's name is known only to the
+    learner that built it)."""
+    if isinstance(learn_or_model, nn.Module): return describe_network(learn_or_model)
+    return learn_or_model.spec.network

@@ -1,0 +1,381 @@
+"""The fastai batch transforms of the front end: thin `Transform`s over the kernels in `frontend`.
+
+`Spectrogram`, `MelSpectrogram`, `MFCC`, `AmplitudeToDB` and `SpecNormalize` turn a batch of `AudioTensor`s
+`(batch, channels, samples)` into an `AudioSpectrogram` `(batch, channels, rows, frames)` on the batch's
+device, keeping their window, filterbank and DCT matrix there once built. Each output carries, as
+`settings`, the `FrontEnd` describing exactly how it was computed from the waveforms, which is what
+`audio_learner` records, export rebuilds and backbones check. `front_end_tfms(fe)` gives the transforms of a
+description; `get_frequency_batch_transforms` is the classic spelling of the same.
+
+The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `frontend` and are re-exported here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from fastai.torch_core import TensorImageBase
+from fastcore.basics import patch
+from fasttransform import DisplayedTransform
+
+from ..core import AudioTensor
+from ..runtime.frontend import FrontEnd
+from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
+from ..serving.classifier import _renamed
+
+__all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
+           'front_end_tfms', 'get_frequency_batch_transforms']
+
+
+def __getattr__(name):
+    if name == 'SpecSettings':               # renamed in 0.2: one description of the front end
+        import warnings
+        warnings.warn('SpecSettings is now FrontEnd (fastai_audio.frontend); the old name goes in the next release',
+                      DeprecationWarning, stacklevel=2)
+        return FrontEnd
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+# --------------------------------------------------------------------------- the typed spectrogram
+class AudioSpectrogram(TensorImageBase):
+    """A spectrogram batch `(batch, channels, freq, frames)` or item `(channels, freq, frames)` that remembers
+    how it was made (`settings`, the `FrontEnd` that computed it) so it can draw itself with time and frequency axes.
+    A batch padded to its longest clip also carries `lengths` `(batch,)`: each clip's frames before the
+    padding (see `length_mask`)."""
+
+    @property
+    def duration(self) -> float: return self.shape[-1] / self.settings.frame_rate
+
+    def show(self, ctx=None, title=None, figsize=(4, 3), cmap='magma', colorbar=False, **kwargs):
+        "Draw the first channel with time (s) along x and frequency (Hz for STFT and mel rows) along y."
+        import matplotlib.pyplot as plt
+        ax = ctx if ctx is not None else plt.subplots(figsize=figsize)[1]
+        img = self.detach().cpu().float().reshape(-1, *self.shape[-2:])[0].numpy()
+        st = getattr(self, 'settings', None)
+        n_bins, n_frames = img.shape
+        dur = n_frames / st.frame_rate if st is not None else n_frames
+        im = ax.imshow(img, origin='lower', aspect='auto', cmap=cmap, extent=(0, dur, 0, n_bins), **kwargs)
+        ax.set_xlabel('time (s)' if st is not None else 'frame')
+        hz = st.bin_hz(n_bins) if st is not None else None
+        if hz is None: ax.set_ylabel('coefficient' if st is not None else 'bin')
+        else:
+            ticks = np.linspace(0, n_bins - 1, 5).round().astype(int)
+            ax.set_yticks(ticks + 0.5)
+            ax.set_yticklabels([f'{hz[t] / 1000:.1f}k' if hz[t] >= 1000 else f'{hz[t]:.0f}' for t in ticks])
+            ax.set_ylabel(f"{'mel ' if st.kind == 'mel' else ''}frequency (Hz)")
+        if colorbar: plt.colorbar(im, ax=ax, label={'db': 'dB', 'normalized': 'standardised dB'}.get(getattr(st, 'scale', None)))
+        if title is not None: ax.set_title(title)
+        return ax
+
+
+def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
+    "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
+    return AudioSpectrogram(data, **{**like.__dict__, **changes})
+
+
+# --------------------------------------------------------------------------- batch transforms
+class _DeviceBuffers:
+    """Keeps constant tensors (window, filterbank...) built once on the CPU in float64, with one copy per device
+    and dtype of the batches seen (so float64 batches get exact constants, float32 ones rounded once)."""
+    def _buf(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        cache = self.__dict__.setdefault('_bufcache', {})
+        key = (name, like.device, like.dtype)
+        if key not in cache: cache[key] = getattr(self, name).to(like.device, like.dtype)
+        return cache[key]
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d.pop('_bufcache', None)
+        return d
+
+
+def _check_rate(tfm, x):
+    "The batch's sample rate, checked against the transform's `sample_rate` when it has one."
+    sr = getattr(x, 'sr', None)
+    if sr is None:
+        raise ValueError(f'{type(tfm).__name__} needs an AudioTensor with a sample rate (`sr`), got {type(x).__name__}')
+    if tfm.sample_rate is not None and sr != tfm.sample_rate:
+        raise ValueError(f'{type(tfm).__name__} was configured for sample_rate={tfm.sample_rate} Hz but the batch '
+                         f'is at {sr} Hz: load the audio at {tfm.sample_rate} Hz (e.g. AudioBlock(sr='
+                         f'{tfm.sample_rate})) or change sample_rate')
+    return sr
+
+
+def _plain(x: torch.Tensor) -> torch.Tensor: return x.as_subclass(torch.Tensor)
+
+
+class Spectrogram(_DeviceBuffers, DisplayedTransform):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram`
+    `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power (`frontend.spectrogram`), on the batch's device.
+
+    Parameters
+    ----------
+    n_fft : int > 0, FFT size (default 1024). hop_length : int > 0, samples between frames (default
+        `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default),
+        1.0 magnitude. center, pad_mode : as `frontend.stft` (centred, any clip of at least 1 sample works;
+        frames as `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
+    window_fn : the analysis window, 'hann' (periodic, default), 'hamming' or 'rectangular'.
+
+    Bad settings raise a ValueError naming them, here rather than on the first batch.
+
+    Examples
+    --------
+    >>> Spectrogram(512, 128)(AudioTensor(torch.zeros(2, 1, 16000), sr=16000)).shape
+    torch.Size([2, 1, 257, 126])
+    """
+    order = 50
+    _kind = 'linear'
+
+    def __init__(self, n_fft: int = 1024, hop_length: int | None = None, win_length: int | None = None,
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None,
+                 window_fn: str = 'hann'):
+        super().__init__()
+        self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
+        self.hop_length = max(1, self.win_length // 4) if hop_length is None else hop_length
+        _check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
+        if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
+        if sample_rate is not None and not sample_rate > 0:
+            raise ValueError(f'sample_rate must be > 0 Hz or None, got {sample_rate}')
+        self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
+        self.window_fn = window_fn
+        self.stft_window = window_function(window_fn, self.win_length)
+
+    def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
+        return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('stft_window', x), self.center,
+                           self.pad_mode, self.power)
+
+    def describe(self, sample_rate: int, channels: int = 1) -> FrontEnd:
+        "The `FrontEnd` this transform computes for batches at `sample_rate` Hz with `channels` channels."
+        return FrontEnd(sample_rate=int(sample_rate), n_fft=self.n_fft, hop_length=self.hop_length,
+                        win_length=self.win_length, center=self.center, pad_mode=self.pad_mode, power=float(self.power),
+                        kind=self._kind, channels=int(channels), window_fn=self.window_fn, to_db=self._kind == 'mfcc',
+                        normalize=None,
+                        **self._extra())
+
+    def _extra(self) -> dict: return {}
+
+    def n_frames(self, n_samples):
+        "Frames computed from `n_samples` samples (int or tensor): `stft_frames` with these settings."
+        return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
+
+    def encodes(self, x: AudioTensor) -> AudioSpectrogram:
+        sr = _check_rate(self, x)
+        out = AudioSpectrogram(self._spec(_plain(x), sr), settings=self.describe(sr, x.shape[-2] if x.ndim > 1 else 1))
+        lengths = getattr(x, 'lengths', None)
+        if lengths is not None: out.lengths = self.n_frames(lengths).clamp(1, out.shape[-1])
+        return out
+
+
+class MelSpectrogram(Spectrogram):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> mel `AudioSpectrogram`
+    `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on `frontend.mel_filterbank`.
+
+    Parameters
+    ----------
+    sample_rate : Hz of the batches; the filterbank is built for it (None: taken from each batch).
+    n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
+    htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
+    Other arguments as `Spectrogram`.
+    """
+    _kind = 'mel'
+
+    def __init__(self, sample_rate: int | None = None, n_fft: int = 1024, hop_length: int | None = None,
+                 n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None, win_length: int | None = None,
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
+                 norm: str | None = 'slaney', window_fn: str = 'hann'):
+        super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate, window_fn)
+        _check_int('n_mels', n_mels)
+        self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
+        self._fbank_sr = None
+        if sample_rate is not None: self._make_fbank(sample_rate)
+
+    def _make_fbank(self, sr):
+        self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, self.n_mels, self.f_min, self.f_max,
+                                                    self.htk, self.norm, np.float64), sr
+        self.__dict__.pop('_bufcache', None)
+
+    def _spec(self, x, sr):
+        if self._fbank_sr != sr: self._make_fbank(sr)
+        return torch.matmul(self._buf('fbank', x), super()._spec(x, sr))
+
+    def _extra(self):
+        return dict(n_mels=self.n_mels, f_min=float(self.f_min), f_max=None if self.f_max is None else float(self.f_max),
+                    htk=self.htk, mel_norm=self.norm)
+
+
+class AmplitudeToDB(DisplayedTransform):
+    """Batch transform: power or magnitude `AudioSpectrogram` -> dB (`frontend.amplitude_to_db`), with the
+    reference (`ref='max'`: each example's own peak is 0 dB) and `top_db` clipping taken over each example's
+    `(channels, rows, frames)`, never over a batch.
+
+    Parameters
+    ----------
+    ref : 'max' (default) or a fixed reference such as 1.0. top_db : clip this many dB below the peak (80;
+        None: no clip). amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude), so silence
+        gives finite dB. Bad settings raise a ValueError naming them.
+    """
+    order = 60
+
+    def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
+        super().__init__()
+        _check_db_args(ref, top_db, amin)
+        self.ref, self.top_db, self.amin = ref, top_db, amin
+
+    def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        st = x.settings
+        if st.to_db or st.normalize is not None: return x
+        db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', self.ref, self.amin, self.top_db,
+                             dims=x.ndim - 1)
+        return _rewrap(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
+
+
+class MFCC(MelSpectrogram):
+    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram` of MFCCs
+    `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II (`frontend.dct_matrix`) of the dB mel spectrogram, as
+    `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`, taken per example). Mel arguments as `MelSpectrogram`."""
+    _kind = 'mfcc'
+
+    def __init__(self, sample_rate: int | None = None, n_mfcc: int = 20, n_fft: int = 1024,
+                 hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
+                 top_db: float | None = 80.0, amin: float | None = None, **mel_kw):
+        super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
+        _check_db_args(ref, top_db, amin)
+        self.n_mfcc, self.ref, self.top_db, self.amin = n_mfcc, ref, top_db, amin
+        self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
+
+    def _spec(self, x, sr):
+        mel = super()._spec(x, sr)
+        scale = 'power' if self.power == 2 else 'magnitude'
+        db = amplitude_to_db(mel, scale, self.ref, self.amin, self.top_db, dims=mel.ndim - 1)
+        return torch.matmul(self._buf('dct', x), db)
+
+    def _extra(self):
+        return dict(super()._extra(), n_mfcc=self.n_mfcc, ref=self.ref, top_db=self.top_db, amin=self.amin)
+
+
+class Resample(DisplayedTransform):
+    """Batch transform: waveform batches `(batch, channels, samples)` to `sr` Hz on their device
+    (`frontend.resample_batch`, band-limited; `half_width` sets its length and quality), before any augmentation or
+    spectrogram (`order` 5). A padded batch's `lengths` are scaled to the new rate. `AudioBlock(resample='device')`
+    adds it, decoding the files at their own rate."""
+    order = 5
+
+    def __init__(self, sr: int, half_width: int = 16):
+        super().__init__()
+        _check_int('sr', sr)
+        self.sr, self.half_width = sr, half_width
+
+    def encodes(self, x: AudioTensor) -> AudioTensor:
+        if x.sr == self.sr: return x
+        y = AudioTensor(resample_batch(x.as_subclass(torch.Tensor), int(x.sr), self.sr, self.half_width), sr=self.sr)
+        lengths = getattr(x, 'lengths', None)
+        if lengths is not None: y.lengths = -(-lengths * self.sr // int(x.sr))
+        return y
+
+
+class SpecNormalize(DisplayedTransform):
+    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance (`frontend.standardize`),
+    which is what pretrained ImageNet networks expect of each (summed) input channel.
+
+    Parameters
+    ----------
+    mean, std : the dataset statistics; when not given they are measured on one training batch at set-up, as
+        fastai's `Normalize` does. `decodes` undoes it for display.
+    per_example : standardise each example by its own two-pass statistics (`frontend.mean_std`), over its
+        real frames only when the batch carries `lengths`. A constant example (silence in dB) or one of a
+        single value has standard deviation 0 and comes out as zeros.
+    eps : added to the standard deviation (default 1e-6).
+    """
+    order = 70
+
+    def __init__(self, mean: float | None = None, std: float | None = None, per_example: bool = False,
+                 eps: float = 1e-6):
+        super().__init__()
+        self.mean, self.std, self.per_example, self.eps = mean, std, per_example, eps
+
+    def setups(self, dl):
+        if self.per_example or (self.mean is not None and self.std is not None): return
+        x = dl.one_batch()[0]
+        if not isinstance(x, AudioSpectrogram):
+            raise TypeError('SpecNormalize measures its statistics on spectrograms: put a Spectrogram, '
+                            'MelSpectrogram or MFCC transform before it in batch_tfms')
+        self.mean, self.std = float(x.mean()), float(x.std())
+
+    def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        st = getattr(x, 'settings', None)
+        if self.per_example:
+            lengths = getattr(x, 'lengths', None)
+            if lengths is None: m, s = mean_std(_plain(x))
+            else: m, s = masked_mean_std(_plain(x), length_mask(lengths, x.shape[-1]))
+            out = standardize(x, m, s, self.eps)
+        else:
+            if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
+            out = standardize(x, self.mean, self.std, self.eps)
+        if st is not None:
+            out.settings = st.replace(normalize='example' if self.per_example else 'dataset', eps=float(self.eps),
+                                      mean=None if self.per_example else float(self.mean),
+                                      std=None if self.per_example else float(self.std))
+        return out
+
+    def decodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
+        if self.per_example or self.mean is None: return x
+        return x * (self.std + self.eps) + self.mean
+
+
+def front_end_tfms(fe: FrontEnd) -> list:
+    """The batch transforms computing `fe`, for `batch_tfms=`: `Spectrogram`, `MelSpectrogram` or `MFCC`, then
+    `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and 'mel'), then `SpecNormalize` (when `fe.normalize`);
+    none for kind 'waveform' (the network hears the samples)."""
+    if fe.kind == 'waveform': return []
+    stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
+                pad_mode=fe.pad_mode, window_fn=fe.window_fn)
+    mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)
+    if fe.kind == 'linear': tfms = [Spectrogram(sample_rate=fe.sample_rate, **stft)]
+    elif fe.kind == 'mel': tfms = [MelSpectrogram(fe.sample_rate, **stft, **mel)]
+    else: tfms = [MFCC(fe.sample_rate, fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
+    if fe.to_db and fe.kind != 'mfcc': tfms.append(AmplitudeToDB(ref=fe.ref, top_db=fe.top_db, amin=fe.amin))
+    if fe.normalize: tfms.append(SpecNormalize(fe.mean, fe.std, per_example=fe.normalize == 'example', eps=fe.eps))
+    return tfms
+
+
+def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_mels: int = 40,
+                                   sample_rate: int = 16000, f_min: float = 0.0, f_max: float | None = None,
+                                   top_db: float | None = 80.0, normalize: str | None = 'dataset',
+                                   mfcc: int | None = None, ref: float | str | None = None, **mel_kw) -> list:
+    """The batch transforms that turn waveforms into normalised log-mel spectrograms (or MFCCs), for
+    `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe.
+
+    Parameters
+    ----------
+    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40;
+        `n_hop` is the old name of `hop_length`).
+    sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
+    normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
+    mfcc : if an int, that many MFCCs instead of log-mel bands.
+    ref : dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
+        default for MFCCs, as librosa).
+    Other keywords (win_length, center, pad_mode, htk, norm, power, window_fn) are `MelSpectrogram`'s.
+
+    Examples
+    --------
+    >>> [type(t).__name__ for t in get_frequency_batch_transforms()]
+    ['MelSpectrogram', 'AmplitudeToDB', 'SpecNormalize']
+    """
+    hop_length = _renamed(mel_kw, 'n_hop', 'hop_length', hop_length if 'n_hop' not in mel_kw else None,
+                          'get_frequency_batch_transforms')
+    if normalize not in ('dataset', 'example', None):
+        raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
+    unknown = sorted(set(mel_kw) - {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power', 'window_fn'})
+    if unknown: raise TypeError(f'get_frequency_batch_transforms got unexpected arguments {unknown}')
+    if 'norm' in mel_kw: mel_kw['mel_norm'] = mel_kw.pop('norm')
+    if 'power' in mel_kw: mel_kw['power'] = float(mel_kw['power'])
+    fe = FrontEnd(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
+                  top_db=top_db, normalize=normalize, kind='mfcc' if mfcc else 'mel', n_mfcc=mfcc or 20,
+                  ref=(1.0 if mfcc else 'max') if ref is None else ref, **mel_kw)
+    return front_end_tfms(fe)
+
+
+@patch
+def batch_tfms(self: FrontEnd, **overrides) -> list:
+    """The fastai batch transforms computing this front end, for `batch_tfms=`: `front_end_tfms` of the
+    description with `overrides` replaced (a method of `FrontEnd` once the transforms layer is imported)."""
+    return front_end_tfms(self.replace(**overrides) if overrides else self)
