@@ -27,7 +27,7 @@ from fastai.interpret import Interpretation, plot_top_losses
 from fastai.metrics import accuracy, accuracy_multi
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.core import Callback
-import fastai.callback.fp16  # noqa: F401  (adds Learner.to_fp16 and to_bf16)
+import fastai.callback.all  # noqa: F401  (adds fit_one_cycle, fine_tune, lr_find, to_fp16, to_bf16... to Learner)
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
@@ -48,7 +48,7 @@ from ..serving.classifier import AudioModelSpec
 from ..runtime.frontend import FrontEnd
 from ..runtime.networks import describe_network
 from .metrics import LWLRAP, average_precision
-from ..models.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from ..backbones.pretrained import PretrainedWeightsError, check_and_locate, download_failed
 from .windows import Timeline, metrics_on, window_preds
 
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
@@ -364,7 +364,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
     """
-    from ..models.registry import is_audio_model
+    from ..backbones.registry import is_audio_model
     if is_audio_model(arch):                                            # an audio-pretrained backbone
         return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
                               channels_last, compile)
@@ -396,7 +396,7 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     """An `AudioLearner` on the registered backbone `name` (`list_audio_models()`): its front end checked against
     the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
     head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
-    from ..models.registry import audio_model_front_end, create_audio_model
+    from ..backbones.registry import audio_model_front_end, create_audio_model
     front = _front_end_of(dls)
     front.check_matches(audio_model_front_end(name), name)
     kwargs = dict(kwargs)

@@ -19,7 +19,7 @@ from ..core import get_audio_files, load_audio
 from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
 from .learner import _speed_options
 from ..data.loading import audio_loader_of
-from ..models.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
+from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
 from ..serving.detector import FrameDetector
 from ..data.sed import FrameTargets
 

@@ -1,5 +1,6 @@
-"""Networks, torch only: the registry of audio backbones (its front ends are the presets), PANNs, CREPE,
-Hugging Face encoders, the frame-level SED heads, and where pretrained weights come from.
+"""Backbones, torch only: the networks audio learners are built on. The registry of audio backbones (its front
+ends are the presets), PANNs, CREPE, Hugging Face encoders, the frame-level SED heads, and where pretrained
+weights come from.
 
 Layer rule: May import `runtime`; never fastai, fastcore, fasttransform, librosa or matplotlib.
 """
