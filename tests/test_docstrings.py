@@ -74,14 +74,27 @@ def _public_callables(module_name):
         yield name, obj
 
 
+def _code_names(obj):
+    """The names the code of `obj` (a function, or a class's `__init__`) binds as parameters, and whether it takes
+    **kwargs; None where there is no Python code to read (a builtin, `object.__init__`)."""
+    f = inspect.unwrap(obj.__init__ if inspect.isclass(obj) else obj)
+    code = getattr(f, '__code__', None)
+    if code is None: return None
+    return set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]), bool(code.co_flags & inspect.CO_VARKEYWORDS)
+
+
 def _signature_names(obj):
-    "The parameters a docstring must document: all but self/cls, *args and **kwargs."
+    """The parameters a docstring must document (all but self/cls, *args and **kwargs), and those it may document
+    (*args, **kwargs, and the keywords a fastcore `delegates` signature shows in place of **kwargs)."""
     try: sig = inspect.signature(obj)
     except (TypeError, ValueError): return [], []
+    code = _code_names(obj)
     named, starred = [], []
     for i, (name, p) in enumerate(sig.parameters.items()):
         if i == 0 and name in ('self', 'cls'): continue
-        (starred if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) else named).append(name)
+        delegated = code is not None and code[1] and name not in code[0] and p.kind == p.KEYWORD_ONLY
+        (starred if delegated or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) else named).append(name)
+    if code is not None and code[1]: starred.append('kwargs')
     return named, starred
 
 
