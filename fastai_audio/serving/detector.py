@@ -73,6 +73,7 @@ class FrameDetector(nn.Module):
         Returns
         -------
         list of Event
+            Onsets and offsets in seconds from the start of `wave`.
         """
         from ..runtime.events import decode_events
         with torch.no_grad(): probs = self(wave)
