@@ -24,7 +24,7 @@ CHECKED = (
     'fastai_audio.serving.detector',
     'fastai_audio.data.fluent', 'fastai_audio.data.badfiles', 'fastai_audio.data.labels',
     'fastai_audio.learn.metrics', 'fastai_audio.learn.crossval', 'fastai_audio.learn.checkpoint',
-    'fastai_audio.learn.distributed',
+    'fastai_audio.learn.distributed', 'fastai_audio.learn.windows', 'fastai_audio.data.croppad',
     'fastai_audio.datasets.archives', 'fastai_audio.datasets.synth', 'fastai_audio.datasets.soundscapes',
     'fastai_audio.datasets.recipes',
 )
@@ -38,8 +38,8 @@ NOT_YET = (
     'fastai_audio.models.registry', 'fastai_audio.models.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
-    'fastai_audio.data.loading', 'fastai_audio.data.croppad', 'fastai_audio.data.blocks', 'fastai_audio.data.sed',
-    'fastai_audio.learn.windows', 'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
+    'fastai_audio.data.loading', 'fastai_audio.data.blocks', 'fastai_audio.data.sed',
+    'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
 )
 
