@@ -1,13 +1,13 @@
-"""Frame-level models for sound event detection: any CNN body on spectrograms, a head that pools over frequency,
-keeps time and comes back to the front end's frame rate, and clip scores pooled from the frames (for weak
-labels), with a loss on frames, on clips, or both.
+"""A trained sound event detector served without fastai: waveform in, frame probabilities and events out.
 
-    model = FrameClassifier(create_body(resnet18(), n_in=1, pretrained=False), n_classes=10)
-    frame_logits, clip_logits = model(spectrograms)            # (batch, frames, classes), (batch, classes)
-    loss = SEDLoss()(model(x), frame_targets)                   # frame BCE + clip BCE
+`FrameDetector` holds the training front end (`FrontEndModule`) and a frame-level network (`models.sed.
+FrameClassifier`); `events(wave)` decodes its frame probabilities with `runtime.events.decode_events`.
+`load_sed_model(folder)` reads the folder `export_sed_model` writes (config.json + model.safetensors) and
+rebuilds the network from its description (torchvision rebuilds a torchvision body).
 
-A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
-saved and loaded with fastai nowhere: `load_sed_model(folder)` (torchvision rebuilds a torchvision body).
+    model = load_sed_model('detector/')
+    probs = model(torch.from_numpy(wave))      # (frames, classes), frame i at model.start + i * model.frame_seconds
+    found = model.events(wave, threshold=0.5, median=5)
 """
 from __future__ import annotations
 
