@@ -6,8 +6,9 @@ FrameClassifier`); `events(wave)` decodes its frame probabilities with `runtime.
 rebuilds the network from its description (torchvision rebuilds a torchvision body).
 
     model = load_sed_model('detector/')
-    probs = model(torch.from_numpy(wave))      # (frames, classes), frame i at model.start + i * model.frame_seconds
-    found = model.events(wave, threshold=0.5, median=5)
+    x = torch.from_numpy(wave)                 # float samples at model.sample_rate
+    probs = model(x)                           # (frames, classes), frame i at model.start + i * model.frame_seconds
+    found = model.events(x, threshold=0.5, median=5)
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class FrameDetector(nn.Module):
     Examples
     --------
     >>> model = load_sed_model('detector/')                 # doctest: +SKIP
-    >>> model.events(wave, threshold=0.5, median=5)          # doctest: +SKIP
+    >>> model.events(torch.from_numpy(wave), threshold=0.5, median=5)   # doctest: +SKIP
     """
     def __init__(self, front_end: FrontEnd, net: nn.Module, classes):
         super().__init__()
