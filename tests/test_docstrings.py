@@ -105,7 +105,8 @@ def docstring_problems(obj) -> list[str]:
         warnings.simplefilter('always')
         try: parsed = get_doc_object(obj, config={'show_class_members': False})
         except Exception as e: return [f'numpydoc cannot parse it: {e!r}']
-        result = validate(parsed)
+        try: result = validate(parsed)
+        except OSError as e: return [f'numpydoc cannot read its source: {e}']
     problems = [f'numpydoc warns: {w.message}' for w in caught]
     problems += [f'{code} ({CODES[code]}): {msg}' for code, msg in result['errors'] if code in CODES]
     documented = {}
