@@ -28,10 +28,21 @@ audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '
 
 
 class AudioLoadError(RuntimeError):
-    """Raised when an audio file cannot be turned into samples; the message names the file and the cause
-    (`path`, `cause`). It pickles. Built from one argument, a whole message, it reads `path` and `cause` back
-    from its last line naming a file: torch re-raises a DataLoader worker's error that way (with the worker's
-    traceback as the message), so `except AudioLoadError` works with `num_workers > 0` too."""
+    """Raised when an audio file cannot be turned into samples; the message names the file and the cause.
+
+    The file and the cause are kept as `path` and `cause`, and the error pickles. Built from one argument, a
+    whole message, it reads `path` and `cause` back from its last line naming a file: torch re-raises a
+    DataLoader worker's error that way (with the worker's traceback as the message), so `except AudioLoadError`
+    works with `num_workers > 0` too.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; or, with `cause` None, a whole message (`path` and `cause` are then read back from it, None
+        when it names no file).
+    cause : str, optional
+        Why it cannot be loaded (default None).
+    """
     def __init__(self, path, cause=None):
         self._args = (path,) if cause is None else (path, cause)
         if cause is None:
@@ -46,17 +57,76 @@ class AudioLoadError(RuntimeError):
 
 
 def get_audio_files(path, recurse=True, folders=None, extensions=audio_extensions):
-    "Audio files under `path` (recursively by default, only in `folders` if given), sorted like `get_image_files`."
+    """Audio files under `path`, sorted like `get_image_files`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder to search.
+    recurse : bool
+        Search subfolders too (default True).
+    folders : list of str, optional
+        Search only these subfolders (default None: all).
+    extensions : sequence of str
+        File name extensions to take, with the dot (default `audio_extensions`: '.wav', '.flac', '.mp3'...).
+
+    Returns
+    -------
+    fastcore.foundation.L
+        The paths.
+
+    Examples
+    --------
+    >>> files = get_audio_files(path/'train')            # doctest: +SKIP
+    """
     return get_files(path, extensions=extensions, recurse=recurse, folders=folders)
 
 
 class AudioTensor(TensorBase):
-    """A waveform of shape `(channels, samples)` (or `(batch, channels, samples)` once collated) that carries
-    its sample rate `sr` in Hz. Values are floats, nominally in [-1, 1]."""
+    """A waveform that carries its sample rate `sr` in Hz.
+
+    Shape `(channels, samples)`, or `(batch, channels, samples)` once collated. Values are floats, nominally in
+    [-1, 1]. `nchannels`, `nsamples` and `duration` (seconds) read its shape; `show` draws it. Make one with
+    `load_audio` or `AudioTensor.create`.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+        The samples.
+    **kwargs
+        Metadata kept on the tensor, fastai's `TensorBase` way: `sr`, the sample rate in Hz.
+
+    Examples
+    --------
+    >>> a = AudioTensor(torch.zeros(1, 16000), sr=16000)
+    >>> a.duration
+    1.0
+    """
 
     @classmethod
     def create(cls, fn, sr: int | None = None, mono: bool = True) -> 'AudioTensor':
-        "Load `fn` (a path) with `load_audio`; an `AudioTensor` or array is wrapped as is (needs `sr`)."
+        """Load a file with `load_audio`, or wrap samples as they are.
+
+        Parameters
+        ----------
+        fn : str, Path, AudioTensor, torch.Tensor or array_like
+            A path, or samples `(samples,)` or `(channels, samples)`.
+        sr : int, optional
+            Sample rate in Hz: for a path, the rate to resample to (None keeps the file's); for samples, their
+            rate (needed unless `fn` carries `sr`).
+        mono : bool
+            For a path: average the channels into one (default True).
+
+        Returns
+        -------
+        AudioTensor
+            `(channels, samples)`, float32.
+
+        Raises
+        ------
+        ValueError
+            For samples without a sample rate.
+        """
         if isinstance(fn, (str, Path)): return load_audio(fn, sr=sr, mono=mono)
         sr_in = getattr(fn, 'sr', sr)
         if sr_in is None: raise ValueError('AudioTensor.create from an array needs `sr` (the sample rate in Hz)')
@@ -76,7 +146,24 @@ class AudioTensor(TensorBase):
         return self.shape[-1] / self.sr
 
     def show(self, ctx=None, title=None, player=IN_NOTEBOOK, **kwargs):
-        "Draw the waveform on `ctx` (a matplotlib axis) and, in a notebook, show an audio player."
+        """Draw the waveform and, in a notebook, show an audio player.
+
+        Parameters
+        ----------
+        ctx : matplotlib.axes.Axes, optional
+            Where to draw (default None: a new figure).
+        title : str, optional
+            The plot's title.
+        player : bool
+            Show an audio player (default: True in a notebook).
+        **kwargs
+            Passed to `show_waveform`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axis drawn on.
+        """
         ax = show_waveform(self, sr=self.sr, ctx=ctx, title=title, **kwargs)
         if player:
             from IPython.display import Audio, display
@@ -85,7 +172,28 @@ class AudioTensor(TensorBase):
 
 
 def show_waveform(x, sr, ctx=None, title=None, figsize=(6, 2), **kwargs):
-    "Plot a `(channels, samples)` waveform against time in seconds."
+    """Plot a waveform against time in seconds, one line per channel.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+        Shape `(channels, samples)` (or `(samples,)`).
+    sr : int
+        Sample rate in Hz.
+    ctx : matplotlib.axes.Axes, optional
+        Where to draw (default None: a new figure of `figsize`).
+    title : str, optional
+        The plot's title.
+    figsize : tuple of float
+        Size in inches of a new figure (default (6, 2)).
+    **kwargs
+        Passed to matplotlib's `plot`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axis drawn on.
+    """
     import matplotlib.pyplot as plt
     ax = ctx if ctx is not None else plt.subplots(figsize=figsize)[1]
     y = torch.as_tensor(x).detach().cpu().float()
@@ -99,7 +207,18 @@ def show_waveform(x, sr, ctx=None, title=None, figsize=(6, 2), **kwargs):
 
 
 def tidy_grid(axes):
-    "Lay out the figure of a grid of plots so that axis labels and titles do not overlap; returns `axes`."
+    """Lay out the figure of a grid of plots so that axis labels and titles do not overlap.
+
+    Parameters
+    ----------
+    axes : iterable of matplotlib.axes.Axes
+        The grid's axes (of one figure).
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        `axes`, as a list.
+    """
     axes = list(axes)
     if axes and hasattr(axes[0], 'figure'):
         fig = axes[0].figure
@@ -108,13 +227,40 @@ def tidy_grid(axes):
 
 
 def downmix(x: torch.Tensor) -> torch.Tensor:
-    "Average the channels of a `(..., channels, samples)` waveform into one: `(..., 1, samples)`."
+    """Average the channels of a waveform into one.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Shape `(..., channels, samples)`.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(..., 1, samples)`.
+    """
     return x.mean(dim=-2, keepdim=True)
 
 
 def resample(x: np.ndarray | torch.Tensor, orig_sr: int, sr: int, quality: str = 'HQ'):
-    """Resample `x` of shape `(channels, samples)` from `orig_sr` to `sr` Hz with soxr (`quality` 'HQ' by
-    default; 'VHQ' is slower). Returns `x` itself when the rates already match."""
+    """Resample a waveform from `orig_sr` to `sr` Hz with soxr, on the host.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor
+        Shape `(channels, samples)`.
+    orig_sr : int
+        Its sample rate in Hz.
+    sr : int
+        The sample rate wanted, in Hz.
+    quality : str
+        soxr's quality (default 'HQ'; 'VHQ' is slower).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Of the type of `x`, `(channels, new samples)`; `x` itself when the rates already match.
+    """
     if orig_sr == sr: return x
     import soxr
     is_t = isinstance(x, torch.Tensor)
@@ -179,21 +325,46 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
                duration: float | None = None) -> AudioTensor:
     """Read an audio file into an `AudioTensor` of shape `(channels, samples)`, float32.
 
-    path : str or Path. WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF... through soundfile (libsndfile); formats it
-        lacks go through librosa's decoder where one is installed. The format is read from the content, so a
-        file with the wrong extension loads. Integer files (8/16/24/32-bit, unsigned 8-bit) are scaled to
-        [-1, 1); float files are returned as written, values beyond +-1 included (they are the data).
-    sr : int > 0 or None. Target sample rate in Hz; resampled with soxr (`quality`) only when the file's rate
-        differs. None keeps the file's rate.
-    mono : bool. Average the channels into one (default True); False keeps them.
-    offset, duration : seconds. Read only `duration` seconds from `offset` (default: all); only that part of
-        the file is decoded, which is what makes random crops of long recordings cheap.
+    Parameters
+    ----------
+    path : str or Path
+        WAV, FLAC, OGG/Vorbis/Opus, MP3, AIFF... through soundfile (libsndfile); formats it lacks go through
+        librosa's decoder where one is installed. The format is read from the content, so a file with the wrong
+        extension loads. Integer files (8/16/24/32-bit, unsigned 8-bit) are scaled to [-1, 1); float files are
+        returned as written, values beyond +-1 included (they are the data).
+    sr : int > 0, optional
+        Target sample rate in Hz; resampled with soxr (`quality`) only when the file's rate differs. Default
+        None keeps the file's rate.
+    mono : bool
+        Average the channels into one (default True); False keeps them.
+    quality : str
+        soxr's resampling quality (default 'HQ'; 'VHQ' is slower).
+    offset : float
+        Seconds from the start of the file where reading begins (default 0.0).
+    duration : float, optional
+        Seconds to read from `offset` (default None: to the end). Only that part of the file is decoded, which
+        is what makes random crops of long recordings cheap.
 
-    Raises `AudioLoadError` (naming the file and the cause) for a missing, unreadable, empty, truncated,
-    corrupt or non-audio file (saying what it holds when that is recognisable: an image, text...), a file
-    without samples or too short to resample, and NaN or infinite samples. A silent file is fine.
-    Truncation is found from the header for WAV, AIFF, AU and FLAC, and from a decoding failure for FLAC cut
-    mid-stream (a slice before the cut still loads); a cut MP3 has no reliable length and loads what remains.
+    Returns
+    -------
+    AudioTensor
+        `(channels, samples)` float32 (one channel with `mono`), its rate in `.sr`.
+
+    Raises
+    ------
+    AudioLoadError
+        Naming the file and the cause, for a missing, unreadable, empty, truncated, corrupt or non-audio file
+        (saying what it holds when that is recognisable: an image, text...), a file without samples or too
+        short to resample, and NaN or infinite samples. A silent file is fine. Truncation is found from the
+        header for WAV, AIFF, AU and FLAC, and from a decoding failure for FLAC cut mid-stream (a slice before
+        the cut still loads); a cut MP3 has no reliable length and loads what remains.
+
+    Examples
+    --------
+    >>> a = load_audio('dog.wav', sr=16000)                        # doctest: +SKIP
+    >>> a.shape, a.sr                                              # doctest: +SKIP
+    (torch.Size([1, 80000]), 16000)
+    >>> part = load_audio('long.flac', offset=30.0, duration=5.0)  # only those 5 s are decoded  # doctest: +SKIP
     """
     pick = None
     if offset or duration is not None:

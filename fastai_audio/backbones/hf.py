@@ -39,8 +39,26 @@ def _is_raw(feature_extractor) -> bool:
 
 
 def hf_front_end(name: str) -> FrontEnd:
-    """The front end the loaders give a Hugging Face model `name` ('hf:...' or plain): mono samples at its feature
-    extractor's `sampling_rate` (no spectrogram transform: a filterbank model computes its own)."""
+    """The front end the loaders give a Hugging Face model.
+
+    Mono samples at its feature extractor's `sampling_rate`, with no spectrogram transform (a filterbank model
+    computes its own).
+
+    Parameters
+    ----------
+    name : str
+        'hf:' + a hub name or a local folder (the prefix is optional here), e.g. 'hf:facebook/wav2vec2-base'.
+
+    Returns
+    -------
+    FrontEnd
+        Of kind 'waveform', not in dB, not normalised.
+
+    Raises
+    ------
+    ImportError
+        When transformers (the `hf` extra) is not installed.
+    """
     fe = _transformers(f'{name!r}').AutoFeatureExtractor.from_pretrained(_source(name))
     return _waveform_front_end(name, fe)
 
@@ -50,16 +68,30 @@ def _waveform_front_end(name, fe) -> FrontEnd:
 
 
 class HFEncoder(nn.Module):
-    """A Hugging Face audio model as an encoder: waveforms `(batch, samples)` at its feature extractor's rate (and
-    optionally their `lengths` in samples, for a padded batch) -> mean of the last hidden states over the real
-    frames `(batch, hidden_size)`.
+    """A Hugging Face audio model as an encoder of waveforms into one vector per clip.
+
+    `encoder(x, lengths=None)` takes waveforms `(batch, samples)` at the feature extractor's rate (and optionally
+    their `lengths` in samples, for a padded batch) and returns the mean of the last hidden states over the real
+    frames, `(batch, hidden_size)`.
 
     Raw-waveform models (wav2vec2, HuBERT, WavLM) get the samples in torch: normalised per clip over its real
     samples when the feature extractor's `do_normalize` says so, an attention mask of those samples, pooling
     over the frames they cover, so a clip's output does not depend on what it was batched with. Filterbank
     models (AST) get each clip, trimmed to its length, through their own feature extractor (numpy, on the host).
-    `freeze_feature_encoder`: the convolutional feature encoder of wav2vec2-style models keeps its weights for
-    good (its parameter names are in `fixed`)."""
+
+    Parameters
+    ----------
+    model : nn.Module
+        A transformers `AutoModel` (its `config.hidden_size` is the output size).
+    feature_extractor : transformers feature extractor
+        The model's; its class says whether the model hears raw samples (`Wav2Vec2FeatureExtractor`) or a
+        filterbank, and its `sampling_rate` gives the front end's rate.
+    freeze_feature_encoder : bool
+        The convolutional feature encoder of wav2vec2-style models keeps its weights for good (its parameter
+        names are in `fixed`; default False).
+    name : str
+        The model's name, for the front end's description (default 'hf').
+    """
     def __init__(self, model: nn.Module, feature_extractor, freeze_feature_encoder: bool = False, name: str = 'hf'):
         super().__init__()
         self.model = model
@@ -99,11 +131,23 @@ def _normalize(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 
 
 class HFAudioClassifier(nn.Module):
-    """`HFEncoder` with a head for new classes: waveform batches `(batch, samples)` or `(batch, 1, samples)` at
-    the feature extractor's rate -> pooled hidden states -> dropout `p` -> a new `Linear(hidden_size, n_out)`.
-    A padded batch's `x.lengths` (from `pad_to_longest`) give the mask. `splitter`: encoder, then head; a frozen
-    feature encoder is in neither group, so `unfreeze` leaves it as loaded (as the transformers fine-tuning
-    examples keep it)."""
+    """`HFEncoder` with a head for new classes: waveform batches in, logits `(batch, n_out)` out.
+
+    Waveform batches `(batch, samples)` or `(batch, 1, samples)` at the feature extractor's rate -> pooled hidden
+    states -> dropout `p` -> a new `Linear(hidden_size, n_out)`. A padded batch's `x.lengths` (from
+    `pad_to_longest`) give the mask; more than one channel is a ValueError. `splitter`: encoder, then head; a
+    frozen feature encoder is in neither group, so `unfreeze` leaves it as loaded (as the transformers
+    fine-tuning examples keep it).
+
+    Parameters
+    ----------
+    body : HFEncoder
+        The encoder.
+    n_out : int
+        Number of outputs (classes).
+    p : float
+        Dropout probability before the linear layer (default 0.1).
+    """
     def __init__(self, body: HFEncoder, n_out: int, p: float = 0.1):
         super().__init__()
         self.body, self.front_end = body, body.front_end
@@ -125,8 +169,30 @@ class HFAudioClassifier(nn.Module):
 
 
 def hf_encoder(name: str, pretrained: bool = True, freeze_feature_encoder: bool = False, what: str | None = None):
-    """`HFEncoder` on `name` ('hf:' + a hub name or a `save_pretrained` folder): its weights when `pretrained`
-    (downloaded once into the Hugging Face cache), else the architecture freshly initialised from its config."""
+    """An `HFEncoder` on a Hugging Face model.
+
+    Parameters
+    ----------
+    name : str
+        'hf:' + a hub name or a `save_pretrained` folder.
+    pretrained : bool
+        Load its weights (downloaded once into the Hugging Face cache; default True); False: the architecture
+        freshly initialised from its config.
+    freeze_feature_encoder : bool
+        Keep the convolutional feature encoder of wav2vec2-style models fixed (default False).
+    what : str, optional
+        What needs transformers, for the error when it is missing (default None: `name`).
+
+    Returns
+    -------
+    HFEncoder
+        The encoder; `create_hf_model` puts it in training mode.
+
+    Raises
+    ------
+    ImportError
+        When transformers (the `hf` extra) is not installed.
+    """
     tr = _transformers(what or f'{name!r}')
     src = _source(name)
     fe = tr.AutoFeatureExtractor.from_pretrained(src)
@@ -136,6 +202,32 @@ def hf_encoder(name: str, pretrained: bool = True, freeze_feature_encoder: bool 
 
 def create_hf_model(name: str, n_out: int, pretrained: bool = True, freeze_feature_encoder: bool = True,
                     p: float = 0.1) -> HFAudioClassifier:
-    "`HFAudioClassifier` on `hf_encoder(name, pretrained, freeze_feature_encoder)` with `n_out` new outputs."
+    """An `HFAudioClassifier` on `hf_encoder(name, pretrained, freeze_feature_encoder)`, in training mode.
+
+    `audio_learner(dls, 'hf:...')` calls it; the loaders need `front_end=name` (see `hf_front_end`).
+
+    Parameters
+    ----------
+    name : str
+        'hf:' + a hub name or a `save_pretrained` folder.
+    n_out : int
+        Number of new outputs (classes).
+    pretrained : bool
+        Load the model's weights (default True); False: freshly initialised from its config.
+    freeze_feature_encoder : bool
+        Keep the convolutional feature encoder of wav2vec2-style models fixed (default True).
+    p : float
+        Dropout probability of the head (default 0.1).
+
+    Returns
+    -------
+    HFAudioClassifier
+        Encoder plus a new head of `n_out` outputs.
+
+    Examples
+    --------
+    >>> dls = AudioDataLoaders.from_folder(path, front_end='hf:facebook/wav2vec2-base')   # doctest: +SKIP
+    >>> learn = audio_learner(dls, 'hf:facebook/wav2vec2-base')                            # doctest: +SKIP
+    """
     body = hf_encoder(name, pretrained, freeze_feature_encoder, what=f'audio_learner(dls, {name!r})')
     return HFAudioClassifier(body.train(), n_out, p=p)

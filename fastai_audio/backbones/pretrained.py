@@ -23,25 +23,29 @@ _HF_FILES = ('model.safetensors', 'pytorch_model.bin')        # what timm asks a
 
 
 class PretrainedWeightsError(OSError):
-    "The pretrained weights of a network could neither be found on this machine nor downloaded."
+    """The pretrained weights of a network could neither be found on this machine nor downloaded.
+
+    An `OSError` whose message says what was asked for, from where, where to put the file by hand, and that
+    `pretrained=False` trains from scratch (see `WeightsSource.unavailable`).
+    """
 
 
 @dataclass(frozen=True)
 class WeightsSource:
-    """Where the pretrained weights of `arch` come from.
+    """Where the pretrained weights of `arch` come from (frozen; `weights_source` makes one).
 
-    Attributes
+    Parameters
     ----------
     arch : str
         The architecture's name.
     url : str
         What is downloaded (a file for torchvision; a repository for timm).
-    local : list of Path
+    local : tuple of Path
         Where a copy is looked for first (torch's hub cache, or the Hugging Face cache's snapshot files).
-    kind : str
-        'torchvision' or 'timm'.
-    hf_repo : str or None
-        The Hugging Face repository (timm only).
+    kind : {'torchvision', 'timm'}
+        Which library downloads them.
+    hf_repo : str, optional
+        The Hugging Face repository (timm only; default None).
     """
     arch: str
     url: str
@@ -50,11 +54,28 @@ class WeightsSource:
     hf_repo: str | None = None
 
     def cached(self) -> Path | None:
-        "The local copy of the weights, if there is one."
+        """The local copy of the weights, if there is one.
+
+        Returns
+        -------
+        Path or None
+            The first file of `local` that exists.
+        """
         return next((p for p in self.local if p.is_file()), None)
 
     def unavailable(self, cause: str) -> PretrainedWeightsError:
-        "The error that says why the weights cannot be had and what to do instead."
+        """The error that says why the weights cannot be had and what to do instead.
+
+        Parameters
+        ----------
+        cause : str
+            Why the download failed (e.g. the host that cannot be reached).
+
+        Returns
+        -------
+        PretrainedWeightsError
+            To raise.
+        """
         where = self.local[0] if self.kind == 'torchvision' else self.local[0].parent
         by_hand = (f'download {self.url} on a connected machine and put it at {where}' if self.kind == 'torchvision'
                    else f'download {_HF_FILES[0]} from {self.url} on a connected machine (e.g. `hf download '
@@ -67,8 +88,24 @@ class WeightsSource:
 
 
 def weights_source(arch) -> WeightsSource | None:
-    """Where the default pretrained weights of `arch` (a torchvision model function or a timm name) come from;
-    None when the package cannot tell (an architecture that is neither)."""
+    """Where the default pretrained weights of `arch` come from.
+
+    Parameters
+    ----------
+    arch : callable or str
+        A torchvision model function (e.g. `resnet18`) or a timm name (e.g. 'convnext_tiny').
+
+    Returns
+    -------
+    WeightsSource or None
+        None when the package cannot tell (an architecture that is neither, or a timm name without a Hugging Face
+        repository).
+
+    Examples
+    --------
+    >>> src = weights_source(resnet18)           # doctest: +SKIP
+    >>> src.cached()                             # the file in torch's hub cache, or None   # doctest: +SKIP
+    """
     if isinstance(arch, str): return _timm_source(arch)
     try:
         from torchvision.models import get_model_weights
@@ -104,10 +141,27 @@ def _unreachable(url: str, timeout: float = 5.0) -> str | None:
 
 
 def check_and_locate(arch, kwargs: dict) -> dict:
-    """Before building `arch` with pretrained weights: the keyword arguments for fastai's `vision_learner`, with a
-    cached timm file handed over as `pretrained_cfg_overlay` (so timm does not ask the network). Raises
-    `PretrainedWeightsError` at once when the weights are not here and their host cannot be reached, or when
-    the Hugging Face client is told to stay offline (HF_HUB_OFFLINE)."""
+    """Check, before building `arch` with pretrained weights, that they can be had, and locate a cached copy.
+
+    Parameters
+    ----------
+    arch : callable or str
+        A torchvision model function or a timm name.
+    kwargs : dict
+        The keyword arguments meant for fastai's `vision_learner`.
+
+    Returns
+    -------
+    dict
+        `kwargs`, with a cached timm file handed over as `pretrained_cfg_overlay` (so timm does not ask the
+        network).
+
+    Raises
+    ------
+    PretrainedWeightsError
+        At once when the weights are not here and their host cannot be reached, or when the Hugging Face client
+        is told to stay offline (HF_HUB_OFFLINE).
+    """
     src = weights_source(arch)
     if src is None or 'pretrained_cfg_overlay' in kwargs: return kwargs
     local = src.cached()
@@ -122,6 +176,19 @@ def check_and_locate(arch, kwargs: dict) -> dict:
 
 
 def download_failed(arch, error: Exception) -> PretrainedWeightsError | None:
-    "The clear error for a download of `arch`'s weights that failed with `error` (None if `arch` is unknown here)."
+    """The clear error for a download of `arch`'s weights that failed with `error`.
+
+    Parameters
+    ----------
+    arch : callable or str
+        A torchvision model function or a timm name.
+    error : Exception
+        What the download raised.
+
+    Returns
+    -------
+    PretrainedWeightsError or None
+        None if `arch` is unknown here.
+    """
     src = weights_source(arch)
     return None if src is None else src.unavailable(f'{type(error).__name__}: {error}')

@@ -19,9 +19,30 @@ def _problem(path) -> str | None:
 
 
 def find_bad_audio(files, n_workers: int | None = None, progress: bool = True):
-    """The files among `files` that cannot be used, as a DataFrame with columns `file` and `reason`: each file
-    is decoded in full (in `n_workers` threads, default: the CPU count) with the checks training applies
-    (readable, not empty or truncated, has samples, no NaN or infinite values). Empty when all are fine."""
+    """The files among `files` that cannot be used, each with the reason.
+
+    Each file is decoded in full with the checks training applies (readable, not empty or truncated, has
+    samples, no NaN or infinite values).
+
+    Parameters
+    ----------
+    files : iterable of str or Path
+        The audio files.
+    n_workers : int, optional
+        Threads that decode (default None: the CPU count).
+    progress : bool
+        Show a progress bar (when there is more than one file; default True).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `file` and `reason`, one row per bad file; empty when all are fine.
+
+    Examples
+    --------
+    >>> bad = find_bad_audio(get_audio_files(path))      # doctest: +SKIP
+    >>> bad.reason.value_counts()                        # doctest: +SKIP
+    """
     import pandas as pd
     from fastcore.parallel import parallel
     files = list(files)
@@ -63,9 +84,21 @@ def _check_on_error(on_error: str) -> str:
 
 
 def check_one_rate(files):
-    """A ValueError when the audio `files` (paths; other items are passed over) have more than one sample rate,
-    saying which files have which rate and to pass `sr=`: loading with `sr=None` keeps each file's rate, and
-    a batch (and a spectrogram's mel scale) needs one."""
+    """Refuse audio files of more than one sample rate.
+
+    Loading with `sr=None` keeps each file's rate, and a batch (and a spectrogram's mel scale) needs one. Files
+    whose header cannot be read are passed over (the loader names them when it gets there).
+
+    Parameters
+    ----------
+    files : iterable
+        The items; paths (str or Path) are checked, other items are passed over.
+
+    Raises
+    ------
+    ValueError
+        When the files have more than one sample rate, saying which files have which rate and to pass `sr=`.
+    """
     by_rate = {}
     for f in files:
         if not isinstance(f, (str, Path)): continue

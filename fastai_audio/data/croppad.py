@@ -16,11 +16,38 @@ __all__ = ['crop_pad', 'CropPad', 'same_rate', 'pad_to_longest']
 
 def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'zeros',
              rng: random.Random | None = None) -> torch.Tensor:
-    """Crop or pad `x` `(..., samples)` to exactly `n_samples`.
+    """Crop or pad a waveform to exactly `n_samples`.
 
-    mode : where a longer clip is cut: 'random' (a uniform random start, drawn from `rng` or Python's
-        `random`, which fastai's `set_seed` seeds), 'start' (the first `n_samples`) or 'centre'/'center'.
-    pad : how a shorter clip is filled at its end: 'zeros' (silence) or 'repeat' (the clip looped).
+    Parameters
+    ----------
+    x : torch.Tensor
+        Shape `(..., samples)`.
+    n_samples : int >= 1
+        The length wanted, in samples.
+    mode : {'start', 'random', 'centre', 'center'}
+        Where a longer clip is cut: 'start' (the first `n_samples`; the default), 'random' (a uniform random
+        start, drawn from `rng` or Python's `random`, which fastai's `set_seed` seeds) or 'centre'/'center'.
+    pad : {'zeros', 'repeat'}
+        How a shorter clip is filled at its end: 'zeros' (silence; the default) or 'repeat' (the clip looped).
+    rng : random.Random, optional
+        Source of the random start for `mode='random'` (default None: Python's `random`).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(..., n_samples)`; `x` itself when it already has that length.
+
+    Raises
+    ------
+    ValueError
+        For an `n_samples` that is not an int >= 1, or an unknown `mode` or `pad`.
+
+    Examples
+    --------
+    >>> crop_pad(torch.arange(5.), 3, mode='centre')
+    tensor([1., 2., 3.])
+    >>> crop_pad(torch.arange(3.), 5, pad='repeat')
+    tensor([0., 1., 2., 0., 1.])
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f'n_samples must be an int >= 1, got {n_samples!r}')
@@ -37,9 +64,26 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
 
 
 class CropPad(DisplayedTransform):
-    """Item transform: crop or pad each clip to `duration` seconds. Training items are cut at a random
-    place (`train_mode='random'`); validation and inference items deterministically (`valid_mode`: 'start'
-    or 'centre'). Short clips are padded at the end with `pad` ('zeros' or 'repeat'). See `crop_pad`."""
+    """Item transform: crop or pad each clip (an `AudioTensor`) to `duration` seconds.
+
+    The number of samples is `duration` seconds at the clip's own rate. Other items pass unchanged. See
+    `crop_pad`.
+
+    Parameters
+    ----------
+    duration : float > 0
+        Seconds per clip; 0 or less is a ValueError.
+    train_mode : {'random', 'start', 'centre', 'center'}
+        Where training items are cut (default 'random').
+    valid_mode : {'start', 'centre', 'center', 'random'}
+        Where validation and inference items are cut (default 'start', deterministic).
+    pad : {'zeros', 'repeat'}
+        How short clips are filled at their end (default 'zeros').
+
+    Examples
+    --------
+    >>> dblock = DataBlock(blocks=(AudioBlock(sr=16000), CategoryBlock), item_tfms=CropPad(2.0))   # doctest: +SKIP
+    """
     order = 10
 
     def __init__(self, duration: float, train_mode: str = 'random', valid_mode: str = 'start', pad: str = 'zeros'):
@@ -68,8 +112,25 @@ class CropPad(DisplayedTransform):
 
 
 def same_rate(samples):
-    """`before_batch` check: the clips of one batch share a sample rate (`AudioBlock(sr=None)` keeps each file's
-    rate, and a batch and its spectrogram need one); else a ValueError saying the rates and to pass `sr=`."""
+    """`before_batch` check that the clips of one batch share a sample rate.
+
+    `AudioBlock(sr=None)` keeps each file's rate, and a batch and its spectrogram need one.
+
+    Parameters
+    ----------
+    samples : list of tuple
+        The batch's items, `(AudioTensor, *targets)`; items whose first element has no `sr` are passed over.
+
+    Returns
+    -------
+    list of tuple
+        `samples`, unchanged.
+
+    Raises
+    ------
+    ValueError
+        Saying the rates and to pass `sr=`, when there is more than one.
+    """
     rates = sorted({s[0].sr for s in samples if hasattr(s[0], 'sr')})
     if len(rates) > 1:
         raise ValueError(f'one batch holds clips at {", ".join(map(str, rates))} Hz: sr=None keeps each file\'s sample '
@@ -79,12 +140,30 @@ def same_rate(samples):
 
 
 def pad_to_longest(samples, pad: str = 'zeros'):
-    """`before_batch` for clips of different lengths: pads every clip at its end to the longest one in the
-    batch (`pad`: 'zeros' or 'repeat', as `crop_pad`), so nothing is cut. Used by `AudioBlock(duration=None)`.
+    """`before_batch` for clips of different lengths: pad every clip at its end to the longest one in the batch.
 
-    With zeros the padding is made known downstream: the collated `AudioTensor` batch carries `lengths`
-    `(batch,)`, each clip's samples before padding; spectrogram transforms turn it into frames, per-example
-    normalisation ignores the padded frames, and `length_mask` gives a mask a model can use."""
+    Nothing is cut. Used by `AudioBlock(duration=None)`. With zeros the padding is made known downstream: the
+    collated `AudioTensor` batch carries `lengths` `(batch,)`, each clip's samples before padding; spectrogram
+    transforms turn it into frames, per-example normalisation ignores the padded frames, and `length_mask` gives
+    a mask a model can use.
+
+    Parameters
+    ----------
+    samples : list of tuple
+        The batch's items, `(AudioTensor (channels, samples), *targets)`, at one sample rate.
+    pad : {'zeros', 'repeat'}
+        How clips are filled, as `crop_pad` (default 'zeros').
+
+    Returns
+    -------
+    list of tuple
+        The items, each clip `(channels, longest)`.
+
+    Raises
+    ------
+    ValueError
+        When the clips have more than one sample rate (see `same_rate`).
+    """
     same_rate(samples)
     lengths = torch.tensor([s[0].shape[-1] for s in samples])
     n = int(lengths.max())

@@ -17,14 +17,33 @@ __all__ = ['AudioItemList']
 
 
 class AudioItemList:
-    """A fluent facade over the data block API in the style of fastai v1:
+    """A fluent facade over the data block API in the style of fastai v1.
 
-        data = (AudioItemList.from_folder(path).split_by_folder().label_from_re(pat)
-                .databunch(bs=64, tfms=get_frequency_batch_transforms(...)))
+    Each step returns a new `AudioItemList`; `databunch` builds fastai `DataLoaders`. Start from `from_folder`
+    or `from_df` rather than the constructor.
 
-    Each step returns a new `AudioItemList`; `databunch` builds fastai `DataLoaders`.
-    sr : Hz to load at (default: the `sample_rate` of the spectrogram transform in `tfms`, else 16000).
-    duration : seconds to crop/pad to (None: keep lengths, batches padded to their longest clip). mono : bool.
+    Parameters
+    ----------
+    items : iterable of Path
+        The audio files.
+    path : str or Path
+        The dataset's root folder (default '.'); `split_by_folder` reads folders below it.
+    sr : int, optional
+        Sample rate in Hz to load at (default None: the `sample_rate` of the spectrogram transform in `tfms` of
+        `databunch`, else 16000).
+    duration : float, optional
+        Seconds to crop/pad to (default None: keep lengths, batches padded to their longest clip).
+    mono : bool
+        Mix down to one channel (default True).
+    splitter : callable, optional
+        Set by the `split_by_*` steps (default None: a random 20% validation set).
+    get_y : callable, optional
+        Set by the `label_from_*` steps; `databunch` needs one.
+
+    Examples
+    --------
+    >>> data = (AudioItemList.from_folder(path).split_by_folder().label_from_re(pat)     # doctest: +SKIP
+    ...         .databunch(bs=64, tfms=get_frequency_batch_transforms(...)))
     """
     def __init__(self, items, path='.', sr=None, duration=None, mono=True, splitter=None, get_y=None):
         self.items, self.path, self.sr, self.duration, self.mono = list(items), Path(path), sr, duration, mono
@@ -79,11 +98,46 @@ class AudioItemList:
 
     def databunch(self, bs=64, tfms=None, sr=None, duration=None, num_workers=None, cache=None, on_error='raise',
                   item_tfms=None, resample='host', quality='HQ', **kwargs) -> AudioDataLoaders:
-        """Build `DataLoaders` with batch size `bs` and batch transforms `tfms` (e.g. `get_frequency_batch_transforms`;
-        `batch_tfms=` is the same, as the `AudioDataLoaders` factories call it) and item transforms `item_tfms`.
-        `on_error='skip'` leaves unreadable files out, with a warning, and lists them in `dls.skipped`. `resample`
-        ('host' or 'device') and `quality` choose where and how files at another rate are resampled (`AudioBlock`). Other
-        keywords go to fastai's loaders; one they do not take is a TypeError."""
+        """Build the `DataLoaders` of the labelled, split items.
+
+        Parameters
+        ----------
+        bs : int
+            Batch size (default 64).
+        tfms : list of Transform, optional
+            Batch transforms, e.g. `get_frequency_batch_transforms(...)`; `batch_tfms=` is the same, as the
+            `AudioDataLoaders` factories call it.
+        sr : int, optional
+            Sample rate in Hz (default None: the one given to the constructor, else the spectrogram's in `tfms`,
+            else 16000).
+        duration : float, optional
+            Seconds to crop/pad to (default None: the constructor's).
+        num_workers : int, optional
+            Loader processes (default None: fastai's choice).
+        cache : {None, 'ram'} or Path, optional
+            Keep decoded clips in memory ('ram') or in a folder (default None: decode every time; see
+            `AudioLoader`).
+        on_error : {'raise', 'skip'}
+            'skip' leaves unreadable files out, with a warning, and lists them in `dls.skipped` (default 'raise').
+        item_tfms : list of Transform, optional
+            Item transforms.
+        resample : {'host', 'device'}
+            Where files at another rate are resampled (default 'host'; see `AudioBlock`).
+        quality : str
+            How they are resampled, a soxr quality (default 'HQ').
+        **kwargs
+            Go to fastai's loaders; one they do not take is a TypeError.
+
+        Returns
+        -------
+        AudioDataLoaders
+            Training and validation loaders.
+
+        Raises
+        ------
+        ValueError
+            When the items are not labelled yet.
+        """
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
         tfms = _batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
         _check_loader_kwargs(kwargs, 'databunch', own=_FACTORY_ARGUMENTS)

@@ -15,9 +15,26 @@ from ..runtime.events import Event
 __all__ = ['read_events', 'read_weak_labels']
 
 def read_events(csv_path) -> list[Event]:
-    """The events of a DCASE-style CSV or TSV (`filename, onset, offset, event_label`); a row with empty onset,
-    offset and label says that file has no event (it gives none). A row that cannot be read is a ValueError
-    naming its line."""
+    """The events of a DCASE-style CSV or TSV with columns `filename, onset, offset, event_label`.
+
+    A row with empty onset, offset and label says that file has no event (it gives none). A file whose header
+    line holds a tab is read as a TSV.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+        The table; onsets and offsets in seconds.
+
+    Returns
+    -------
+    list of Event
+        One per labelled row, in the file's order.
+
+    Raises
+    ------
+    ValueError
+        Naming the line of a row that cannot be read, or whose offset does not come after an onset >= 0.
+    """
     return [e for _, e in _event_rows(csv_path) if e.event_label]
 
 
@@ -30,9 +47,24 @@ def _table_rows(csv_path: Path):
 
 
 def read_weak_labels(csv_path) -> dict:
-    """{file name: its clip-level labels} of a DCASE weak-label CSV or TSV (`filename, event_labels`, the labels
-    of a clip separated by commas, none for a clip without events). A row without a file name, or a file named
-    twice, is a ValueError naming its line."""
+    """The clip-level labels of a DCASE weak-label CSV or TSV with columns `filename, event_labels`.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+        The table: the labels of a clip separated by commas, none for a clip without events.
+
+    Returns
+    -------
+    dict
+        {file name: sorted list of its labels} (an empty list for a clip without events).
+
+    Raises
+    ------
+    ValueError
+        Naming the line of a row without a file name (or without the `event_labels` column), or of a file named
+        twice.
+    """
     return {name: labels for _, name, labels in _weak_rows(csv_path)}
 
 

@@ -16,7 +16,19 @@ __all__ = ['UnsafeArchiveError', 'extract_archive']
 
 
 class UnsafeArchiveError(ValueError):
-    "An archive entry that would be written outside the target folder (or is a device file); nothing was extracted."
+    """An archive entry that would be written outside the target folder (or is a device file).
+
+    Raised before anything is extracted. A `ValueError`, whose message names the archive, the entry and why.
+
+    Parameters
+    ----------
+    archive : str or Path
+        The archive (kept as `self.archive`, a Path).
+    entry : str
+        The entry's name in the archive (kept as `self.entry`).
+    why : str
+        What is wrong with it, e.g. 'has an absolute path'.
+    """
     def __init__(self, archive, entry: str, why: str):
         self.archive, self.entry = Path(archive), entry
         super().__init__(f"Refusing to extract '{archive}': entry {entry!r} {why}; nothing was extracted")
@@ -53,9 +65,27 @@ def _check_zip(zf: zipfile.ZipFile, archive) -> None:
 
 
 def extract_archive(archive, dest) -> Path:
-    """Extract `archive` into the folder `dest` (created if needed) after checking every entry (see the module
-    docstring); raises `UnsafeArchiveError` naming the first unsafe entry, before anything is written. Returns
-    `dest`."""
+    """Extract `archive` into the folder `dest` after checking every entry (see the module docstring).
+
+    Parameters
+    ----------
+    archive : str or Path
+        A .zip, .tar, .tar.gz/.tgz, .tar.bz2 or .tar.xz file.
+    dest : str or Path
+        The target folder, created if needed.
+
+    Returns
+    -------
+    Path
+        `dest`.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        Naming the first unsafe entry, before anything is written.
+    ValueError
+        When `archive` is neither a zip nor a tar archive.
+    """
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):

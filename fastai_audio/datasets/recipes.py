@@ -51,11 +51,28 @@ NSYNTH_QUALITIES = ('bright', 'dark', 'distortion', 'fast_decay', 'long_release'
 
 # --------------------------------------------------------------------------- downloading
 def download_data(url: str, name: str, base=None, force: bool = False) -> Path:
-    """Download `url` (a .zip or .tar.gz) with fastai's downloader into fastai's archive folder and extract it
-    to `base/name` (default base: fastai's data folder, `~/.fastai/data`). An archive holding one top folder
-    has that folder's contents placed directly in `base/name`. Entries that would be written outside that
-    folder (absolute paths, `..`, links pointing out) stop the extraction: see `extract_archive`. Returns `base/name`; if it already exists
-    nothing is downloaded unless `force`."""
+    """Download an archive with fastai's downloader into fastai's archive folder and extract it to `base/name`.
+
+    An archive holding one top folder has that folder's contents placed directly in `base/name`. Entries that
+    would be written outside that folder (absolute paths, `..`, links pointing out) stop the extraction: see
+    `extract_archive`.
+
+    Parameters
+    ----------
+    url : str
+        A .zip or .tar.gz archive.
+    name : str
+        The dataset's folder name.
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/name`; if it already exists nothing is downloaded unless `force`.
+    """
     from fastai.data.external import fastai_cfg
     from fastdownload import download_url
     cfg = fastai_cfg()
@@ -80,13 +97,45 @@ def download_data(url: str, name: str, base=None, force: bool = False) -> Path:
 
 
 def download_esc50(base=None, force=False) -> Path:
-    "ESC-50 from its GitHub archive (~600 MB) into `base/ESC-50` (holding `audio/` and `meta/esc50.csv`)."
+    """Download ESC-50 from its GitHub archive (~600 MB) into `base/ESC-50`.
+
+    Parameters
+    ----------
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/ESC-50`, holding `audio/` and `meta/esc50.csv`.
+
+    Examples
+    --------
+    >>> path = download_esc50()                              # doctest: +SKIP
+    >>> dls = esc50_dataloaders(path, valid_fold=5, bs=32)    # doctest: +SKIP
+    """
     return download_data(ESC50_URL, 'ESC-50', base, force)
 
 
 def download_nsynth(splits=('valid', 'test'), base=None, force=False) -> Path:
-    """NSynth's json/wav archives for `splits` (train is 22 GB, valid 0.9 GB, test 0.3 GB) into
-    `base/nsynth/nsynth-{split}` (each holding `examples.json` and `audio/`). Returns `base/nsynth`."""
+    """Download NSynth's json/wav archives into `base/nsynth/nsynth-{split}`.
+
+    Parameters
+    ----------
+    splits : iterable of str
+        Among 'train' (22 GB), 'valid' (0.9 GB) and 'test' (0.3 GB) (default ('valid', 'test')).
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/nsynth`, a folder `nsynth-{split}` per split, each holding `examples.json` and `audio/`.
+    """
     from fastai.data.external import fastai_cfg
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'nsynth'
     for s in splits: download_data(NSYNTH_URLS[s], f'nsynth-{s}', root, force)
@@ -94,8 +143,23 @@ def download_nsynth(splits=('valid', 'test'), base=None, force=False) -> Path:
 
 
 def download_fsdkaggle2019(parts=('meta', 'audio_train_curated'), base=None, force=False) -> Path:
-    """FSDKaggle2019 from Zenodo (record 3612637): the metadata and the curated training audio (~1 GB) by
-    default, into `base/FSDKaggle2019/FSDKaggle2019.{part}`. Returns `base/FSDKaggle2019`."""
+    """Download FSDKaggle2019 from Zenodo (record 3612637) into `base/FSDKaggle2019/FSDKaggle2019.{part}`.
+
+    Parameters
+    ----------
+    parts : iterable of str
+        Among 'meta', 'audio_train_curated', 'audio_test' and 'doc' (default the metadata and the curated
+        training audio, ~1 GB).
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/FSDKaggle2019`.
+    """
     from fastai.data.external import fastai_cfg
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'FSDKaggle2019'
     for p in parts: download_data(FSDKAGGLE2019_URLS[p], f'FSDKaggle2019.{p}', root, force)
@@ -112,9 +176,28 @@ def _find(path, candidates, what) -> Path:
 
 # --------------------------------------------------------------------------- ESC-50
 def esc50_metadata(path) -> tuple[Path, pd.DataFrame]:
-    """The ESC-50 root under `path` (the folder holding `meta/esc50.csv`: `path` itself, or the
-    `ESC-50-master` folder of a manual unzip) and its metadata: columns filename, fold (1-5), target,
-    category, esc10, src_file, take. Raises if clips of one source recording sit in more than one fold."""
+    """The ESC-50 root under `path` and its metadata.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder: the one holding `meta/esc50.csv`, or the folder of a manual unzip holding
+        `ESC-50-master`.
+
+    Returns
+    -------
+    root : Path
+        The folder holding `meta/esc50.csv` (and `audio/`).
+    df : pandas.DataFrame
+        Columns filename, fold (1-5), target, category, esc10, src_file, take.
+
+    Raises
+    ------
+    FileNotFoundError
+        When `meta/esc50.csv` is in neither place.
+    ValueError
+        When clips of one source recording sit in more than one fold (they would leak between train and valid).
+    """
     csv = _find(path, ['meta/esc50.csv', 'ESC-50-master/meta/esc50.csv'], 'ESC-50 metadata')
     df = pd.read_csv(csv)
     folds_per_src = df.groupby('src_file')['fold'].nunique()
@@ -127,9 +210,33 @@ def esc50_metadata(path) -> tuple[Path, pd.DataFrame]:
 
 def esc50_dataloaders(path, valid_fold: int = 5, esc10: bool = False, sr: int = 44100, duration: float | None = 5.0,
                       **kwargs) -> AudioDataLoaders:
-    """ESC-50 loaders validating on fold `valid_fold` (1-5) and training on the other four, labelled by
-    `category` (50 classes; the 10 of ESC-10 if `esc10`). Clips are 5 s at 44.1 kHz; `sr` and `duration` as in
-    `AudioDataLoaders.from_df`, which gets the other arguments (bs, batch_tfms, ...)."""
+    """ESC-50 loaders validating on one fold and training on the other four, labelled by `category`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder (see `esc50_metadata`).
+    valid_fold : int
+        The fold to validate on, 1-5 (default 5); another is a ValueError.
+    esc10 : bool
+        Keep only the 10 classes of ESC-10 (default False: all 50).
+    sr : int
+        Sample rate in Hz to load at (default 44100, the clips' own).
+    duration : float, optional
+        Seconds to crop/pad to (default 5.0, the clips' length), as in `AudioDataLoaders.from_df`.
+    **kwargs
+        Passed to `AudioDataLoaders.from_df` (bs, batch_tfms, ...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        Training and validation loaders of (waveform or spectrogram, label).
+
+    Examples
+    --------
+    >>> dls = esc50_dataloaders(download_esc50(), valid_fold=1, bs=32)                              # doctest: +SKIP
+    >>> cv = cross_validate(partial(esc50_dataloaders, path, bs=32), 'resnet18', metrics=accuracy)  # doctest: +SKIP
+    """
     root, df = esc50_metadata(path)
     if valid_fold not in set(df.fold): raise ValueError(f'valid_fold must be one of {sorted(set(df.fold))}, got {valid_fold}')
     if esc10: df = df[df.esc10.astype(str).str.lower() == 'true']
@@ -144,9 +251,21 @@ def _nsynth_split_dir(path, split) -> Path:
 
 
 def nsynth_examples(path, split: str = 'valid') -> pd.DataFrame:
-    """NSynth's `nsynth-{split}/examples.json` under `path` as a DataFrame, one row per note: fname (relative to
-    `path`), note_str, instrument_str, pitch, velocity, family, source (names), qualities (names joined by
-    ';', '' for none) and split."""
+    """NSynth's `nsynth-{split}/examples.json` under `path` as a DataFrame, one row per note.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder holding `nsynth-{split}` (or `nsynth-{split}.jsonwav`).
+    split : str
+        'train', 'valid' or 'test' (default 'valid').
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns fname (relative to `path`), note_str, instrument_str, pitch, velocity, family, source (names),
+        qualities (names joined by ';', '' for none) and split.
+    """
     d = _nsynth_split_dir(path, split)
     meta = json.loads((d / 'examples.json').read_text())
     root = Path(path).resolve()
@@ -159,10 +278,36 @@ def nsynth_examples(path, split: str = 'valid') -> pd.DataFrame:
 
 def nsynth_dataloaders(path, task: str = 'family', train: str = 'train', valid: str = 'valid', sr: int = 16000,
                        duration: float | None = 4.0, **kwargs) -> AudioDataLoaders:
-    """NSynth loaders for `task`: 'family' (11 instrument families), 'source' (acoustic, electronic,
-    synthetic), 'pitch' (MIDI note), 'instrument' or 'qualities' (multi-label: bright, dark, ... any number
-    per note). `train`/`valid` name the splits to use (their folders `nsynth-{split}` under `path`). Other
-    arguments as `AudioDataLoaders.from_df`."""
+    """NSynth loaders for one labelling task.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder holding the splits' folders `nsynth-{split}`.
+    task : str
+        'family' (11 instrument families; the default), 'source' (acoustic, electronic, synthetic), 'pitch'
+        (MIDI note), 'instrument' or 'qualities' (multi-label: bright, dark, ... any number per note); another is
+        a ValueError.
+    train : str
+        The split to train on (default 'train').
+    valid : str
+        The split to validate on (default 'valid').
+    sr : int
+        Sample rate in Hz to load at (default 16000, the notes' own).
+    duration : float, optional
+        Seconds to crop/pad to (default 4.0, the notes' length).
+    **kwargs
+        Passed to `AudioDataLoaders.from_df` (bs, batch_tfms, ...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        Training and validation loaders of (waveform or spectrogram, label).
+
+    Examples
+    --------
+    >>> dls = nsynth_dataloaders(download_nsynth(), task='family', train='valid', valid='test')   # doctest: +SKIP
+    """
     cols = {'family': 'family', 'source': 'source', 'pitch': 'pitch', 'instrument': 'instrument_str',
             'qualities': 'qualities'}
     if task not in cols: raise ValueError(f'task must be one of {", ".join(cols)}, got {task!r}')
@@ -178,9 +323,26 @@ def nsynth_dataloaders(path, task: str = 'family', train: str = 'train', valid: 
 
 # --------------------------------------------------------------------------- FSDKaggle2019
 def fsdkaggle2019_metadata(path) -> tuple[Path, pd.DataFrame]:
-    """The curated-train audio folder and its metadata (fname, labels: comma-separated) under `path`, in
-    Zenodo's layout (`FSDKaggle2019.meta/train_curated_post_competition.csv` and
-    `FSDKaggle2019.audio_train_curated/`) or Kaggle's (`train_curated.csv` and `train_curated/`)."""
+    """The curated-train audio folder of FSDKaggle2019 and its metadata.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, in Zenodo's layout (`FSDKaggle2019.meta/train_curated_post_competition.csv` and
+        `FSDKaggle2019.audio_train_curated/`) or Kaggle's (`train_curated.csv` and `train_curated/`).
+
+    Returns
+    -------
+    audio : Path
+        The curated training audio folder.
+    df : pandas.DataFrame
+        Columns fname and labels (comma-separated), and the rest of the CSV.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the metadata or the audio folder is in neither layout.
+    """
     path = Path(path)
     csv = _find(path, ['FSDKaggle2019.meta/train_curated_post_competition.csv', 'train_curated.csv'],
                 'FSDKaggle2019 curated metadata')
@@ -190,10 +352,31 @@ def fsdkaggle2019_metadata(path) -> tuple[Path, pd.DataFrame]:
 
 def fsdkaggle2019_dataloaders(path, valid_pct: float = 0.2, seed: int | None = 0, sr: int = 44100,
                               duration: float | None = 2.0, **kwargs) -> AudioDataLoaders:
-    """FSDKaggle2019 curated set as a multi-label task (80 labels, comma-separated in `labels`), `valid_pct`
-    held out at random. Clips run from 0.3 to 30 s: training takes random `duration`-second crops (short clips
-    padded); score whole validation clips with `learn.validate_windows()`. Other arguments as
-    `AudioDataLoaders.from_df`."""
+    """FSDKaggle2019's curated set as a multi-label task (80 labels, comma-separated in `labels`).
+
+    Clips run from 0.3 to 30 s: training takes random `duration`-second crops (short clips padded); score whole
+    validation clips with `learn.validate_windows()`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder (see `fsdkaggle2019_metadata`).
+    valid_pct : float
+        Fraction of the clips held out at random for validation (default 0.2).
+    seed : int, optional
+        Seed of that draw (default 0).
+    sr : int
+        Sample rate in Hz to load at (default 44100, the clips' own).
+    duration : float, optional
+        Seconds per training crop (default 2.0).
+    **kwargs
+        Passed to `AudioDataLoaders.from_df` (bs, batch_tfms, ...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        Training and validation loaders of (waveform or spectrogram, multi-hot labels over the 80 classes).
+    """
     audio, df = fsdkaggle2019_metadata(path)
     return AudioDataLoaders.from_df(df, audio, fn_col='fname', label_col='labels', label_delim=',',
                                     valid_pct=valid_pct, seed=seed, sr=sr, duration=duration, **kwargs)
@@ -211,16 +394,42 @@ DESED_CLASSES = ('Alarm_bell_ringing', 'Blender', 'Cat', 'Dishes', 'Dog', 'Elect
 
 
 def download_urbansed(base=None, force=False) -> Path:
-    """URBAN-SED v2.0.0 from Zenodo (record 1324404; 10,000 soundscapes of 10 s at 44.1 kHz, several GB) into
-    `base/URBAN-SED` (holding `audio/{train,validate,test}` and `annotations/{train,validate,test}`)."""
+    """Download URBAN-SED v2.0.0 from Zenodo (record 1324404; 10,000 soundscapes of 10 s at 44.1 kHz, several GB).
+
+    Parameters
+    ----------
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/URBAN-SED`, holding `audio/{train,validate,test}` and `annotations/{train,validate,test}`.
+    """
     return download_data(URBANSED_URL, 'URBAN-SED', base, force)
 
 
 def download_desed(parts=('synthetic',), base=None, force=False) -> Path:
-    """Parts of DESED (DCASE task 4) that Zenodo serves directly, into `base/DESED/{part}`: 'synthetic' (the
-    `dcase_synth` soundscapes with strong labels, record 6026841), 'public_eval' (record 4560759) and
-    'real_metadata' (the TSVs of the real AudioSet clips, record 4639776; their audio must be fetched from
-    YouTube with DESED's own scripts). Returns `base/DESED`."""
+    """Download the parts of DESED (DCASE task 4) that Zenodo serves directly, into `base/DESED/{part}`.
+
+    Parameters
+    ----------
+    parts : iterable of str
+        Among 'synthetic' (the `dcase_synth` soundscapes with strong labels, record 6026841; the default),
+        'public_eval' (record 4560759) and 'real_metadata' (the TSVs of the real AudioSet clips, record 4639776;
+        their audio must be fetched from YouTube with DESED's own scripts). Another is a ValueError.
+    base : str or Path, optional
+        Parent folder (default None: fastai's data folder, `~/.fastai/data`).
+    force : bool
+        Download and extract again even if the folder exists (default False).
+
+    Returns
+    -------
+    Path
+        `base/DESED`.
+    """
     from fastai.data.external import fastai_cfg
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'DESED'
     unknown = sorted(set(parts) - set(DESED_URLS))
@@ -251,10 +460,30 @@ def _urbansed_annotations(path, split: str) -> Path:
 
 
 def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
-    """URBAN-SED's annotations of `split` ('train', 'validate', 'test') as a DataFrame in the DCASE layout:
-    filename (relative to the dataset root: `audio/{split}/{id}.wav`), onset, offset, event_label; one row per
-    event (the `annotations/{split}/{id}.txt` files: tab-separated onset, offset, label, no header), a row with
-    empty times for a soundscape without events."""
+    """URBAN-SED's annotations of one split as a DataFrame in the DCASE layout.
+
+    Read from the `annotations/{split}/{id}.txt` files: tab-separated onset, offset, label, no header.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset root, or the folder holding it.
+    split : str
+        'train' (the default), 'validate' or 'test'.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns filename (relative to the dataset root: `audio/{split}/{id}.wav`), onset, offset (seconds),
+        event_label; one row per event, a row with empty times for a soundscape without events.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the annotation folder or its .txt files are missing.
+    ValueError
+        Naming the file and line of a row without exactly onset, offset and label.
+    """
     ann = _urbansed_annotations(path, split)
     rows = []
     for txt in sorted(ann.glob('*.txt')):
@@ -269,9 +498,31 @@ def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
 
 
 def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr: int = 16000, **kwargs):
-    """URBAN-SED sound event detection loaders (`sed_dataloaders`): the soundscapes of split `train` to train on,
-    `valid` to validate, frame targets from the annotations (`urbansed_events`). The audio is 44.1 kHz and
-    decoded at `sr`. Other arguments as `sed_dataloaders` (bs, batch_tfms, on_error...)."""
+    """URBAN-SED sound event detection loaders (`sed_dataloaders`), frame targets from `urbansed_events`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset root, or the folder holding it.
+    train : str
+        The split to train on (default 'train').
+    valid : str
+        The split to validate on (default 'validate').
+    sr : int
+        Sample rate in Hz to decode at (default 16000; the audio is 44.1 kHz).
+    **kwargs
+        Passed to `sed_dataloaders` (bs, batch_tfms, on_error...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        Of (spectrogram, frame targets `(batch, frames, classes)`).
+
+    Examples
+    --------
+    >>> dls = urbansed_dataloaders(download_urbansed(), bs=16)   # doctest: +SKIP
+    >>> learn = sed_learner(dls, resnet18)                       # doctest: +SKIP
+    """
     from ..data.sed import sed_dataloaders
     root = _urbansed_annotations(path, train).parent.parent
     tr, va = urbansed_events(root, train), urbansed_events(root, valid)
@@ -288,13 +539,39 @@ def _desed_strong(root: Path, tsv: Path, audio: str) -> list:
 
 def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synthetic21_validation', weak: bool = True,
                       sr: int = 16000, **kwargs):
-    """DESED (DCASE task 4) loaders (`sed_dataloaders`) from the layout of its Zenodo archives and download
-    scripts: strong labels `metadata/train/{train}/soundscapes.tsv` (audio `audio/train/{train}/soundscapes/`),
-    validation `metadata/validation/{valid}/soundscapes.tsv` (or `valid='validation'`: the real
-    `metadata/validation/validation.tsv` with `audio/validation/validation/`), and with `weak`, when present,
-    the weak labels `metadata/train/weak.tsv` of `audio/train/weak/` mixed into training. The TSVs hold bare
-    file names; synthetic training and validation clips share names (`16.wav`), so each is taken from its own
-    folder. Audio is decoded at `sr` (the task's baseline uses 16 kHz). Other arguments as `sed_dataloaders`."""
+    """DESED (DCASE task 4) loaders (`sed_dataloaders`) from the layout of its Zenodo archives and download scripts.
+
+    The TSVs hold bare file names; synthetic training and validation clips share names (`16.wav`), so each is
+    taken from its own folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset root (or the folder holding `dcase_synth/` or `synthetic/`).
+    train : str
+        Strong training labels `metadata/train/{train}/soundscapes.tsv`, audio `audio/train/{train}/soundscapes/`
+        (default 'synthetic21_train').
+    valid : str
+        Validation labels `metadata/validation/{valid}/soundscapes.tsv` (default 'synthetic21_validation'), or
+        'validation': the real `metadata/validation/validation.tsv` with `audio/validation/validation/`.
+    weak : bool
+        Mix the weak labels `metadata/train/weak.tsv` of `audio/train/weak/` into training, when present
+        (default True).
+    sr : int
+        Sample rate in Hz to decode at (default 16000, as the task's baseline).
+    **kwargs
+        Passed to `sed_dataloaders` (bs, batch_tfms, on_error...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        Of (spectrogram, frame targets `(batch, frames, classes)`).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming where the strong training or validation labels were looked for.
+    """
     from ..data.sed import sed_dataloaders
     meta = _find(path, [f'metadata/train/{train}/soundscapes.tsv', f'dcase_synth/metadata/train/{train}/soundscapes.tsv',
                         f'synthetic/metadata/train/{train}/soundscapes.tsv'], 'DESED strong training labels')

@@ -43,19 +43,63 @@ def _active_span(y: np.ndarray, sr: int, floor_db: float = -40.0) -> tuple[int, 
 def make_soundscapes(sources, path, n: int = 100, duration: float = 10.0, sr: int = 16000, events=(1, 4),
                      event_duration=(0.5, 3.0), snr_db=(0.0, 20.0), background='pink', background_db: float = -30.0,
                      label_func=None, pattern: str = NSYNTH_PATTERN, seed: int = 0) -> Path:
-    """Write `n` soundscapes of `duration` seconds at `sr` Hz to `path` (`scape_0000.wav`...) and their strong
-    labels to `path/events.csv`; returns `path`.
+    """Write soundscapes of labelled clips over a background, and their strong labels.
 
-    sources : audio files, or a folder of them; each one's label is `label_func(file)` (default: the first
-        group of `pattern` on the file name: by default NSynth's, 'bass' of 'bass_acoustic_000-024-050.wav').
-    events : (min, max) events a soundscape; each is a random source clip, cut to a uniform length in
-        `event_duration` seconds from its start, placed at a uniform onset (events may overlap), at a uniform
-        `snr_db` above the background. Its label spans the part of it that sounds (louder than -40 dB under its
-        peak), so the release tail of a note is not called an event.
-    background : 'white', 'pink', 'brown' noise at `background_db` dBFS (RMS), or a folder / list of recordings
-        (a random part of one, looped if short, scaled to the same level).
-    Everything is drawn from `seed`: the same arguments write the same files. Clips are mixed at `sr`; the sum is
-    scaled down only if it would clip.
+    The soundscapes go to `path/scape_0000.wav`... (16-bit WAV) and their labels to `path/events.csv` (`filename,
+    onset, offset, event_label`, seconds; a soundscape without events as one row with empty fields). Each event is
+    a random source clip, cut to a uniform length in `event_duration` seconds from its start, placed at a uniform
+    onset (events may overlap), at a uniform `snr_db` above the background. Its label spans the part of it that
+    sounds (louder than -40 dB under its peak), so the release tail of a note is not called an event. Everything
+    is drawn from `seed`: the same arguments write the same files. Clips are mixed at `sr`; the sum is scaled
+    down only if it would clip.
+
+    Parameters
+    ----------
+    sources : str, Path or iterable of Path
+        Audio files, or a folder of them.
+    path : str or Path
+        The output folder, created if needed.
+    n : int
+        Number of soundscapes (default 100).
+    duration : float
+        Seconds per soundscape (default 10.0).
+    sr : int
+        Sample rate in Hz of the mix and the files (default 16000).
+    events : tuple of int
+        (min, max) events a soundscape, both included (default (1, 4)).
+    event_duration : tuple of float
+        (min, max) seconds an event's clip is cut to (default (0.5, 3.0)).
+    snr_db : tuple of float
+        (min, max) level of an event above the background in dB, RMS over the part that sounds (default (0, 20)).
+    background : str, Path or iterable of Path
+        'white', 'pink' or 'brown' noise (default 'pink'), or a folder / list of recordings (a random part of one,
+        looped if short, scaled to the same level).
+    background_db : float
+        The background's level in dBFS (RMS; default -30).
+    label_func : callable, optional
+        file -> its label (default None: the first group of `pattern` on the file name).
+    pattern : str
+        Regular expression whose first group is the label (default `NSYNTH_PATTERN`: 'bass' of
+        'bass_acoustic_000-024-050.wav').
+    seed : int
+        Seed of every random draw (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there are no source files, or no background recordings.
+    ValueError
+        When a file name does not match `pattern` (without `label_func`).
+
+    Examples
+    --------
+    >>> make_soundscapes(get_audio_files('nsynth_gm/train'), 'scapes/train', n=200,   # doctest: +SKIP
+    ...                  label_func=nsynth_family)
     """
     from ..transforms.augment import colored_noise
     files = get_audio_files(sources) if isinstance(sources, (str, Path)) and Path(sources).is_dir() else \

@@ -29,7 +29,31 @@ def _envelope(n, sr, rng):
 
 
 def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
-    """One clip of class `label` as a float32 array `(samples,)` in [-1, 1], and its MIDI-like pitch."""
+    """One synthetic clip of a class, with pitch, level, envelope and background noise drawn at random.
+
+    Parameters
+    ----------
+    label : str
+        One of `SYNTH_CLASSES`: 'sine', 'square', 'chirp', 'noise' or 'clicks'.
+    sr : int
+        Sample rate in Hz (default 16000).
+    duration : float
+        Length in seconds (default 1.0).
+    rng : numpy.random.Generator, optional
+        Source of the random draws (default None: a fresh, unseeded one).
+
+    Returns
+    -------
+    y : numpy.ndarray
+        float32 `(samples,)` in [-1, 1].
+    pitch : int
+        Its MIDI-like pitch, in 48..84.
+
+    Raises
+    ------
+    ValueError
+        For a class outside `SYNTH_CLASSES`.
+    """
     rng = rng or np.random.default_rng()
     n = seconds_to_samples(duration, sr)
     t = np.arange(n) / sr
@@ -62,8 +86,40 @@ def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.rando
 
 def make_synthetic_dataset(path, n_train: int = 40, n_valid: int = 10, sr: int = 16000, duration: float = 1.0,
                            classes=SYNTH_CLASSES, seed: int = 0) -> Path:
-    """Write `n_train` and `n_valid` clips per class as 16-bit WAV under `path/train` and `path/valid` and
-    return `path`. Deterministic for a given `seed`; a folder already holding the same settings is reused."""
+    """Write a small synthetic dataset of clips per class as 16-bit WAV under `path/train` and `path/valid`.
+
+    Files are named like NSynth's (`{label}_synth_{id:03d}-{pitch:03d}-100.wav`), so `NSYNTH_PATTERN` labels
+    them and their parent folders split them. Deterministic for a given `seed`; a folder already holding the
+    same settings (recorded in `path/synth.json`) is reused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    n_train : int
+        Training clips per class (default 40).
+    n_valid : int
+        Validation clips per class (default 10).
+    sr : int
+        Sample rate in Hz (default 16000).
+    duration : float
+        Seconds per clip (default 1.0).
+    classes : sequence of str
+        Classes among `SYNTH_CLASSES` (default all five).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Examples
+    --------
+    >>> path = make_synthetic_dataset('synth')                                              # doctest: +SKIP
+    >>> dls = (AudioItemList.from_folder(path).split_by_folder()                             # doctest: +SKIP
+    ...        .label_from_re(NSYNTH_PATTERN).databunch(bs=32))
+    """
     import soundfile as sf
     path = Path(path)
     settings = dict(n_train=n_train, n_valid=n_valid, sr=sr, duration=duration, classes=list(classes), seed=seed)
@@ -81,7 +137,24 @@ def make_synthetic_dataset(path, n_train: int = 40, n_valid: int = 10, sr: int =
 
 
 def synth_mixture(labels, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
-    """The sum of one clip of each class in `labels` (at random levels), peak-normalised, float32 `(samples,)`."""
+    """The sum of one clip of each class in `labels`, at random levels.
+
+    Parameters
+    ----------
+    labels : iterable of str
+        Classes among `SYNTH_CLASSES`.
+    sr : int
+        Sample rate in Hz (default 16000).
+    duration : float
+        Length in seconds (default 1.0).
+    rng : numpy.random.Generator, optional
+        Source of the random draws (default None: a fresh, unseeded one).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 `(samples,)`, scaled down to a peak of 1 when the sum exceeds it.
+    """
     rng = rng or np.random.default_rng()
     y = sum(synth_clip(lab, sr, duration, rng)[0] for lab in labels)
     return (y / max(1.0, float(np.abs(y).max()))).astype(np.float32)
@@ -95,10 +168,32 @@ def _write(path, y, sr):
 
 def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: int = 44100, duration: float = 5.0,
                     seed: int = 0) -> Path:
-    """A synthetic dataset in ESC-50's exact layout under `path`: `meta/esc50.csv` (filename, fold, target,
-    category, esc10, src_file, take) and `audio/{fold}-{src_file}-{take}-{target}.wav`, with `clips_per_fold`
-    clips of each class in each of the 5 folds, cut as takes A, B... from one source recording per (class,
-    fold), as in the real data. Returns `path`."""
+    """Write a synthetic dataset in ESC-50's exact layout, for `esc50_dataloaders` without a download.
+
+    Under `path`: `meta/esc50.csv` (filename, fold, target, category, esc10, src_file, take) and
+    `audio/{fold}-{src_file}-{take}-{target}.wav`, cut as takes A, B... from one source recording per (class,
+    fold), as in the real data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    classes : sequence of str
+        Classes among `SYNTH_CLASSES`, target i being `classes[i]` (default all five).
+    clips_per_fold : int
+        Clips of each class in each of the 5 folds (default 2).
+    sr : int
+        Sample rate in Hz (default 44100, ESC-50's).
+    duration : float
+        Seconds per clip (default 5.0, ESC-50's).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     import pandas as pd
     path, rng, rows = Path(path), np.random.default_rng(seed), []
     for fold in range(1, 6):
@@ -116,10 +211,33 @@ def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: in
 
 def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16000, duration: float = 4.0,
                      seed: int = 0) -> Path:
-    """A synthetic dataset in NSynth's exact layout under `path`: `nsynth-{split}/examples.json` and
+    """Write a synthetic dataset in NSynth's exact layout, for `nsynth_dataloaders` without a download.
+
+    Under `path`: `nsynth-{split}/examples.json` and
     `nsynth-{split}/audio/{family}_{source}_{instrument:03d}-{pitch:03d}-{velocity:03d}.wav`, with the real
     metadata fields. Family i is NSynth's i-th family sounded by synthetic class `classes[i]`; qualities are
-    drawn at random. `n_per_split`: notes per family per split (default {'train': 6, 'valid': 2}). Returns `path`."""
+    drawn at random.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    n_per_split : dict, optional
+        {split: notes per family} (default None: {'train': 6, 'valid': 2}).
+    classes : sequence of str
+        Classes among `SYNTH_CLASSES`, one per family (default all five).
+    sr : int
+        Sample rate in Hz (default 16000, NSynth's).
+    duration : float
+        Seconds per note (default 4.0, NSynth's).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     from .recipes import NSYNTH_FAMILIES, NSYNTH_QUALITIES, NSYNTH_SOURCES
     path, rng = Path(path), np.random.default_rng(seed)
     n_per_split = n_per_split or {'train': 6, 'valid': 2}
@@ -147,10 +265,34 @@ def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16
 
 def make_fsdkaggle2019_like(path, n_clips: int = 60, classes=SYNTH_CLASSES, sr: int = 44100,
                             durations=(0.3, 3.0), max_labels: int = 3, seed: int = 0) -> Path:
-    """A synthetic multi-label dataset in FSDKaggle2019's Zenodo layout under `path`:
-    `FSDKaggle2019.meta/train_curated_post_competition.csv` (fname, labels comma-separated, freesound_id,
-    license) and `FSDKaggle2019.audio_train_curated/{8 hex digits}.wav`: `n_clips` mixtures of 1 to
-    `max_labels` classes lasting between `durations` seconds. Returns `path`."""
+    """Write a synthetic multi-label dataset in FSDKaggle2019's Zenodo layout, for `fsdkaggle2019_dataloaders`.
+
+    Under `path`: `FSDKaggle2019.meta/train_curated_post_competition.csv` (fname, labels comma-separated,
+    freesound_id, license) and `FSDKaggle2019.audio_train_curated/{8 hex digits}.wav`, each clip a mixture
+    (`synth_mixture`) of its labels.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    n_clips : int
+        Number of clips (default 60).
+    classes : sequence of str
+        Classes among `SYNTH_CLASSES` (default all five).
+    sr : int
+        Sample rate in Hz (default 44100, FSDKaggle2019's).
+    durations : tuple of float
+        (shortest, longest) clip in seconds, lengths drawn uniformly between (default (0.3, 3.0)).
+    max_labels : int
+        Each clip has 1 to `max_labels` classes (default 3).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     import pandas as pd
     path, rng, rows = Path(path), np.random.default_rng(seed), []
     for i in range(n_clips):
@@ -183,9 +325,30 @@ def _scape(classes, sr, duration, rng, max_events: int = 3):
 
 
 def make_urbansed_like(path, n_per_split: int = 3, sr: int = 44100, duration: float = 10.0, seed: int = 0) -> Path:
-    """Synthetic soundscapes in URBAN-SED v2.0.0's layout under `path`: `audio/{train,validate,test}/
-    soundscape_{split}_{uniform|unimodal|bimodal}{n}.wav` and `annotations/{split}/{same}.txt` (tab-separated
-    onset, offset, label, no header; URBAN-SED's class names), `n_per_split` a split. Returns `path`."""
+    """Write synthetic soundscapes in URBAN-SED v2.0.0's layout, for `urbansed_dataloaders` without a download.
+
+    Under `path`: `audio/{train,validate,test}/soundscape_{split}_{uniform|unimodal|bimodal}{n}.wav` and
+    `annotations/{split}/{same}.txt` (tab-separated onset, offset, label in seconds, no header; URBAN-SED's class
+    names). Each soundscape is quiet noise plus 0 to 3 synthetic sounds at random onsets.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    n_per_split : int
+        Soundscapes in each of the three splits (default 3).
+    sr : int
+        Sample rate in Hz (default 44100, URBAN-SED's).
+    duration : float
+        Seconds per soundscape (default 10.0, URBAN-SED's).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     from .recipes import URBANSED_CLASSES
     path, rng = Path(path), np.random.default_rng(seed)
     for split in ('train', 'validate', 'test'):
@@ -200,13 +363,36 @@ def make_urbansed_like(path, n_per_split: int = 3, sr: int = 44100, duration: fl
 
 def make_desed_like(path, n_per_split: int = 4, n_weak: int = 3, sr: int = 16000, duration: float = 10.0,
                     seed: int = 0) -> Path:
-    """Synthetic soundscapes in the layout of DESED's `dcase_synth` archive plus the real-data metadata under
-    `path`: `audio/train/synthetic21_train/soundscapes/{i}.wav` and `audio/validation/synthetic21_validation/
-    soundscapes/{i}.wav` (the same names in both, as in DESED), their strong labels in
-    `metadata/{train,validation}/synthetic21_{train,validation}/soundscapes.tsv` (`filename onset offset
-    event_label`, a file without events as `name` and three empty fields), and `n_weak` weakly labelled clips
-    `audio/train/weak/Y{id}_{start}_{end}.wav` with `metadata/train/weak.tsv` (`filename event_labels`,
-    comma-separated). DESED's class names. Returns `path`."""
+    """Write synthetic soundscapes in DESED's layout, for `desed_dataloaders` without a download.
+
+    The layout of DESED's `dcase_synth` archive plus the real-data metadata, under `path`:
+    `audio/train/synthetic21_train/soundscapes/{i}.wav` and
+    `audio/validation/synthetic21_validation/soundscapes/{i}.wav` (the same names in both, as in DESED), their
+    strong labels in `metadata/{train,validation}/synthetic21_{train,validation}/soundscapes.tsv` (`filename
+    onset offset event_label`, a file without events as `name` and three empty fields), and weakly labelled
+    clips `audio/train/weak/Y{id}_{start}_{end}.wav` with `metadata/train/weak.tsv` (`filename event_labels`,
+    comma-separated). DESED's class names.
+
+    Parameters
+    ----------
+    path : str or Path
+        The dataset's folder, created if needed.
+    n_per_split : int
+        Strongly labelled soundscapes in train and in validation (default 4).
+    n_weak : int
+        Weakly labelled clips in train (default 3).
+    sr : int
+        Sample rate in Hz (default 16000, DESED's).
+    duration : float
+        Seconds per soundscape (default 10.0, DESED's).
+    seed : int
+        Seed of the random draws: the same seed writes the same files (default 0).
+
+    Returns
+    -------
+    Path
+        `path`.
+    """
     from .recipes import DESED_CLASSES
     path, rng = Path(path), np.random.default_rng(seed)
     for group, split in (('train', 'synthetic21_train'), ('validation', 'synthetic21_validation')):

@@ -84,10 +84,31 @@ def _check_same_front_end(spec, saved: dict, file):
 
 
 class Checkpoint(Callback):
-    """Save `learn.path/learn.model_dir/{fname}.pth` after every epoch; with `resume=True`, a fit whose
-    checkpoint exists restores it and skips the epochs it holds (see the module docstring). Call the same
-    fit (same number of epochs and learning rate) as the interrupted one. A resume without a checkpoint
-    starts from the beginning, with a warning. Mixed-precision loss scaling starts afresh on resume."""
+    """A callback that saves a checkpoint after every epoch and resumes an interrupted fit from it.
+
+    The checkpoint is `learn.path/learn.model_dir/{fname}.pth`. With `resume=True`, a fit whose checkpoint exists
+    restores it and skips the epochs it holds (see the module docstring). Call the same fit (same number of
+    epochs and learning rate) as the interrupted one. A resume without a checkpoint starts from the beginning,
+    with a warning. Mixed-precision loss scaling starts afresh on resume.
+
+    Parameters
+    ----------
+    fname : str
+        The checkpoint's file name, without '.pth' (default 'checkpoint').
+    resume : bool
+        Restore the checkpoint, if there is one, before the fit (default False: start afresh and overwrite it).
+
+    Raises
+    ------
+    ValueError
+        On resume, when the checkpoint is from a fit of another number of epochs, or from another front end
+        (naming each setting that differs).
+
+    Examples
+    --------
+    >>> learn.fit_one_cycle(20, 1e-3, cbs=Checkpoint('run'))                # doctest: +SKIP
+    >>> learn.fit_one_cycle(20, 1e-3, cbs=Checkpoint('run', resume=True))   # doctest: +SKIP
+    """
     order = 65                                    # after Recorder (50) and the progress bar (60) set up the epoch
 
     def __init__(self, fname: str = 'checkpoint', resume: bool = False):

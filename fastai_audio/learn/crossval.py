@@ -14,8 +14,16 @@ __all__ = ['CrossValidation', 'cross_validate']
 
 @dataclass
 class CrossValidation:
-    """Results of `cross_validate`: `scores` {fold: {metric name: value}}, with `mean`, `std` (sample standard
-    deviation over folds, ddof=1) and a `summary` line per metric."""
+    """Results of `cross_validate`, one score per fold and metric.
+
+    `df` gives one row per fold, `mean` and `std` (the sample standard deviation over folds, ddof=1; 0 for a
+    single fold) one value per metric, and `summary()` a 'mean ± std' line per metric (also its repr).
+
+    Parameters
+    ----------
+    scores : dict
+        {fold: {metric name: value}} (default: empty, filled by `cross_validate`).
+    """
     scores: dict = field(default_factory=dict)
 
     @property
@@ -43,12 +51,40 @@ def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, l
                    **learner_kwargs) -> CrossValidation:
     """Train a fresh `audio_learner(dls, arch, **learner_kwargs)` on each fold and score it on that fold.
 
-    dls_for_fold : a function fold -> `DataLoaders` validating on that fold, e.g.
-        `partial(esc50_dataloaders, path, bs=32)` (called as `dls_for_fold(fold)`).
-    epochs, lr : training of each fold: `learn.fine_tune(epochs, lr)` when the model is pretrained (the
-        default of `audio_learner`), else `learn.fit_one_cycle(epochs, lr)`; `fine_tune` forces either.
-    seed : `set_seed(seed + fold)` before each fold, so a run can be repeated.
-    Returns a `CrossValidation` with every metric of the final epoch (and the validation loss) per fold.
+    Parameters
+    ----------
+    dls_for_fold : callable
+        fold -> `DataLoaders` validating on that fold, e.g. `partial(esc50_dataloaders, path, bs=32)` (called as
+        `dls_for_fold(fold)`).
+    arch : str or callable
+        The architecture, passed to `audio_learner`.
+    folds : iterable
+        The folds to validate on, one learner each (default `(1, 2, 3, 4, 5)`).
+    epochs : int
+        Epochs of training per fold (default 5).
+    lr : float
+        Learning rate per fold (default 1e-3).
+    fine_tune : bool, optional
+        True: `learn.fine_tune(epochs, lr)`; False: `learn.fit_one_cycle(epochs, lr)`. Default None: fine-tune
+        when the model is pretrained (`learner_kwargs['pretrained']`, default True as in `audio_learner`).
+    seed : int, optional
+        `set_seed(seed + fold)` before each fold, so a run can be repeated (default 0; None: no seeding).
+    cbs : list of Callback, optional
+        Callbacks for each fold's training.
+    show : bool
+        Show progress bars and print each fold's scores (default True).
+    **learner_kwargs
+        Passed to `audio_learner` (e.g. `metrics`, `pretrained`).
+
+    Returns
+    -------
+    CrossValidation
+        Every metric of the final epoch (and the validation loss) per fold.
+
+    Examples
+    --------
+    >>> cv = cross_validate(partial(esc50_dataloaders, path, bs=32), 'resnet18', metrics=accuracy)  # doctest: +SKIP
+    >>> print(cv.summary())                                                                          # doctest: +SKIP
     """
     pretrained = learner_kwargs.get('pretrained', True)
     use_fine_tune = pretrained if fine_tune is None else fine_tune

@@ -19,7 +19,22 @@ __all__ = ['AudioDistributedDL', 'AudioDistributedTrainer']
 
 
 class AudioDistributedDL(DistributedDL):
-    "fastai's `DistributedDL`, broadcasting the indices on the CPU unless the process group is NCCL."
+    """fastai's `DistributedDL`, broadcasting the indices on the CPU unless the process group is NCCL.
+
+    Each epoch's shuffled indices go from rank 0 to every process through a CPU tensor for a gloo group (CPU
+    processes) and a CUDA tensor for an NCCL one; `AudioDistributedTrainer` wraps the loaders in it.
+
+    Parameters
+    ----------
+    dl : DataLoader
+        The loader to shard over the processes (fastai's, or a torch one that is converted).
+    rank : int, optional
+        This process's rank (default None: the launcher's, from the environment).
+    world_size : int, optional
+        The number of processes (default None: the launcher's, from the environment).
+    device : torch.device, optional
+        Where batches go (default None: `dl`'s device).
+    """
     def _broadcast(self, t, rank):
         t = torch.LongTensor(t)
         if torch.distributed.get_backend() == 'nccl': t = t.cuda()
@@ -28,6 +43,17 @@ class AudioDistributedDL(DistributedDL):
 
 
 class AudioDistributedTrainer(DistributedTrainer):
-    "fastai's `DistributedTrainer`, wrapping the loaders in `AudioDistributedDL`."
+    """fastai's `DistributedTrainer`, wrapping the loaders in `AudioDistributedDL`.
+
+    `AudioLearner.to_distributed` (what `learn.distrib_ctx()` calls) adds it, so training runs on CPU processes
+    (gloo) as well as on GPUs (NCCL).
+
+    Parameters
+    ----------
+    sync_bn : bool
+        Replace every batch norm with `nn.SyncBatchNorm` (default True).
+    **kwargs
+        Passed to accelerate's `Accelerator` (e.g. `cpu=True` for CPU processes).
+    """
     def _wrap_dl(self, dl):
         return dl if isinstance(dl, DistributedDL) else AudioDistributedDL(dl, device=self.learn.model.device)

@@ -11,8 +11,7 @@ __all__ = ['lwlrap', 'LWLRAP', 'average_precision', 'mean_average_precision', 'M
 
 
 def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
-    """Label-weighted label-ranking average precision of scores `preds` `(clips, classes)` against 0/1
-    `targs` of the same shape.
+    """Label-weighted label-ranking average precision (lwlrap) of scores against 0/1 labels.
 
     For every (clip, true label) pair: rank the clip's classes by score; the precision at that label's rank is
     the fraction of the classes scored at least as high that are true labels of the clip. lwlrap is the mean
@@ -20,6 +19,28 @@ def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
     On scores without ties it equals sklearn's `label_ranking_average_precision_score` weighted by the number
     of labels per clip. Any monotonic activation (sigmoid) leaves it unchanged. Clips without labels are
     skipped; ties count against the label (the pessimistic rank, as sklearn).
+
+    Parameters
+    ----------
+    preds : torch.Tensor
+        Scores, shape `(clips, classes)` (logits or probabilities alike).
+    targs : torch.Tensor
+        0/1 labels, the same shape as `preds`.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When the shapes of `preds` and `targs` differ, or `targs` has no true label.
+
+    Examples
+    --------
+    >>> float(lwlrap(torch.tensor([[0.9, 0.1], [0.2, 0.8]]), torch.tensor([[1, 0], [1, 0]])))
+    0.75
     """
     preds, targs = torch.as_tensor(preds).float(), torch.as_tensor(targs).bool()
     if preds.shape != targs.shape: raise ValueError(f'preds {tuple(preds.shape)} and targs {tuple(targs.shape)} differ')
@@ -28,30 +49,79 @@ def lwlrap(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
 
 
 def LWLRAP() -> AccumMetric:
-    "`lwlrap` as a fastai metric over the whole validation set (scores taken as they come: no activation needed)."
+    """`lwlrap` as a fastai metric over the whole validation set.
+
+    Scores are taken as they come: no activation is needed.
+
+    Returns
+    -------
+    AccumMetric
+        A metric named 'lwlrap', for `audio_learner(..., metrics=LWLRAP())`.
+    """
     return AccumMetric(lwlrap, flatten=False, name='lwlrap')
 
 
 def average_precision(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
-    """Average precision of each class `(classes,)` from scores `preds` `(clips, classes)` and 0/1 `targs`:
-    rank the clips by the class's score; the mean, over the clips that truly have the class, of the precision
-    among the clips ranked at least as high (ties count against, as in `lwlrap`). Equal to sklearn's
-    `average_precision_score(targs[:, c], preds[:, c])` on tie-free scores; NaN for a class with no positive."""
+    """Average precision of each class from scores and 0/1 labels.
+
+    For each class, rank the clips by the class's score; its average precision is the mean, over the clips that
+    truly have the class, of the precision among the clips ranked at least as high (ties count against, as in
+    `lwlrap`). Equal to sklearn's `average_precision_score(targs[:, c], preds[:, c])` on tie-free scores.
+
+    Parameters
+    ----------
+    preds : torch.Tensor
+        Scores, shape `(clips, classes)`.
+    targs : torch.Tensor
+        0/1 labels, the same shape as `preds`.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(classes,)`; NaN for a class with no positive clip.
+    """
     scores, truth = torch.as_tensor(preds).float().T, torch.as_tensor(targs).bool().T
     n = truth.sum(-1)
     return torch.where(n > 0, (_precision_at_each(scores, truth) * truth).sum(-1) / n.clamp_min(1), torch.nan)
 
 
 def mean_average_precision(preds: torch.Tensor, targs: torch.Tensor) -> torch.Tensor:
-    """The mean over classes of `average_precision` (classes without a positive clip are left out): the mAP of
-    AudioSet and PANNs. Scores `preds` `(clips, classes)`, 0/1 `targs` of the same shape."""
+    """The mean over classes of `average_precision`: the mAP of AudioSet and PANNs.
+
+    Classes without a positive clip are left out of the mean.
+
+    Parameters
+    ----------
+    preds : torch.Tensor
+        Scores, shape `(clips, classes)`.
+    targs : torch.Tensor
+        0/1 labels, the same shape as `preds`.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        When no class has a positive clip.
+    """
     ap = average_precision(preds, targs)
     if torch.isnan(ap).all(): raise ValueError('mean_average_precision needs at least one class with a positive clip')
     return ap.nanmean()
 
 
 def MAP() -> AccumMetric:
-    "`mean_average_precision` as a fastai metric over the whole validation set (named 'mAP'; no activation needed)."
+    """`mean_average_precision` as a fastai metric over the whole validation set.
+
+    Scores are taken as they come: no activation is needed.
+
+    Returns
+    -------
+    AccumMetric
+        A metric named 'mAP'.
+    """
     return AccumMetric(mean_average_precision, flatten=False, name='mAP')
 
 

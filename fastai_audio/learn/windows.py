@@ -26,17 +26,58 @@ __all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
 
 
 def window_starts(n: int, size: int, step: int) -> list[int]:
-    """Start indices of windows of `size` samples every `step` samples covering a signal of `n` samples, as a
-    list: `frontend.window_starts` (0, step, 2 step... while they fit, then one flush with the end); a signal
-    shorter than `size` gets the single window [0], padded later."""
+    """Start indices of the windows that cover a signal: 0, step, 2 step... while they fit, then one flush with the end.
+
+    The rule of `runtime.functional.window_starts`, as a list; a signal shorter than `size` gets the single
+    window [0], padded later.
+
+    Parameters
+    ----------
+    n : int
+        The signal's length in samples.
+    size : int > 0
+        Window length in samples.
+    step : int > 0
+        Samples between window starts.
+
+    Returns
+    -------
+    list of int
+        The start of each window, in samples, ascending.
+
+    Raises
+    ------
+    ValueError
+        When `size` or `step` is not positive.
+
+    Examples
+    --------
+    >>> window_starts(10, 4, 3)
+    [0, 3, 6]
+    >>> window_starts(11, 4, 3)
+    [0, 3, 6, 7]
+    """
     if size <= 0 or step <= 0: raise ValueError(f'window size and step must be > 0, got {size} and {step}')
     return _window_starts(max(n, size), size, step).tolist()
 
 
 @dataclass
 class Timeline:
-    """Per-window scores of one clip: `starts` (seconds, `(n_windows,)`), `probs` `(n_windows, n_classes)`,
-    `window` (seconds), the `vocab`, and the clip itself (`audio`) for the plot."""
+    """Per-window scores of one clip, with `events`, `top` and `plot` to read them.
+
+    Parameters
+    ----------
+    starts : torch.Tensor
+        Window starts in seconds, `(n_windows,)`.
+    probs : torch.Tensor
+        Probabilities, `(n_windows, n_classes)`.
+    window : float
+        Window length in seconds.
+    vocab : list
+        The class names, one per column of `probs`.
+    audio : AudioTensor, optional
+        The clip itself, for the plot (default None).
+    """
     starts: torch.Tensor
     probs: torch.Tensor
     window: float
@@ -45,9 +86,21 @@ class Timeline:
 
     def events(self, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0, min_gap: float = 0.0,
                filename: str = '') -> list:
-        """Sound events read off the window probabilities (`events.decode_events`, which explains the settings):
-        window i stands for `hop` seconds around its centre, the first from the clip's start and the last to its
-        end, so an event's onset and offset are known to within about half a hop."""
+        """Sound events read off the window probabilities with `events.decode_events`.
+
+        Window i stands for `hop` seconds around its centre, the first from the clip's start and the last to its
+        end, so an event's onset and offset are known to within about half a hop.
+
+        Parameters
+        ----------
+        threshold, low, median, min_duration, min_gap, filename
+            As `decode_events` takes them (which explains the settings); `median` counts windows.
+
+        Returns
+        -------
+        list of Event
+            Onsets and offsets in seconds from the clip's start.
+        """
         from ..runtime.events import Event, decode_events
         hop = float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else float(self.window)
         first = float(self.starts[0]) + self.window / 2 - hop / 2
@@ -58,12 +111,40 @@ class Timeline:
                       end if abs(e.offset - last) < 1e-9 else e.offset, e.event_label, e.score) for e in out]
 
     def top(self, k: int = 5) -> list:
-        "The `k` classes with the highest peak probability over the windows."
+        """The `k` classes with the highest peak probability over the windows.
+
+        Parameters
+        ----------
+        k : int
+            How many (default 5).
+
+        Returns
+        -------
+        list
+            Class names, highest first.
+        """
         return [self.vocab[i] for i in self.probs.max(0).values.argsort(descending=True)[:k]]
 
     def plot(self, k: int = 5, spec_tfms=None, figsize=(8, 5)):
-        """The clip's log-mel spectrogram above the probability of its `k` top classes in each window, plotted at
-        the window centres (as YAMNet's demo does). Returns the two axes."""
+        """Plot the clip's log-mel spectrogram above the probability of its `k` top classes in each window.
+
+        The probabilities are plotted at the window centres (as YAMNet's demo does).
+
+        Parameters
+        ----------
+        k : int
+            How many classes (default 5).
+        spec_tfms : list of Transform, optional
+            The batch transforms that make the spectrogram (default None: `get_frequency_batch_transforms` at the
+            clip's rate, not normalised).
+        figsize : tuple of float
+            Figure size in inches (default (8, 5)).
+
+        Returns
+        -------
+        tuple of matplotlib.axes.Axes
+            The spectrogram's axis and the probabilities' axis.
+        """
         import matplotlib.pyplot as plt
         fig, (ax0, ax1) = plt.subplots(2, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 2)))
         if self.audio is not None:
@@ -83,12 +164,22 @@ class Timeline:
 
 
 class WindowedDataset:
-    """The items of `dset` (a fastai `Datasets` or anything indexed to `(AudioTensor, *targets)`) cut into
-    windows of `window` seconds every `hop` seconds (default `window / 2`): item j is the j-th window
-    `(AudioTensor (channels, window * sr), *targets of its clip)`. `clip_ids` `(n_windows,)` tells which clip
-    each window comes from. Shorter clips give one window, padded with `pad` ('zeros' or 'repeat').
+    """The items of a dataset cut into windows of `window` seconds every `hop` seconds.
 
-    Clips are decoded once here to count their windows, and again when their windows are read.
+    Item j is the j-th window `(AudioTensor (channels, window * sr), *targets of its clip)`. `clip_ids`
+    `(n_windows,)` tells which clip each window comes from. Shorter clips give one window, padded. Clips are
+    decoded once here to count their windows, and again when their windows are read.
+
+    Parameters
+    ----------
+    dset : Datasets
+        A fastai `Datasets`, or anything indexed to `(AudioTensor, *targets)`.
+    window : float > 0
+        Window length in seconds; 0 or less is a ValueError.
+    hop : float, optional
+        Seconds between window starts (default None: `window / 2`).
+    pad : {'zeros', 'repeat'}
+        How a clip shorter than a window is filled (default 'zeros').
     """
     def __init__(self, dset, window: float, hop: float | None = None, pad: str = 'zeros'):
         if window <= 0: raise ValueError(f'window must be > 0 seconds, got {window}')
@@ -118,8 +209,30 @@ class WindowedDataset:
 
 
 def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int, agg: str = 'mean') -> torch.Tensor:
-    """Scores `(n_windows, n_classes)` -> `(n_clips, n_classes)`: the mean or max over each clip's windows.
-    A clip with no window gets zeros."""
+    """The mean or max of the windows' scores over each clip's windows.
+
+    Parameters
+    ----------
+    preds : torch.Tensor
+        Scores, `(n_windows, n_classes)`.
+    clip_ids : torch.Tensor
+        The clip of each window, `(n_windows,)` integers in `[0, n_clips)`.
+    n_clips : int
+        Number of clips.
+    agg : {'mean', 'max'}
+        How windows combine (default 'mean'); another is a ValueError.
+
+    Returns
+    -------
+    torch.Tensor
+        `(n_clips, n_classes)`; a clip with no window gets zeros.
+
+    Examples
+    --------
+    >>> aggregate_windows(torch.tensor([[1.], [3.], [5.]]), torch.tensor([0, 0, 1]), 2, agg='max')
+    tensor([[3.],
+            [5.]])
+    """
     out = preds.new_zeros(n_clips, *preds.shape[1:])
     idx = clip_ids.to(preds.device).view(-1, *([1] * (preds.ndim - 1))).expand_as(preds)
     if agg == 'mean':
@@ -142,8 +255,34 @@ def _crop_of(dl):
 
 
 def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str = 'zeros'):
-    """Per-clip (probabilities, targets or None), per-window probabilities, and the `WindowedDataset` used, for
-    the clips of `dl` cut into windows of `window` seconds every `hop` (default window / 2), padded by `pad`."""
+    """Predictions for the clips of `dl` cut into windows, per clip and per window.
+
+    Parameters
+    ----------
+    learn : Learner
+        The learner that predicts.
+    dl : DataLoader
+        The clips; their loader decodes whole clips here, even training ones.
+    window : float
+        Window length in seconds; None is a ValueError.
+    hop : float, optional
+        Seconds between window starts (None: `window / 2`).
+    agg : {'mean', 'max'}
+        How a clip's windows combine (see `aggregate_windows`).
+    pad : {'zeros', 'repeat'}
+        How a clip shorter than a window is filled (default 'zeros').
+
+    Returns
+    -------
+    probs : torch.Tensor
+        Per clip, `(n_clips, n_classes)`.
+    targs : torch.Tensor or None
+        Per clip (those of its first window), None when the loader has none.
+    window_probs : torch.Tensor
+        Per window, `(n_windows, n_classes)`.
+    windows : WindowedDataset
+        The windows used (`windows.clip_ids` maps them to clips).
+    """
     if window is None: raise ValueError('give `window` (seconds): these loaders do not crop to a fixed duration')
     loader = audio_loader_of(dl.dataset)
     with ExitStack() as stack:
@@ -164,7 +303,22 @@ def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:
 
 
 def metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
-    "`learn`'s metrics on aggregated probabilities `preds`, given back to them as the logits they come from."
+    """`learn`'s metrics on aggregated probabilities, given back to them as the logits they come from.
+
+    Parameters
+    ----------
+    learn : Learner
+        Its `metrics` are computed.
+    preds : torch.Tensor
+        Probabilities, `(n_clips, n_classes)`.
+    targs : torch.Tensor
+        Targets: class indices `(n_clips,)`, or multi-hot `(n_clips, n_classes)` (then sigmoid logits are given).
+
+    Returns
+    -------
+    dict
+        {metric name: value}.
+    """
     multi = targs.ndim == 2 and targs.shape == preds.shape
     logits = _as_logits(preds, multi)
     res = {}

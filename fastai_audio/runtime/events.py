@@ -23,7 +23,23 @@ __all__ = ['Event', 'frame_times', 'frame_grid', 'event_targets', 'decode_events
 
 
 class Event(NamedTuple):
-    "One sound event: where (`filename`), when (`onset`, `offset`, seconds), what (`event_label`), how sure (`score`)."
+    """One sound event: where, when, what, and how sure.
+
+    A `NamedTuple`, so it unpacks, compares and sorts as a tuple.
+
+    Parameters
+    ----------
+    filename : str
+        The file it was heard in.
+    onset : float
+        Start, in seconds from the start of the file.
+    offset : float
+        End, in seconds (after `onset`).
+    event_label : str
+        The class.
+    score : float
+        How sure: 1.0 for a reference event (the default), the peak probability for a decoded one.
+    """
     filename: str
     onset: float
     offset: float
@@ -32,23 +48,92 @@ class Event(NamedTuple):
 
 
 def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
-    """`(n_frames,)` seconds each frame stands for: the centre of its window, `i * hop_length / sample_rate`
-    for a centred STFT (`center=True`, librosa's and this package's default), else half a window later."""
+    """The instant, in seconds, that each frame of a front end stands for: the centre of its window.
+
+    Parameters
+    ----------
+    n_frames : int
+        Number of frames.
+    hop_length : int
+        Samples between frames.
+    sample_rate : int
+        Sample rate in Hz.
+    center : bool
+        Whether the STFT pads half a window at each end (default True, librosa's and this package's default):
+        frame i stands for `i * hop_length / sample_rate`; False: half a window later.
+    n_fft : int
+        Window length in samples; only read when `center=False` (default 0).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(n_frames,)`, float64 seconds.
+
+    Examples
+    --------
+    >>> frame_times(3, hop_length=160, sample_rate=16000).tolist()
+    [0.0, 0.01, 0.02]
+    """
     offset = 0.0 if center else n_fft / 2
     return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sample_rate
 
 
 def frame_grid(hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
-    "(seconds between frames, seconds frame 0 stands for) of a front end: the step and start of `frame_times`."
+    """The step and start of `frame_times` for a front end.
+
+    Parameters
+    ----------
+    hop_length : int
+        Samples between frames.
+    sample_rate : int
+        Sample rate in Hz.
+    center : bool
+        Whether the STFT is centred (default True).
+    n_fft : int
+        Window length in samples; only read when `center=False` (default 0).
+
+    Returns
+    -------
+    tuple of float
+        (seconds between frames, seconds frame 0 stands for).
+    """
     t = frame_times(2, hop_length, sample_rate, center, n_fft)
     return float(t[1] - t[0]), float(t[0])
 
 
 def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: int, center: bool = True,
                   n_fft: int = 0) -> torch.Tensor:
-    """Frame targets `(n_frames, len(vocab))` of one file's `events` (objects with onset, offset, event_label):
-    1 where a frame's time (`frame_times`) lies in `[onset, offset)` of an event of that class, else 0. A label
-    outside `vocab` is a ValueError naming it."""
+    """Frame targets of one file's events: 1 where a frame lies in an event of that class, else 0.
+
+    A frame belongs to an event when its time (`frame_times`) lies in `[onset, offset)`.
+
+    Parameters
+    ----------
+    events : iterable
+        Objects with `onset`, `offset` (seconds) and `event_label`, e.g. `Event`.
+    n_frames : int
+        Number of frames of the file's spectrogram.
+    vocab : sequence
+        The classes, in column order (compared as strings).
+    hop_length : int
+        Samples between frames.
+    sample_rate : int
+        Sample rate in Hz.
+    center : bool
+        Whether the STFT is centred (default True).
+    n_fft : int
+        Window length in samples; only read when `center=False` (default 0).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(n_frames, len(vocab))`, float 0/1.
+
+    Raises
+    ------
+    ValueError
+        Naming a label outside `vocab`.
+    """
     t = frame_times(n_frames, hop_length, sample_rate, center, n_fft)
     index = {str(v): i for i, v in enumerate(vocab)}
     y = torch.zeros(n_frames, len(index))
@@ -60,8 +145,25 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: in
 
 
 def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Median of each column of `x` `(frames, classes)` over `width` frames (odd; the edges repeat the end
-    frames), the usual smoothing of frame decisions before events are read off them."""
+    """Median of each column over `width` frames, the usual smoothing of frame decisions before decoding.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Shape `(frames, classes)`.
+    width : int
+        Odd window length in frames; the edges repeat the end frames. 1 (or less) returns `x` as it is.
+
+    Returns
+    -------
+    torch.Tensor
+        The same shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        When `width` is even (and above 1).
+    """
     if width <= 1: return x
     if width % 2 == 0: raise ValueError(f'median width must be odd, got {width}')
     h = width // 2
@@ -72,14 +174,48 @@ def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
 def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, threshold=0.5, low=None, median: int = 1,
                   min_duration: float = 0.0, min_gap: float = 0.0, filename: str = '',
                   start: float = 0.0) -> list[Event]:
-    """Events from frame probabilities `probs` `(frames, classes)` of one file, frame `i` at `start + i *
-    frame_seconds` seconds.
+    """Decode the frame probabilities of one file into events.
 
-    threshold : a number or one per class; a frame is active above it. low : hysteresis (a number or one per
-        class, below `threshold`): an event starts above `threshold` and lasts while the probability stays
-        above `low`. median : odd width in frames of a median filter on the active/inactive decisions.
-    min_gap : events of one class closer than this (seconds) merge; min_duration : shorter events are dropped
-        (after merging). Onsets and offsets fall on frame times; `score` is the event's peak probability.
+    Onsets and offsets fall on frame times; an event's `score` is its peak probability.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Frame probabilities, shape `(frames, classes)`.
+    vocab : sequence
+        The class names, one per column.
+    frame_seconds : float
+        Seconds between frames: frame i stands for `start + i * frame_seconds`.
+    threshold : float or sequence of float
+        A number or one per class; a frame is active above it (default 0.5).
+    low : float or sequence of float, optional
+        Hysteresis (a number or one per class, below `threshold`): an event starts above `threshold` and lasts
+        while the probability stays above `low` (default None: no hysteresis).
+    median : int
+        Odd width in frames of a median filter on the active/inactive decisions (default 1: none).
+    min_duration : float
+        Events shorter than this (seconds) are dropped, after merging (default 0).
+    min_gap : float
+        Events of one class closer than this (seconds) merge (default 0).
+    filename : str
+        The `filename` of the events (default '').
+    start : float
+        Seconds frame 0 stands for (default 0; see `frame_grid`).
+
+    Returns
+    -------
+    list of Event
+        Sorted by onset, then label.
+
+    Raises
+    ------
+    ValueError
+        When `probs` is not `(frames, len(vocab))`.
+
+    Examples
+    --------
+    >>> decode_events(torch.tensor([[0.1], [0.9], [0.8], [0.2]]), ['dog'], frame_seconds=0.5)
+    [Event(filename='', onset=0.5, offset=1.5, event_label='dog', score=0.8999999761581421)]
     """
     probs = torch.as_tensor(probs, dtype=torch.float32).detach().cpu()
     if probs.ndim != 2 or probs.shape[1] != len(vocab):
@@ -143,11 +279,30 @@ def _summary(per_class: dict, extra: dict | None = None) -> dict:
 
 
 def segment_scores(reference, estimated, segment: float = 1.0, durations: dict | None = None) -> dict:
-    """Segment-based scores (DCASE, `sed_eval`'s definitions): each file cut into `segment`-second segments, a
-    class active in a segment when any of its events overlaps it; TP / FP / FN counted per (segment, class).
-    Error rate = (S + D + I) / N with, per segment, S = min(FN, FP), D = max(0, FN - FP), I = max(0, FP - FN)
-    and N the active reference (segment, class) pairs. F1 micro (pooled counts) and macro (mean over the
-    classes of the reference). `durations` {filename: seconds}: a file's length (else its last event's end)."""
+    """Segment-based scores of estimated events against reference events (DCASE, `sed_eval`'s definitions).
+
+    Each file is cut into `segment`-second segments, a class active in a segment when any of its events overlaps
+    it; TP / FP / FN are counted per (segment, class). Error rate = (S + D + I) / N with, per segment,
+    S = min(FN, FP), D = max(0, FN - FP), I = max(0, FP - FN) and N the active reference (segment, class) pairs.
+
+    Parameters
+    ----------
+    reference : iterable of Event
+        The true events, of any number of files.
+    estimated : iterable of Event
+        The decoded events.
+    segment : float
+        Segment length in seconds (default 1.0).
+    durations : dict, optional
+        {filename: seconds}: a file's length (default None: its last event's end).
+
+    Returns
+    -------
+    dict
+        'f1_micro' (pooled counts), 'f1_macro' (mean over the classes of the reference; NaN without any),
+        'tp', 'fp', 'fn', 'per_class' ({class: tp, fp, fn, f1}), 'error_rate' (NaN without reference
+        activity), 'substitutions', 'deletions', 'insertions' and 'n_reference'.
+    """
     ref, est = _by_file(reference), _by_file(estimated)
     classes = sorted({e.event_label for e in reference} | {e.event_label for e in estimated})
     per = {c: dict(tp=0, fp=0, fn=0) for c in classes}
@@ -200,10 +355,32 @@ def _max_matching(n_ref: int, edges: dict) -> int:
 
 def event_scores(reference, estimated, t_collar: float = 0.2, percentage_of_length: float = 0.2,
                  evaluate_offset: bool = True) -> dict:
-    """Event-based scores (DCASE, `sed_eval`'s definitions): an estimated event is a true positive when it has
-    a reference event of its class and file whose onset is within `t_collar` seconds and (`evaluate_offset`)
-    whose offset is within max(`t_collar`, `percentage_of_length` x the reference event's length); each event
-    is matched at most once, by a maximum matching. F1 micro and macro (over the classes of the reference)."""
+    """Event-based scores of estimated events against reference events (DCASE, `sed_eval`'s definitions).
+
+    An estimated event is a true positive when it has a reference event of its class and file whose onset is
+    within `t_collar` seconds and (with `evaluate_offset`) whose offset is within max(`t_collar`,
+    `percentage_of_length` x the reference event's length); each event is matched at most once, by a maximum
+    matching.
+
+    Parameters
+    ----------
+    reference : iterable of Event
+        The true events, of any number of files.
+    estimated : iterable of Event
+        The decoded events.
+    t_collar : float
+        Onset (and offset) tolerance in seconds (default 0.2).
+    percentage_of_length : float
+        Offset tolerance as a fraction of the reference event's length, when larger than `t_collar` (default 0.2).
+    evaluate_offset : bool
+        Also require the offsets to match (default True).
+
+    Returns
+    -------
+    dict
+        'f1_micro' (pooled counts), 'f1_macro' (mean over the classes of the reference; NaN without any), 'tp',
+        'fp', 'fn' and 'per_class' ({class: tp, fp, fn, f1}).
+    """
     ref, est = _by_file(reference), _by_file(estimated)
     classes = sorted({e.event_label for e in reference} | {e.event_label for e in estimated})
     per = {c: dict(tp=0, fp=0, fn=0) for c in classes}

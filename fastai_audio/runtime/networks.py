@@ -1,28 +1,12 @@
-"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+"""Describing a trained network as plain data and the layers that rebuild it, in torch alone.
 
-This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
-fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
-`fastai_audio.export_waveform_model` and
+`describe_network` turns a network that `audio_learner` built (a torchvision or timm body with a fastai head, or a
+backbone of the audio-model registry) into a JSON-ready dict; `serving.classifier.build_network` (and
+`models.sed.build_frame_classifier` for frame classifiers) rebuild it from that dict without fastai, with the
+layers here: `ConcatPool` (fastai's concatenated max + average pooling), the timm body wrapper, the head layers
+recognised by type, and `torchvision_body` (a torchvision body whose first convolution takes `n_in` channels).
 
-    from frontend import load_waveform_model
-    model = load_waveform_model('tagger/')          # model.safetensors + config.json
-    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
-
-It holds, each written once and read by training, prediction, export, embeddings and the backbones:
-
-- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
-  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
-- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
-  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
-  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
-  window starts with the last window flush with the end, padding a short clip).
-- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
-- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
-  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
-
-Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
-the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
-`librosa.feature.mfcc`.
+This module imports only torch (torchvision when a torchvision body is rebuilt), never fastai or timm.
 """
 from __future__ import annotations
 
@@ -35,7 +19,15 @@ __all__ = ['describe_network', 'ConcatPool']
 
 # =========================================================================== describing and rebuilding networks
 class ConcatPool(nn.Module):
-    "Adaptive max and average pooling to `size`, concatenated along channels (max first, as fastai's head)."
+    """Adaptive max and average pooling to `size`, concatenated along channels (max first, as fastai's head).
+
+    Maps `(batch, channels, height, width)` to `(batch, 2 * channels, size, size)`.
+
+    Parameters
+    ----------
+    size : int
+        Output height and width (default 1).
+    """
     def __init__(self, size: int = 1):
         super().__init__()
         self.size = size
@@ -80,10 +72,24 @@ def _layer(d: dict) -> nn.Module:
 
 
 def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | None:
-    """How `build_network` rebuilds `model` (a torchvision body named `arch_name`, or a timm body, with a
-    fastai head, as `audio_learner` builds them; or a backbone of the audio-model registry, which records its
-    name in `audio_model_name`), or None for a network it cannot describe (load it then with `net=`). Needs
-    neither fastai nor timm: the layers are recognised by type."""
+    """How `build_network` rebuilds `model`, as a JSON-ready dict.
+
+    Needs neither fastai nor timm: the layers are recognised by type.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A torchvision body or a timm body with a fastai head, as `audio_learner` builds them, or a backbone of the
+        audio-model registry (which records its name in `audio_model_name`).
+    arch_name : str, optional
+        The torchvision architecture's name (e.g. 'resnet18'), needed for a torchvision body (default None).
+
+    Returns
+    -------
+    dict or None
+        The description (`source` 'torchvision', 'timm' or 'audio_model', and what that source needs), or None
+        for a network it cannot describe (load it then with `net=`).
+    """
     name = getattr(model, 'audio_model_name', None)
     if isinstance(name, str):
         return dict(source='audio_model', name=name, n_out=int(model.head[-1].out_features),
@@ -115,7 +121,22 @@ def _set_input_channels(model: nn.Module, n_in: int):
 
 
 def torchvision_body(name: str, n_in: int, body_children: int) -> nn.Sequential:
-    "The first `body_children` children of torchvision's `name` (untrained), its first convolution taking `n_in` channels."
+    """The first children of an untrained torchvision architecture, its first convolution taking `n_in` channels.
+
+    Parameters
+    ----------
+    name : str
+        The architecture in `torchvision.models`, e.g. 'resnet18'.
+    n_in : int
+        Input channels of the first convolution.
+    body_children : int
+        How many of the network's children to keep.
+
+    Returns
+    -------
+    nn.Sequential
+        The body, weights untrained (they come from the checkpoint).
+    """
     import torchvision
     full = getattr(torchvision.models, name)(weights=None)
     _set_input_channels(full, n_in)

@@ -1,13 +1,14 @@
-"""Frame-level models for sound event detection: any CNN body on spectrograms, a head that pools over frequency,
-keeps time and comes back to the front end's frame rate, and clip scores pooled from the frames (for weak
-labels), with a loss on frames, on clips, or both.
+"""A trained sound event detector served without fastai: waveform in, frame probabilities and events out.
 
-    model = FrameClassifier(create_body(resnet18(), n_in=1, pretrained=False), n_classes=10)
-    frame_logits, clip_logits = model(spectrograms)            # (batch, frames, classes), (batch, classes)
-    loss = SEDLoss()(model(x), frame_targets)                   # frame BCE + clip BCE
+`FrameDetector` holds the training front end (`FrontEndModule`) and a frame-level network (`models.sed.
+FrameClassifier`); `events(wave)` decodes its frame probabilities with `runtime.events.decode_events`.
+`load_sed_model(folder)` reads the folder `export_sed_model` writes (config.json + model.safetensors) and
+rebuilds the network from its description (torchvision rebuilds a torchvision body).
 
-A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
-saved and loaded with fastai nowhere: `load_sed_model(folder)` (torchvision rebuilds a torchvision body).
+    model = load_sed_model('detector/')
+    x = torch.from_numpy(wave)                 # float samples at model.sample_rate
+    probs = model(x)                           # (frames, classes), frame i at model.start + i * model.frame_seconds
+    found = model.events(x, threshold=0.5, median=5)
 """
 from __future__ import annotations
 
@@ -24,14 +25,26 @@ __all__ = ['FrameDetector', 'load_sed_model']
 
 # =========================================================================== serving: waveform in, frames out
 class FrameDetector(nn.Module):
-    """One waveform `(samples,)` (or `(channels, samples)`) at `sample_rate`, of any length -> frame
-    probabilities `(frames, classes)`: the training front end (`FrontEndModule`) and a `FrameClassifier`.
-    Frame i stands for `start + i * frame_seconds` seconds (`events.frame_times` of the front end), so
-    `events(wave)` decodes them into events with `decode_events`, in plain torch.
+    """A sound event detector: one waveform of any length in, frame probabilities out.
+
+    The training front end (`FrontEndModule`) and a `FrameClassifier`, in plain torch. `model(wave)` takes a
+    waveform `(samples,)` (or `(channels, samples)`) at `model.sample_rate` and returns probabilities `(frames,
+    classes)`. Frame i stands for `start + i * frame_seconds` seconds (`events.frame_times` of the front end), so
+    `events(wave)` decodes them into events with `decode_events`.
 
     Parameters
     ----------
-    front_end : FrontEnd (what the network was trained on). net : the `FrameClassifier`. classes : the names.
+    front_end : FrontEnd
+        What the network was trained on (sample rate, channels, STFT geometry...).
+    net : nn.Module
+        The `FrameClassifier`, spectrograms in, `(frame_logits, clip_logits)` out.
+    classes : list of str
+        The class names, in the network's output order.
+
+    Examples
+    --------
+    >>> model = load_sed_model('detector/')                 # doctest: +SKIP
+    >>> model.events(torch.from_numpy(wave), threshold=0.5, median=5)   # doctest: +SKIP
     """
     def __init__(self, front_end: FrontEnd, net: nn.Module, classes):
         super().__init__()
@@ -49,7 +62,20 @@ class FrameDetector(nn.Module):
     @torch.jit.ignore
     def events(self, wave: torch.Tensor, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
                min_gap: float = 0.0, filename: str = '') -> list:
-        "The events of `wave` (`events.decode_events`, which explains the settings), as a list of `Event`."
+        """The events of `wave`, decoded from its frame probabilities by `events.decode_events`.
+
+        Parameters
+        ----------
+        wave : torch.Tensor
+            `(samples,)` or `(channels, samples)` at `self.sample_rate`.
+        threshold, low, median, min_duration, min_gap, filename
+            As `decode_events` takes them (which explains the settings).
+
+        Returns
+        -------
+        list of Event
+            Onsets and offsets in seconds from the start of `wave`.
+        """
         from ..runtime.events import decode_events
         with torch.no_grad(): probs = self(wave)
         return decode_events(probs, self.classes, self.frame_seconds, threshold, low, median, min_duration, min_gap,
@@ -57,9 +83,34 @@ class FrameDetector(nn.Module):
 
 
 def load_sed_model(path, net: nn.Module | None = None) -> FrameDetector:
-    """The `FrameDetector` in folder `path` (config.json + model.safetensors, as `export_sed_model` writes them),
-    in eval mode; the network is rebuilt from the config unless `net` (same layout) is given, and every weight
-    must match (`strict=True`). Torch alone: load `model.ts` (`torch.jit.load`) or `model.onnx` instead."""
+    """Load the `FrameDetector` saved in a folder, in eval mode.
+
+    Torch alone: load `model.ts` (`torch.jit.load`) or `model.onnx` instead.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder: config.json + model.safetensors, as `export_sed_model` writes them.
+    net : nn.Module, optional
+        The network, of the saved layout (default None: rebuilt from the config). Every weight must match
+        (`strict=True`).
+
+    Returns
+    -------
+    FrameDetector
+        With the saved config as `model.config`.
+
+    Raises
+    ------
+    ValueError
+        When the folder holds no sound event detector (another config kind), or its config does not say how to
+        rebuild the network and `net` is not given.
+
+    Examples
+    --------
+    >>> model = load_sed_model('detector/')                 # doctest: +SKIP
+    >>> probs = model(torch.from_numpy(wave))                # (frames, classes)   # doctest: +SKIP
+    """
     from safetensors.torch import load_file
     path = Path(path)
     cfg = json.loads((path / 'config.json').read_text())
