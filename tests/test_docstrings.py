@@ -20,7 +20,7 @@ PKG = Path(fastai_audio.__file__).parent
 CHECKED = (
     'fastai_audio.core',
     'fastai_audio.runtime.events', 'fastai_audio.runtime.filecheck', 'fastai_audio.runtime.networks',
-    'fastai_audio.models.pretrained', 'fastai_audio.models.hf',
+    'fastai_audio.backbones.pretrained', 'fastai_audio.backbones.hf',
     'fastai_audio.serving.detector',
     'fastai_audio.data.fluent', 'fastai_audio.data.badfiles', 'fastai_audio.data.labels',
     'fastai_audio.learn.metrics', 'fastai_audio.learn.crossval', 'fastai_audio.learn.checkpoint',
@@ -34,8 +34,8 @@ CHECKED = (
 NOT_YET = (
     'fastai_audio.cli', 'fastai_audio.distributed_check',
     'fastai_audio.runtime.functional', 'fastai_audio.runtime.frontend',
-    'fastai_audio.models.presets', 'fastai_audio.models.panns', 'fastai_audio.models.crepe',
-    'fastai_audio.models.registry', 'fastai_audio.models.sed',
+    'fastai_audio.backbones.presets', 'fastai_audio.backbones.panns', 'fastai_audio.backbones.crepe',
+    'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
     'fastai_audio.data.loading', 'fastai_audio.data.blocks', 'fastai_audio.data.sed',
