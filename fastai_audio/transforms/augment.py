@@ -336,9 +336,10 @@ class _RandomBatchTransform(DisplayedTransform):
         self.p = p
 
     def draw(self, x: torch.Tensor, sr: int | None) -> dict:
-        """The keyword arguments of `apply` for the picked examples `x` (only its shape is read) of a batch at
-        `sr` Hz (None for spectrograms): random values from torch's generator, on the host (`_apply_to` moves
-        the tensors to the batch's device), and any setting of the batch `apply` needs."""
+        """The keyword arguments of `apply` for the picked examples `x` (its shape, device and dtype are read, never
+        its values) of a batch at `sr` Hz (None for spectrograms): random values from torch's generator, on the
+        host (`_apply_to` moves the tensors to the batch's device) or, for noise, on `x`'s device, and any
+        setting of the batch `apply` needs."""
         return {}
 
     def apply(self, x: torch.Tensor, **params) -> torch.Tensor: raise NotImplementedError
@@ -433,8 +434,10 @@ class AddNoise(RandomAudioTransform):
         _check_range('snr_db', snr_db)
         self.snr_db, self.color = snr_db, color
 
-    def draw(self, x, sr): return {'snr_db': _uniform(self.snr_db, len(x))}
-    def apply(self, x, snr_db): return add_noise(x, snr_db, self.color)
+    def draw(self, x, sr):
+        return {'snr_db': _uniform(self.snr_db, len(x)), 'noise': colored_noise(x.shape, self.color, x.device, x.dtype)}
+
+    def apply(self, x, snr_db, noise): return mix_at_snr(x, noise, snr_db)
 
 
 def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_length: int) -> torch.Tensor:
@@ -584,15 +587,13 @@ class Reverb(RandomAudioTransform):
         return self._banks[key]
 
     def draw(self, x, sr):
-        if self.files is not None: return {'which': torch.randint(len(self.files), (len(x),)), 'sr': sr}
-        return {'rt60': _uniform(self.rt60, len(x)), 'sr': sr}
+        "`ir` `(batch, ir_samples)`, on `x`'s device: a random file's, or a synthetic one of a random RT60."
+        if self.files is not None:
+            return {'ir': self._irs(sr, x.device)[torch.randint(len(self.files), (len(x),)).to(x.device)]}
+        n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * sr)))
+        return {'ir': synthetic_impulse_response(n_ir, sr, _uniform(self.rt60, len(x)).to(x.device))}
 
-    def apply(self, x, sr, which=None, rt60=None):
-        if which is not None: ir = self._irs(sr, x.device)[which]
-        else:
-            n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * sr)))
-            ir = synthetic_impulse_response(n_ir, sr, rt60)
-        return apply_impulse_response(x, ir)
+    def apply(self, x, ir): return apply_impulse_response(x, ir)
 
     def __getstate__(self): return {**self.__dict__, '_banks': {}}
 
