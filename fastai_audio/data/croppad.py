@@ -10,6 +10,7 @@ from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
 from ..runtime.functional import pad_to, seconds_to_samples
+from .compat import DispatchShortcut
 
 __all__ = ['crop_pad', 'CropPad', 'same_rate', 'pad_to_longest']
 
@@ -36,7 +37,7 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
     return x if n == n_samples else pad_to(x, n_samples, pad)
 
 
-class CropPad(DisplayedTransform):
+class CropPad(DispatchShortcut, DisplayedTransform):
     """Item transform: crop or pad each clip to `duration` seconds. Training items are cut at a random
     place (`train_mode='random'`); validation and inference items deterministically (`valid_mode`: 'start'
     or 'centre'). Short clips are padded at the end with `pad` ('zeros' or 'repeat'). See `crop_pad`."""
@@ -58,12 +59,10 @@ class CropPad(DisplayedTransform):
         n = seconds_to_samples(self.duration, x.sr, 1)
         return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
 
-    def _do_call(self, nm, *args, **kwargs):
+    def shortcut(self, x):
         # once per item and element: fasttransform's dispatch (a bound plum function built each call) costs more
         # than the crop. The same outcome without it: an AudioTensor is cropped, anything else passes unchanged
         # (it has no `encodes` here); tuples still go through fasttransform, element by element, back here.
-        x = args[0]
-        if nm != 'encodes' or isinstance(x, tuple) or len(args) > 1 or kwargs: return super()._do_call(nm, *args, **kwargs)
         return self._crop(x) if isinstance(x, AudioTensor) else x
 
 
