@@ -58,8 +58,6 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
                           'train_folder')
     if deprecated: raise TypeError(f'train_folder got unexpected arguments {sorted(deprecated)}')
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from fastai.interpret import ClassificationInterpretation
     from fastai.metrics import accuracy
@@ -92,9 +90,10 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     acc = float(learn.validate()[1])
     print(f'valid accuracy {acc:.4f} after {epochs} epochs ({time.time() - t0:.0f} s)')
     interp = ClassificationInterpretation.from_learner(learn)
-    interp.plot_confusion_matrix(figsize=(6, 6), dpi=80)
-    plt.savefig(out / 'confusion_matrix.png', bbox_inches='tight')
-    plt.close('all')
+    interp.plot_confusion_matrix(figsize=(6, 6), dpi=80)          # a new pyplot figure, on the user's backend
+    fig = plt.gcf()
+    fig.savefig(out / 'confusion_matrix.png', bbox_inches='tight')
+    plt.close(fig)
     print(f'wrote {out / "confusion_matrix.png"}')
     if export:
         from .serving.export import export_waveform_model
@@ -110,8 +109,6 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     training clips, validation scapes from the validation clips), a resnet18 frame-level model from scratch,
     event- and segment-based F1 printed, `events.png` (one validation scape: spectrogram, event roll,
     probabilities) and `valid_events.csv` written under `out`. Returns `(learner, {'event_f1', 'segment_f1'})`."""
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import shutil
     from fastai.torch_core import set_seed
@@ -148,9 +145,9 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
           f'epochs ({time.time() - t0:.0f} s)')
     from .data.labels import read_events
     f = scapes / sorted(valid)[0]
-    learn.show_events(f, reference=read_events(scapes / 'events.csv'), median=5, min_duration=0.1)
-    plt.savefig(out / 'events.png', bbox_inches='tight', dpi=80)
-    plt.close('all')
+    fig = learn.show_events(f, reference=read_events(scapes / 'events.csv'), median=5, min_duration=0.1)[0].figure
+    fig.savefig(out / 'events.png', bbox_inches='tight', dpi=80)
+    plt.close(fig)
     learn.predict_events_folder(scapes, csv=out / 'valid_events.csv', median=5, min_duration=0.1)
     print(f'wrote {out / "events.png"} and {out / "valid_events.csv"}')
     return learn, scores

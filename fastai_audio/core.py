@@ -222,7 +222,7 @@ def tidy_grid(axes):
     axes = list(axes)
     if axes and hasattr(axes[0], 'figure'):
         fig = axes[0].figure
-        fig.tight_layout(rect=(0, 0, 1, 0.95) if fig._suptitle is not None else None)
+        fig.tight_layout(rect=(0, 0, 1, 0.95) if fig.get_suptitle() else None)
     return axes
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..runtime.compat import feature_vector_mask
 from ..runtime.frontend import FrontEnd
 from ..runtime.functional import length_mask, masked_mean_std, mean_std, standardize
 
@@ -109,7 +110,7 @@ class HFEncoder(nn.Module):
         if self.normalize: x = _normalize(x, mask)
         out = self.model(input_values=x, attention_mask=None if mask is None else mask.long()).last_hidden_state
         if mask is None: return out.mean(1)
-        frames = self.model._get_feature_vector_attention_mask(out.shape[1], mask.long()).to(out.dtype)
+        frames = feature_vector_mask(self.model, out.shape[1], mask.long()).to(out.dtype)
         return (out * frames[..., None]).sum(1) / frames.sum(1, keepdim=True).clamp_min(1)
 
     def _filterbank(self, x, lengths):

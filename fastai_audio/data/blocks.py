@@ -14,7 +14,6 @@ from pathlib import Path
 import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
-from fastai.data.load import _loaders as _fastai_loaders
 from fastai.data.transforms import ToTensor
 from fastai.torch_core import to_device
 from fastai.data.transforms import (ColReader, ColSplitter, GrandparentSplitter, RandomSplitter, RegexLabeller,
@@ -23,6 +22,7 @@ from fastai.vision.data import get_grid
 from fastcore.meta import delegates
 from plum import dispatch
 
+from .compat import DispatchShortcut, iterate_batches
 from .badfiles import _check_on_error, _items_and_files, _SkipBadAudio, check_one_rate
 from ..core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
 from .croppad import CropPad, pad_to_longest, same_rate
@@ -41,16 +41,7 @@ class AudioDL(TfmdDL):
         if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
             yield from super().__iter__()
             return
-        # fastai's DataLoader.__iter__, with non_blocking=True in the copy
-        self.randomize()
-        self.before_iter()
-        self._DataLoader__idxs = self.get_idxs()
-        loader = _fastai_loaders[self.fake_l.num_workers == 0]
-        for b in loader(self.fake_l):
-            if type(b) == list: b = tuple(b)
-            yield self.after_batch(to_device(b, self.device, non_blocking=True))
-        self.after_iter()
-        if hasattr(self, 'it'): del self.it
+        yield from iterate_batches(self, lambda b: to_device(b, self.device, non_blocking=True))
 
 
 def class_balance_weights(dset) -> torch.Tensor:
@@ -162,12 +153,10 @@ def _batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias
     return tfms
 
 
-class _TensorsPass(ToTensor):
+class _TensorsPass(DispatchShortcut, ToTensor):
     """fastai's `ToTensor` (which DataBlock puts in every item pipeline), passing tensors (audio clips, encoded
     labels) straight through without its per-call dispatch, which converts nothing for them anyway."""
-    def _do_call(self, nm, *args, **kwargs):
-        if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor): return args[0]
-        return super()._do_call(nm, *args, **kwargs)
+    def shortcut(self, x): return x if isinstance(x, torch.Tensor) else NotImplemented
 
 
 def default_num_workers() -> int:

@@ -10,6 +10,7 @@ from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
 from ..runtime.functional import pad_to, seconds_to_samples
+from .compat import DispatchShortcut
 
 __all__ = ['crop_pad', 'CropPad', 'same_rate', 'pad_to_longest']
 
@@ -63,7 +64,7 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
     return x if n == n_samples else pad_to(x, n_samples, pad)
 
 
-class CropPad(DisplayedTransform):
+class CropPad(DispatchShortcut, DisplayedTransform):
     """Item transform: crop or pad each clip (an `AudioTensor`) to `duration` seconds.
 
     The number of samples is `duration` seconds at the clip's own rate. Other items pass unchanged. See
@@ -102,12 +103,10 @@ class CropPad(DisplayedTransform):
         n = seconds_to_samples(self.duration, x.sr, 1)
         return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
 
-    def _do_call(self, nm, *args, **kwargs):
+    def shortcut(self, x):
         # once per item and element: fasttransform's dispatch (a bound plum function built each call) costs more
         # than the crop. The same outcome without it: an AudioTensor is cropped, anything else passes unchanged
         # (it has no `encodes` here); tuples still go through fasttransform, element by element, back here.
-        x = args[0]
-        if nm != 'encodes' or isinstance(x, tuple) or len(args) > 1 or kwargs: return super()._do_call(nm, *args, **kwargs)
         return self._crop(x) if isinstance(x, AudioTensor) else x
 
 

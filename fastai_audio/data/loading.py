@@ -13,13 +13,14 @@ from fasttransform import Transform
 
 from ..core import AudioTensor, _load, downmix, load_audio, resample
 from ..serving.classifier import _renamed
+from .compat import DispatchShortcut
 
 __all__ = ['AudioLoader', 'audio_loader_of', 'SOXR_QUALITIES']
 
 SOXR_QUALITIES = ('QQ', 'LQ', 'MQ', 'HQ', 'VHQ')     # soxr's, quickest to cleanest
 
 
-class AudioLoader(Transform):
+class AudioLoader(DispatchShortcut, Transform):
     """Type transform: a path (str or Path) -> `AudioTensor` `(channels, samples)` at `sr` Hz (None keeps the
     file's rate), downmixed to one channel if `mono`. An `AudioTensor` or 1-D/2-D array is resampled and
     downmixed the same way (an array needs `sr`).
@@ -49,12 +50,10 @@ class AudioLoader(Transform):
         self._training = split_idx == 0
         return super().__call__(*args, split_idx=split_idx, **kwargs)
 
-    def _do_call(self, nm, *args, **kwargs):
+    def shortcut(self, x):
         # the common item, a path, straight to the decoder: fasttransform's per-call dispatch costs about as much
-        # as decoding a short clip (see CropPad._do_call); every other input is dispatched as before
-        if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], (str, Path)):
-            return self._decode_path(args[0])
-        return super()._do_call(nm, *args, **kwargs)
+        # as decoding a short clip (see CropPad.shortcut); every other input is dispatched as before
+        return self._decode_path(x) if isinstance(x, (str, Path)) else NotImplemented
 
     def encodes(self, fn: str | Path) -> AudioTensor: return self._decode_path(fn)
 

@@ -30,7 +30,7 @@ from fastai.callback.core import Callback
 import fastai.callback.all  # noqa: F401  (adds fit_one_cycle, fine_tune, lr_find, to_fp16, to_bf16... to Learner)
 from fastai.learner import Learner
 from fastai.vision.data import get_grid
-from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
+from fastai.vision.learner import create_timm_model, create_vision_model, default_split, model_meta
 from fastai.vision.learner import vision_learner
 from fastai.data.transforms import Category, IntToFloatTensor, MultiCategory, ToTensor, get_c
 from fastcore.basics import store_attr
@@ -44,7 +44,9 @@ from ..data.loading import AudioLoader, audio_loader_of
 from ..data.croppad import CropPad
 from ..data.badfiles import _check_on_error
 from ..data.blocks import is_multi_label
+from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
+from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
 from ..runtime.networks import describe_network
 from .metrics import LWLRAP, average_precision
@@ -316,7 +318,7 @@ class CompileModel(Callback):
     order = 5                                     # after ChannelsLast (-1) has set the memory format
     def __init__(self, **kwargs): self.kwargs = kwargs
     def before_fit(self): self.learn.model.compile(**self.kwargs)
-    def after_fit(self): self.learn.model._compiled_call_impl = None     # what nn.Module.compile set
+    def after_fit(self): uncompile(self.learn.model)
 
 
 _PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: learn.to_bf16()}
@@ -422,7 +424,7 @@ def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwarg
     learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
     n_out = kwargs.pop('n_out', None) or get_c(dls)
     if not n_out: raise ValueError('audio_learner cannot tell the number of outputs: set dls.c or pass n_out')
-    meta = model_meta.get(arch, _default_meta)
+    meta = model_meta.get(arch, default_model_meta())
     if isinstance(arch, str): model, _ = create_timm_model(arch, n_out, default_split, pretrained, n_in=n_in, **kwargs)
     else: model = create_vision_model(arch, n_out, pretrained=pretrained, n_in=n_in, **kwargs)
     splitter = learner_kw.pop('splitter', None) or meta['split']

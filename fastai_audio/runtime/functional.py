@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .compat import check
+
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'frame_signal', 'pad_to', 'resample_batch']
 
 # =========================================================================== checks
@@ -410,7 +412,7 @@ def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.
     if torch.jit.is_scripting(): n = int(count)
     else:
         n = count.item()            # read from a tensor: exporters then keep the count free, one window included
-        torch._check(n >= 1)
+        check(n >= 1)
     return torch.clamp(torch.arange(n) * hop_length, max=last)
 
 

@@ -148,10 +148,25 @@ def _names_the_format(fmt: str, model: nn.Module, formats):
 def _readable_by_all(folder: Path):
     """Give the exported files the mode a new file gets under the umask (0644 under the usual 022): safetensors
     writes through a private (0600) temporary file, and the folder is meant to be shared."""
-    mask = os.umask(0)
-    os.umask(mask)
+    mode = _new_file_mode(folder)
     for f in folder.iterdir():
-        if f.is_file(): f.chmod(0o666 & ~mask)
+        if f.is_file(): f.chmod(mode)
+
+
+def _new_file_mode(folder: Path) -> int:
+    """The permission bits of a file newly created in `folder` (0o666 less the umask): the umask as the kernel
+    reports it in /proc/self/status (Linux), else the mode of a probe file made and removed there. Never through
+    `os.umask`, which reads the mask only by setting it, for every thread of the process."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return 0o666 & ~int(line.split()[1], 8)
+    except OSError: pass
+    probe = folder / f'.mode-probe-{os.getpid()}'
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try: return os.fstat(fd).st_mode & 0o777
+    finally:
+        os.close(fd)
+        probe.unlink()
 
 
 def _to_torchscript(model: nn.Module, traced: dict):

@@ -323,7 +323,11 @@ class _RandomBatchTransform(DisplayedTransform):
     torch's generator, which `set_seed` seeds. (No `encodes` here: fasttransform merges a base's `encodes`
     into every subclass, and waveform and spectrogram augmentations must each see only their own type.)
     The batch keeps its shape, dtype and metadata (`sr`, `lengths`, `settings`); with `p=0` it is unchanged.
-    Out-of-range settings raise a ValueError naming them when the transform is made, not mid-training."""
+    Out-of-range settings raise a ValueError naming them when the transform is made, not mid-training.
+
+    A call keeps nothing on the transform: `draw` returns everything `apply` needs (the random parameters, the
+    batch's rate, what is read on the host), and `apply` is a pure function of the batch and those, so one
+    transform can serve batches of different rates or devices in any order."""
     split_idx, order = 0, 30
 
     def __init__(self, p: float = 0.5):
@@ -331,29 +335,35 @@ class _RandomBatchTransform(DisplayedTransform):
         if not 0 <= p <= 1: raise ValueError(f'p must be in [0, 1], got {p}')
         self.p = p
 
-    def draw(self, n: int) -> dict: return {}
+    def draw(self, x: torch.Tensor, sr: int | None) -> dict:
+        """The keyword arguments of `apply` for the picked examples `x` (its shape, device and dtype are read, never
+        its values) of a batch at `sr` Hz (None for spectrograms): random values from torch's generator, on the
+        host (`_apply_to` moves the tensors to the batch's device) or, for noise, on `x`'s device, and any
+        setting of the batch `apply` needs."""
+        return {}
+
     def apply(self, x: torch.Tensor, **params) -> torch.Tensor: raise NotImplementedError
 
-    def _augment(self, x):
+    def _augment(self, x, sr: int | None = None):
         picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
         if len(picked) == 0: return x.as_subclass(torch.Tensor)
         out = x.as_subclass(torch.Tensor).clone()
-        self._apply_to(out, picked)
+        self._apply_to(out, picked, sr)
         return out
 
-    def _apply_to(self, out: torch.Tensor, picked: torch.Tensor):
+    def _apply_to(self, out: torch.Tensor, picked: torch.Tensor, sr: int | None):
         "`apply` on the examples `picked` (host indices) of `out`, in place, with freshly drawn parameters."
-        params = {k: v.to(out.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(len(picked)).items()}
         idx = picked.to(out.device)
-        out[idx] = self.apply(out[idx], **params)
+        x = out[idx]
+        params = {k: v.to(out.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(x, sr).items()}
+        out[idx] = self.apply(x, **params)
 
 
 class RandomAudioTransform(_RandomBatchTransform):
     """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out,
     each example picked with probability `p` and given its own random parameters. Training batches only."""
     def encodes(self, x: AudioTensor) -> AudioTensor:
-        self._sr = x.sr
-        return AudioTensor(self._augment(x), **x.__dict__)          # sr, and lengths from `pad_to_longest`
+        return AudioTensor(self._augment(x, x.sr), **x.__dict__)          # sr, and lengths from `pad_to_longest`
 
 
 class PitchShift(RandomAudioTransform):
@@ -364,7 +374,7 @@ class PitchShift(RandomAudioTransform):
         _check_int('n_fft', n_fft)
         self.semitones, self.n_fft = semitones, n_fft
 
-    def draw(self, n): return {'semitones': _uniform(self.semitones, n)}
+    def draw(self, x, sr): return {'semitones': _uniform(self.semitones, len(x))}
     def apply(self, x, semitones): return _pitch_shift(x, semitones, min(self.semitones), self.n_fft)
 
 
@@ -377,7 +387,7 @@ class TimeStretch(RandomAudioTransform):
         _check_int('n_fft', n_fft)
         self.rate, self.n_fft = rate, n_fft
 
-    def draw(self, n): return {'rate': _uniform(self.rate, n)}
+    def draw(self, x, sr): return {'rate': _uniform(self.rate, len(x))}
     def apply(self, x, rate): return _time_stretch(x, rate, self.n_fft)
 
 
@@ -390,7 +400,7 @@ class Gain(RandomAudioTransform):
         _check_range('db', db)
         self.db = db
 
-    def draw(self, n): return {'db': _uniform(self.db, n)}
+    def draw(self, x, sr): return {'db': _uniform(self.db, len(x))}
     def apply(self, x, db): return apply_gain(x, db)
 
 
@@ -409,7 +419,7 @@ class TimeShift(RandomAudioTransform):
             raise ValueError(f'max_shift must be a fraction >= 0, got {max_shift!r}')
         self.max_shift, self.wrap = max_shift, wrap
 
-    def draw(self, n): return {'frac': _uniform((-self.max_shift, self.max_shift), n)}
+    def draw(self, x, sr): return {'frac': _uniform((-self.max_shift, self.max_shift), len(x))}
     def apply(self, x, frac): return time_shift(x, (frac * x.shape[-1]).round().long(), self.wrap)
 
 
@@ -424,8 +434,10 @@ class AddNoise(RandomAudioTransform):
         _check_range('snr_db', snr_db)
         self.snr_db, self.color = snr_db, color
 
-    def draw(self, n): return {'snr_db': _uniform(self.snr_db, n)}
-    def apply(self, x, snr_db): return add_noise(x, snr_db, self.color)
+    def draw(self, x, sr):
+        return {'snr_db': _uniform(self.snr_db, len(x)), 'noise': colored_noise(x.shape, self.color, x.device, x.dtype)}
+
+    def apply(self, x, snr_db, noise): return mix_at_snr(x, noise, snr_db)
 
 
 def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_length: int) -> torch.Tensor:
@@ -459,7 +471,7 @@ class AddBackground(RandomAudioTransform):
             [Path(f) for f in folder]
         if not self.files: raise FileNotFoundError(f'AddBackground: no audio files ({", ".join(audio_extensions[:3])}...) in {folder}')
         _check_range('snr_db', snr_db)
-        self.snr_db, self._bank, self._bank_sr, self.in_memory = snr_db, None, None, in_memory
+        self.snr_db, self._banks, self.in_memory = snr_db, {}, in_memory
         if not in_memory:
             import soundfile as sf
             self._seconds = [sf.info(str(f)).duration for f in self.files]
@@ -468,52 +480,51 @@ class AddBackground(RandomAudioTransform):
         """The backgrounds at `sr` Hz end to end in one tensor on `device`, with each one's start and length
         (built once per rate and device), so segments are cut by indexing, without reading back to the host."""
         key = (sr, str(device))
-        if self._bank_sr != key:
+        if key not in self._banks:                  # a cache of a function of the files and the key: no state
             clips = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files]
             lengths = torch.tensor([len(c) for c in clips])
-            self._bank = (torch.cat(clips).to(device), (lengths.cumsum(0) - lengths).to(device), lengths.to(device))
-            self._bank_sr = key
-        return self._bank
+            self._banks[key] = (torch.cat(clips).to(device), (lengths.cumsum(0) - lengths).to(device), lengths.to(device))
+        return self._banks[key]
 
-    def draw(self, n):
+    def draw(self, x, sr):
+        n = len(x)
         which, offset = torch.randint(len(self.files), (n,)), torch.rand(n)
-        if not self.in_memory: self._host = (which.tolist(), offset.tolist())   # drawn on the host, read there
-        out = {'which': which, 'offset': offset, 'snr_db': _uniform(self.snr_db, n)}
+        out = {'sr': sr, 'snr_db': _uniform(self.snr_db, n)}
+        if self.in_memory: out.update(which=which, offset=offset)
+        else: out.update(segments=list(zip(which.tolist(), offset.tolist())))   # read on the host: kept there
         if self.event_duration is not None: out.update(event_seconds=_uniform(self.event_duration, n), event_at=torch.rand(n))
         return out
 
-    def _read(self, n):
-        "The segments of `n` samples of the files drawn last, read from disk: `(picked, n)`."
+    def _read(self, segments, n, sr):
+        """The `segments` (file index, start as a fraction of the room left) of `n` samples at `sr` Hz, read from
+        disk: `(len(segments), n)`."""
         from ..runtime.functional import pad_to
         segs = []
-        for i, o in zip(*self._host):
-            length = n / self._sr
+        for i, o in segments:
+            length = n / sr
             start = o * max(0.0, self._seconds[i] - length)
-            y = load_audio(self.files[i], sr=self._sr, offset=start, duration=length)[0].as_subclass(torch.Tensor)
+            y = load_audio(self.files[i], sr=sr, offset=start, duration=length)[0].as_subclass(torch.Tensor)
             segs.append(pad_to(y, n, 'repeat')[:n])
         return torch.stack(segs)
 
-    def apply(self, x, which, offset, snr_db, event_seconds=None, event_at=None):
+    def apply(self, x, snr_db, sr, which=None, offset=None, segments=None, event_seconds=None, event_at=None):
         n = x.shape[-1]
-        if not self.in_memory: bg = self._read(n).to(x.device, x.dtype)
+        if segments is not None: bg = self._read(segments, n, sr).to(x.device, x.dtype)
         else:
-            bank, starts, lengths = self._load(self._sr, x.device)
+            bank, starts, lengths = self._load(sr, x.device)
             length = lengths[which]
             first = (offset * (length - n + 1).clamp_min(1)).long()            # a random start; 0 for a short clip
             pos = (first[:, None] + torch.arange(n, device=x.device)) % length[:, None]     # short ones loop
             bg = bank[starts[which][:, None] + pos].to(x.dtype)
         if event_seconds is not None:                      # one short event: the SNR holds over its span
-            span = (event_seconds.to(x.device) * self._sr).round().clamp(1, n)
+            span = (event_seconds.to(x.device) * sr).round().clamp(1, n)
             env = event_envelope(n, (event_at.to(x.device) * (n - span + 1)).floor(), span,
-                                 round(self.fade * self._sr)).to(x.dtype)
+                                 round(self.fade * sr)).to(x.dtype)
             bg = bg * env
             snr_db = _per_example(snr_db, bg).reshape(-1) + 10 * torch.log10(n / env.square().sum(-1).clamp_min(1e-20))
         return mix_at_snr(x, bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x), snr_db)
 
-    def __getstate__(self):
-        d = dict(self.__dict__)
-        d['_bank'], d['_bank_sr'] = None, None
-        return d
+    def __getstate__(self): return {**self.__dict__, '_banks': {}}
 
 
 class RandomFilter(RandomAudioTransform):
@@ -535,12 +546,12 @@ class RandomFilter(RandomAudioTransform):
         if not octaves > 0: raise ValueError(f'octaves must be > 0, got {octaves}')
         self.kinds, self.cutoff, self.eq_db, self.filter_order, self.octaves = tuple(kinds), cutoff, eq_db, order, octaves
 
-    def draw(self, n):
-        lo, hi = (math.log(c) for c in self.cutoff)
+    def draw(self, x, sr):
+        n, (lo, hi) = len(x), (math.log(c) for c in self.cutoff)
         return {'kind': torch.randint(len(self.kinds), (n,)), 'fc': torch.exp(_uniform((lo, hi), n)),
-                'db': _uniform(self.eq_db, n)}
+                'db': _uniform(self.eq_db, n), 'sr': sr}
 
-    def apply(self, x, kind, fc, db):
+    def apply(self, x, kind, fc, db, sr):
         fc, db = fc[:, None], db[:, None]
 
         def gain(hz):
@@ -549,7 +560,7 @@ class RandomFilter(RandomAudioTransform):
                 out = torch.where((kind == j)[:, None], filter_gain(hz, k, fc, self.filter_order, db, self.octaves), out)
             return out
 
-        return frequency_filter(x, gain, sr=self._sr)
+        return frequency_filter(x, gain, sr=sr)
 
 
 class Reverb(RandomAudioTransform):
@@ -563,31 +574,28 @@ class Reverb(RandomAudioTransform):
         _check_range('rt60', rt60, above=0)
         self.files = None if folder is None else (get_audio_files(folder) if Path(folder).is_dir() else [Path(folder)])
         if self.files is not None and not self.files: raise FileNotFoundError(f'Reverb: no impulse responses in {folder}')
-        self.rt60, self._bank, self._bank_key = rt60, None, None
+        self.rt60, self._banks = rt60, {}
 
     def _irs(self, sr, device):
-        if self._bank_key != (sr, str(device)):
+        "The impulse responses at `sr` Hz, zero-padded to the longest, on `device` `(files, samples)`: read once."
+        key = (sr, str(device))
+        if key not in self._banks:                  # a cache of a function of the files and the key: no state
             irs = [load_audio(f, sr=sr)[0].as_subclass(torch.Tensor) for f in self.files]
             bank = torch.zeros(len(irs), max(len(i) for i in irs))
             for j, i in enumerate(irs): bank[j, :len(i)] = i
-            self._bank, self._bank_key = bank.to(device), (sr, str(device))
-        return self._bank
+            self._banks[key] = bank.to(device)
+        return self._banks[key]
 
-    def draw(self, n):
-        if self.files is not None: return {'which': torch.randint(len(self.files), (n,))}
-        return {'rt60': _uniform(self.rt60, n)}
+    def draw(self, x, sr):
+        "`ir` `(batch, ir_samples)`, on `x`'s device: a random file's, or a synthetic one of a random RT60."
+        if self.files is not None:
+            return {'ir': self._irs(sr, x.device)[torch.randint(len(self.files), (len(x),)).to(x.device)]}
+        n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * sr)))
+        return {'ir': synthetic_impulse_response(n_ir, sr, _uniform(self.rt60, len(x)).to(x.device))}
 
-    def apply(self, x, which=None, rt60=None):
-        if which is not None: ir = self._irs(self._sr, x.device)[which]
-        else:
-            n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * self._sr)))
-            ir = synthetic_impulse_response(n_ir, self._sr, rt60)
-        return apply_impulse_response(x, ir)
+    def apply(self, x, ir): return apply_impulse_response(x, ir)
 
-    def __getstate__(self):
-        d = dict(self.__dict__)
-        d['_bank'], d['_bank_key'] = None, None
-        return d
+    def __getstate__(self): return {**self.__dict__, '_banks': {}}
 
 
 class SpeedPerturb(RandomAudioTransform):
@@ -597,7 +605,7 @@ class SpeedPerturb(RandomAudioTransform):
         _check_range('factor', factor, above=0)
         self.factor = factor
 
-    def draw(self, n): return {'factor': _uniform(self.factor, n)}
+    def draw(self, x, sr): return {'factor': _uniform(self.factor, len(x))}
     def apply(self, x, factor): return speed_perturb(x, factor)
 
 
@@ -612,7 +620,7 @@ class LevelNormalize(RandomAudioTransform):
         if mode not in ('peak', 'rms'): raise ValueError(f"mode must be 'peak' or 'rms', got {mode!r}")
         self.target_db, self.mode = target_db, mode
 
-    def draw(self, n): return {'target_db': _uniform(self.target_db, n)}
+    def draw(self, x, sr): return {'target_db': _uniform(self.target_db, len(x))}
     def apply(self, x, target_db): return normalize_level(x, target_db, self.mode)
 
 
@@ -628,7 +636,8 @@ class Distortion(RandomAudioTransform):
         if bad or not kinds: raise ValueError(f"kinds must be 'clip' and/or 'tanh', got {kinds!r}")
         self.amount_db, self.kinds = amount_db, tuple(kinds)
 
-    def draw(self, n): return {'amount_db': _uniform(self.amount_db, n), 'kind': torch.randint(len(self.kinds), (n,))}
+    def draw(self, x, sr):
+        return {'amount_db': _uniform(self.amount_db, len(x)), 'kind': torch.randint(len(self.kinds), (len(x),))}
 
     def apply(self, x, amount_db, kind):
         out = x
@@ -654,7 +663,8 @@ class WaveformCutout(RandomAudioTransform):
         if max(_bounds(width)) > 1: raise ValueError(f'width is a fraction of the clip, <= 1, got {width!r}')
         self.width, self.n_cuts = width, n_cuts
 
-    def draw(self, n):
+    def draw(self, x, sr):
+        n = len(x)
         w = torch.stack([_uniform(self.width, n) for _ in range(self.n_cuts)])
         return {'width': w, 'start': torch.rand(self.n_cuts, n) * (1 - w)}
 
@@ -683,7 +693,7 @@ class OneOf(RandomAudioTransform):
         c = torch.multinomial(self.weights, n, replacement=True)
         return c[:, None] == torch.arange(len(self.tfms))[None]
 
-    def _augment(self, x):
+    def _augment(self, x, sr=None):
         picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
         out = x.as_subclass(torch.Tensor).clone()
         if len(picked) == 0: return out
@@ -691,8 +701,7 @@ class OneOf(RandomAudioTransform):
         for j, t in enumerate(self.tfms):
             sel = picked[chosen[:, j]]
             if len(sel) == 0: continue
-            t._sr = self._sr
-            t._apply_to(out, sel)
+            t._apply_to(out, sel, sr)
         return out
 
 
@@ -730,13 +739,19 @@ class _SpecMask(_RandomBatchTransform):
         if isinstance(value, str) and value != 'mean': raise ValueError(f"value must be a number or 'mean', got {value!r}")
         self.width, self.n_masks, self.value = _bounds(width), n_masks, value
 
-    def apply(self, x, **_):
-        n = x.shape[self._dim]
-        value = x.mean(dim=tuple(range(1, x.ndim))) if self.value == 'mean' else self.value   # before any mask
+    def draw(self, x, sr):
+        "`start` and `width` `(n_masks, batch)` of each mask along the axis (its length read from `x`'s shape)."
+        n, starts, widths = x.shape[self._dim], [], []
         for _ in range(self.n_masks):                # widths past the axis are capped at its length: all masked
             w = torch.randint(min(self.width[0], n), min(self.width[1], n) + 1, (x.shape[0],))
-            start = (torch.rand(x.shape[0]) * (n - w + 1)).long()
-            x = mask_along(x, self._dim, start.to(x.device), w.to(x.device), value)
+            starts.append((torch.rand(x.shape[0]) * (n - w + 1)).long())
+            widths.append(w)
+        empty = torch.zeros(0, x.shape[0], dtype=torch.long)
+        return {'start': torch.stack(starts) if starts else empty, 'width': torch.stack(widths) if widths else empty}
+
+    def apply(self, x, start, width):
+        value = x.mean(dim=tuple(range(1, x.ndim))) if self.value == 'mean' else self.value   # before any mask
+        for s, w in zip(start, width): x = mask_along(x, self._dim, s, w, value)
         return x
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
