@@ -19,18 +19,9 @@ from fastcore.basics import ifnone
 from ..core import AudioTensor
 from ..data.croppad import CropPad, crop_pad
 from ..data.loading import audio_loader_of
-from ..runtime.functional import seconds_to_samples
-from ..runtime.functional import window_starts as _window_starts
+from ..runtime.functional import seconds_to_samples, window_starts
 
-__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
-
-
-def window_starts(n: int, size: int, step: int) -> list[int]:
-    """Start indices of windows of `size` samples every `step` samples covering a signal of `n` samples, as a
-    list: `frontend.window_starts` (0, step, 2 step... while they fit, then one flush with the end); a signal
-    shorter than `size` gets the single window [0], padded later."""
-    if size <= 0 or step <= 0: raise ValueError(f'window size and step must be > 0, got {size} and {step}')
-    return _window_starts(max(n, size), size, step).tolist()
+__all__ = ['WindowedDataset', 'aggregate_windows', 'Timeline']
 
 
 @dataclass
@@ -97,7 +88,7 @@ class WindowedDataset:
         for i in range(len(dset)):
             x = dset[i][0]
             size, step = self._samples(x.sr)
-            self.index += [(i, s) for s in window_starts(x.shape[-1], size, step)]
+            self.index += [(i, s) for s in window_starts(x.shape[-1], size, step).tolist()]
         self.clip_ids = torch.tensor([i for i, _ in self.index], dtype=torch.long)
         self._cache = (None, None)
 
