@@ -46,7 +46,7 @@ from ..data.badfiles import _check_on_error
 from ..data.blocks import is_multi_label
 from ..serving.classifier import AudioModelSpec
 from ..runtime.frontend import FrontEnd
-from ..runtime.networks import describe_network
+from ..runtime.networks import conv_with_inputs, describe_network, first_conv
 from .metrics import LWLRAP, average_precision
 from ..models.pretrained import PretrainedWeightsError, check_and_locate, download_failed
 from .windows import Timeline, metrics_on, window_preds
@@ -269,20 +269,12 @@ def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
     return weight.repeat(1, reps, 1, 1)[:, :n_in] * (c / n_in)
 
 
-def _first_conv(model: nn.Module):
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, nn.Conv2d): return parent, name, child
-    return None, None, None
-
-
 def adapt_first_conv(model: nn.Module, n_in: int = 1) -> nn.Module:
-    "Replace `model`'s first `nn.Conv2d` by one taking `n_in` channels, its weights by `adapt_input_conv`."
-    parent, name, conv = _first_conv(model)
-    if conv is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
+    "Replace `model`'s first `nn.Conv2d` (`first_conv`) by one taking `n_in` channels, its weights by `adapt_input_conv`."
+    parent, name, conv = first_conv(model)
+    if parent is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
     if conv.in_channels == n_in: return model
-    new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
-                    conv.groups, conv.bias is not None, conv.padding_mode)
+    new = conv_with_inputs(conv, n_in)
     with torch.no_grad():
         new.weight.copy_(adapt_input_conv(conv.weight, n_in))
         if conv.bias is not None: new.bias.copy_(conv.bias)

@@ -17,6 +17,7 @@ from fastai.torch_core import to_detach
 from fastcore.basics import ifnone
 
 from ..core import AudioTensor
+from ..data.blocks import is_multi_label
 from ..data.croppad import CropPad, crop_pad
 from ..data.loading import audio_loader_of
 from ..runtime.functional import seconds_to_samples, window_starts
@@ -156,7 +157,7 @@ def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:
 
 def metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
     "`learn`'s metrics on aggregated probabilities `preds`, given back to them as the logits they come from."
-    multi = targs.ndim == 2 and targs.shape == preds.shape
+    multi = is_multi_label(learn.dls)
     logits = _as_logits(preds, multi)
     res = {}
     for m in learn.metrics:

@@ -1,28 +1,7 @@
-"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
-
-This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
-fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
-`fastai_audio.export_waveform_model` and
-
-    from frontend import load_waveform_model
-    model = load_waveform_model('tagger/')          # model.safetensors + config.json
-    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
-
-It holds, each written once and read by training, prediction, export, embeddings and the backbones:
-
-- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
-  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
-- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
-  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
-  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
-  window starts with the last window flush with the end, padding a short clip).
-- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
-- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
-  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
-
-Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
-the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
-`librosa.feature.mfcc`.
+"""Networks described and rebuilt in torch alone: `describe_network` writes how a trained network is rebuilt,
+`torchvision_body` and the head layers rebuild it, and `first_conv` is the one rule for "the network's input
+convolution" (the first `nn.Conv2d` in `modules()` order), read by the learner that adapts it to the audio's
+channels, by the describe / rebuild pair and by the SED heads.
 """
 from __future__ import annotations
 
@@ -92,7 +71,7 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     head = [_head_layer(m) for m in model[1]]
     if any(h is None for h in head): return None
     body = model[0]
-    first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
+    first = first_conv(body)[2]
     if first is None: return None
     if type(body).__name__ in ('TimmBody', '_TimmBody'):
         cfg = getattr(body.model, 'pretrained_cfg', None) or getattr(body.model, 'default_cfg', {})
@@ -102,16 +81,29 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(body), head=head)
 
 
+def first_conv(model: nn.Module) -> tuple[nn.Module | None, str | None, nn.Conv2d | None]:
+    """`(parent, name, conv)`: the first `nn.Conv2d` of `model` in `model.modules()` order (depth first, children
+    in the order they were set: the input convolution of torchvision, timm and PANNs networks), with the module
+    holding it and its attribute name there, so `setattr(parent, name, new)` replaces it; `(None, None, None)`
+    when `model` has none, and `(None, '', model)` when `model` is itself one. The package's one rule for it."""
+    for qualified, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            if not qualified: return None, '', m
+            parent, _, name = qualified.rpartition('.')
+            return model.get_submodule(parent), name, m
+    return None, None, None
+
+
+def conv_with_inputs(conv: nn.Conv2d, n_in: int) -> nn.Conv2d:
+    "A new, untrained `nn.Conv2d` as `conv` (sizes, stride, padding, groups, bias) but taking `n_in` channels."
+    return nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
+                     conv.bias is not None, conv.padding_mode)
+
+
 def _set_input_channels(model: nn.Module, n_in: int):
-    "Replace the first `nn.Conv2d` by one with `n_in` input channels (weights come from the checkpoint)."
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, nn.Conv2d):
-                if child.in_channels != n_in:
-                    setattr(parent, name, nn.Conv2d(n_in, child.out_channels, child.kernel_size, child.stride,
-                                                    child.padding, child.dilation, child.groups,
-                                                    child.bias is not None, child.padding_mode))
-                return
+    "Replace the `first_conv` by one with `n_in` input channels (weights come from the checkpoint)."
+    parent, name, conv = first_conv(model)
+    if parent is not None and conv.in_channels != n_in: setattr(parent, name, conv_with_inputs(conv, n_in))
 
 
 def torchvision_body(name: str, n_in: int, body_children: int) -> nn.Sequential:
