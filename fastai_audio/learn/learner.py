@@ -32,7 +32,7 @@ from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import _default_meta, create_timm_model, create_vision_model, default_split, model_meta
 from fastai.vision.learner import vision_learner
-from fastai.data.transforms import Category, IntToFloatTensor, MultiCategory, ToTensor, get_c
+from fastai.data.transforms import Category, IntToFloatTensor, ToTensor, get_c
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
@@ -443,12 +443,12 @@ def _show_input(s, ax, **kwargs):
 
 def _label_text(o) -> str:
     "A label for a title: the class name, or a multi-label's names joined by ';' ('-' for none)."
-    if isinstance(o, MultiCategory): return ';'.join(map(str, o)) or '-'
+    if is_multi_label(o): return ';'.join(map(str, o)) or '-'
     return str(o)
 
 
 def _same_labels(pred, actual) -> bool:
-    if isinstance(pred, MultiCategory): return set(map(str, pred)) == set(map(str, actual))
+    if is_multi_label(pred): return set(map(str, pred)) == set(map(str, actual))
     return isinstance(pred, Category) and str(pred) == str(actual)
 
 
@@ -466,7 +466,7 @@ def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrow
 @dispatch
 def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=None, ncols=None, figsize=None,
                     **kwargs):
-    multi = len(outs) > 0 and isinstance(outs[0][0], MultiCategory)
+    multi = len(outs) > 0 and is_multi_label(outs[0][0])
     axs = get_grid(len(samples), nrows=nrows, ncols=ncols, figsize=figsize,
                    title='predicted / actual / loss' + ('' if multi else ' / probability'))
     for ax, s, o, r, l in zip(axs, samples, outs, raws, losses):

@@ -580,7 +580,7 @@ class Reverb(RandomAudioTransform):
     def apply(self, x, which=None, rt60=None):
         if which is not None: ir = self._irs(self._sr, x.device)[which]
         else:
-            n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * self._sr)))
+            n_ir = min(x.shape[-1], seconds_to_samples(max(_bounds(self.rt60)), self._sr))
             ir = synthetic_impulse_response(n_ir, self._sr, rt60)
         return apply_impulse_response(x, ir)
 
