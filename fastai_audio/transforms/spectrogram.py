@@ -7,7 +7,12 @@ device, keeping their window, filterbank and DCT matrix there once built. Each o
 `audio_learner` records, export rebuilds and backbones check. `front_end_tfms(fe)` gives the transforms of a
 description; `get_frequency_batch_transforms` is the classic spelling of the same.
 
-The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `frontend` and are re-exported here.
+The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `runtime.functional`. The defaults live
+here, in each transform's `__init__`, and equal `FrontEnd`'s: a kernel has the same default for a parameter or
+none (the kernels' `n_fft` has none; the transforms' is 1024). A transform takes only its first natural argument
+by position (`n_fft` for `Spectrogram`, `sample_rate` for `MelSpectrogram` and `MFCC`, none for
+`AmplitudeToDB`); the rest go by name, so `MelSpectrogram(512, 128)` is a TypeError when it is made.
+`get_frequency_batch_transforms` reads its defaults from the `CLASSIC_2018` preset.
 """
 from __future__ import annotations
 
