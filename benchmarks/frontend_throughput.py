@@ -28,7 +28,7 @@ def measure(device='cpu', clips=64, seconds=4.0, repeats=5) -> tuple[float, floa
             S = librosa.feature.melspectrogram(y=yi, sr=sr, n_fft=1024, hop_length=256, n_mels=40)
             librosa.power_to_db(S, ref=np.max, top_db=80.0)
 
-    mel, db = MelSpectrogram(sr, 1024, 256, 40), AmplitudeToDB(top_db=80.0)
+    mel, db = MelSpectrogram(sr, n_fft=1024, hop_length=256, n_mels=40), AmplitudeToDB(top_db=80.0)
     x = AudioTensor(torch.from_numpy(y)[:, None], sr=sr).to(device)
 
     def ours():

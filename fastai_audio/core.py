@@ -369,7 +369,7 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
     pick = None
     if offset or duration is not None:
         pick = lambda n, fsr: (min(n, seconds_to_samples(offset, fsr)),
-                               -1 if duration is None else int(np.ceil(duration * fsr)))
+                               -1 if duration is None else seconds_to_samples(duration, fsr))
     return _load(path, sr, mono, quality, pick)
 
 

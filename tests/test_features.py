@@ -50,7 +50,7 @@ def test_log_mel_matches_librosa_within_1e3_db_on_random_clips(n_fft, hop, n_mel
     white = rng.standard_normal((4, SR)) * rng.uniform(0.01, 0.5, (4, 1))
     brown = np.cumsum(rng.standard_normal((4, SR)), axis=1) * 1e-3
     y = np.concatenate([white, brown]).astype(np.float32)
-    ours = AmplitudeToDB(ref='max', top_db=80.0)(MelSpectrogram(SR, n_fft, hop, n_mels, fmin, fmax)(batch(y)))
+    ours = AmplitudeToDB(ref='max', top_db=80.0)(MelSpectrogram(SR, n_fft=n_fft, hop_length=hop, n_mels=n_mels, f_min=fmin, f_max=fmax)(batch(y)))
     assert isinstance(ours, AudioSpectrogram) and ours.shape == (8, 1, n_mels, 1 + SR // hop)
     for yi, o in zip(y, ours):
         assert np.abs(o[0].numpy() - librosa_log_mel(yi, n_fft, hop, n_mels, fmin, fmax)).max() < 1e-3
@@ -107,7 +107,7 @@ def test_db_reference_and_top_db_are_per_example(clips):
     loud = batch(clips[:1] * 10)
     quiet = batch(clips[1:2] * 1e-3)
     both = AudioTensor(torch.cat([loud, quiet]), sr=SR)
-    mel = MelSpectrogram(SR, 1024, 256, 40)
+    mel = MelSpectrogram(SR, n_fft=1024, hop_length=256, n_mels=40)
     db = AmplitudeToDB(top_db=60.0)(mel(both))
     for i in range(2):
         assert float(db[i].max()) == pytest.approx(0.0, abs=1e-5)
@@ -136,12 +136,12 @@ def test_sample_rate_mismatch_is_a_clear_error(clips):
 
 
 def test_mel_without_sample_rate_builds_filterbank_from_batch(clips):
-    torch.testing.assert_close(MelSpectrogram(None, 1024, 256, 40)(batch(clips, sr=22050)),
-                               MelSpectrogram(22050, 1024, 256, 40)(batch(clips, sr=22050)))
+    torch.testing.assert_close(MelSpectrogram(None, n_fft=1024, hop_length=256, n_mels=40)(batch(clips, sr=22050)),
+                               MelSpectrogram(22050, n_fft=1024, hop_length=256, n_mels=40)(batch(clips, sr=22050)))
 
 
 def test_buffers_built_once_and_kept_per_device(clips):
-    tfm = MelSpectrogram(SR, 1024, 256, 40)
+    tfm = MelSpectrogram(SR, n_fft=1024, hop_length=256, n_mels=40)
     tfm(batch(clips))
     first = dict(tfm._bufcache)
     tfm(batch(clips))
@@ -161,7 +161,7 @@ def test_runs_on_the_batchs_gpu(clips):
 
 
 def test_spec_normalize_dataset_and_per_example(clips):
-    spec = AmplitudeToDB()(MelSpectrogram(SR, 1024, 256, 40)(batch(clips)))
+    spec = AmplitudeToDB()(MelSpectrogram(SR, n_fft=1024, hop_length=256, n_mels=40)(batch(clips)))
     norm = SpecNormalize(mean=float(spec.mean()), std=float(spec.std()))
     out = norm(spec)
     assert float(out.mean()) == pytest.approx(0, abs=1e-5) and float(out.std()) == pytest.approx(1, abs=1e-3)
@@ -182,8 +182,8 @@ def test_frequency_batch_transforms_options():
 
 
 def test_spectrogram_shows_time_and_hz_axes(clips):
-    spec = AmplitudeToDB()(MelSpectrogram(SR, 1024, 256, 40)(batch(clips)))
+    spec = AmplitudeToDB()(MelSpectrogram(SR, n_fft=1024, hop_length=256, n_mels=40)(batch(clips)))
     ax = spec[0].show()
     assert ax.get_xlabel() == 'time (s)' and 'Hz' in ax.get_ylabel()
     assert ax.get_xlim()[1] == pytest.approx(clips.shape[1] / SR, rel=0.02)
-    assert MFCC(SR, 13, n_mels=40)(batch(clips))[0].show().get_ylabel() == 'coefficient'
+    assert MFCC(SR, n_mfcc=13, n_mels=40)(batch(clips))[0].show().get_ylabel() == 'coefficient'

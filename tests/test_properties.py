@@ -283,7 +283,7 @@ def power_specs(draw):
 def test_amplitude_to_db_is_finite_monotone_and_clipped_per_example(x, stype, top_db, ref, amin):
     """amplitude_to_db: finite (zeros too), same shape and dtype, order of the values kept; each spectrogram's own
     peak is 0 dB with ref='max' and nothing lies more than `top_db` under its own peak."""
-    db = amplitude_to_db(x, stype, ref, amin, top_db)
+    db = amplitude_to_db(x, stype, ref=ref, amin=amin, top_db=top_db)
     assert db.shape == x.shape
     assert_finite_float32(db)
     flat_x, flat_db = x.reshape(-1, x.shape[-2] * x.shape[-1]), db.reshape(-1, x.shape[-2] * x.shape[-1])
@@ -305,9 +305,9 @@ def front_ends(draw):
     rate = draw(st.none() | st.just(sr))
     if kind == 'stft': return Spectrogram(n_fft, sample_rate=rate, **kw), n_fft // 2 + 1, sr
     mel_kw = dict(n_mels=n_mels, f_min=f_min, f_max=f_max, htk=draw(st.booleans()), **kw)
-    if kind == 'mel': return MelSpectrogram(rate, n_fft, **mel_kw), n_mels, sr
+    if kind == 'mel': return MelSpectrogram(rate, n_fft=n_fft, **mel_kw), n_mels, sr
     n_mfcc = draw(st.integers(1, n_mels))
-    return MFCC(rate, n_mfcc, n_fft, ref=draw(st.sampled_from([1.0, 'max'])), **mel_kw), n_mfcc, sr
+    return MFCC(rate, n_mfcc=n_mfcc, n_fft=n_fft, ref=draw(st.sampled_from([1.0, 'max'])), **mel_kw), n_mfcc, sr
 
 
 @FAST
@@ -662,7 +662,7 @@ BAD_SETTINGS = [  # (parameter the message names, a strategy of bad values, how 
     ('top_db', st.floats(-100, -1e-3), lambda v: amplitude_to_db(torch.ones(2, 2), top_db=v)),
     ('ref', st.sampled_from(['min', 'mean', 'peak']), lambda v: amplitude_to_db(torch.ones(2, 2), ref=v)),
     ('power', st.floats(0.1, 5).filter(lambda v: v not in (1, 2)), lambda v: Spectrogram(power=v)),
-    ('hop_length', st.integers(-5, 0), lambda v: Spectrogram(64, v)),
+    ('hop_length', st.integers(-5, 0), lambda v: Spectrogram(64, hop_length=v)),
     ('win_length', st.integers(65, 200), lambda v: Spectrogram(64, win_length=v)),
     ('sample_rate', st.integers(-5, 0), lambda v: Spectrogram(sample_rate=v)),
     ('n_mels', st.integers(-3, 0), lambda v: MelSpectrogram(16000, n_mels=v)),

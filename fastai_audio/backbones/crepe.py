@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..runtime.frontend import FrontEnd
-from ..runtime.functional import mean_std, standardize
+from ..runtime.functional import frame_signal, mean_std, standardize
 
 __all__ = ['Crepe', 'CrepeClassifier', 'crepe_weights', 'CREPE_SAMPLE_RATE', 'CREPE_FRAME', 'crepe_bin_hz']
 
@@ -96,10 +96,10 @@ class Crepe(nn.Module):
 
 
 def crepe_frames(wave: torch.Tensor, hop_length: int = 512) -> torch.Tensor:
-    """Frames of 1024 samples every `hop_length` of waveforms `(batch, samples)` (zero-padded to one frame),
+    """Frames of 1024 samples every `hop_length` of waveforms `(batch, samples)`, cut by `frame_signal` (the
+    package's one framing rule: the last frame flush with the end, a clip shorter than a frame zero-padded),
     each standardised as CREPE was trained: `(batch, n_frames, 1024)`."""
-    wave = F.pad(wave, (0, max(0, CREPE_FRAME - wave.shape[-1])))
-    frames = wave.unfold(-1, CREPE_FRAME, hop_length)
+    frames = frame_signal(wave, CREPE_FRAME, hop_length).transpose(0, 1)
     flat = frames.reshape(-1, CREPE_FRAME)
     m, s = mean_std(flat)
     return standardize(flat, m, s.clamp(min=1e-10), 0.0).reshape(frames.shape)

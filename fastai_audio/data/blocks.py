@@ -100,11 +100,15 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
                           dls_kwargs=dls_kwargs)
 
 
-def is_multi_label(dls) -> bool:
-    "True when the targets of `dls` are one-hot multi-labels (a `MultiCategoryBlock`: last target transform `OneHotEncode`)."
-    from fastai.data.transforms import OneHotEncode
-    tfms = getattr(dls, 'tfms', None)
-    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in tfms[-1].fs)
+def is_multi_label(obj) -> bool:
+    """The package's one multi-label rule. For DataLoaders (or Datasets): True when their targets are one-hot
+    multi-labels (a `MultiCategoryBlock`: the last target pipeline holds `OneHotEncode`). For a target itself:
+    True for a decoded `MultiCategory` or an encoded `TensorMultiCategory` (what those loaders give)."""
+    from fastai.data.transforms import MultiCategory, OneHotEncode
+    from fastai.torch_core import TensorMultiCategory
+    if isinstance(obj, (MultiCategory, TensorMultiCategory)): return True
+    tfms = getattr(obj, 'tfms', None)
+    return bool(tfms) and any(isinstance(t, OneHotEncode) for t in getattr(tfms[-1], 'fs', ()))
 
 
 @dispatch

@@ -12,6 +12,7 @@ import torch
 from fasttransform import Transform
 
 from ..core import AudioTensor, _load, downmix, load_audio, resample
+from ..runtime.functional import seconds_to_samples
 from ..serving.classifier import _renamed
 from .compat import DispatchShortcut
 
@@ -76,7 +77,7 @@ class AudioLoader(DispatchShortcut, Transform):
 
     def _random_slice(self, frames: int, file_sr: int):
         rate = file_sr if self.sr is None else self.sr
-        need = int(np.ceil(self.train_slice * file_sr)) + (0 if rate == file_sr else 64)
+        need = seconds_to_samples(self.train_slice, file_sr) + (0 if rate == file_sr else 64)
         return (random.randint(0, frames - need) if frames > need else 0), need
 
     def cache_key(self, path: Path) -> str:

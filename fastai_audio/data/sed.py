@@ -24,7 +24,7 @@ from fasttransform import ItemTransform
 
 from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
 from ..core import get_audio_files
-from ..runtime.events import frame_times
+from ..runtime.events import frame_activity, frame_times
 from .labels import _event_rows, _weak_rows
 
 __all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
@@ -84,11 +84,10 @@ class FrameTargets(ItemTransform):
         if fe is None: raise ValueError('FrameTargets needs spectrogram batches (their front end sets the frame times)')
         t = frame_times(x.shape[-1], fe.hop_length, fe.sample_rate, fe.center, fe.n_fft).to(x.device, torch.float32)
         ev = y.as_subclass(torch.Tensor).to(x.device)
-        on, off, cls = ev[..., 0:1], ev[..., 1:2], ev[..., 2].long()
-        inside = ((t >= on) & (t < off) & (cls[..., None] >= 0)).float()           # (batch, events, frames)
+        on, off, cls = ev[..., 0], ev[..., 1], ev[..., 2].long()
+        strong = frame_activity(t, on, off, cls, len(self.vocab))                       # (batch, frames, classes)
         onehot = torch.nn.functional.one_hot(cls.clamp_min(0), len(self.vocab)).float()
-        strong = torch.einsum('bef,bec->bfc', inside, onehot).clamp(max=1.0)
-        weak = ((on[..., 0] == WEAK) & (cls >= 0)).float()                              # (batch, events)
+        weak = ((on == WEAK) & (cls >= 0)).float()                                      # (batch, events)
         weak_classes = torch.einsum('be,bec->bc', weak, onehot) > 0                     # (batch, classes)
         return (x, torch.where(weak_classes[:, None, :], -1.0, strong), *b[2:])
 

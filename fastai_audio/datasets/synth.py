@@ -76,7 +76,7 @@ def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.rando
         y = np.zeros(n)
         period = int(sr / rng.uniform(4, 20))
         y[int(rng.integers(0, period))::period] = 1.0
-        y = np.convolve(y, np.exp(-np.arange(int(0.004 * sr)) / (0.001 * sr)), mode='same')
+        y = np.convolve(y, np.exp(-np.arange(seconds_to_samples(0.004, sr)) / (0.001 * sr)), mode='same')
     else: raise ValueError(f'unknown class {label!r}; choose from {SYNTH_CLASSES}')
     y = y * _envelope(n, sr, rng)
     y = y / (np.abs(y).max() + 1e-9) * 10 ** (rng.uniform(-20, -3) / 20)

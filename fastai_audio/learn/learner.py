@@ -32,7 +32,7 @@ from fastai.learner import Learner
 from fastai.vision.data import get_grid
 from fastai.vision.learner import create_timm_model, create_vision_model, default_split, model_meta
 from fastai.vision.learner import vision_learner
-from fastai.data.transforms import Category, IntToFloatTensor, MultiCategory, ToTensor, get_c
+from fastai.data.transforms import Category, IntToFloatTensor, ToTensor, get_c
 from fastcore.basics import store_attr
 from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
@@ -48,7 +48,7 @@ from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
 from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
-from ..runtime.networks import describe_network
+from ..runtime.networks import conv_with_inputs, describe_network, first_conv
 from .metrics import LWLRAP, average_precision
 from ..backbones.pretrained import PretrainedWeightsError, check_and_locate, download_failed
 from .windows import Timeline, metrics_on, window_preds
@@ -271,20 +271,12 @@ def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
     return weight.repeat(1, reps, 1, 1)[:, :n_in] * (c / n_in)
 
 
-def _first_conv(model: nn.Module):
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, nn.Conv2d): return parent, name, child
-    return None, None, None
-
-
 def adapt_first_conv(model: nn.Module, n_in: int = 1) -> nn.Module:
-    "Replace `model`'s first `nn.Conv2d` by one taking `n_in` channels, its weights by `adapt_input_conv`."
-    parent, name, conv = _first_conv(model)
-    if conv is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
+    "Replace `model`'s first `nn.Conv2d` (`first_conv`) by one taking `n_in` channels, its weights by `adapt_input_conv`."
+    parent, name, conv = first_conv(model)
+    if parent is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
     if conv.in_channels == n_in: return model
-    new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
-                    conv.groups, conv.bias is not None, conv.padding_mode)
+    new = conv_with_inputs(conv, n_in)
     with torch.no_grad():
         new.weight.copy_(adapt_input_conv(conv.weight, n_in))
         if conv.bias is not None: new.bias.copy_(conv.bias)
@@ -453,12 +445,12 @@ def _show_input(s, ax, **kwargs):
 
 def _label_text(o) -> str:
     "A label for a title: the class name, or a multi-label's names joined by ';' ('-' for none)."
-    if isinstance(o, MultiCategory): return ';'.join(map(str, o)) or '-'
+    if is_multi_label(o): return ';'.join(map(str, o)) or '-'
     return str(o)
 
 
 def _same_labels(pred, actual) -> bool:
-    if isinstance(pred, MultiCategory): return set(map(str, pred)) == set(map(str, actual))
+    if is_multi_label(pred): return set(map(str, pred)) == set(map(str, actual))
     return isinstance(pred, Category) and str(pred) == str(actual)
 
 
@@ -476,7 +468,7 @@ def show_results(x: AudioSpectrogram, y, samples, outs, ctxs=None, max_n=9, nrow
 @dispatch
 def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=None, ncols=None, figsize=None,
                     **kwargs):
-    multi = len(outs) > 0 and isinstance(outs[0][0], MultiCategory)
+    multi = len(outs) > 0 and is_multi_label(outs[0][0])
     axs = get_grid(len(samples), nrows=nrows, ncols=ncols, figsize=figsize,
                    title='predicted / actual / loss' + ('' if multi else ' / probability'))
     for ax, s, o, r, l in zip(axs, samples, outs, raws, losses):

@@ -17,48 +17,12 @@ from fastai.torch_core import to_detach
 from fastcore.basics import ifnone
 
 from ..core import AudioTensor
+from ..data.blocks import is_multi_label
 from ..data.croppad import CropPad, crop_pad
 from ..data.loading import audio_loader_of
-from ..runtime.functional import seconds_to_samples
-from ..runtime.functional import window_starts as _window_starts
+from ..runtime.functional import seconds_to_samples, window_starts
 
-__all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
-
-
-def window_starts(n: int, size: int, step: int) -> list[int]:
-    """Start indices of the windows that cover a signal: 0, step, 2 step... while they fit, then one flush with the end.
-
-    The rule of `runtime.functional.window_starts`, as a list; a signal shorter than `size` gets the single
-    window [0], padded later.
-
-    Parameters
-    ----------
-    n : int
-        The signal's length in samples.
-    size : int > 0
-        Window length in samples.
-    step : int > 0
-        Samples between window starts.
-
-    Returns
-    -------
-    list of int
-        The start of each window, in samples, ascending.
-
-    Raises
-    ------
-    ValueError
-        When `size` or `step` is not positive.
-
-    Examples
-    --------
-    >>> window_starts(10, 4, 3)
-    [0, 3, 6]
-    >>> window_starts(11, 4, 3)
-    [0, 3, 6, 7]
-    """
-    if size <= 0 or step <= 0: raise ValueError(f'window size and step must be > 0, got {size} and {step}')
-    return _window_starts(max(n, size), size, step).tolist()
+__all__ = ['WindowedDataset', 'aggregate_windows', 'Timeline']
 
 
 @dataclass
@@ -188,7 +152,7 @@ class WindowedDataset:
         for i in range(len(dset)):
             x = dset[i][0]
             size, step = self._samples(x.sr)
-            self.index += [(i, s) for s in window_starts(x.shape[-1], size, step)]
+            self.index += [(i, s) for s in window_starts(x.shape[-1], size, step).tolist()]
         self.clip_ids = torch.tensor([i for i, _ in self.index], dtype=torch.long)
         self._cache = (None, None)
 
@@ -319,7 +283,7 @@ def metrics_on(learn, preds: torch.Tensor, targs: torch.Tensor) -> dict:
     dict
         {metric name: value}.
     """
-    multi = targs.ndim == 2 and targs.shape == preds.shape
+    multi = is_multi_label(learn.dls)
     logits = _as_logits(preds, multi)
     res = {}
     for m in learn.metrics:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ['Event', 'frame_times', 'frame_grid', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
+__all__ = ['Event', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
            'event_scores']
 
 
@@ -136,12 +136,26 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: in
     """
     t = frame_times(n_frames, hop_length, sample_rate, center, n_fft)
     index = {str(v): i for i, v in enumerate(vocab)}
-    y = torch.zeros(n_frames, len(index))
     for e in events:
         if str(e.event_label) not in index:
             raise ValueError(f'event label {e.event_label!r} is not in the vocabulary {list(index)}')
-        y[(t >= e.onset) & (t < e.offset), index[str(e.event_label)]] = 1.0
-    return y
+    rows = [(e.onset, e.offset, index[str(e.event_label)]) for e in events]
+    ev = torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 3)
+    return frame_activity(t, ev[:, 0], ev[:, 1], ev[:, 2].long(), len(index)).float()
+
+
+def frame_activity(times: torch.Tensor, onsets: torch.Tensor, offsets: torch.Tensor, classes: torch.Tensor,
+                   n_classes: int) -> torch.Tensor:
+    """The frame-target rule, written once (read by `event_targets` and the SED loaders' `FrameTargets`): frame
+    `f` is active for class `c` when its time `times[f]` lies in `[onset, offset)` of an event of class `c`.
+
+    times : `(frames,)` seconds (`frame_times`). onsets, offsets : `(..., events)` seconds. classes : `(...,
+    events)` long class indices; a negative index is no event (padding). Returns `(..., frames, n_classes)` of
+    0 / 1 in the dtype of `times`, on their device, without reading values back to the host.
+    """
+    inside = (times >= onsets[..., None]) & (times < offsets[..., None]) & (classes[..., None] >= 0)
+    onehot = torch.nn.functional.one_hot(classes.clamp_min(0), n_classes).to(times.dtype)
+    return torch.einsum('...ef,...ec->...fc', inside.to(times.dtype), onehot).clamp(max=1.0)
 
 
 def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:

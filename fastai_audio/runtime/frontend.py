@@ -47,6 +47,11 @@ KINDS = ('linear', 'mel', 'mfcc', 'waveform')
 NORMALIZE = ('dataset', 'example')
 
 
+def default_ref(kind: str) -> float | str:
+    "The dB reference a front end of `kind` has unless told: 1.0 for 'mfcc' (librosa's, `MFCC`'s), else 'max'."
+    return 1.0 if kind == 'mfcc' else 'max'
+
+
 @dataclass(frozen=True)
 class FrontEnd:
     """How waveforms become what the network sees: a frozen, typed description read by training, prediction,
@@ -64,7 +69,9 @@ class FrontEnd:
         ('constant' zeros, 'reflect', 'replicate' or 'circular').
     htk : bool, HTK mel scale instead of Slaney's. mel_norm : 'slaney' (unit-area filters) or None (unit peak).
     power : 2.0 power or 1.0 magnitude.
-    ref : dB reference, 'max' (each example's own peak is 0 dB) or a fixed value (1.0: absolute dB).
+    ref : dB reference, 'max' (each example's own peak is 0 dB) or a fixed value (1.0: absolute dB). None: the
+        default of the kind's transform, 1.0 for 'mfcc' (as `MFCC` and librosa), 'max' otherwise (as
+        `AmplitudeToDB`).
     top_db : clip at this many dB below each example's peak (None: no clip).
     normalize : None, 'dataset' (one `mean` and `std`, measured on a training batch when None) or 'example'
         (each example by its own two-pass statistics).
@@ -101,7 +108,7 @@ class FrontEnd:
     htk: bool = False
     mel_norm: str | None = 'slaney'
     power: float = 2.0
-    ref: float | str = 'max'
+    ref: float | str | None = None
     top_db: float | None = 80.0
     normalize: str | None = 'dataset'
     kind: str = 'mel'
@@ -138,6 +145,7 @@ class FrontEnd:
         top = self.sample_rate / 2 if self.f_max is None else self.f_max
         if not 0 <= self.f_min < top <= self.sample_rate / 2:
             bad('f_max', f'in (f_min={self.f_min}, sample_rate / 2 = {self.sample_rate / 2}] (None: sample_rate / 2)')
+        if self.ref is None: object.__setattr__(self, 'ref', default_ref(self.kind))
         if not (self.ref == 'max' or num(self.ref) and self.ref > 0): bad('ref', "'max' or a number > 0")
         if self.top_db is not None and not (num(self.top_db) and self.top_db >= 0): bad('top_db', 'None or >= 0')
         if self.amin is not None and not (num(self.amin) and self.amin > 0): bad('amin', 'None or > 0')
@@ -154,11 +162,13 @@ class FrontEnd:
 
     # ---- variants and JSON
     def replace(self, **changes) -> 'FrontEnd':
-        "A checked copy with `changes`; win_length and hop_length follow a new n_fft when they had its defaults."
+        """A checked copy with `changes`; win_length and hop_length follow a new n_fft, and ref a new kind, when
+        they had their defaults."""
         if 'n_fft' in changes:
             if 'win_length' not in changes and self.win_length == self.n_fft: changes['win_length'] = None
             if 'hop_length' not in changes and self.hop_length == max(1, self.win_length // 4):
                 changes['hop_length'] = None
+        if 'kind' in changes and 'ref' not in changes and self.ref == default_ref(self.kind): changes['ref'] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -292,7 +302,7 @@ class FrontEndModule(nn.Module):
         re, im = stft_dft(x, self.basis, self.hop_length, self.center, self.pad_mode)
         s = power_spectrum(re, im, self.power)
         if self.kind in ('mel', 'mfcc'): s = torch.matmul(self.fbank, s)
-        if self.to_db: s = amplitude_to_db(s, self.stype, self.ref, self.amin, self.top_db, dims=3)
+        if self.to_db: s = amplitude_to_db(s, self.stype, ref=self.ref, amin=self.amin, top_db=self.top_db, dims=3)
         if self.kind == 'mfcc': s = torch.matmul(self.dct, s)
         if self.normalize == 'example':
             m, sd = mean_std(s)

@@ -1,24 +1,18 @@
-"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+"""The kernels of the front end, in torch alone: pure functions on `(..., time)` waveforms and `(..., freq, frames)`
+spectrograms, read by the fastai batch transforms (`transforms.spectrogram`), the exportable `FrontEndModule`, the
+backbones (PANNs, CREPE) and the served models alike.
 
-This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
-fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
-`fastai_audio.export_waveform_model` and
+- window, edge padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export;
+  equal), power, mel filterbank, DCT, dB, two-pass statistics and normalisation, device resampling;
+- framing, each rule written once: `seconds_to_samples` (the one rounding of seconds to samples: to the nearest),
+  `window_starts` (every hop while windows fit, then one flush with the end; a short clip gets one window) and
+  `frame_signal` (the windows themselves, a short clip padded by `pad_to`).
 
-    from frontend import load_waveform_model
-    model = load_waveform_model('tagger/')          # model.safetensors + config.json
-    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
-
-It holds, each written once and read by training, prediction, export, embeddings and the backbones:
-
-- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
-  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
-- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
-  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
-  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
-  window starts with the last window flush with the end, padding a short clip).
-- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
-- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
-  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
+Defaults: a kernel and its transform share their defaults, or the kernel has none. The STFT size has none here
+(`stft`, `spectrogram`, `melspectrogram` and `mfcc` need `n_fft`: librosa says 2048, the transforms and
+`FrontEnd` say 1024); every other default equals the one of the same parameter in `Spectrogram`,
+`MelSpectrogram`, `MFCC`, `AmplitudeToDB`, `SpecNormalize` and `Resample` (`tests/test_one_place.py` compares the
+signatures). Settings after the leading ones of `amplitude_to_db` are keyword-only, in `AmplitudeToDB`'s order.
 
 Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
 the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
@@ -34,7 +28,7 @@ import torch.nn.functional as F
 
 from .compat import check
 
-__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'frame_signal', 'pad_to', 'resample_batch']
+__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch']
 
 # =========================================================================== checks
 def _check_int(name: str, value, low: int = 1):
@@ -187,7 +181,7 @@ def _centred(x: torch.Tensor, n_fft: int, center: bool, pad_mode: str) -> torch.
     return pad_signal(x, n_fft // 2, pad_mode) if center else x
 
 
-def stft(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
+def stft(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
          window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant') -> torch.Tensor:
     """Short-time Fourier transform by `torch.stft` (the fast form, for training).
 
@@ -246,7 +240,7 @@ def power_spectrum(re: torch.Tensor, im: torch.Tensor, power: float = 2.0) -> to
     return pw.sqrt() if power == 1 else pw.pow(power / 2)
 
 
-def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = None, win_length: int | None = None,
+def spectrogram(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
                 window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
                 power: float = 2.0) -> torch.Tensor:
     """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
@@ -256,12 +250,13 @@ def spectrogram(x: torch.Tensor, n_fft: int = 2048, hop_length: int | None = Non
     return power_spectrum(z.real, z.imag, power)
 
 
-def melspectrogram(x: torch.Tensor, sr: int, n_fft: int = 2048, hop_length: int | None = None, n_mels: int = 128,
+def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, hop_length: int | None = None, n_mels: int = 128,
                    f_min: float = 0.0, f_max: float | None = None, power: float = 2.0, htk: bool = False,
                    norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
     """Mel spectrogram of `x` `(..., time)` at `sr` Hz: `(..., n_mels, frames)`, the `spectrogram` (power 2 by
     default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)` (or on `fbank`).
-    Defaults are librosa's (2048, hop 512, 128 bands); the fastai transforms and presets set their own."""
+    `n_fft` has no default (the transforms' and `FrontEnd`'s 1024 is not librosa's 2048: say which); the other
+    defaults are `MelSpectrogram`'s."""
     if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm, np.float64).to(x.device, x.dtype)
     return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
 
@@ -277,7 +272,7 @@ def _check_db_args(ref, top_db, amin):
     if amin is not None and not amin > 0: raise ValueError(f'amin must be > 0 or None, got {amin}')
 
 
-def amplitude_to_db(x: torch.Tensor, stype: str = 'power', ref: float | str = 'max', amin: float | None = None,
+def amplitude_to_db(x: torch.Tensor, stype: str = 'power', *, ref: float | str = 'max', amin: float | None = None,
                     top_db: float | None = 80.0, dims: int = 2) -> torch.Tensor:
     """A power (`stype='power'`: 10 log10) or magnitude (`'magnitude'`: 20 log10) spectrogram in dB.
 
@@ -304,10 +299,14 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', ref: float | str = 'm
 
 
 def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
-         top_db: float | None = 80.0, dct: torch.Tensor | None = None, **mel_kw) -> torch.Tensor:
+         top_db: float | None = 80.0, amin: float | None = None, dct: torch.Tensor | None = None,
+         **mel_kw) -> torch.Tensor:
     """Mel-frequency cepstral coefficients of `x` `(..., time)`: `(..., n_mfcc, frames)`, the orthonormal
-    DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`)."""
-    db = amplitude_to_db(melspectrogram(x, sr, n_mels=n_mels, **mel_kw), ref=ref, top_db=top_db)
+    DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`). `mel_kw`
+    go to `melspectrogram` (`n_fft` among them: it has no default)."""
+    mel = melspectrogram(x, sr, n_mels=n_mels, **mel_kw)
+    db = amplitude_to_db(mel, 'power' if mel_kw.get('power', 2.0) == 2 else 'magnitude', ref=ref, amin=amin,
+                         top_db=top_db)
     if dct is None: dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64).to(x.device, x.dtype)
     return torch.matmul(dct, db)
 
@@ -388,8 +387,11 @@ def standardize(x: torch.Tensor, mean, std, eps: float = 1e-6) -> torch.Tensor:
 
 
 # =========================================================================== framing
-def seconds_to_samples(seconds: float, sample_rate: int, at_least: int = 0) -> int:
-    "`seconds` at `sample_rate` Hz as a whole number of samples (rounded to the nearest), at least `at_least`."
+def seconds_to_samples(seconds, sample_rate: int, at_least: int = 0):
+    """`seconds` at `sample_rate` Hz as a whole number of samples, rounded to the nearest (halves to even), at
+    least `at_least`: an int for a number, a long tensor of the same shape for a tensor of seconds. The one
+    rounding of seconds to samples in the package (loading, cropping, windows, augmentations)."""
+    if isinstance(seconds, torch.Tensor): return (seconds * sample_rate).round().long().clamp_min(at_least)
     return max(at_least, int(round(seconds * sample_rate)))
 
 
@@ -403,12 +405,16 @@ def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:
 
 
 def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.Tensor:
-    """Start samples of windows of `window_length` every `hop_length` samples over a signal of `n_samples`
-    (at least `window_length`; pad a shorter one first): 0, hop, 2 hop... while they fit, and one more flush
-    with the end if the last stops short, so every sample is seen and no window hangs over the end. A tensor
-    `(n_windows,)`; branch-free, so it exports."""
-    last = n_samples - window_length
-    count = (torch.ones((), dtype=torch.long) * last + hop_length - 1) // hop_length + 1
+    """Start samples of windows of `window_length` every `hop_length` samples over a signal of `n_samples`: 0,
+    hop, 2 hop... while they fit, and one more flush with the end if the last stops short, so every sample is
+    seen and no window hangs over the end; a signal shorter than one window gets one window at 0 (pad it to
+    `window_length`, as `frame_signal` does). A long tensor `(n_windows,)`; branch-free, so it exports. The one
+    framing rule of the package (served windows, embeddings, windowed datasets, CREPE frames)."""
+    if not torch.jit.is_scripting():
+        for name, v in (('window_length', window_length), ('hop_length', hop_length)):
+            if isinstance(v, int) and v <= 0: raise ValueError(f'{name} must be > 0, got {v}')
+    last = (torch.ones((), dtype=torch.long) * (n_samples - window_length)).clamp_min(0)
+    count = (last + hop_length - 1) // hop_length + 1
     if torch.jit.is_scripting(): n = int(count)
     else:
         n = count.item()            # read from a tensor: exporters then keep the count free, one window included

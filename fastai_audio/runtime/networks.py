@@ -5,6 +5,8 @@ backbone of the audio-model registry) into a JSON-ready dict; `serving.classifie
 `models.sed.build_frame_classifier` for frame classifiers) rebuild it from that dict without fastai, with the
 layers here: `ConcatPool` (fastai's concatenated max + average pooling), the timm body wrapper, the head layers
 recognised by type, and `torchvision_body` (a torchvision body whose first convolution takes `n_in` channels).
+`first_conv` is the one rule for "the network's input convolution" (the first `nn.Conv2d` in `modules()` order),
+read by the learner that adapts it to the audio's channels, by the describe / rebuild pair and by the SED heads.
 
 This module imports only torch (torchvision when a torchvision body is rebuilt), never fastai or timm.
 """
@@ -98,7 +100,7 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     head = [_head_layer(m) for m in model[1]]
     if any(h is None for h in head): return None
     body = model[0]
-    first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
+    first = first_conv(body)[2]
     if first is None: return None
     if type(body).__name__ in ('TimmBody', '_TimmBody'):
         cfg = getattr(body.model, 'pretrained_cfg', None) or getattr(body.model, 'default_cfg', {})
@@ -108,16 +110,29 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(body), head=head)
 
 
+def first_conv(model: nn.Module) -> tuple[nn.Module | None, str | None, nn.Conv2d | None]:
+    """`(parent, name, conv)`: the first `nn.Conv2d` of `model` in `model.modules()` order (depth first, children
+    in the order they were set: the input convolution of torchvision, timm and PANNs networks), with the module
+    holding it and its attribute name there, so `setattr(parent, name, new)` replaces it; `(None, None, None)`
+    when `model` has none, and `(None, '', model)` when `model` is itself one. The package's one rule for it."""
+    for qualified, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            if not qualified: return None, '', m
+            parent, _, name = qualified.rpartition('.')
+            return model.get_submodule(parent), name, m
+    return None, None, None
+
+
+def conv_with_inputs(conv: nn.Conv2d, n_in: int) -> nn.Conv2d:
+    "A new, untrained `nn.Conv2d` as `conv` (sizes, stride, padding, groups, bias) but taking `n_in` channels."
+    return nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
+                     conv.bias is not None, conv.padding_mode)
+
+
 def _set_input_channels(model: nn.Module, n_in: int):
-    "Replace the first `nn.Conv2d` by one with `n_in` input channels (weights come from the checkpoint)."
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, nn.Conv2d):
-                if child.in_channels != n_in:
-                    setattr(parent, name, nn.Conv2d(n_in, child.out_channels, child.kernel_size, child.stride,
-                                                    child.padding, child.dilation, child.groups,
-                                                    child.bias is not None, child.padding_mode))
-                return
+    "Replace the `first_conv` by one with `n_in` input channels (weights come from the checkpoint)."
+    parent, name, conv = first_conv(model)
+    if parent is not None and conv.in_channels != n_in: setattr(parent, name, conv_with_inputs(conv, n_in))
 
 
 def torchvision_body(name: str, n_in: int, body_children: int) -> nn.Sequential:

@@ -21,7 +21,7 @@ from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor, audio_extensions, get_audio_files, load_audio
 from .spectrogram import AudioSpectrogram, _rewrap
-from ..runtime.functional import _check_int, stft_frames
+from ..runtime.functional import _check_int, seconds_to_samples, stft_frames
 from ..runtime.functional import _resample_rows
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
@@ -517,9 +517,9 @@ class AddBackground(RandomAudioTransform):
             pos = (first[:, None] + torch.arange(n, device=x.device)) % length[:, None]     # short ones loop
             bg = bank[starts[which][:, None] + pos].to(x.dtype)
         if event_seconds is not None:                      # one short event: the SNR holds over its span
-            span = (event_seconds.to(x.device) * sr).round().clamp(1, n)
+            span = seconds_to_samples(event_seconds.to(x.device), sr, 1).clamp(max=n)
             env = event_envelope(n, (event_at.to(x.device) * (n - span + 1)).floor(), span,
-                                 round(self.fade * sr)).to(x.dtype)
+                                 seconds_to_samples(self.fade, sr)).to(x.dtype)
             bg = bg * env
             snr_db = _per_example(snr_db, bg).reshape(-1) + 10 * torch.log10(n / env.square().sum(-1).clamp_min(1e-20))
         return mix_at_snr(x, bg.reshape(x.shape[0], *([1] * (x.ndim - 2)), n).expand_as(x), snr_db)
@@ -590,7 +590,7 @@ class Reverb(RandomAudioTransform):
         "`ir` `(batch, ir_samples)`, on `x`'s device: a random file's, or a synthetic one of a random RT60."
         if self.files is not None:
             return {'ir': self._irs(sr, x.device)[torch.randint(len(self.files), (len(x),)).to(x.device)]}
-        n_ir = min(x.shape[-1], int(math.ceil(max(_bounds(self.rt60)) * sr)))
+        n_ir = min(x.shape[-1], seconds_to_samples(max(_bounds(self.rt60)), sr))
         return {'ir': synthetic_impulse_response(n_ir, sr, _uniform(self.rt60, len(x)).to(x.device))}
 
     def apply(self, x, ir): return apply_impulse_response(x, ir)

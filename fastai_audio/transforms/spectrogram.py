@@ -7,7 +7,12 @@ device, keeping their window, filterbank and DCT matrix there once built. Each o
 `audio_learner` records, export rebuilds and backbones check. `front_end_tfms(fe)` gives the transforms of a
 description; `get_frequency_batch_transforms` is the classic spelling of the same.
 
-The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `frontend` and are re-exported here.
+The kernels themselves (STFT, mel, DCT, dB, normalisation) live in `runtime.functional`. The defaults live
+here, in each transform's `__init__`, and equal `FrontEnd`'s: a kernel has the same default for a parameter or
+none (the kernels' `n_fft` has none; the transforms' is 1024). A transform takes only its first natural argument
+by position (`n_fft` for `Spectrogram`, `sample_rate` for `MelSpectrogram` and `MFCC`, none for
+`AmplitudeToDB`); the rest go by name, so `MelSpectrogram(512, 128)` is a TypeError when it is made.
+`get_frequency_batch_transforms` reads its defaults from the `CLASSIC_2018` preset.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from fastcore.basics import patch
 from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
+from ..models.presets import CLASSIC_2018
 from ..runtime.frontend import FrontEnd
 from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
 from ..serving.classifier import _renamed
@@ -115,17 +121,18 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         frames as `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
     window_fn : the analysis window, 'hann' (periodic, default), 'hamming' or 'rectangular'.
 
+    Only `n_fft` is positional (the rest by name: `Spectrogram(512, 128)` is a TypeError, not a hop of 128).
     Bad settings raise a ValueError naming them, here rather than on the first batch.
 
     Examples
     --------
-    >>> Spectrogram(512, 128)(AudioTensor(torch.zeros(2, 1, 16000), sr=16000)).shape
+    >>> Spectrogram(512, hop_length=128)(AudioTensor(torch.zeros(2, 1, 16000), sr=16000)).shape
     torch.Size([2, 1, 257, 126])
     """
     order = 50
     _kind = 'linear'
 
-    def __init__(self, n_fft: int = 1024, hop_length: int | None = None, win_length: int | None = None,
+    def __init__(self, n_fft: int = 1024, *, hop_length: int | None = None, win_length: int | None = None,
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None,
                  window_fn: str = 'hann'):
         super().__init__()
@@ -141,7 +148,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
 
     def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
         return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('stft_window', x), self.center,
-                           self.pad_mode, self.power)
+                           self.pad_mode, power=self.power)
 
     def describe(self, sample_rate: int, channels: int = 1) -> FrontEnd:
         "The `FrontEnd` this transform computes for batches at `sample_rate` Hz with `channels` channels."
@@ -174,15 +181,17 @@ class MelSpectrogram(Spectrogram):
     sample_rate : Hz of the batches; the filterbank is built for it (None: taken from each batch).
     n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
     htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
-    Other arguments as `Spectrogram`.
+    Other arguments as `Spectrogram`. Only `sample_rate` is positional: `MelSpectrogram(512, 128)` is a
+    TypeError when it is made (it used to fail at the first batch), `MelSpectrogram(16000, n_fft=512)` works.
     """
     _kind = 'mel'
 
-    def __init__(self, sample_rate: int | None = None, n_fft: int = 1024, hop_length: int | None = None,
+    def __init__(self, sample_rate: int | None = None, *, n_fft: int = 1024, hop_length: int | None = None,
                  n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None, win_length: int | None = None,
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
                  norm: str | None = 'slaney', window_fn: str = 'hann'):
-        super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate, window_fn)
+        super().__init__(n_fft, hop_length=hop_length, win_length=win_length, power=power, center=center,
+                         pad_mode=pad_mode, sample_rate=sample_rate, window_fn=window_fn)
         _check_int('n_mels', n_mels)
         self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
         self._fbank_sr = None
@@ -209,35 +218,36 @@ class AmplitudeToDB(DisplayedTransform):
 
     Parameters
     ----------
-    ref : 'max' (default) or a fixed reference such as 1.0. top_db : clip this many dB below the peak (80;
-        None: no clip). amin : floor before the log (default 1e-10 for power, 1e-5 for magnitude), so silence
-        gives finite dB. Bad settings raise a ValueError naming them.
+    ref : 'max' (default) or a fixed reference such as 1.0. amin : floor before the log (default 1e-10 for
+        power, 1e-5 for magnitude), so silence gives finite dB. top_db : clip this many dB below the peak (80;
+        None: no clip). All by name, in `amplitude_to_db`'s order. Bad settings raise a ValueError naming them.
     """
     order = 60
 
-    def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
+    def __init__(self, *, ref: float | str = 'max', amin: float | None = None, top_db: float | None = 80.0):
         super().__init__()
         _check_db_args(ref, top_db, amin)
-        self.ref, self.top_db, self.amin = ref, top_db, amin
+        self.ref, self.amin, self.top_db = ref, amin, top_db
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         st = x.settings
         if st.to_db or st.normalize is not None: return x
-        db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', self.ref, self.amin, self.top_db,
-                             dims=x.ndim - 1)
+        db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', ref=self.ref, amin=self.amin,
+                             top_db=self.top_db, dims=x.ndim - 1)
         return _rewrap(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
 
 
 class MFCC(MelSpectrogram):
     """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram` of MFCCs
     `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II (`frontend.dct_matrix`) of the dB mel spectrogram, as
-    `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`, taken per example). Mel arguments as `MelSpectrogram`."""
+    `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`, taken per example). Mel arguments as `MelSpectrogram`; only
+    `sample_rate` is positional."""
     _kind = 'mfcc'
 
-    def __init__(self, sample_rate: int | None = None, n_mfcc: int = 20, n_fft: int = 1024,
+    def __init__(self, sample_rate: int | None = None, *, n_mfcc: int = 20, n_fft: int = 1024,
                  hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
                  top_db: float | None = 80.0, amin: float | None = None, **mel_kw):
-        super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
+        super().__init__(sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, **mel_kw)
         _check_db_args(ref, top_db, amin)
         self.n_mfcc, self.ref, self.top_db, self.amin = n_mfcc, ref, top_db, amin
         self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
@@ -245,7 +255,7 @@ class MFCC(MelSpectrogram):
     def _spec(self, x, sr):
         mel = super()._spec(x, sr)
         scale = 'power' if self.power == 2 else 'magnitude'
-        db = amplitude_to_db(mel, scale, self.ref, self.amin, self.top_db, dims=mel.ndim - 1)
+        db = amplitude_to_db(mel, scale, ref=self.ref, amin=self.amin, top_db=self.top_db, dims=mel.ndim - 1)
         return torch.matmul(self._buf('dct', x), db)
 
     def _extra(self):
@@ -331,28 +341,32 @@ def front_end_tfms(fe: FrontEnd) -> list:
     mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)
     if fe.kind == 'linear': tfms = [Spectrogram(sample_rate=fe.sample_rate, **stft)]
     elif fe.kind == 'mel': tfms = [MelSpectrogram(fe.sample_rate, **stft, **mel)]
-    else: tfms = [MFCC(fe.sample_rate, fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
+    else: tfms = [MFCC(fe.sample_rate, n_mfcc=fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
     if fe.to_db and fe.kind != 'mfcc': tfms.append(AmplitudeToDB(ref=fe.ref, top_db=fe.top_db, amin=fe.amin))
     if fe.normalize: tfms.append(SpecNormalize(fe.mean, fe.std, per_example=fe.normalize == 'example', eps=fe.eps))
     return tfms
 
 
-def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_mels: int = 40,
-                                   sample_rate: int = 16000, f_min: float = 0.0, f_max: float | None = None,
-                                   top_db: float | None = 80.0, normalize: str | None = 'dataset',
-                                   mfcc: int | None = None, ref: float | str | None = None, **mel_kw) -> list:
+def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: int = CLASSIC_2018.hop_length,
+                                   n_mels: int = CLASSIC_2018.n_mels, sample_rate: int = CLASSIC_2018.sample_rate,
+                                   f_min: float = CLASSIC_2018.f_min, f_max: float | None = None,
+                                   top_db: float | None = CLASSIC_2018.top_db,
+                                   normalize: str | None = CLASSIC_2018.normalize, mfcc: int | None = None,
+                                   ref: float | str | None = None, **mel_kw) -> list:
     """The batch transforms that turn waveforms into normalised log-mel spectrograms (or MFCCs), for
-    `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe.
+    `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe. The defaults are the
+    `CLASSIC_2018` preset's, read from it (called without arguments, this is `CLASSIC_2018.batch_tfms()`).
 
     Parameters
     ----------
     n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40;
         `n_hop` is the old name of `hop_length`).
-    sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
+    sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (20 to 8000, the
+        preset's; f_max None: the preset's at its rate, else sample_rate / 2).
     normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
     mfcc : if an int, that many MFCCs instead of log-mel bands.
     ref : dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
-        default for MFCCs, as librosa).
+        default for MFCCs, as librosa: `FrontEnd`'s default for the kind).
     Other keywords (win_length, center, pad_mode, htk, norm, power, window_fn) are `MelSpectrogram`'s.
 
     Examples
@@ -368,9 +382,10 @@ def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_m
     if unknown: raise TypeError(f'get_frequency_batch_transforms got unexpected arguments {unknown}')
     if 'norm' in mel_kw: mel_kw['mel_norm'] = mel_kw.pop('norm')
     if 'power' in mel_kw: mel_kw['power'] = float(mel_kw['power'])
-    fe = FrontEnd(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
-                  top_db=top_db, normalize=normalize, kind='mfcc' if mfcc else 'mel', n_mfcc=mfcc or 20,
-                  ref=(1.0 if mfcc else 'max') if ref is None else ref, **mel_kw)
+    if f_max is None and sample_rate == CLASSIC_2018.sample_rate: f_max = CLASSIC_2018.f_max
+    fe = CLASSIC_2018.replace(name='custom', sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+                              f_min=f_min, f_max=f_max, top_db=top_db, normalize=normalize,
+                              kind='mfcc' if mfcc else 'mel', ref=ref, **({'n_mfcc': mfcc} if mfcc else {}), **mel_kw)
     return front_end_tfms(fe)
 
 
