@@ -19,7 +19,7 @@ from fastcore.basics import ifnone
 from ..core import AudioTensor
 from ..data.croppad import CropPad, crop_pad
 from ..data.loading import audio_loader_of
-from ..runtime.functional import seconds_to_samples
+from ..runtime.functional import aggregate_windows, seconds_to_samples   # the one window -> clip rule, re-exported
 from ..runtime.functional import window_starts as _window_starts
 
 __all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
@@ -115,20 +115,6 @@ class WindowedDataset:
         x, *ys = self._clip(i)
         size, _ = self._samples(x.sr)
         return (crop_pad(x[..., start:start + size], size, pad=self.pad), *ys)
-
-
-def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int, agg: str = 'mean') -> torch.Tensor:
-    """Scores `(n_windows, n_classes)` -> `(n_clips, n_classes)`: the mean or max over each clip's windows.
-    A clip with no window gets zeros."""
-    out = preds.new_zeros(n_clips, *preds.shape[1:])
-    idx = clip_ids.to(preds.device).view(-1, *([1] * (preds.ndim - 1))).expand_as(preds)
-    if agg == 'mean':
-        out.scatter_add_(0, idx, preds)
-        count = torch.bincount(clip_ids, minlength=n_clips).clamp_min(1).to(preds)
-        return out / count.view(-1, *([1] * (preds.ndim - 1)))
-    if agg == 'max':
-        return out.fill_(float('-inf')).scatter_reduce_(0, idx, preds, 'amax').nan_to_num(neginf=0.0)
-    raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
 
 
 def _first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
