@@ -152,8 +152,12 @@ def _renamed(kwargs: dict, old: str, new: str, value, where: str):
     return old_value if value is None else value
 
 
-def waveform_classifier(spec: AudioModelSpec, net: nn.Module) -> WaveformClassifier:
-    "The `WaveformClassifier` that `spec` describes, around `net` (eval mode)."
+def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> WaveformClassifier:
+    """The `WaveformClassifier` that `spec` describes (eval mode), around `net` or, when None, an untrained
+    network rebuilt from `spec.network` (`build_network`); `load_model` fills its weights."""
+    if net is None:
+        if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
+        net = build_network(spec.network)
     fe = spec.front_end
     model = WaveformClassifier(FrontEndModule(fe), net, fe.sample_rate, spec.window_length, spec.hop_length,
                                spec.multi_label, spec.agg == 'max', spec.pad, fe.channels)

@@ -28,7 +28,7 @@ __all__ = ['read_config']
 #: (2: `AudioModelSpec` with its front end as `FrontEnd.to_dict`; 1: the v0.1 export config).
 FORMAT_VERSION = 3
 #: kind -> what a folder of that kind holds, in words (for messages).
-KINDS = {'classifier': 'clip classifier', 'sed': 'sound event detector', 'embedding': 'embedder + classifier head'}
+KINDS = {'classifier': 'clip classifier', 'sed': 'sound event detector', 'embedding': 'embedding classifier'}
 
 
 def read_config(path) -> dict:

@@ -51,8 +51,8 @@ def load_model(path, net=None, kind: str | None = None) -> nn.Module:
     got = config_kind(cfg)
     if kind is not None and got != kind:
         if kind not in KINDS: raise ValueError(f'unknown model kind {kind!r} (known: {", ".join(KINDS)})')
-        raise ValueError(f'{path} holds a {KINDS[got]} (config kind {got!r}), not a {KINDS[kind]}: load it with '
-                         f'load_model' + (' or load_sed_model' if got == 'sed' else ''))
+        raise ValueError(f'{path} holds a model of kind {got!r} ({KINDS[got]}), not {kind!r} ({KINDS[kind]}): '
+                         'load it with load_model' + (' or load_sed_model' if got == 'sed' else ''))
     record, build = SERVED[got]
     spec = record.from_dict(cfg)
     try: model = build(spec, net)
