@@ -55,10 +55,14 @@ def detector(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def embedding(classifier):
-    "(embedder, head learner): the classifier's body as the embedder, an untrained head on its frame embeddings."
+def embedding(classifier, tmp_path_factory):
+    """(embedder, head learner): the classifier's body as the embedder, an untrained head on the frame embeddings
+    of a second, smaller synthetic set (one clip per class and split: embedding is the slow part)."""
+    from fastai_audio.datasets.synth import make_synthetic_dataset
+    few = make_synthetic_dataset(tmp_path_factory.mktemp('few'), n_train=1, n_valid=1, seed=2)
+    dls = AudioItemList.from_folder(few).split_by_folder().label_from_re(NSYNTH_PATTERN).databunch(bs=4, num_workers=0)
     emb = AudioEmbedder.from_learner(classifier)
-    edls = embedding_dataloaders(emb, classifier.dls, num_workers=0)
+    edls = embedding_dataloaders(emb, dls, num_workers=0)
     set_seed(0)
     return emb, embedding_learner(edls)
 
@@ -78,7 +82,7 @@ def exported(tmp_path_factory, classifier, detector, embedding):
     }
 
 
-def _wave(seconds: float = 2.3, seed: int = 0) -> np.ndarray:
+def _wave(seconds: float = 1.3, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (tone(523.0, 16000, seconds) + 0.05 * rng.standard_normal(int(16000 * seconds))).astype(np.float32)
 
@@ -159,7 +163,7 @@ def test_each_kind_loads_and_runs_with_torch_alone(exported, tmp_path):
     """In a fresh interpreter where fastai, fastcore, fasttransform, fastprogress, fastdownload, librosa,
     matplotlib, pandas, plum and torchaudio cannot be imported (and pickle is refused), `load_model` rebuilds
     every kind and gives the in-process module's outputs within 1e-5."""
-    y = _wave(2.7, 1)
+    y = _wave(1.7, 1)
     np.save(tmp_path / 'y.npy', y)
     for kind, (folder, want) in exported.items(): np.save(tmp_path / f'{kind}.npy', _run(want, y))
     folders = {kind: str(folder) for kind, (folder, _) in exported.items()}
@@ -206,7 +210,7 @@ def test_format_2_folders_of_each_kind_still_load(exported, classifier, detector
     """Folders as the exporters wrote them before format 3: a clip classifier's spec without `kind`
     (format_version 2), a detector's and an embedding model's config with `kind` but no version; each loads
     and gives the in-process module's outputs (the embedding model with `net=`: format 2 did not describe it)."""
-    y = _wave(1.9, 2)
+    y = _wave(1.2, 2)
     spec, (tagger, want_tagger) = classifier.spec, exported['classifier']
     old = dict(format_version=2, front_end=spec.front_end.to_dict(), classes=list(spec.classes),
                multi_label=spec.multi_label, duration=spec.duration, pad=spec.pad, window=spec.window, hop=spec.hop,
