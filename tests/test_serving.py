@@ -120,7 +120,8 @@ def test_load_model_gives_the_served_module_of_each_kind(exported):
 def test_a_loader_for_one_kind_names_the_folder_and_the_kind_it_holds(exported):
     sed, tagger, embed = (exported[k][0] for k in ('sed', 'classifier', 'embedding'))
     with pytest.raises(ValueError, match=rf"{sed} holds a model of kind 'sed' \(sound event detector\), not "
-                                         r"'classifier' \(clip classifier\): load it with load_model or load_sed_model"):
+                                         r"'classifier' \(clip classifier\): load it with load_model or "
+                                         r"load_sed_model"):
         load_waveform_model(sed)
     with pytest.raises(ValueError, match=rf"{tagger} holds a model of kind 'classifier' \(clip classifier\), not "
                                          r"'sed' \(sound event detector\): load it with load_model$"):

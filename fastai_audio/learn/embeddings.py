@@ -150,7 +150,7 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
     from ..serving.export import save_waveform_model
     classes, multi = [str(v) for v in head_learn.dls.vocab], is_multi_label(head_learn.dls)
     model = EmbeddingClassifier(embedder, head_learn.model, multi, classes).eval()
-    spec = EmbeddingSpec.of(embedder, head_learn.model, classes, multi)
+    spec = EmbeddingSpec.from_embedder(embedder, head_learn.model, classes, multi)
     frames = frame_signal(torch.zeros(embedder.window_length * 3), embedder.window_length, embedder.hop_length)
     with torch.no_grad(): emb = embedder.encoder(frames)
     return save_waveform_model(model, path, spec.to_dict(), formats, traced={'embedder.encoder': frames, 'head': emb})

@@ -8,6 +8,7 @@ its frame embeddings as one waveform-in module, `EmbeddingClassifier`, and `Embe
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -112,13 +113,14 @@ class EmbeddingSpec:
         object.__setattr__(self, 'sample_rate', int(self.sample_rate))
 
     @classmethod
-    def of(cls, embedder: AudioEmbedder, head: nn.Module, classes, multi_label: bool = False) -> 'EmbeddingSpec':
+    def from_embedder(cls, embedder: AudioEmbedder, head: nn.Module, classes,
+                      multi_label: bool = False) -> 'EmbeddingSpec':
         "The spec of `embedder` and a trained `head` for `classes`."
         return cls(embedder.sample_rate, embedder.window, embedder.hop, tuple(classes), bool(multi_label),
                    embedder.name, describe_encoder(embedder.encoder), describe_embedding_head(head))
 
     def to_dict(self) -> dict:
-        return served_dict('embedding', {**{f: getattr(self, f) for f in self.__dataclass_fields__},
+        return served_dict('embedding', {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
                                          'classes': list(self.classes)})
 
     @classmethod
