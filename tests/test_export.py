@@ -73,19 +73,16 @@ def test_safetensors_model_loads_without_fastai_or_pickle(learner, tmp_path):
     y = _clip(1.8, 2)
     np.save(tmp_path / 'y.npy', y)
     np.save(tmp_path / 'want.npy', learner.predict(y, sr=16000)[2].numpy())
-    import shutil
-    core = shutil.copy(Path(__file__).parent.parent / 'fastai_audio' / 'frontend.py', tmp_path / 'frontend.py')
+    root = str(Path(__file__).parent.parent)
     code = f"""
 import sys, pickle
-sys.modules['fastai'] = None; sys.modules['fastai_audio'] = None     # importing either would fail
-sys.modules['fastcore'] = None; sys.modules['fasttransform'] = None
+for name in ('fastai', 'fastcore', 'fasttransform', 'librosa'): sys.modules[name] = None   # importing any would fail
 def no_pickle(*a, **k): raise AssertionError('pickle used')
 pickle.load = pickle.loads = no_pickle
 import numpy as np, torch
-sys.path.insert(0, {str(tmp_path)!r})
-import frontend                                                       # the copied file, torch alone
-assert frontend.__file__ == {str(core)!r}
-model = frontend.load_waveform_model({str(path)!r})
+sys.path.insert(0, {root!r})
+from fastai_audio.serving import load_waveform_model                 # the torch-only layers
+model = load_waveform_model({str(path)!r})
 with torch.no_grad(): got = model(torch.from_numpy(np.load({str(tmp_path / 'y.npy')!r})))
 np.testing.assert_allclose(got.numpy(), np.load({str(tmp_path / 'want.npy')!r}), atol=1e-4)
 print('ok', model.classes)

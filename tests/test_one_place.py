@@ -102,7 +102,7 @@ def _looks_for_a_conv2d(node) -> bool:
 def test_the_first_conv_is_found_by_one_function():
     """Only `runtime.networks.first_conv` loops over a network's modules for the first `nn.Conv2d`. Before:
     learn/learner.py `_first_conv` and runtime/networks.py `_set_input_channels` (parent by parent: a direct
-    child before an earlier nested one), `describe_network`, and models/sed.py three times (depth first)."""
+    child before an earlier nested one), `describe_network`, and backbones/sed.py three times (depth first)."""
     assert _where(_looks_for_a_conv2d) == {('runtime/networks.py', 'first_conv')}
 
 
@@ -122,14 +122,14 @@ def _unfolds(node) -> bool:
 
 def test_signals_are_framed_by_one_rule():
     """Windows of a signal are cut only by `frame_signal` / `window_starts`; the two other `unfold`s are not
-    framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before: models/crepe.py
+    framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before: backbones/crepe.py
     `crepe_frames` unfolded by itself and dropped the tail."""
     assert _where(_unfolds) == {('runtime/functional.py', '_resample_rows'), ('runtime/events.py', 'median_filter')}
 
 
 def test_crepe_frames_follow_the_framing_rule():
     "The last frame is flush with the end, a short clip gets one padded frame. Before: 2500 samples gave 2 frames."
-    from fastai_audio.models.crepe import crepe_frames
+    from fastai_audio.backbones.crepe import crepe_frames
     from fastai_audio.runtime.functional import window_starts
     wave = torch.randn(2, 2500)
     frames = crepe_frames(wave, 512)
@@ -162,8 +162,8 @@ def test_presets_and_registry_are_one_set_of_objects():
     Before: three descriptions (presets normalize='dataset', amin=None; registry and network normalize=None,
     amin=1e-10), and the test of the network passed `ignore=` for exactly the fields that differed."""
     from fastai_audio import FRONT_ENDS, PANNS, PANNS_16K, Cnn6, Cnn10, Cnn14
-    from fastai_audio.models.panns import PANNS_FRONT_ENDS, PANNS_RATES
-    from fastai_audio.models.registry import AUDIO_MODELS
+    from fastai_audio.backbones.panns import PANNS_FRONT_ENDS, PANNS_RATES
+    from fastai_audio.backbones.registry import AUDIO_MODELS
     for name, entry in AUDIO_MODELS.items():
         if name.startswith('panns'):
             assert any(entry.front_end is fe for fe in FRONT_ENDS.values()), name

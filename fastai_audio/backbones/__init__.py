@@ -1,6 +1,6 @@
-"""Backbones, torch only: the networks audio learners are built on. The registry of audio backbones (its front
-ends are the presets), PANNs, CREPE, Hugging Face encoders, the frame-level SED heads, and where pretrained
-weights come from.
+"""Backbones, torch only: the networks audio learners are built on: the registry of audio backbones (its front ends are the presets), PANNs, CREPE,
+Hugging Face encoders, the frame-level SED heads, the frozen embedders of embedding transfer, and where
+pretrained weights come from.
 
 Layer rule: May import `runtime`; never fastai, fastcore, fasttransform, librosa or matplotlib.
 """
@@ -11,7 +11,8 @@ from .crepe import *  # noqa: F401,F403
 from .hf import *  # noqa: F401,F403
 from .registry import *  # noqa: F401,F403
 from .sed import *  # noqa: F401,F403
+from .embedders import *  # noqa: F401,F403
 import importlib as _importlib
 
-__all__ = [name for module in ('presets', 'pretrained', 'panns', 'crepe', 'hf', 'registry', 'sed')
+__all__ = [name for module in ('presets', 'pretrained', 'panns', 'crepe', 'hf', 'registry', 'sed', 'embedders')
            for name in _importlib.import_module(f'.{module}', __name__).__all__]

@@ -24,7 +24,7 @@ FSDKAGGLE2019 = FrontEnd('fsdkaggle2019', 44100, 2048, 512, 128, f_min=20.0, f_m
 #: PANNs (Kong et al. 2020): 32 kHz, 1024-sample window, hop 320, 64 Slaney bands from 50 to 14000 Hz,
 #: reflect padding, 10 log10(power) against a fixed reference of 1 with floor 1e-10, no clipping and no
 #: normalisation: the very object the network and the registry's 'panns_cnn*' entries hold (what the official
-#: checkpoints were trained on, defined once in `models.panns.PANNS_FRONT_ENDS`).
+#: checkpoints were trained on, defined once in `backbones.panns.PANNS_FRONT_ENDS`).
 PANNS = PANNS_FRONT_ENDS[1024]
 #: The 16 kHz PANNs checkpoint's (`Cnn14_16k`, registry entry 'panns_cnn14_16k'): window 512, hop 160, 50-8000 Hz.
 PANNS_16K = PANNS_FRONT_ENDS[512]

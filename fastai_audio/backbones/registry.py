@@ -44,7 +44,7 @@ def _crepe(capacity):
     return AudioModelEntry(Crepe, f'{capacity}.pth', CrepeClassifier.front_end, build)
 
 
-AUDIO_MODELS = {                    # the PANNs entries' front ends are the presets' objects (models.presets)
+AUDIO_MODELS = {                    # the PANNs entries' front ends are the presets' objects (backbones.presets)
     'panns_cnn6': AudioModelEntry(Cnn6, 'Cnn6_mAP=0.343.pth', PANNS),
     'panns_cnn10': AudioModelEntry(Cnn10, 'Cnn10_mAP=0.380.pth', PANNS),
     'panns_cnn14': AudioModelEntry(Cnn14, 'Cnn14_mAP=0.431.pth', PANNS),

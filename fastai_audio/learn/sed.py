@@ -4,7 +4,7 @@ file or a folder, and event- and segment-based F1 as fastai metrics.
     learn = sed_learner(dls, resnet18, pretrained=False)
     learn.fit_one_cycle(10, 1e-3)
     learn.predict_events('recording.wav')       # DataFrame: filename, onset, offset, event_label, score
-    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_sed_model, no fastai
+    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_model, no fastai
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..runtime.events import decode_events, event_scores, frame_grid, segment_sc
 from .learner import _speed_options
 from ..data.loading import audio_loader_of
 from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
-from ..serving.detector import FrameDetector
+from ..serving.detector import FrameDetector, SEDSpec, frame_detector
 from ..data.sed import FrameTargets
 
 __all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
@@ -64,7 +64,17 @@ class EventF1(Metric):
 
 
 class SEDLearner(Learner):
-    "A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`)."
+    """A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`); `spec`
+    says what the trained model needs to be used, as `AudioLearner.spec` does."""
+
+    @property
+    def spec(self) -> SEDSpec:
+        """The `SEDSpec` of this learner: the front end its validation batches go through, the classes and how
+        to rebuild the network. Described from the DataLoaders and the model as they are when read; an exported
+        detector's config.json is its `to_dict()`."""
+        from .learner import _front_end_of
+        return SEDSpec(_front_end_of(self.dls), tuple(map(str, self.dls.vocab)),
+                       describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
 
     def _spectrogram(self, path):
         "One file decoded as the loaders decode it, through the validation front end: a batch of one."
@@ -159,15 +169,14 @@ class SEDLearner(Learner):
         CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
         validation batches, which the detector cannot carry, is a ValueError naming it."""
         import copy
-        from .learner import _foreign_tfms, _front_end_of
+        from .learner import _foreign_tfms
         foreign = [n for n in _foreign_tfms(self.dls) if n != FrameTargets.__name__]
         if foreign: raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, '
                                      'which the waveform-in detector cannot reproduce')
-        fe = _front_end_of(self.dls)
-        fe.check_servable('export')
-        det = FrameDetector(fe, copy.deepcopy(self.model).eval().cpu(), self.dls.vocab).eval()
-        det.config = dict(kind='sed', front_end=fe.to_dict(), classes=det.classes, frame_seconds=det.frame_seconds,
-                          start=det.start, network=describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
+        spec = self.spec
+        spec.front_end.check_servable('export')
+        det = frame_detector(spec, copy.deepcopy(self.model).eval().cpu())
+        det.config = spec.to_dict()
         return det
 
     def predict_events_folder(self, folder, csv=None, **kwargs):
@@ -210,10 +219,11 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`: a waveform
     `(samples,)` of any length at the front end's rate -> frame probabilities `(frames, classes)`.
 
-    formats : 'safetensors' (config.json + weights: `load_sed_model`, whose `events()` decodes them),
+    formats : 'safetensors' (config.json + weights: `load_model`, whose detector's `events()` decodes them),
         'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'.
-    config.json holds the front end, the classes and the frame grid (`frame_seconds`, `start`): what
-    `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events. Returns `path`.
+    config.json is `learn.spec.to_dict()`: the front end, the classes and the frame grid (`frame_seconds`,
+    `start`), what `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events.
+    Returns `path`.
     """
     from ..serving.export import save_waveform_model
     det = learn.detector()

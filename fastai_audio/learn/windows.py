@@ -20,7 +20,7 @@ from ..core import AudioTensor
 from ..data.blocks import is_multi_label
 from ..data.croppad import CropPad, crop_pad
 from ..data.loading import audio_loader_of
-from ..runtime.functional import seconds_to_samples, window_starts
+from ..runtime.functional import aggregate_windows, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
 
 __all__ = ['WindowedDataset', 'aggregate_windows', 'Timeline']
 
@@ -170,42 +170,6 @@ class WindowedDataset:
         x, *ys = self._clip(i)
         size, _ = self._samples(x.sr)
         return (crop_pad(x[..., start:start + size], size, pad=self.pad), *ys)
-
-
-def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int, agg: str = 'mean') -> torch.Tensor:
-    """The mean or max of the windows' scores over each clip's windows.
-
-    Parameters
-    ----------
-    preds : torch.Tensor
-        Scores, `(n_windows, n_classes)`.
-    clip_ids : torch.Tensor
-        The clip of each window, `(n_windows,)` integers in `[0, n_clips)`.
-    n_clips : int
-        Number of clips.
-    agg : {'mean', 'max'}
-        How windows combine (default 'mean'); another is a ValueError.
-
-    Returns
-    -------
-    torch.Tensor
-        `(n_clips, n_classes)`; a clip with no window gets zeros.
-
-    Examples
-    --------
-    >>> aggregate_windows(torch.tensor([[1.], [3.], [5.]]), torch.tensor([0, 0, 1]), 2, agg='max')
-    tensor([[3.],
-            [5.]])
-    """
-    out = preds.new_zeros(n_clips, *preds.shape[1:])
-    idx = clip_ids.to(preds.device).view(-1, *([1] * (preds.ndim - 1))).expand_as(preds)
-    if agg == 'mean':
-        out.scatter_add_(0, idx, preds)
-        count = torch.bincount(clip_ids, minlength=n_clips).clamp_min(1).to(preds)
-        return out / count.view(-1, *([1] * (preds.ndim - 1)))
-    if agg == 'max':
-        return out.fill_(float('-inf')).scatter_reduce_(0, idx, preds, 'amax').nan_to_num(neginf=0.0)
-    raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
 
 
 def _first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:

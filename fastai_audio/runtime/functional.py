@@ -433,3 +433,38 @@ def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: s
     out = wave.index_select(-1, idx)
     if wave.ndim == 1: return out.reshape(-1, window_length)
     return out.reshape(wave.shape[0], -1, window_length).transpose(0, 1)
+
+
+# =========================================================================== window scores to clip scores
+def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor | None = None, n_clips: int | None = None,
+                      agg: str = 'mean') -> torch.Tensor:
+    """The one rule by which window scores become clip scores, for served models and learners alike: the mean
+    or the max over each clip's windows. Scriptable, and the one-clip form exports (ONNX, `torch.export`).
+
+    Parameters
+    ----------
+    preds : tensor `(n_windows, ...)`, the windows' scores (probabilities).
+    clip_ids : long tensor `(n_windows,)`, the clip of each window, or None: all the windows are one clip's.
+    n_clips : int, clips in the result (None: `clip_ids.max() + 1`). A clip with no window scores zeros.
+    agg : 'mean' or 'max'. (Default: 'mean')
+
+    Returns
+    -------
+    tensor `(...)` for one clip (`clip_ids` None), else `(n_clips, ...)`.
+    """
+    if agg != 'mean' and agg != 'max': raise ValueError("agg must be 'mean' or 'max', got '" + agg + "'")
+    if clip_ids is None: return preds.amax(dim=0) if agg == 'max' else preds.mean(dim=0)
+    n = int(clip_ids.max()) + 1 if n_clips is None else n_clips
+    flat = preds.reshape(preds.shape[0], -1)
+    ids = clip_ids.to(preds.device)
+    idx = ids.unsqueeze(1).expand_as(flat)
+    if agg == 'mean':
+        out = flat.new_zeros((n, flat.shape[1])).scatter_add_(0, idx, flat)
+        out = out / torch.bincount(ids, minlength=n).clamp_min(1).to(flat.dtype).unsqueeze(1)
+    else:
+        out = flat.new_full((n, flat.shape[1]), float('-inf')).scatter_reduce_(0, idx, flat, 'amax')
+        out = out.nan_to_num(neginf=0.0)
+    return out.reshape([n] + list(preds.shape[1:]))
+
+
+__all__ += ['aggregate_windows']

@@ -2,7 +2,7 @@
 
 `describe_network` turns a network that `audio_learner` built (a torchvision or timm body with a fastai head, or a
 backbone of the audio-model registry) into a JSON-ready dict; `serving.classifier.build_network` (and
-`models.sed.build_frame_classifier` for frame classifiers) rebuild it from that dict without fastai, with the
+`backbones.sed.build_frame_classifier` for frame classifiers) rebuild it from that dict without fastai, with the
 layers here: `ConcatPool` (fastai's concatenated max + average pooling), the timm body wrapper, the head layers
 recognised by type, and `torchvision_body` (a torchvision body whose first convolution takes `n_in` channels).
 `first_conv` is the one rule for "the network's input convolution" (the first `nn.Conv2d` in `modules()` order),

@@ -1,51 +1,32 @@
-"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+"""The clip classifier served: `AudioModelSpec` (everything a trained model needs to be used: the exported
+config of kind 'classifier'), `WaveformClassifier` (waveform in, class probabilities out, in plain torch) and
+the network rebuilder `build_network` (`runtime.networks.describe_network` writes what it reads).
 
-This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
-fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
-`fastai_audio.export_waveform_model` and
-
-    from frontend import load_waveform_model
-    model = load_waveform_model('tagger/')          # model.safetensors + config.json
+    from fastai_audio.serving import load_model
+    model = load_model('tagger/')                   # config.json + model.safetensors, torch alone
     probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
-
-It holds, each written once and read by training, prediction, export, embeddings and the backbones:
-
-- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
-  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
-- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
-  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
-  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
-  window starts with the last window flush with the end, padding a short clip).
-- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
-- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
-  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
-
-Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
-the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
-`librosa.feature.mfcc`.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 from ..backbones.registry import create_audio_model
-from ..runtime.frontend import FORMAT_VERSION, FrontEnd, FrontEndModule
+from ..runtime.frontend import FrontEnd, FrontEndModule
 from ..runtime.networks import _TimmBody, _layer, torchvision_body
-from ..runtime.functional import frame_signal, seconds_to_samples
+from ..runtime.functional import aggregate_windows, frame_signal, seconds_to_samples
+from .config import config_version, record_fields, served_dict
 
-__all__ = ['AudioModelSpec', 'WaveformClassifier', 'load_waveform_model', 'build_network']
+__all__ = ['AudioModelSpec', 'WaveformClassifier', 'build_network']
 
 # =========================================================================== the served model
 @dataclass(frozen=True)
 class AudioModelSpec:
     """Everything a trained model needs to be used: built once by `audio_learner` from the DataLoaders, read
     by `predict`, sliding windows, export, embeddings, `Checkpoint` and the CLI; `config.json` of an exported
-    model is its `to_dict()`.
+    clip classifier is its `to_dict()` (kind 'classifier', see `serving.config`).
 
     Parameters
     ----------
@@ -95,30 +76,24 @@ class AudioModelSpec:
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {'format_version': FORMAT_VERSION, **d, 'front_end': self.front_end.to_dict(),
-                'classes': list(self.classes), 'sample_rate': self.front_end.sample_rate}
+        return served_dict('classifier', {**d, 'front_end': self.front_end.to_dict(), 'classes': list(self.classes),
+                                          'sample_rate': self.front_end.sample_rate})
 
     @classmethod
     def from_dict(cls, d: dict) -> 'AudioModelSpec':
-        "The spec `to_dict` wrote (or a v0.1 export's config.json). Unknown fields raise a ValueError naming them."
-        d = dict(d)
-        if d.get('format_version', 1) == 1: d = _from_v1(d)
-        version = d.pop('format_version')
-        if version > FORMAT_VERSION:
-            raise ValueError(f'AudioModelSpec format_version {version} is newer than this code reads ({FORMAT_VERSION})')
-        d.pop('sample_rate', None)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown: raise ValueError(f'AudioModelSpec has no field {unknown[0]!r} (fields: {", ".join(sorted(names))})')
+        """The spec `to_dict` wrote, or a clip classifier's config of an older format (2, or v0.1's). Unknown
+        fields, another kind or a newer format raise a ValueError naming them."""
+        if 'kind' not in d and config_version(d) == 1: d = _from_v1(d)
+        _, d = record_fields(cls, d, 'classifier', derived=('sample_rate',))
         return cls(**{**d, 'front_end': FrontEnd.from_dict(d['front_end'])})
 
 
 def _from_v1(cfg: dict) -> dict:
-    "A v0.1 export config (log-mel only, windows in seconds) in the current format."
+    "A v0.1 export config (log-mel only, windows in seconds) as the fields of the current format."
     fe = dict(cfg['front_end'])
     norm = fe.pop('normalize', None)
     fe.update(normalize='dataset', mean=norm[0], std=norm[1]) if isinstance(norm, (list, tuple)) else fe.update(normalize=norm)
-    return dict(format_version=FORMAT_VERSION, front_end=fe, classes=cfg['classes'], multi_label=cfg['multi_label'],
+    return dict(front_end=fe, classes=cfg['classes'], multi_label=cfg['multi_label'],
                 duration=cfg['window_seconds'], pad='repeat' if cfg.get('repeat') else 'zeros',
                 window=cfg['window_seconds'], hop=cfg['hop_seconds'], agg=cfg['agg'], network=cfg.get('arch'))
 
@@ -164,8 +139,7 @@ class WaveformClassifier(nn.Module):
         return torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        p = self.window_probs(wave)
-        return p.amax(dim=0) if self.agg_max else p.mean(dim=0)
+        return aggregate_windows(self.window_probs(wave), agg='max' if self.agg_max else 'mean')
 
 
 def _renamed(kwargs: dict, old: str, new: str, value, where: str):
@@ -178,8 +152,12 @@ def _renamed(kwargs: dict, old: str, new: str, value, where: str):
     return old_value if value is None else value
 
 
-def waveform_classifier(spec: AudioModelSpec, net: nn.Module) -> WaveformClassifier:
-    "The `WaveformClassifier` that `spec` describes, around `net` (eval mode)."
+def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> WaveformClassifier:
+    """The `WaveformClassifier` that `spec` describes (eval mode), around `net` or, when None, an untrained
+    network rebuilt from `spec.network` (`build_network`); `load_model` fills its weights."""
+    if net is None:
+        if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
+        net = build_network(spec.network)
     fe = spec.front_end
     model = WaveformClassifier(FrontEndModule(fe), net, fe.sample_rate, spec.window_length, spec.hop_length,
                                spec.multi_label, spec.agg == 'max', spec.pad, fe.channels)
@@ -202,28 +180,3 @@ def build_network(arch: dict) -> nn.Module:
                          arch['needs_pool'])
     else: raise ValueError(f"unknown network source {arch['source']!r}")
     return nn.Sequential(body, nn.Sequential(*[_layer(d) for d in arch['head']]))
-
-
-def load_waveform_model(path, net: nn.Module | None = None) -> WaveformClassifier:
-    """The `WaveformClassifier` in folder `path` (model.safetensors + config.json), in eval mode.
-
-    The network is rebuilt from the config's `network` (torchvision or timm needed for those bodies) unless
-    `net` (the same architecture, any weights) is given; every weight must match (`strict=True`). For a model
-    that needs torch alone, load `model.pt2` (`torch.export.load(path / 'model.pt2').module()`), `model.ts`
-    or `model.onnx` instead."""
-    from safetensors.torch import load_file
-    path = Path(path)
-    cfg = json.loads((path / 'config.json').read_text())
-    if cfg.get('kind') == 'sed':
-        raise ValueError(f'{path} holds a sound event detector (frame probabilities): load it with load_sed_model')
-    if cfg.get('kind') == 'embedding':
-        raise ValueError(f'{path} holds an embedder + head model: load model.ts or model.onnx, or build the '
-                         'EmbeddingClassifier and load_state_dict(model.safetensors)')
-    spec = AudioModelSpec.from_dict(cfg)
-    if net is None:
-        if not spec.network: raise ValueError(f'{path / "config.json"} does not say how to rebuild the network: pass net=')
-        net = build_network(spec.network)
-    model = waveform_classifier(spec, net)
-    model.load_state_dict(load_file(str(path / 'model.safetensors')), strict=True)
-    model.config = cfg
-    return model.eval()

@@ -1,27 +1,71 @@
 """A trained sound event detector served without fastai: waveform in, frame probabilities and events out.
 
-`FrameDetector` holds the training front end (`FrontEndModule`) and a frame-level network (`models.sed.
+`FrameDetector` holds the training front end (`FrontEndModule`) and a frame-level network (`backbones.sed.
 FrameClassifier`); `events(wave)` decodes its frame probabilities with `runtime.events.decode_events`.
 `load_sed_model(folder)` reads the folder `export_sed_model` writes (config.json + model.safetensors) and
 rebuilds the network from its description (torchvision rebuilds a torchvision body).
 
-    model = load_sed_model('detector/')
-    x = torch.from_numpy(wave)                 # float samples at model.sample_rate
-    probs = model(x)                           # (frames, classes), frame i at model.start + i * model.frame_seconds
-    found = model.events(x, threshold=0.5, median=5)
+A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
+saved and loaded with fastai nowhere: `load_model(folder)` (torchvision rebuilds a torchvision body). Its
+config.json is a `SEDSpec` (kind 'sed').
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ..runtime.events import frame_grid
 from ..runtime.frontend import FrontEnd, FrontEndModule
 from ..backbones.sed import build_frame_classifier
+from .config import record_fields, served_dict
 
-__all__ = ['FrameDetector', 'load_sed_model']
+__all__ = ['SEDSpec', 'FrameDetector']
+
+
+@dataclass(frozen=True)
+class SEDSpec:
+    """Everything a trained sound event detector needs to be used, as `AudioModelSpec` is for a clip classifier:
+    `SEDLearner.spec`, and `config.json` of an exported detector (its `to_dict()`, kind 'sed').
+
+    Parameters
+    ----------
+    front_end : `FrontEnd` the validation batches go through. classes : class names, in the network's order.
+    network : how `backbones.sed.build_frame_classifier` rebuilds the `FrameClassifier`
+        (`describe_frame_classifier`), or None (load with `net=`).
+
+    `frame_seconds` and `start` (the frame grid of `events.frame_grid`: frame i stands for `start + i *
+    frame_seconds` seconds) follow from the front end; `to_dict` writes them too, for `decode_events` on the
+    probabilities of model.ts or model.onnx.
+    """
+    front_end: FrontEnd
+    classes: tuple = ()
+    network: dict | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.front_end, FrontEnd):
+            raise ValueError(f'SEDSpec.front_end must be a FrontEnd, got {type(self.front_end).__name__}')
+        object.__setattr__(self, 'classes', tuple(str(c) for c in self.classes))
+
+    @property
+    def frame_grid(self) -> tuple[float, float]:
+        "(seconds per frame, time of frame 0 in seconds)."
+        fe = self.front_end
+        return frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+
+    def to_dict(self) -> dict:
+        step, start = self.frame_grid
+        return served_dict('sed', dict(front_end=self.front_end.to_dict(), classes=list(self.classes),
+                                       frame_seconds=step, start=start, network=self.network,
+                                       sample_rate=self.front_end.sample_rate))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'SEDSpec':
+        """The spec `to_dict` wrote, or the config of a detector exported before format 3 (kind 'sed', no
+        format_version). Unknown fields, another kind or a newer format raise a ValueError naming them."""
+        _, d = record_fields(cls, d, 'sed', derived=('frame_seconds', 'start', 'sample_rate'))
+        return cls(**{**d, 'front_end': FrontEnd.from_dict(d['front_end'])})
 
 # =========================================================================== serving: waveform in, frames out
 class FrameDetector(nn.Module):
@@ -48,7 +92,6 @@ class FrameDetector(nn.Module):
     """
     def __init__(self, front_end: FrontEnd, net: nn.Module, classes):
         super().__init__()
-        from ..runtime.events import frame_grid
         self.front_end, self.net, self.classes = FrontEndModule(front_end), net, [str(c) for c in classes]
         self.sample_rate, self.channels, self.whole = int(front_end.sample_rate), int(front_end.channels), True
         fe = front_end
@@ -82,45 +125,12 @@ class FrameDetector(nn.Module):
                              filename, self.start)
 
 
-def load_sed_model(path, net: nn.Module | None = None) -> FrameDetector:
-    """Load the `FrameDetector` saved in a folder, in eval mode.
-
-    Torch alone: load `model.ts` (`torch.jit.load`) or `model.onnx` instead.
-
-    Parameters
-    ----------
-    path : str or Path
-        The folder: config.json + model.safetensors, as `export_sed_model` writes them.
-    net : nn.Module, optional
-        The network, of the saved layout (default None: rebuilt from the config). Every weight must match
-        (`strict=True`).
-
-    Returns
-    -------
-    FrameDetector
-        With the saved config as `model.config`.
-
-    Raises
-    ------
-    ValueError
-        When the folder holds no sound event detector (another config kind), or its config does not say how to
-        rebuild the network and `net` is not given.
-
-    Examples
-    --------
-    >>> model = load_sed_model('detector/')                 # doctest: +SKIP
-    >>> probs = model(torch.from_numpy(wave))                # (frames, classes)   # doctest: +SKIP
-    """
-    from safetensors.torch import load_file
-    path = Path(path)
-    cfg = json.loads((path / 'config.json').read_text())
-    if cfg.get('kind') != 'sed':
-        raise ValueError(f'{path} does not hold a sound event detector (config kind {cfg.get("kind")!r}); '
-                         'load_waveform_model loads clip classifiers')
+def frame_detector(spec: SEDSpec, net: nn.Module | None = None) -> FrameDetector:
+    """The `FrameDetector` that `spec` describes (eval mode), around `net` or, when None, an untrained
+    `FrameClassifier` rebuilt from `spec.network` (torchvision for its body); `load_model` fills its weights."""
     if net is None:
-        if not cfg.get('network'): raise ValueError(f'{path / "config.json"} does not say how to rebuild the network: pass net=')
-        net = build_frame_classifier(cfg['network'])
-    model = FrameDetector(FrontEnd.from_dict(cfg['front_end']), net, cfg['classes'])
-    model.load_state_dict(load_file(str(path / 'model.safetensors')), strict=True)
-    model.config = cfg
+        if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
+        net = build_frame_classifier(spec.network)
+    model = FrameDetector(spec.front_end, net, spec.classes)
+    model.spec = spec
     return model.eval()

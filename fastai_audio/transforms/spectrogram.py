@@ -23,7 +23,7 @@ from fastcore.basics import patch
 from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
-from ..models.presets import CLASSIC_2018
+from ..backbones.presets import CLASSIC_2018
 from ..runtime.frontend import FrontEnd
 from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
 from ..serving.classifier import _renamed
