@@ -146,12 +146,26 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: in
 
 def frame_activity(times: torch.Tensor, onsets: torch.Tensor, offsets: torch.Tensor, classes: torch.Tensor,
                    n_classes: int) -> torch.Tensor:
-    """The frame-target rule, written once (read by `event_targets` and the SED loaders' `FrameTargets`): frame
-    `f` is active for class `c` when its time `times[f]` lies in `[onset, offset)` of an event of class `c`.
+    """Which frames each event covers: the frame-target rule, written once.
 
-    times : `(frames,)` seconds (`frame_times`). onsets, offsets : `(..., events)` seconds. classes : `(...,
-    events)` long class indices; a negative index is no event (padding). Returns `(..., frames, n_classes)` of
-    0 / 1 in the dtype of `times`, on their device, without reading values back to the host.
+    Read by `event_targets` and the SED loaders' `FrameTargets`: frame `f` is active for class `c` when its time
+    `times[f]` lies in `[onset, offset)` of an event of class `c`. Nothing is read back to the host.
+
+    Parameters
+    ----------
+    times : torch.Tensor
+        `(frames,)` seconds, the time each frame stands for (`frame_times`).
+    onsets, offsets : torch.Tensor
+        `(..., events)` seconds, each event's start and end.
+    classes : torch.Tensor
+        `(..., events)` long class indices; a negative index is no event (padding).
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    torch.Tensor
+        `(..., frames, n_classes)` of 0 / 1, in the dtype of `times` and on its device.
     """
     inside = (times >= onsets[..., None]) & (times < offsets[..., None]) & (classes[..., None] >= 0)
     onehot = torch.nn.functional.one_hot(classes.clamp_min(0), n_classes).to(times.dtype)

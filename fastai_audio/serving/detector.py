@@ -26,18 +26,22 @@ __all__ = ['SEDSpec', 'FrameDetector']
 
 @dataclass(frozen=True)
 class SEDSpec:
-    """Everything a trained sound event detector needs to be used, as `AudioModelSpec` is for a clip classifier:
-    `SEDLearner.spec`, and `config.json` of an exported detector (its `to_dict()`, kind 'sed').
+    """Everything a trained sound event detector needs to be used, as `AudioModelSpec` is for a clip classifier.
+
+    It is `SEDLearner.spec`, and `config.json` of an exported detector is its `to_dict()` (kind 'sed'). The
+    frame grid (`frame_seconds`, and `start`, the time of frame 0: frame i stands for `start + i *
+    frame_seconds` seconds, as `events.frame_grid` gives it) follows from the front end; `to_dict` writes it
+    too, for `decode_events` on the probabilities of model.ts or model.onnx.
 
     Parameters
     ----------
-    front_end : `FrontEnd` the validation batches go through. classes : class names, in the network's order.
-    network : how `backbones.sed.build_frame_classifier` rebuilds the `FrameClassifier`
-        (`describe_frame_classifier`), or None (load with `net=`).
-
-    `frame_seconds` and `start` (the frame grid of `events.frame_grid`: frame i stands for `start + i *
-    frame_seconds` seconds) follow from the front end; `to_dict` writes them too, for `decode_events` on the
-    probabilities of model.ts or model.onnx.
+    front_end : FrontEnd
+        The front end the validation batches go through.
+    classes : tuple of str
+        Class names, in the network's output order (default none).
+    network : dict or None
+        How `backbones.sed.build_frame_classifier` rebuilds the `FrameClassifier` (`describe_frame_classifier`),
+        or None (default): load with `net=`.
     """
     front_end: FrontEnd
     classes: tuple = ()
