@@ -46,18 +46,14 @@ def _log_progress(learn, progress):
 
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
-                 num_workers=None, seed=0, export=True, progress='auto', aug=False, **deprecated):
+                 num_workers=None, seed=0, export=True, progress='auto', aug=False):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
     the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
     and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
     line an epoch when the output goes to a file), 'bar' or 'lines'.
-    `hop_length` is in samples (`hop` is its old name). `aug` adds `audio_aug_transforms()` (the preset's
+    `hop_length` is in samples. `aug` adds `audio_aug_transforms()` (the preset's
     defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
     windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
-    from .serving.classifier import _renamed
-    hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
-                          'train_folder')
-    if deprecated: raise TypeError(f'train_folder got unexpected arguments {sorted(deprecated)}')
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -45,8 +45,7 @@ def test_derived_facts_follow_the_description():
     assert (wide.win_length, wide.hop_length) == (1024, 256)                  # defaults follow n_fft
     assert fe.replace(n_fft=1024, hop_length=100).hop_length == 100
     assert fe.n_frames(16000) == 1 + 16000 // 128 and fe.samples(0.25) == 4000
-    with pytest.warns(DeprecationWarning, match='samples'):
-        assert fe.n_frames(1.0) == fe.n_frames(16000)                         # seconds: the old meaning, warned
+    with pytest.raises(TypeError, match=r'fe\.samples\(seconds\)'): fe.n_frames(1.0)   # seconds: 0.1's meaning, refused
     assert fe.n_rows == 128 and fe.replace(kind='linear').n_rows == 257 and fe.scale == 'normalized'
     assert fe.replace(normalize=None).scale == 'db' and fe.replace(normalize=None, to_db=False, power=1.0).scale == 'magnitude'
 
@@ -158,20 +157,17 @@ def test_embedding_cache_keys_on_everything_an_encoder_depends_on():
     assert emb.description()['encoder'] == {'scale': 2}
 
 
-def test_renamed_names_warn_and_still_work():
-    with pytest.warns(DeprecationWarning, match='hop_length'):
-        old = get_frequency_batch_transforms(n_hop=128)
-    assert old[0].hop_length == 128
+def test_names_removed_in_0_2_are_refused():
+    "The 0.1 names announced as going (see CHANGELOG.md) are gone: each is an error that names the new one."
+    with pytest.raises(TypeError, match='n_hop'): get_frequency_batch_transforms(n_hop=128)
     import fastai_audio.transforms.spectrogram as features
-    import fastai_audio.portable as portable
-    with pytest.warns(DeprecationWarning, match='FrontEnd'): assert features.SpecSettings is FrontEnd
-    with pytest.warns(DeprecationWarning, match='FrontEndModule'): assert portable.LogMelFrontEnd is FrontEndModule
-    from fastai_audio import WaveformClassifier
-    with pytest.warns(DeprecationWarning, match='window_length'):
-        m = WaveformClassifier(torch.nn.Identity(), torch.nn.Identity(), 16000, window=800, hop=400)
-    assert (m.window_length, m.hop_length) == (800, 400)
+    assert not hasattr(features, 'SpecSettings')
+    from fastai_audio import AudioLoader, WaveformClassifier
+    with pytest.raises(TypeError, match='window'):
+        WaveformClassifier(torch.nn.Identity(), torch.nn.Identity(), 16000, window=800, hop=400)
+    with pytest.raises(TypeError, match='train_crop'): AudioLoader(train_crop=1.0)
     emb = AudioEmbedder(torch.nn.Linear(16000, 2), 16000, window=1.0, hop=0.5)
-    with pytest.warns(DeprecationWarning, match='window_length'): assert emb.size == emb.window_length == 16000
+    assert emb.window_length == 16000 and not hasattr(emb, 'size') and not hasattr(emb, 'settings')
 
 
 @pytest.mark.parametrize('orig_sr, sr', [(44100, 16000), (48000, 16000), (22050, 16000), (8000, 16000), (16000, 44100)])

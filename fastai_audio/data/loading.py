@@ -12,7 +12,6 @@ import torch
 from fasttransform import Transform
 
 from ..core import AudioTensor, _load, downmix, load_audio, resample
-from ..serving.classifier import _renamed
 
 __all__ = ['AudioLoader', 'audio_loader_of', 'SOXR_QUALITIES']
 
@@ -36,10 +35,8 @@ class AudioLoader(Transform):
         `sr` and `mono`, so an edited file or another setting never reads a stale entry.
     """
     def __init__(self, sr: int | None = 16000, mono: bool = True, train_slice: float | None = None, cache=None,
-                 quality: str = 'HQ', **deprecated):
+                 quality: str = 'HQ'):
         super().__init__()
-        train_slice = _renamed(deprecated, 'train_crop', 'train_slice', train_slice, 'AudioLoader')
-        if deprecated: raise TypeError(f'AudioLoader got unexpected arguments {sorted(deprecated)}')
         if quality not in SOXR_QUALITIES: raise ValueError(f'quality must be one of {SOXR_QUALITIES}, got {quality!r}')
         self.sr, self.mono, self.train_slice, self.cache, self.quality = sr, mono, train_slice, cache, quality
         if cache not in (None, 'ram'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)

@@ -101,20 +101,6 @@ class AudioEmbedder(nn.Module):
         self.batch_frames = batch_frames
         for p in self.encoder.parameters(): p.requires_grad_(False)
 
-    @property
-    def size(self) -> int:
-        "Deprecated name of `window_length`."
-        import warnings
-        warnings.warn('AudioEmbedder.size is renamed window_length', DeprecationWarning, stacklevel=2)
-        return self.window_length
-
-    @property
-    def step(self) -> int:
-        "Deprecated name of `hop_length`."
-        import warnings
-        warnings.warn('AudioEmbedder.step is renamed hop_length', DeprecationWarning, stacklevel=2)
-        return self.hop_length
-
     def train(self, mode: bool = True):
         "The encoder stays in eval mode (frozen batch norms and dropout) whatever the parent's mode."
         super().train(mode)
@@ -149,12 +135,6 @@ class AudioEmbedder(nn.Module):
         return dict(name=self.name, sample_rate=self.sample_rate, window=self.window, hop=self.hop, encoder=own,
                     attributes=hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode()).hexdigest()[:16],
                     weights=h.hexdigest()[:16])
-
-    def settings(self) -> dict:
-        "The old name of `description` (deprecated)."
-        import warnings
-        warnings.warn('AudioEmbedder.settings() is renamed description()', DeprecationWarning, stacklevel=2)
-        return self.description()
 
     @classmethod
     def from_learner(cls, learn, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':

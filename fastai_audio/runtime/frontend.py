@@ -199,11 +199,9 @@ class FrontEnd:
 
     def n_frames(self, n_samples):
         "Frames from `n_samples` samples (int or tensor), by `stft_frames` with these settings."
-        if isinstance(n_samples, float):
-            import warnings
-            warnings.warn('FrontEnd.n_frames takes samples; passing seconds is deprecated: use '
-                          'fe.n_frames(fe.samples(seconds))', DeprecationWarning, stacklevel=2)
-            n_samples = self.samples(n_samples)
+        if isinstance(n_samples, float):           # seconds, as 0.1 took: refused rather than read as samples
+            raise TypeError(f'FrontEnd.n_frames takes samples (an int), got {n_samples!r}; for seconds use '
+                            'fe.n_frames(fe.samples(seconds))')
         return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
 
     def bin_hz(self, n_bins: int | None = None) -> np.ndarray | None:

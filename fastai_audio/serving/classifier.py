@@ -139,13 +139,8 @@ class WaveformClassifier(nn.Module):
     """
     def __init__(self, front_end: nn.Module, net: nn.Module, sample_rate: int, window_length: int | None = None,
                  hop_length: int | None = None, multi_label: bool = False, agg_max: bool = False, pad: str = 'zeros',
-                 channels: int = 1, **deprecated):
+                 channels: int = 1):
         super().__init__()
-        window_length = _renamed(deprecated, 'window', 'window_length', window_length, 'WaveformClassifier')
-        hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length, 'WaveformClassifier')
-        if deprecated.pop('repeat', False): pad = 'repeat'
-        if isinstance(pad, bool): pad = 'repeat' if pad else 'zeros'      # 0.1's positional `repeat`
-        if deprecated: raise TypeError(f'WaveformClassifier got unexpected arguments {sorted(deprecated)}')
         self.front_end, self.net = front_end, net
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         self.whole = window_length is None
@@ -166,16 +161,6 @@ class WaveformClassifier(nn.Module):
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         p = self.window_probs(wave)
         return p.amax(dim=0) if self.agg_max else p.mean(dim=0)
-
-
-def _renamed(kwargs: dict, old: str, new: str, value, where: str):
-    "The value of a renamed argument: `new`'s, or `old`'s (popped from `kwargs`) with a DeprecationWarning."
-    if old not in kwargs: return value
-    import warnings
-    warnings.warn(f'{where}: `{old}` is renamed `{new}`; the old name goes in the next release',
-                  DeprecationWarning, stacklevel=3)
-    old_value = kwargs.pop(old)
-    return old_value if value is None else value
 
 
 def waveform_classifier(spec: AudioModelSpec, net: nn.Module) -> WaveformClassifier:

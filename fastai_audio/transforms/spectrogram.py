@@ -20,19 +20,9 @@ from fasttransform import DisplayedTransform
 from ..core import AudioTensor
 from ..runtime.frontend import FrontEnd
 from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
-from ..serving.classifier import _renamed
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
            'front_end_tfms', 'get_frequency_batch_transforms']
-
-
-def __getattr__(name):
-    if name == 'SpecSettings':               # renamed in 0.2: one description of the front end
-        import warnings
-        warnings.warn('SpecSettings is now FrontEnd (fastai_audio.frontend); the old name goes in the next release',
-                      DeprecationWarning, stacklevel=2)
-        return FrontEnd
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 # --------------------------------------------------------------------------- the typed spectrogram
@@ -346,8 +336,7 @@ def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_m
 
     Parameters
     ----------
-    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40;
-        `n_hop` is the old name of `hop_length`).
+    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40).
     sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (0 to sr / 2).
     normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
     mfcc : if an int, that many MFCCs instead of log-mel bands.
@@ -360,8 +349,6 @@ def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_m
     >>> [type(t).__name__ for t in get_frequency_batch_transforms()]
     ['MelSpectrogram', 'AmplitudeToDB', 'SpecNormalize']
     """
-    hop_length = _renamed(mel_kw, 'n_hop', 'hop_length', hop_length if 'n_hop' not in mel_kw else None,
-                          'get_frequency_batch_transforms')
     if normalize not in ('dataset', 'example', None):
         raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
     unknown = sorted(set(mel_kw) - {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power', 'window_fn'})

@@ -1,0 +1,45 @@
+"""Keyword arguments checked the same way at every entry point: a misspelt keyword is refused with the nearest
+known name before anything is downloaded or built (`check_keywords`), and a renamed parameter is still taken
+for one release with a `DeprecationWarning` (`renamed_keyword`).
+
+Both are public-internal: used across the package, not part of `from fastai_audio import *`.
+"""
+from __future__ import annotations
+
+import difflib
+import warnings
+
+__all__ = []
+__internal__ = ('check_keywords', 'unknown_keyword_error', 'renamed_keyword')
+
+
+def unknown_keyword_error(unknown, where: str, known, note: str = '') -> TypeError:
+    """The TypeError for the keywords `unknown` given to `where`: each named with the nearest of `known`
+    (`difflib`, at most two) when one is close, then `note` (what the known names are) if given."""
+    unknown = sorted(unknown)
+    known = sorted(set(known))
+    hints = [f'{k!r}' + (f" (did you mean {', '.join(map(repr, close))}?)"
+                         if (close := difflib.get_close_matches(k, known, n=2, cutoff=0.6)) else '') for k in unknown]
+    return TypeError(f'{where} got unexpected keyword argument{"s" if len(unknown) > 1 else ""} {", ".join(hints)}'
+                     + (f': {note}' if note else ''))
+
+
+def check_keywords(kwargs, where: str, known, note: str = ''):
+    """Raise `unknown_keyword_error` for the keys of `kwargs` not in `known`: a factory whose `**kwargs` go on to
+    another library would otherwise swallow a misspelt keyword (or fail late, after a download, in someone else's
+    words). Call it first, before anything is downloaded or built."""
+    unknown = set(kwargs) - set(known)
+    if unknown: raise unknown_keyword_error(unknown, where, known, note)
+
+
+def renamed_keyword(kwargs: dict, old: str, new: str, value, where: str, default=None):
+    """The value of a renamed parameter: `new`'s (`value`), or `old`'s, popped from `kwargs`, with a
+    DeprecationWarning (old names are taken for one release). Giving both, with `value` not `default`, is a
+    TypeError."""
+    if old not in kwargs: return value
+    warnings.warn(f'{where}: `{old}` is renamed `{new}`; `{old}` goes in the next release', DeprecationWarning,
+                  stacklevel=3)
+    old_value = kwargs.pop(old)
+    if value is not default and value != default:
+        raise TypeError(f'{where}: give {new} (the new name of {old}), not both')
+    return old_value
