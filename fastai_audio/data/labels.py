@@ -18,7 +18,7 @@ def read_events(csv_path) -> list[Event]:
     """The events of a DCASE-style CSV or TSV (`filename, onset, offset, event_label`); a row with empty onset,
     offset and label says that file has no event (it gives none). A row that cannot be read is a ValueError
     naming its line."""
-    return [e for _, e in _event_rows(csv_path) if e.event_label]
+    return [e for _, e in event_rows(csv_path) if e.event_label]
 
 
 def _table_rows(csv_path: Path):
@@ -33,10 +33,10 @@ def read_weak_labels(csv_path) -> dict:
     """{file name: its clip-level labels} of a DCASE weak-label CSV or TSV (`filename, event_labels`, the labels
     of a clip separated by commas, none for a clip without events). A row without a file name, or a file named
     twice, is a ValueError naming its line."""
-    return {name: labels for _, name, labels in _weak_rows(csv_path)}
+    return {name: labels for _, name, labels in weak_rows(csv_path)}
 
 
-def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
+def weak_rows(csv_path) -> list[tuple[int, str, list]]:
     "(line, file name, sorted labels) for each row of a weak-label CSV or TSV."
     csv_path = Path(csv_path)
     out, first = [], {}
@@ -52,7 +52,7 @@ def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
     return out
 
 
-def _event_rows(csv_path) -> list[tuple[int, Event]]:
+def event_rows(csv_path) -> list[tuple[int, Event]]:
     "(line, event) for each row; a file without events gives an event with an empty label and NaN times."
     csv_path = Path(csv_path)
     out = []

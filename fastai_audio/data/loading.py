@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from fasttransform import Transform
 
-from ..core import AudioTensor, _load, downmix, load_audio, resample
+from ..core import AudioTensor, load_audio_slice, downmix, load_audio, resample
 
 __all__ = ['AudioLoader', 'audio_loader_of', 'SOXR_QUALITIES']
 
@@ -62,7 +62,7 @@ class AudioLoader(Transform):
             if not crop: return AudioTensor(torch.from_numpy(np.array(x)), sr=self._rate)
             start, n = self._random_slice(x.shape[-1], self._rate)
             return AudioTensor(torch.from_numpy(np.array(x[:, start:start + n])), sr=self._rate)
-        if crop: return _load(fn, self.sr, self.mono, self.quality, pick=self._random_slice)
+        if crop: return load_audio_slice(fn, self.sr, self.mono, self.quality, pick=self._random_slice)
         return load_audio(fn, sr=self.sr, mono=self.mono, quality=self.quality)
 
     def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:

@@ -27,10 +27,11 @@ from torch import nn
 
 from ..core import load_audio
 from ..data.loading import AudioLoader
-from ..data.blocks import is_multi_label
+from ..data.blocks import check_loader_kwargs, is_multi_label
+from ..runtime.arguments import check_keywords, keyword_names
 from ..runtime.frontend import FrontEndModule
 from ..runtime.functional import frame_signal, seconds_to_samples
-from .windows import _first_per_clip, aggregate_windows, metrics_on
+from .windows import first_per_clip, aggregate_windows, metrics_on
 
 __all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingLearner',
            'EmbeddingClassifier', 'export_embedding_model']
@@ -222,7 +223,9 @@ def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 25
     """Frame-level `DataLoaders` of embeddings for the clips of the audio loaders `dls` (their items, labels and
     train/valid split). Each clip is decoded at the embedder's rate, framed and embedded (with a progress bar;
     from `cache`, a folder, when given); every frame repeats its clip's label and split. The result carries
-    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`."""
+    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`. Other keywords go to fastai's loaders;
+    one they do not take is a TypeError naming the nearest known name, raised before any clip is embedded."""
+    check_loader_kwargs(kwargs, 'embedding_dataloaders', keyword_names(embedding_dataloaders))
     multi = is_multi_label(dls)
     store = EmbeddingCache(cache, embedder) if cache is not None else None
     loader = AudioLoader(embedder.sample_rate)
@@ -261,7 +264,7 @@ class EmbeddingLearner(Learner):
         preds, targs = self.get_preds(dl=dl)
         ids = self.dls.clip_ids[ds_idx]
         n = int(ids.max()) + 1
-        return aggregate_windows(preds, ids, n, 'mean'), _first_per_clip(targs, ids, n)
+        return aggregate_windows(preds, ids, n, 'mean'), first_per_clip(targs, ids, n)
 
     def clip_validate(self, ds_idx: int = 1) -> dict:
         "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
@@ -270,8 +273,10 @@ class EmbeddingLearner(Learner):
 
 def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
     """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as an
-    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None)."""
-    from .learner import default_metrics
+    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None). Other
+    keywords go to `Learner`; one it does not take is a TypeError naming the nearest known one."""
+    from .learner import LEARNER_ARGUMENTS, default_metrics
+    check_keywords(kwargs, 'embedding_learner', keyword_names(embedding_learner) | set(LEARNER_ARGUMENTS) | {'loss_func'})
     dim = edls.one_batch()[0].shape[-1]
     head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, len(edls.vocab)))
     return EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)

@@ -17,7 +17,8 @@ from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
 from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
-from .learner import _speed_options
+from .learner import LEARNER_ARGUMENTS, SPEED_OPTIONS, speed_options
+from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
 from ..models.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
 from ..serving.detector import FrameDetector
@@ -159,11 +160,11 @@ class SEDLearner(Learner):
         CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
         validation batches, which the detector cannot carry, is a ValueError naming it."""
         import copy
-        from .learner import _foreign_tfms, _front_end_of
-        foreign = [n for n in _foreign_tfms(self.dls) if n != FrameTargets.__name__]
+        from .learner import foreign_transforms, front_end_of
+        foreign = [n for n in foreign_transforms(self.dls) if n != FrameTargets.__name__]
         if foreign: raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, '
                                      'which the waveform-in detector cannot reproduce')
-        fe = _front_end_of(self.dls)
+        fe = front_end_of(self.dls)
         fe.check_servable('export')
         det = FrameDetector(fe, copy.deepcopy(self.model).eval().cpu(), self.dls.vocab).eval()
         det.config = dict(kind='sed', front_end=fe.to_dict(), classes=det.classes, frame_seconds=det.frame_seconds,
@@ -191,8 +192,10 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
     segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
     8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
     Pretrained: the body frozen, as vision learners do. Other arguments go to `Learner` (and
-    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
-    speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
+    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`); a keyword none of them takes is a
+    TypeError naming the nearest known one, raised before the body is built or its weights downloaded."""
+    check_keywords(kwargs, 'sed_learner', keyword_names(sed_learner) | set(LEARNER_ARGUMENTS) | set(SPEED_OPTIONS))
+    speed = {k: kwargs.pop(k) for k in SPEED_OPTIONS if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
     if time_stride is not None: limit_time_stride(body, time_stride)
     model = FrameClassifier(body, dls.c, pool=pool)
@@ -202,8 +205,7 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
     learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
-    return _speed_options(learn, speed.get('mixed_precision'), speed.get('channels_last', False),
-                          speed.get('compile', False))
+    return speed_options(learn, **speed)
 
 
 def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:

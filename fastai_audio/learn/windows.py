@@ -131,7 +131,7 @@ def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int,
     raise ValueError(f"agg must be 'mean' or 'max', got {agg!r}")
 
 
-def _first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
+def first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
     first = torch.full((n_clips,), len(clip_ids), dtype=torch.long)
     first.scatter_reduce_(0, clip_ids, torch.arange(len(clip_ids)), 'amin')
     return t[first]
@@ -153,7 +153,7 @@ def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
         preds, targs = learn.get_preds(dl=wdl)
     n = len(dl.dataset)
-    targs = None if targs is None else _first_per_clip(targs, wds.clip_ids, n)
+    targs = None if targs is None else first_per_clip(targs, wds.clip_ids, n)
     return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds
 
 

@@ -10,7 +10,14 @@ import difflib
 import warnings
 
 __all__ = []
-__internal__ = ('check_keywords', 'unknown_keyword_error', 'renamed_keyword')
+__internal__ = ('keyword_names', 'check_keywords', 'unknown_keyword_error', 'renamed_keyword')
+
+
+def keyword_names(*functions) -> set:
+    "The names of the parameters of `functions` that can be given by keyword (not `self`, `cls`, `*args`, `**kwargs`)."
+    import inspect
+    return {n for f in functions for n, p in inspect.signature(f).parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in ('self', 'cls')}
 
 
 def unknown_keyword_error(unknown, where: str, known, note: str = '') -> TypeError:

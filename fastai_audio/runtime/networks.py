@@ -44,7 +44,7 @@ class ConcatPool(nn.Module):
         return torch.cat([F.adaptive_max_pool2d(x, self.size), F.adaptive_avg_pool2d(x, self.size)], 1)
 
 
-class _TimmBody(nn.Module):
+class TimmFeatureBody(nn.Module):
     "A timm model without classifier, keyed `model.*` (the layout fastai's `TimmBody` gives)."
     def __init__(self, model, needs_pool: bool):
         super().__init__()
@@ -67,7 +67,7 @@ def _head_layer(m: nn.Module) -> dict | None:
     return None
 
 
-def _layer(d: dict) -> nn.Module:
+def build_head_layer(d: dict) -> nn.Module:
     t = d['type']
     if t == 'ConcatPool': return ConcatPool(d.get('size', 1))
     if t == 'AvgPool': return nn.AdaptiveAvgPool2d(d.get('size', 1))
@@ -94,7 +94,7 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     body = model[0]
     first = next((m for m in body.modules() if isinstance(m, nn.Conv2d)), None)
     if first is None: return None
-    if type(body).__name__ in ('TimmBody', '_TimmBody'):
+    if type(body).__name__ in ('TimmBody', 'TimmFeatureBody'):
         cfg = getattr(body.model, 'pretrained_cfg', None) or getattr(body.model, 'default_cfg', {})
         return dict(source='timm', name=cfg['architecture'], n_in=first.in_channels, needs_pool=bool(body.needs_pool),
                     head=head)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from ..models.registry import create_audio_model
 from ..runtime.frontend import FORMAT_VERSION, FrontEnd, FrontEndModule
-from ..runtime.networks import _TimmBody, _layer, torchvision_body
+from ..runtime.networks import TimmFeatureBody, build_head_layer, torchvision_body
 from ..runtime.functional import frame_signal, seconds_to_samples
 
 __all__ = ['AudioModelSpec', 'WaveformClassifier', 'load_waveform_model', 'build_network']
@@ -183,10 +183,10 @@ def build_network(arch: dict) -> nn.Module:
     if arch['source'] == 'torchvision': body = torchvision_body(arch['name'], arch['n_in'], arch['body_children'])
     elif arch['source'] == 'timm':
         import timm
-        body = _TimmBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),
+        body = TimmFeatureBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),
                          arch['needs_pool'])
     else: raise ValueError(f"unknown network source {arch['source']!r}")
-    return nn.Sequential(body, nn.Sequential(*[_layer(d) for d in arch['head']]))
+    return nn.Sequential(body, nn.Sequential(*[build_head_layer(d) for d in arch['head']]))
 
 
 def load_waveform_model(path, net: nn.Module | None = None) -> WaveformClassifier:

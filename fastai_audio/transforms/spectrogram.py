@@ -19,7 +19,7 @@ from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
 from ..runtime.frontend import FrontEnd
-from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
+from ..runtime.functional import (check_db_args, check_int, check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
            'front_end_tfms', 'get_frequency_batch_transforms']
@@ -57,7 +57,7 @@ class AudioSpectrogram(TensorImageBase):
         return ax
 
 
-def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
+def rewrap_spectrogram(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
     "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
     return AudioSpectrogram(data, **{**like.__dict__, **changes})
 
@@ -121,7 +121,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         super().__init__()
         self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
         self.hop_length = max(1, self.win_length // 4) if hop_length is None else hop_length
-        _check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
+        check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
         if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
         if sample_rate is not None and not sample_rate > 0:
             raise ValueError(f'sample_rate must be > 0 Hz or None, got {sample_rate}')
@@ -173,7 +173,7 @@ class MelSpectrogram(Spectrogram):
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
                  norm: str | None = 'slaney', window_fn: str = 'hann'):
         super().__init__(n_fft, hop_length, win_length, power, center, pad_mode, sample_rate, window_fn)
-        _check_int('n_mels', n_mels)
+        check_int('n_mels', n_mels)
         self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
         self._fbank_sr = None
         if sample_rate is not None: self._make_fbank(sample_rate)
@@ -207,7 +207,7 @@ class AmplitudeToDB(DisplayedTransform):
 
     def __init__(self, ref: float | str = 'max', top_db: float | None = 80.0, amin: float | None = None):
         super().__init__()
-        _check_db_args(ref, top_db, amin)
+        check_db_args(ref, top_db, amin)
         self.ref, self.top_db, self.amin = ref, top_db, amin
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
@@ -215,7 +215,7 @@ class AmplitudeToDB(DisplayedTransform):
         if st.to_db or st.normalize is not None: return x
         db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', self.ref, self.amin, self.top_db,
                              dims=x.ndim - 1)
-        return _rewrap(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
+        return rewrap_spectrogram(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
 
 
 class MFCC(MelSpectrogram):
@@ -228,7 +228,7 @@ class MFCC(MelSpectrogram):
                  hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
                  top_db: float | None = 80.0, amin: float | None = None, **mel_kw):
         super().__init__(sample_rate, n_fft, hop_length, n_mels, **mel_kw)
-        _check_db_args(ref, top_db, amin)
+        check_db_args(ref, top_db, amin)
         self.n_mfcc, self.ref, self.top_db, self.amin = n_mfcc, ref, top_db, amin
         self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
 
@@ -251,7 +251,7 @@ class Resample(DisplayedTransform):
 
     def __init__(self, sr: int, half_width: int = 16):
         super().__init__()
-        _check_int('sr', sr)
+        check_int('sr', sr)
         self.sr, self.half_width = sr, half_width
 
     def encodes(self, x: AudioTensor) -> AudioTensor:
