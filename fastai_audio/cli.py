@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['main', 'train_folder', 'sed_demo']
+__all__ = ['main', 'train_folder', 'sed_demo', 'bench']
 
 
 def _plain_log_callback():

@@ -22,6 +22,8 @@ from .runtime.functional import seconds_to_samples
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
            'downmix', 'show_waveform', 'tidy_grid']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('load_audio_slice',)
 
 audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '.aif', '.aifc', '.au', '.snd',
                     '.caf', '.w64', '.m4a', '.wma', '.webm')

@@ -10,6 +10,8 @@ import soundfile as sf
 from ..core import AudioLoadError, load_audio
 
 __all__ = ['find_bad_audio', 'check_one_rate']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('SkipBadAudio', 'check_on_error', 'items_and_files')
 
 
 def _problem(path) -> str | None:

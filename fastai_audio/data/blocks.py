@@ -1,7 +1,7 @@
 """The data block and the DataLoaders factories: `AudioBlock`, `AudioDL`, `AudioDataLoaders` (built like
 `ImageDataLoaders`), the splitter and labeller they use, and how audio batches show themselves.
 
-Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `CropPad` (item
+Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `AudioCropPad` (item
 transform: random crop when training, start/centre crop when validating) -> collate -> batch transforms on
 the batch's device (spectrogram, dB, normalisation) -> model.
 """
@@ -25,7 +25,7 @@ from plum import dispatch
 
 from .badfiles import SkipBadAudio, check_on_error, check_one_rate, items_and_files
 from ..core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
-from .croppad import CropPad, pad_to_longest, same_rate
+from .croppad import AudioCropPad, pad_to_longest, same_rate
 from ..transforms.spectrogram import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
 from ..runtime.arguments import keyword_names, unknown_keyword_error
@@ -90,7 +90,7 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
                valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
                quality: str = 'HQ') -> TransformBlock:
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
-    file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
+    file's rate), `mono` by default, and cut or padded to `duration` seconds (`AudioCropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
     its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
     see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
@@ -102,7 +102,7 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
     if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
     if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
-    item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
+    item_tfms = [AudioCropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
     dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop

@@ -1,4 +1,4 @@
-"""Crop and pad: clips to a fixed duration (`crop_pad`, the `CropPad` item transform), and batches of clips of
+"""Crop and pad: clips to a fixed duration (`crop_pad`, the `AudioCropPad` item transform), and batches of clips of
 different lengths padded to their longest (`pad_to_longest`). Padding itself is `frontend.pad_to`."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fasttransform import DisplayedTransform
 from ..core import AudioTensor
 from ..runtime.functional import pad_to, seconds_to_samples
 
-__all__ = ['crop_pad', 'CropPad', 'same_rate', 'pad_to_longest']
+__all__ = ['crop_pad', 'AudioCropPad', 'same_rate', 'pad_to_longest']
 
 
 def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'zeros',
@@ -36,7 +36,7 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
     return x if n == n_samples else pad_to(x, n_samples, pad)
 
 
-class CropPad(DisplayedTransform):
+class AudioCropPad(DisplayedTransform):
     """Item transform: crop or pad each clip to `duration` seconds. Training items are cut at a random
     place (`train_mode='random'`); validation and inference items deterministically (`valid_mode`: 'start'
     or 'centre'). Short clips are padded at the end with `pad` ('zeros' or 'repeat'). See `crop_pad`."""

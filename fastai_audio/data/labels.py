@@ -13,6 +13,8 @@ from pathlib import Path
 from ..runtime.events import Event
 
 __all__ = ['read_events', 'read_weak_labels']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('event_rows', 'weak_rows')
 
 def read_events(csv_path) -> list[Event]:
     """The events of a DCASE-style CSV or TSV (`filename, onset, offset, event_label`); a row with empty onset,

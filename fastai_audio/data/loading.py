@@ -26,7 +26,7 @@ class AudioLoader(Transform):
     train_slice : seconds (`train_crop` is its old name). For training items only, decode just a random
         `train_slice`-second slice of the file
         (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
-        cost what the crop costs. `CropPad` still sets the exact length. Validation and inference items are
+        cost what the crop costs. `AudioCropPad` still sets the exact length. Validation and inference items are
         decoded whole (`whole_clips()` turns the slicing off for training items too).
     quality : soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
     cache : None, 'ram' or a folder. Keep each decoded, resampled and downmixed clip, in memory (per process:
@@ -48,7 +48,7 @@ class AudioLoader(Transform):
 
     def _do_call(self, nm, *args, **kwargs):
         # the common item, a path, straight to the decoder: fasttransform's per-call dispatch costs about as much
-        # as decoding a short clip (see CropPad._do_call); every other input is dispatched as before
+        # as decoding a short clip (see AudioCropPad._do_call); every other input is dispatched as before
         if nm == 'encodes' and len(args) == 1 and not kwargs and isinstance(args[0], (str, Path)):
             return self._decode_path(args[0])
         return super()._do_call(nm, *args, **kwargs)

@@ -42,7 +42,7 @@ from plum import dispatch
 from ..transforms.spectrogram import AmplitudeToDB, AudioSpectrogram, Resample, SpecNormalize, Spectrogram
 from ..core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
 from ..data.loading import AudioLoader, audio_loader_of
-from ..data.croppad import CropPad
+from ..data.croppad import AudioCropPad
 from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..serving.classifier import AudioModelSpec
@@ -54,7 +54,9 @@ from .windows import Timeline, metrics_on, window_preds
 from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_error
 
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
-           'default_metrics', 'CompileModel', 'MultiLabelInterpretation']
+           'default_metrics', 'CompileModel', 'MultiLabelInterpretation', 'NotAudioError']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('LEARNER_ARGUMENTS', 'BACKBONE_ARGUMENTS', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
 
 
 # --------------------------------------------------------------------------- what a trained model needs
@@ -64,11 +66,11 @@ _FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
 def foreign_transforms(dls) -> list[str]:
     """Names of the transforms that act on validation items or batches but are not the front end's (a user's
     own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
-    (`ToTensor`, `CropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
+    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
     out = []
     for stage in (dls.valid.after_item, dls.valid.after_batch):
         for t in stage.fs:
-            if isinstance(t, (*_FRONT_END_TFMS, CropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
+            if isinstance(t, (*_FRONT_END_TFMS, AudioCropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
                 continue
             # Resample brings files of another rate to the front end's: a served model is given audio at that rate
             if isinstance(t, Resample): continue
@@ -101,10 +103,10 @@ class NotAudioError(ValueError):
 
 def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
     """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
-    already described from these loaders), the crop duration and pad rule of the validation items (`CropPad`;
+    already described from these loaders), the crop duration and pad rule of the validation items (`AudioCropPad`;
     None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
     front_end = front_end or front_end_of(dls)
-    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, CropPad)), None)
+    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, AudioCropPad)), None)
     return AudioModelSpec(front_end, tuple(str(v) for v in dls.vocab), is_multi_label(dls),
                           duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
                           network=network)

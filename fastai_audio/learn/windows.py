@@ -17,12 +17,14 @@ from fastai.torch_core import to_detach
 from fastcore.basics import ifnone
 
 from ..core import AudioTensor
-from ..data.croppad import CropPad, crop_pad
+from ..data.croppad import AudioCropPad, crop_pad
 from ..data.loading import audio_loader_of
 from ..runtime.functional import seconds_to_samples
 from ..runtime.functional import window_starts as _window_starts
 
 __all__ = ['window_starts', 'WindowedDataset', 'aggregate_windows', 'Timeline']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('first_per_clip', 'metrics_on', 'window_preds')
 
 
 def window_starts(n: int, size: int, step: int) -> list[int]:
@@ -138,7 +140,7 @@ def first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> tor
 
 
 def _crop_of(dl):
-    return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
+    return next((t for t in dl.after_item.fs if isinstance(t, AudioCropPad)), None)
 
 
 def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str = 'zeros'):
@@ -149,7 +151,7 @@ def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str
     with ExitStack() as stack:
         if loader is not None: stack.enter_context(loader.whole_clips())   # windows need whole clips, even training ones
         wds = WindowedDataset(dl.dataset, window, hop, pad=pad)
-        after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
+        after_item = [t for t in dl.after_item.fs if not isinstance(t, AudioCropPad)]
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
         preds, targs = learn.get_preds(dl=wdl)
     n = len(dl.dataset)

@@ -7,6 +7,10 @@ import codecs
 import struct
 from pathlib import Path
 
+__all__ = []
+#: public-internal: `core.load_audio` reads them
+__internal__ = ('truncation_cause', 'non_audio_content', 'soundfile_message', 'describe_exception')
+
 
 def _declared_beyond_end(n: int, avail: int) -> str | None:
     "The cause when a header declares `n` bytes of audio where `avail` remain (0xFFFFFFFF: size not given)."

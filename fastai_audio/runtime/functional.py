@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'frame_signal', 'pad_to', 'resample_batch']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows', 'window_starts')
 
 # =========================================================================== checks
 def check_int(name: str, value, low: int = 1):

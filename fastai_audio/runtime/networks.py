@@ -32,6 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ['describe_network', 'ConcatPool']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('TimmFeatureBody', 'build_head_layer', 'torchvision_body')
 
 # =========================================================================== describing and rebuilding networks
 class ConcatPool(nn.Module):

@@ -39,6 +39,8 @@ from ..runtime.networks import TimmFeatureBody, build_head_layer, torchvision_bo
 from ..runtime.functional import frame_signal, seconds_to_samples
 
 __all__ = ['AudioModelSpec', 'WaveformClassifier', 'load_waveform_model', 'build_network']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('waveform_classifier',)
 
 # =========================================================================== the served model
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from ..runtime.functional import (check_db_args, check_int, check_stft_args, amp
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
            'front_end_tfms', 'get_frequency_batch_transforms']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('rewrap_spectrogram',)
 
 
 # --------------------------------------------------------------------------- the typed spectrogram

@@ -1,0 +1,111 @@
+"""The public API, read from the package itself: every module's `__all__` lists what it defines and nothing it
+re-exports, every public definition is listed (in `__all__`, or as public-internal in `__internal__`), each
+subpackage's `__all__` is the union of its modules', no private name crosses a module boundary, and no name of
+ours hides a different object of `fastai.vision.all` in `from fastai_audio import *`."""
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import fastai_audio
+
+PKG = Path(fastai_audio.__file__).parent
+EXTENSIONS = ('dispatch', 'patch', 'typedispatch', 'delegates')   # decorators that extend another object
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix('').parts
+    return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+
+
+MODULES = sorted(_module_name(p) for p in PKG.rglob('*.py') if p.name != '__init__.py')
+SUBPACKAGES = sorted(_module_name(p) for p in PKG.rglob('__init__.py') if p.parent != PKG)
+
+
+def _source(module: str) -> ast.Module:
+    path = PKG.parent / (module.replace('.', '/') + '.py')
+    return ast.parse(path.read_text())
+
+
+def _decorator_names(node) -> set:
+    names = set()
+    for d in node.decorator_list:
+        d = d.func if isinstance(d, ast.Call) else d
+        names.add(d.attr if isinstance(d, ast.Attribute) else getattr(d, 'id', None))
+    return names
+
+
+def _defined(tree: ast.Module) -> tuple[set, set]:
+    "(public functions and classes, every top-level name assigned or defined) of a module's source."
+    defs, assigned = set(), set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            assigned.add(node.name)
+            if not node.name.startswith('_') and not _decorator_names(node) & set(EXTENSIONS): defs.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                assigned |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return defs, assigned
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_all_lists_what_the_module_defines_and_every_public_definition(module):
+    m = importlib.import_module(module)
+    assert hasattr(m, '__all__'), f'{module} has no __all__'
+    defs, assigned = _defined(_source(module))
+    internal = tuple(getattr(m, '__internal__', ()))
+    missing = [n for n in m.__all__ if not hasattr(m, n)]
+    assert not missing, f'{module}.__all__ names what the module lacks: {missing}'
+    foreign = [n for n in m.__all__ if n not in assigned]
+    assert not foreign, f'{module}.__all__ re-exports names defined elsewhere: {foreign}'
+    unlisted = sorted(defs - set(m.__all__) - set(internal))
+    assert not unlisted, (f'{module} defines public {unlisted} that neither __all__ nor __internal__ lists: add them '
+                          f'(user API to __all__, package-only to __internal__) or prefix an underscore')
+    stale = [n for n in internal if n not in assigned]
+    assert not stale, f'{module}.__internal__ names what the module does not define: {stale}'
+    both = set(internal) & set(m.__all__)
+    assert not both, f'{module}: {sorted(both)} in both __all__ and __internal__'
+
+
+@pytest.mark.parametrize('package', SUBPACKAGES)
+def test_a_subpackage_all_is_the_union_of_its_modules(package):
+    pkg = importlib.import_module(package)
+    modules = sorted(m for m in MODULES if m.rpartition('.')[0] == package)
+    union = [n for m in modules for n in importlib.import_module(m).__all__]
+    assert sorted(pkg.__all__) == sorted(union), f'{package}.__all__ differs from its modules\' {modules}'
+    assert len(set(union)) == len(union), f'a name is in two modules of {package}'
+
+
+def test_every_layer_name_reaches_the_top_level_as_the_same_object():
+    names = {}
+    for layer in fastai_audio.LAYERS[:-2]:
+        for n in importlib.import_module(f'fastai_audio.{layer}').__all__:
+            assert n not in names, f'{n} is in the __all__ of both {names[n]} and {layer}'
+            names[n] = layer
+    assert 'default_num_workers' in names
+    for n, layer in names.items():
+        assert getattr(fastai_audio, n) is getattr(importlib.import_module(f'fastai_audio.{layer}'), n), n
+
+
+def test_no_name_of_ours_hides_a_different_fastai_name():
+    "`from fastai_audio import *` gives fastai.vision.all and ours: a name in both must be the same object."
+    fastai = fastai_audio._fastai_all()
+    clashes = [f'{layer}.{n} hides {getattr(fastai, n)!r}'
+               for layer in fastai_audio.LAYERS[:-2] for n in importlib.import_module(f'fastai_audio.{layer}').__all__
+               if hasattr(fastai, n) and getattr(fastai, n) is not getattr(fastai_audio, n)]
+    assert not clashes, '\n'.join(clashes)
+    import fastai.vision.augment
+    assert fastai_audio.CropPad is fastai.vision.augment.CropPad        # fastai's image CropPad; ours is AudioCropPad
+    assert 'CropPad' not in fastai_audio.data.__all__ and 'AudioCropPad' in fastai_audio.data.__all__
+
+
+def test_no_private_name_is_imported_across_modules():
+    "`from .x import _name` (at any depth, inside functions too) couples modules through what x keeps private."
+    found = []
+    for path in sorted(PKG.rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').startswith('fastai_audio')):
+                found += [f'{path.relative_to(PKG.parent)}:{node.lineno} imports {a.name} from {node.module}'
+                          for a in node.names if a.name.startswith('_') and not a.name.startswith('__')]
+    assert not found, '\n'.join(found)
