@@ -19,31 +19,6 @@ from pathlib import Path
 __all__ = ['main', 'train_folder', 'sed_demo', 'bench']
 
 
-def _plain_log_callback():
-    "A fastai callback for a log file: the metric names as a fit starts and one line an epoch, no progress bars."
-    from fastai.callback.core import Callback
-
-    class PlainLog(Callback):
-        order = 60                                     # after the Recorder has named the metrics
-        def after_create(self): self.learn.logger = self._line           # validate() swaps it for noop meanwhile
-        def before_fit(self): self.learn.logger(self.recorder.metric_names)
-        def _line(self, values):
-            print('  '.join(f'{v:>10.4f}' if isinstance(v, float) else f'{str(v):>10}' for v in values), flush=True)
-    return PlainLog()
-
-
-def _log_progress(learn, progress):
-    """Progress display: 'bar' (fastai's bars and table), 'lines' (one plain line an epoch: what a log file
-    wants; the bars' carriage-return frames would fill it) or 'auto' (bars on a terminal, lines otherwise)."""
-    from fastai.callback.progress import ProgressCallback
-    if progress not in ('auto', 'bar', 'lines'): raise ValueError(f"progress must be 'auto', 'bar' or 'lines', got {progress!r}")
-    if progress == 'lines' or (progress == 'auto' and not sys.stdout.isatty()):
-        learn.remove_cb(ProgressCallback)
-        learn.add_cb(cb := _plain_log_callback())
-        cb.after_create()
-    return learn
-
-
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
                  num_workers=None, seed=0, export=True, progress='auto', aug=False):
@@ -80,8 +55,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
-    learn = _log_progress(audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.'),
-                          progress)
+    learn = audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.', progress=progress)
     t0 = time.time()
     if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
     else: learn.fit_one_cycle(epochs, lr or 1e-3)
@@ -136,7 +110,7 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
                           num_workers=0)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation soundscapes, classes: {", ".join(dls.vocab)}')
     set_seed(seed, reproducible=True)
-    learn = _log_progress(sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.'), progress)
+    learn = sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.', progress=progress)
     t0 = time.time()
     learn.fit_one_cycle(epochs, 3e-3)
     scores = dict(zip(('event_f1', 'segment_f1'), (float(v) for v in learn.validate()[1:3])))

@@ -109,3 +109,28 @@ def test_no_private_name_is_imported_across_modules():
                 found += [f'{path.relative_to(PKG.parent)}:{node.lineno} imports {a.name} from {node.module}'
                           for a in node.names if a.name.startswith('_') and not a.name.startswith('__')]
     assert not found, '\n'.join(found)
+
+
+# --------------------------------------------------------------------------- progress to a file
+def _tiny_net(n_out=5):
+    from torch import nn
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, n_out))
+
+
+def test_a_fit_to_a_file_writes_one_line_an_epoch(classic_dls, tmp_path):
+    "stdout redirected to a file (not a terminal, not a notebook): the metric names, then one plain line an epoch."
+    import contextlib
+    from fastai_audio import PlainProgress, audio_learner, set_progress
+    from fastai.callback.progress import ProgressCallback
+    log = tmp_path / 'fit.log'
+    with open(log, 'w') as f, contextlib.redirect_stdout(f):
+        learn = audio_learner(classic_dls, _tiny_net(), pretrained=False)
+        learn.fit(2, 1e-3)
+    lines = log.read_text().splitlines()
+    assert [l.split() for l in lines[:1]] == [['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']]
+    assert [l.split()[0] for l in lines[1:]] == ['0', '1'] and all(len(l.split()) == 5 for l in lines[1:])
+    assert '\r' not in log.read_text()
+    assert not any(isinstance(c, ProgressCallback) for c in learn.cbs)
+    set_progress(learn, 'bar')                                         # back to fastai's bars on request
+    assert any(isinstance(c, ProgressCallback) for c in learn.cbs) and not any(isinstance(c, PlainProgress) for c in learn.cbs)
+    with pytest.raises(ValueError, match="'lines'"): set_progress(learn, 'line')

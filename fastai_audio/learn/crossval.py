@@ -57,7 +57,7 @@ def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, l
         if seed is not None: set_seed(seed + int(fold), reproducible=True)
         dls = dls_for_fold(fold)
         learn = audio_learner(dls, arch, **learner_kwargs)
-        if not show: learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback'])
+        if not show: learn.remove_cbs([c for c in learn.cbs if type(c).__name__ in ('ProgressCallback', 'PlainProgress')])
         if use_fine_tune: learn.fine_tune(epochs, lr, cbs=cbs)
         else: learn.fit_one_cycle(epochs, lr, cbs=cbs)
         vals = learn.validate()

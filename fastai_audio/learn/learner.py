@@ -50,6 +50,7 @@ from ..runtime.frontend import FrontEnd
 from ..runtime.networks import describe_network
 from .metrics import LWLRAP, average_precision
 from ..models.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from .progress import set_progress
 from .windows import Timeline, metrics_on, window_preds
 from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_error
 
@@ -342,7 +343,7 @@ def speed_options(learn, mixed_precision=None, channels_last=False, compile=Fals
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
 def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
                   metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
-                  compile: bool | dict = False, **kwargs) -> AudioLearner:
+                  compile: bool | dict = False, progress: str = 'auto', **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
@@ -369,6 +370,8 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     channels_last : keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits
         tensor cores, especially with mixed precision.
     compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
+    progress : 'auto' (fastai's bars on a terminal or in a notebook, one plain line an epoch when stdout is a file
+        or a pipe), 'bar' or 'lines': see `set_progress`.
     Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner` (a timm name also passes
     timm's own model arguments on). A keyword none of these takes is a TypeError naming the nearest known one,
     raised before any weights are looked up or downloaded.
@@ -376,8 +379,8 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     from ..models.registry import is_audio_model
     check_learner_kwargs(kwargs, arch)
     if is_audio_model(arch):                                            # an audio-pretrained backbone
-        return speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
-                              channels_last, compile)
+        return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
+                                          mixed_precision, channels_last, compile), progress)
     if normalize: _ensure_normalized(dls)
     try: front = front_end_of(dls)             # described once, from the loaders as they are now
     except NotAudioError: front = None          # precomputed tensors: trains; export and predict need audio loaders
@@ -392,12 +395,12 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
             if err is None: raise
             raise err from e
-    if front is None: return speed_options(learn, mixed_precision, channels_last, compile)
+    if front is None: return set_progress(speed_options(learn, mixed_precision, channels_last, compile), progress)
     spec = learn._describe(front)
     expected = getattr(arch, 'front_end', None)
     if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on
         spec.front_end.check_matches(expected, type(arch).__name__)
-    return speed_options(learn, mixed_precision, channels_last, compile)
+    return set_progress(speed_options(learn, mixed_precision, channels_last, compile), progress)
 
 
 def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> AudioLearner:

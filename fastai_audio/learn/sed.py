@@ -18,6 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from ..core import get_audio_files, load_audio
 from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
 from .learner import LEARNER_ARGUMENTS, SPEED_OPTIONS, speed_options
+from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
 from ..models.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
@@ -185,13 +186,14 @@ class SEDLearner(Learner):
 
 def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
-                **kwargs) -> SEDLearner:
+                progress: str = 'auto', **kwargs) -> SEDLearner:
     """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
     to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
     for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
     segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
     8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
-    Pretrained: the body frozen, as vision learners do. Other arguments go to `Learner` (and
+    Pretrained: the body frozen, as vision learners do. `progress`: 'auto' (bars on a terminal or in a notebook,
+    one plain line an epoch to a file or a pipe), 'bar' or 'lines' (`set_progress`). Other arguments go to `Learner` (and
     `mixed_precision`, `channels_last`, `compile` as for `audio_learner`); a keyword none of them takes is a
     TypeError naming the nearest known one, raised before the body is built or its weights downloaded."""
     check_keywords(kwargs, 'sed_learner', keyword_names(sed_learner) | set(LEARNER_ARGUMENTS) | set(SPEED_OPTIONS))
@@ -205,7 +207,7 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
     learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
-    return speed_options(learn, **speed)
+    return set_progress(speed_options(learn, **speed), progress)
 
 
 def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
