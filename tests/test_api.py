@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+import torch
 
 import fastai_audio
 
@@ -134,3 +135,92 @@ def test_a_fit_to_a_file_writes_one_line_an_epoch(classic_dls, tmp_path):
     set_progress(learn, 'bar')                                         # back to fastai's bars on request
     assert any(isinstance(c, ProgressCallback) for c in learn.cbs) and not any(isinstance(c, PlainProgress) for c in learn.cbs)
     with pytest.raises(ValueError, match="'lines'"): set_progress(learn, 'line')
+
+
+# --------------------------------------------------------------------------- misspelt keywords
+@pytest.fixture
+def no_download(monkeypatch):
+    "Any attempt to look weights up, download or open a connection fails the test loudly."
+    import socket
+    import torch.hub
+    import fastai_audio.learn.learner as learner
+    import fastai_audio.learn.sed as sed
+    import fastai_audio.models.registry as registry
+    import fastai_audio.datasets.recipes as recipes
+
+    def fail(*args, **kwargs): raise AssertionError('a download or weights lookup was attempted')
+    monkeypatch.setattr(socket.socket, 'connect', fail)
+    monkeypatch.setattr(torch.hub, 'load_state_dict_from_url', fail)
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', fail)
+    for module, name in [(learner, 'check_and_locate'), (learner, 'create_vision_model'), (learner, 'create_timm_model'),
+                         (learner, 'front_end_of'), (registry, 'create_audio_model'), (sed, 'create_body'),
+                         (recipes, 'download_data')]:
+        monkeypatch.setattr(module, name, fail)
+
+
+def _entry_points():
+    "(name, call with one misspelt keyword, the name the message must suggest); `dls` etc. are never reached."
+    from torchvision.models import resnet18
+    import fastai_audio as fa
+    p = Path('/nonexistent')
+    return [
+        ('audio_learner torchvision', lambda: fa.audio_learner(None, resnet18, pretrianed=False), 'pretrained'),
+        ('audio_learner metrics', lambda: fa.audio_learner(None, resnet18, metrcs=[]), 'metrics'),
+        ('audio_learner timm', lambda: fa.audio_learner(None, 'resnet18', pretrianed=False), 'pretrained'),
+        ('audio_learner backbone', lambda: fa.audio_learner(None, 'panns_cnn14', checkpiont='x.pth'), 'checkpoint'),
+        ('audio_learner module', lambda: fa.audio_learner(None, _tiny_net(), lossfunc=None), 'loss_func'),
+        ('create_cnn', lambda: fa.create_cnn(None, resnet18, pretrianed=False), 'pretrained'),
+        ('sed_learner', lambda: fa.sed_learner(None, resnet18, pretrianed=False), 'pretrained'),
+        ('sed_learner speed', lambda: fa.sed_learner(None, resnet18, mixed_precison='bf16'), 'mixed_precision'),
+        ('embedding_learner', lambda: fa.embedding_learner(None, hiden=64), 'hidden'),
+        ('embedding_dataloaders', lambda: fa.embedding_dataloaders(None, None, bs_=8), 'bs'),
+        ('sed_dataloaders', lambda: fa.sed_dataloaders(p / 'e.csv', p, valid_pc=0.1), 'valid_pct'),
+        ('from_folder', lambda: fa.AudioDataLoaders.from_folder(p, valid_pc=0.2), 'valid_pct'),
+        ('from_folder crop', lambda: fa.AudioDataLoaders.from_folder(p, trian_crop='start'), 'train_crop'),
+        ('from_path_func', lambda: fa.AudioDataLoaders.from_path_func(p, [], str, sed=0), 'seed'),
+        ('from_name_re', lambda: fa.AudioDataLoaders.from_name_re(p, [], r'(\w+)', valid_pcnt=0.2), 'valid_pct'),
+        ('from_df', lambda: fa.AudioDataLoaders.from_df(None, fn_cl=0), 'fn_col'),
+        ('from_csv', lambda: fa.AudioDataLoaders.from_csv(p, label_dlim=','), 'label_delim'),
+        ('databunch', lambda: fa.AudioItemList([]).databunch(b=8), 'bs'),
+        ('esc50_dataloaders', lambda: fa.esc50_dataloaders(p, valid_fld=1), 'valid_fold'),
+        ('nsynth_dataloaders', lambda: fa.nsynth_dataloaders(p, tsk='pitch'), 'task'),
+        ('fsdkaggle2019_dataloaders', lambda: fa.fsdkaggle2019_dataloaders(p, duraton=2.0), 'duration'),
+        ('urbansed_dataloaders', lambda: fa.urbansed_dataloaders(p, num_worker=0), 'num_workers'),
+        ('desed_dataloaders', lambda: fa.desed_dataloaders(p, weak_cvs=None), 'weak_csv'),
+    ]
+
+
+@pytest.mark.parametrize('name', [e[0] for e in _entry_points()])
+def test_a_misspelt_keyword_is_refused_with_the_nearest_name_before_anything_else(name, no_download):
+    call, nearest = {n: (c, k) for n, c, k in _entry_points()}[name]
+    with pytest.raises(TypeError, match=rf"unexpected keyword argument '\w+' \(did you mean '{nearest}'"):
+        call()
+
+
+def test_timm_model_arguments_still_reach_timm(classic_dls):
+    "A timm name passes timm's own keywords on (here `drop_rate`); only one close to a known name is refused."
+    from fastai_audio import audio_learner
+    learn = audio_learner(classic_dls, 'resnet18', pretrained=False, drop_rate=0.25)
+    assert learn.model[0].model.drop_rate == 0.25
+
+
+# --------------------------------------------------------------------------- AudioBlock settings in the factories
+def test_every_audio_block_setting_reaches_the_factories(synth_path):
+    "valid_crop='centre' and pad='repeat' given to a factory are what its validation items get."
+    import inspect
+    from fastai_audio import AudioBlock, AudioCropPad, AudioDataLoaders, AudioItemList, NSYNTH_PATTERN
+    from fastai_audio.data.blocks import AUDIO_SETTINGS, factory_keywords
+    assert set(AUDIO_SETTINGS) == set(inspect.signature(AudioBlock).parameters) - {'sr', 'duration', 'mono'}
+    for f in (AudioDataLoaders.from_folder, AudioDataLoaders.from_df, AudioItemList.databunch):
+        assert set(AUDIO_SETTINGS) <= factory_keywords(f)
+    dls = AudioDataLoaders.from_name_re(synth_path, sorted(synth_path.rglob('*.wav')), NSYNTH_PATTERN, duration=0.4,
+                                        valid_crop='centre', pad='repeat', train_crop='start', batch_tfms=[], bs=2,
+                                        num_workers=0)
+    crop = next(t for t in dls.valid.after_item.fs if isinstance(t, AudioCropPad))
+    assert (crop.train_mode, crop.valid_mode, crop.pad) == ('start', 'centre', 'repeat')
+    from fastai_audio import load_audio
+    f = dls.valid_ds.items[0]
+    whole = load_audio(f, sr=16000)
+    x = dls.valid_ds[0][0]
+    start = (whole.shape[-1] - x.shape[-1]) // 2
+    torch.testing.assert_close(x.as_subclass(torch.Tensor), whole.as_subclass(torch.Tensor)[..., start:start + x.shape[-1]])
