@@ -46,7 +46,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
     items = items.split_by_folder(train, valid)
     items = items.label_from_re(label_re) if label_re else items.label_from_folder()
-    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sample_rate=sr)
+    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sr=sr)
     if aug:
         from .transforms.augment import audio_aug_transforms
         augs = audio_aug_transforms()

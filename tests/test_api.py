@@ -224,3 +224,35 @@ def test_every_audio_block_setting_reaches_the_factories(synth_path):
     x = dls.valid_ds[0][0]
     start = (whole.shape[-1] - x.shape[-1]) // 2
     torch.testing.assert_close(x.as_subclass(torch.Tensor), whole.as_subclass(torch.Tensor)[..., start:start + x.shape[-1]])
+
+
+# --------------------------------------------------------------------------- one name for the sample rate
+def test_the_sample_rate_parameter_is_sr_everywhere_but_panns():
+    """Public functions and classes take `sr` (librosa's name); the PANNs classes keep the official code's names, and
+    `FrontEnd` its field `sample_rate` (a key of every saved config.json)."""
+    import inspect
+    found = []
+    for layer in fastai_audio.LAYERS[:-2]:
+        mod = importlib.import_module(f'fastai_audio.{layer}')
+        for n in mod.__all__:
+            obj = getattr(mod, n)
+            if getattr(obj, '__module__', '') == 'fastai_audio.models.panns' or n == 'FrontEnd': continue
+            fns = [obj] if inspect.isfunction(obj) else \
+                [f for k, f in vars(obj).items() if inspect.isfunction(f) and (k == '__init__' or not k.startswith('_'))] \
+                if inspect.isclass(obj) else []
+            for f in fns:
+                try: params = inspect.signature(f).parameters
+                except (TypeError, ValueError): continue
+                if 'sample_rate' in params: found.append(f'{n}.{f.__name__}' if f is not obj else n)
+    assert not found, f'parameters still called sample_rate: {found}'
+
+
+def test_sample_rate_is_still_taken_for_one_release_with_a_warning():
+    from fastai_audio import MelSpectrogram, frame_times, get_frequency_batch_transforms, seconds_to_samples
+    with pytest.warns(DeprecationWarning, match='`sample_rate` is renamed `sr`'):
+        tfms = get_frequency_batch_transforms(sample_rate=22050)
+    assert tfms[0].sample_rate == 22050 == get_frequency_batch_transforms(sr=22050)[0].sample_rate
+    with pytest.warns(DeprecationWarning, match='MelSpectrogram'): assert MelSpectrogram(sample_rate=8000).sample_rate == 8000
+    with pytest.warns(DeprecationWarning): assert seconds_to_samples(0.5, sample_rate=16000) == 8000
+    with pytest.warns(DeprecationWarning): torch.testing.assert_close(frame_times(3, 160, sample_rate=16000), frame_times(3, 160, 16000))
+    with pytest.raises(TypeError, match='not both'): get_frequency_batch_transforms(sr=16000, sample_rate=16000)

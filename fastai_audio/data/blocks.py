@@ -211,7 +211,7 @@ def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'Au
 def default_batch_tfms(batch_tfms, sr):
     "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
     if batch_tfms is not None: return batch_tfms
-    return get_frequency_batch_transforms(sample_rate=sr or 16000)
+    return get_frequency_batch_transforms(sr=sr or 16000)
 
 
 def _check_split_folders(path, train: str, valid: str):
@@ -260,7 +260,7 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
-    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised
+    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sr=sr)`, i.e. normalised
     40-band log-mel on the batch's device; [] keeps waveforms), every other `AudioBlock` setting as a keyword
     (`train_crop=`, `valid_crop=`, `pad=`, `cache=` (None, 'ram' or a folder: keep decoded clips, see
     `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's)) and `on_error=` ('raise', the

@@ -28,7 +28,7 @@ from torch import nn
 from ..core import load_audio
 from ..data.loading import AudioLoader
 from ..data.blocks import check_loader_kwargs, is_multi_label
-from ..runtime.arguments import check_keywords, keyword_names
+from ..runtime.arguments import check_keywords, keyword_names, renamed_parameters
 from ..runtime.frontend import FrontEndModule
 from ..runtime.functional import frame_signal, seconds_to_samples
 from .windows import first_per_clip, aggregate_windows, metrics_on
@@ -71,7 +71,7 @@ class _CrepeEncoder(nn.Module):
 
 
 class AudioEmbedder(nn.Module):
-    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
+    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sr` -> embeddings
     `(frames, dim)`.
 
     Parameters
@@ -79,7 +79,7 @@ class AudioEmbedder(nn.Module):
     encoder : module mapping a batch of frames `(n, samples)` to `(n, dim)`. It may say what its embeddings
         depend on beyond its weights with a `description()` method returning a JSON-able dict (the
         embedding cache keys on it); its plain attributes (numbers, strings) are fingerprinted too.
-    sample_rate : int, Hz of the waveforms. window, hop : seconds per frame and between frames (YAMNet's 0.96
+    sr : int, Hz of the waveforms (kept as `.sample_rate`). window, hop : seconds per frame and between frames (YAMNet's 0.96
         and 0.48 by default), cut as `frontend.frame_signal` cuts them (`window_length` / `hop_length` in
         samples). name : a label. batch_frames : frames per encoder call in `embed`.
 
@@ -93,12 +93,13 @@ class AudioEmbedder(nn.Module):
     """
     __jit_unused_properties__ = ['dim', 'size', 'step']
 
-    def __init__(self, encoder: nn.Module, sample_rate: int, window: float = 0.96, hop: float = 0.48,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, encoder: nn.Module, sr: int, window: float = 0.96, hop: float = 0.48,
                  name: str = 'custom', batch_frames: int = 64):
         super().__init__()
-        self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sample_rate), window, hop, name
-        self.window_length = seconds_to_samples(window, sample_rate, 1)
-        self.hop_length = seconds_to_samples(hop, sample_rate, 1)
+        self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sr), window, hop, name
+        self.window_length = seconds_to_samples(window, sr, 1)
+        self.hop_length = seconds_to_samples(hop, sr, 1)
         self.batch_frames = batch_frames
         for p in self.encoder.parameters(): p.requires_grad_(False)
 

@@ -71,7 +71,7 @@ class Timeline:
         if self.audio is not None:
             from ..transforms.spectrogram import get_frequency_batch_transforms
             x = self.audio[None] if self.audio.ndim == 2 else self.audio
-            for t in spec_tfms or get_frequency_batch_transforms(sample_rate=self.audio.sr, normalize=None): x = t(x)
+            for t in spec_tfms or get_frequency_batch_transforms(sr=self.audio.sr, normalize=None): x = t(x)
             x[0].show(ctx=ax0)
             ax0.set_xlabel('')
         centres = (self.starts + self.window / 2).numpy()

@@ -47,12 +47,12 @@ def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Pa
 
 class _STFT(nn.Module):
     "Windowed DFT (`frontend.dft_basis`) as two strided convolutions (keys `conv_real`, `conv_imag`), reflect-padded."
-    def __init__(self, n_fft: int, hop: int):
+    def __init__(self, n_fft: int, hop_length: int):
         super().__init__()
         bins = n_fft // 2 + 1
-        self.hop, self.n_fft = hop, n_fft
-        self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
-        self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
+        self.hop_length, self.n_fft = hop_length, n_fft
+        self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop_length, bias=False)
+        self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop_length, bias=False)
         basis = dft_basis(n_fft, window_function('hann', n_fft))
         with torch.no_grad():
             self.conv_real.weight.copy_(basis[:bins])
@@ -64,9 +64,9 @@ class _STFT(nn.Module):
 
 
 class _Spectrogram(nn.Module):
-    def __init__(self, n_fft, hop):
+    def __init__(self, n_fft, hop_length):
         super().__init__()
-        self.stft = _STFT(n_fft, hop)
+        self.stft = _STFT(n_fft, hop_length)
 
     def forward(self, x):
         return power_spectrum(*self.stft(x)).transpose(1, 2)[:, None]          # (batch, 1, frames, bins)

@@ -1,16 +1,17 @@
 """Keyword arguments checked the same way at every entry point: a misspelt keyword is refused with the nearest
 known name before anything is downloaded or built (`check_keywords`), and a renamed parameter is still taken
-for one release with a `DeprecationWarning` (`renamed_keyword`).
+for one release with a `DeprecationWarning` (`renamed_parameters`).
 
 Both are public-internal: used across the package, not part of `from fastai_audio import *`.
 """
 from __future__ import annotations
 
 import difflib
+import functools
 import warnings
 
 __all__ = []
-__internal__ = ('keyword_names', 'check_keywords', 'unknown_keyword_error', 'renamed_keyword')
+__internal__ = ('keyword_names', 'check_keywords', 'unknown_keyword_error', 'renamed_parameters')
 
 
 def keyword_names(*functions) -> set:
@@ -39,14 +40,22 @@ def check_keywords(kwargs, where: str, known, note: str = ''):
     if unknown: raise unknown_keyword_error(unknown, where, known, note)
 
 
-def renamed_keyword(kwargs: dict, old: str, new: str, value, where: str, default=None):
-    """The value of a renamed parameter: `new`'s (`value`), or `old`'s, popped from `kwargs`, with a
-    DeprecationWarning (old names are taken for one release). Giving both, with `value` not `default`, is a
-    TypeError."""
-    if old not in kwargs: return value
-    warnings.warn(f'{where}: `{old}` is renamed `{new}`; `{old}` goes in the next release', DeprecationWarning,
-                  stacklevel=3)
-    old_value = kwargs.pop(old)
-    if value is not default and value != default:
-        raise TypeError(f'{where}: give {new} (the new name of {old}), not both')
-    return old_value
+def renamed_parameters(**renames):
+    """Decorator: the function (or method) also takes each old name of `renames` (`old='new'`) by keyword, for one
+    release, with a DeprecationWarning; giving both names is a TypeError. The signature shows the new names only.
+
+    >>> @renamed_parameters(sample_rate='sr')
+    ... def rate(sr): return sr
+    """
+    def wrap(f):
+        @functools.wraps(f)
+        def renamed(*args, **kwargs):
+            for old, new in renames.items():
+                if old not in kwargs: continue
+                if new in kwargs: raise TypeError(f'{f.__qualname__}: give {new} (the new name of {old}), not both')
+                warnings.warn(f'{f.__qualname__}: `{old}` is renamed `{new}`; `{old}` goes in the next release',
+                              DeprecationWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return f(*args, **kwargs)
+        return renamed
+    return wrap

@@ -6,7 +6,7 @@ An event is `Event(filename, onset, offset, event_label, score)`, times in secon
 stands for the instant `frame_time(i)` (its window's centre: `i * hop / sr`, plus half a window when the STFT
 is not centred), so targets made here line up with the spectrogram frames whatever the front end.
 
-    targets = event_targets(events_of_one_file, n_frames, vocab, hop_length=256, sample_rate=16000)
+    targets = event_targets(events_of_one_file, n_frames, vocab, hop_length=256, sr=16000)
     found = decode_events(probs, vocab, frame_seconds=256 / 16000, threshold=0.5, median=7, min_duration=0.1)
     segment_scores(reference, found)['f1_micro'];  event_scores(reference, found)['f1_macro']
 """
@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 import torch
+from .arguments import renamed_parameters
 
 __all__ = ['Event', 'frame_times', 'frame_grid', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
            'event_scores']
@@ -31,25 +32,28 @@ class Event(NamedTuple):
     score: float = 1.0
 
 
-def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
-    """`(n_frames,)` seconds each frame stands for: the centre of its window, `i * hop_length / sample_rate`
+@renamed_parameters(sample_rate='sr')
+def frame_times(n_frames: int, hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
+    """`(n_frames,)` seconds each frame stands for: the centre of its window, `i * hop_length / sr`
     for a centred STFT (`center=True`, librosa's and this package's default), else half a window later."""
     offset = 0.0 if center else n_fft / 2
-    return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sample_rate
+    return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sr
 
 
-def frame_grid(hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
+@renamed_parameters(sample_rate='sr')
+def frame_grid(hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
     "(seconds between frames, seconds frame 0 stands for) of a front end: the step and start of `frame_times`."
-    t = frame_times(2, hop_length, sample_rate, center, n_fft)
+    t = frame_times(2, hop_length, sr, center, n_fft)
     return float(t[1] - t[0]), float(t[0])
 
 
-def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: int, center: bool = True,
+@renamed_parameters(sample_rate='sr')
+def event_targets(events, n_frames: int, vocab, hop_length: int, sr: int, center: bool = True,
                   n_fft: int = 0) -> torch.Tensor:
     """Frame targets `(n_frames, len(vocab))` of one file's `events` (objects with onset, offset, event_label):
     1 where a frame's time (`frame_times`) lies in `[onset, offset)` of an event of that class, else 0. A label
     outside `vocab` is a ValueError naming it."""
-    t = frame_times(n_frames, hop_length, sample_rate, center, n_fft)
+    t = frame_times(n_frames, hop_length, sr, center, n_fft)
     index = {str(v): i for i, v in enumerate(vocab)}
     y = torch.zeros(n_frames, len(index))
     for e in events:

@@ -31,6 +31,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .arguments import renamed_parameters
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'frame_signal', 'pad_to', 'resample_batch']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
@@ -388,9 +389,10 @@ def standardize(x: torch.Tensor, mean, std, eps: float = 1e-6) -> torch.Tensor:
 
 
 # =========================================================================== framing
-def seconds_to_samples(seconds: float, sample_rate: int, at_least: int = 0) -> int:
-    "`seconds` at `sample_rate` Hz as a whole number of samples (rounded to the nearest), at least `at_least`."
-    return max(at_least, int(round(seconds * sample_rate)))
+@renamed_parameters(sample_rate='sr')
+def seconds_to_samples(seconds: float, sr: int, at_least: int = 0) -> int:
+    "`seconds` at `sr` Hz as a whole number of samples (rounded to the nearest), at least `at_least`."
+    return max(at_least, int(round(seconds * sr)))
 
 
 def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:

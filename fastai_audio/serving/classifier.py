@@ -37,6 +37,7 @@ from ..models.registry import create_audio_model
 from ..runtime.frontend import FORMAT_VERSION, FrontEnd, FrontEndModule
 from ..runtime.networks import TimmFeatureBody, build_head_layer, torchvision_body
 from ..runtime.functional import frame_signal, seconds_to_samples
+from ..runtime.arguments import renamed_parameters
 
 __all__ = ['AudioModelSpec', 'WaveformClassifier', 'load_waveform_model', 'build_network']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
@@ -126,12 +127,12 @@ def _from_v1(cfg: dict) -> dict:
 
 
 class WaveformClassifier(nn.Module):
-    """One waveform `(samples,)` (or `(channels, samples)`) at `sample_rate` -> class probabilities `(n_classes,)`.
+    """One waveform `(samples,)` (or `(channels, samples)`) at `sr` -> class probabilities `(n_classes,)`.
 
     Parameters
     ----------
     front_end : module, windows `(n, channels, samples)` -> network input. net : the network.
-    sample_rate : int, Hz. window_length, hop_length : samples per window and between window starts
+    sr : int, Hz (kept as `.sample_rate`, the served modules' attribute). window_length, hop_length : samples per window and between window starts
         (`frame_signal`: the last window flush with the end, a shorter clip padded by `pad`);
         window_length None scores the whole clip as one window. multi_label : sigmoid instead of softmax.
     agg_max : aggregate the windows by max instead of mean. pad : 'zeros' or 'repeat'. channels : the
@@ -139,12 +140,13 @@ class WaveformClassifier(nn.Module):
 
     `window_probs(wave)` gives the per-window probabilities `(n_windows, n_classes)`.
     """
-    def __init__(self, front_end: nn.Module, net: nn.Module, sample_rate: int, window_length: int | None = None,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, front_end: nn.Module, net: nn.Module, sr: int, window_length: int | None = None,
                  hop_length: int | None = None, multi_label: bool = False, agg_max: bool = False, pad: str = 'zeros',
                  channels: int = 1):
         super().__init__()
         self.front_end, self.net = front_end, net
-        self.sample_rate, self.channels = int(sample_rate), int(channels)
+        self.sample_rate, self.channels = int(sr), int(channels)
         self.whole = window_length is None
         self.window_length = 0 if self.whole else int(window_length)
         self.hop_length = int(hop_length or max(1, self.window_length // 2))
