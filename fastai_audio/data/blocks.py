@@ -147,12 +147,11 @@ def _loader_arguments() -> frozenset:
     return frozenset(names - {'self', 'source', 'dataset'})
 
 
-def factory_keywords(*factories) -> frozenset:
+def factory_keywords(*factories, extra=('front_end', 'tfms', 'on_error')) -> frozenset:
     """Every keyword a DataLoaders factory takes: the parameters of `factories` (the factory and those it hands
-    its `**kwargs` to), the `AudioBlock` settings (`AUDIO_SETTINGS`), `front_end`, `tfms`, `on_error`, and the
-    arguments of fastai's loaders."""
-    return frozenset(keyword_names(*factories)) | set(AUDIO_SETTINGS) | {'front_end', 'tfms', 'on_error'} | \
-        _loader_arguments()
+    its `**kwargs` to), the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
+    `extra`, the keywords it reads from its `**kwargs` (by default those of the `AudioDataLoaders` factories)."""
+    return frozenset(keyword_names(*factories)) | set(AUDIO_SETTINGS) | set(extra) | _loader_arguments()
 
 
 def check_loader_kwargs(kwargs: dict, where: str, own=()):

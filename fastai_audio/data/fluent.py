@@ -85,7 +85,7 @@ class AudioItemList:
         ('host' or 'device') and `quality` choose where and how files at another rate are resampled (`AudioBlock`);
         its other settings (`train_crop`, `valid_crop`, `pad`) are taken as keywords too. Other keywords go to
         fastai's loaders; one they do not take is a TypeError naming the nearest known name."""
-        check_loader_kwargs(kwargs, 'databunch', factory_keywords(type(self).databunch))
+        check_loader_kwargs(kwargs, 'databunch', factory_keywords(type(self).databunch, extra=('batch_tfms',)))
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
         tfms = resolve_batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
         audio_kw = {k: kwargs.pop(k) for k in AUDIO_SETTINGS if k in kwargs}

@@ -20,7 +20,7 @@ from fasttransform import DisplayedTransform
 from ..core import AudioTensor
 from ..runtime.frontend import FrontEnd
 from ..runtime.functional import (check_db_args, check_int, check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
-from ..runtime.arguments import renamed_parameters
+from ..runtime.arguments import check_keywords, keyword_names, renamed_parameters
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
            'front_end_tfms', 'get_frequency_batch_transforms']
@@ -359,8 +359,8 @@ def get_frequency_batch_transforms(n_fft: int = 1024, hop_length: int = 256, n_m
     """
     if normalize not in ('dataset', 'example', None):
         raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
-    unknown = sorted(set(mel_kw) - {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power', 'window_fn'})
-    if unknown: raise TypeError(f'get_frequency_batch_transforms got unexpected arguments {unknown}')
+    check_keywords(mel_kw, 'get_frequency_batch_transforms', {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power',
+                                                              'window_fn'} | keyword_names(get_frequency_batch_transforms))
     if 'norm' in mel_kw: mel_kw['mel_norm'] = mel_kw.pop('norm')
     if 'power' in mel_kw: mel_kw['power'] = float(mel_kw['power'])
     fe = FrontEnd(sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
