@@ -7,7 +7,7 @@ it (`tests/test_layers.py` holds the code to that):
 
 ==============  ===========================================================================================
 `runtime`       torch only: the front-end kernels (`functional`), `FrontEnd`, network description, events
-`models`        torch only: the backbone registry and its presets, PANNs, CREPE, Hugging Face, SED heads
+`backbones`     torch only: the backbone registry and its presets, PANNs, CREPE, Hugging Face, SED heads
 `serving`       torch only: the served modules, the one exported config, `load_model`, the exporters
 `core`          `AudioTensor`, `load_audio`, `get_audio_files` (fastai's tensor types begin here)
 `transforms`    fastai batch transforms: the spectrogram front end and the augmentations
@@ -20,13 +20,15 @@ it (`tests/test_layers.py` holds the code to that):
 Importing `fastai_audio` loads nothing heavy: a name is imported with its layer on first use (PEP 562), so
 `from fastai_audio.serving import load_model` needs torch alone. `from fastai_audio import *` gives fastai's
 vision API (as `fastai.vision.all` gives it) together with this package's names, as in a fastai notebook.
+The networks layer is `backbones`, not `models`: `models` stays fastai's, so `models.resnet18` means what it
+means in every fastai notebook.
 """
 import importlib as _importlib
 
 __version__ = '0.2.0'
 
 #: the layers, lowest first: a module of one imports only from those before it (and its own)
-LAYERS = ('runtime', 'models', 'serving', 'core', 'transforms', 'data', 'learn', 'datasets', 'cli',
+LAYERS = ('runtime', 'backbones', 'serving', 'core', 'transforms', 'data', 'learn', 'datasets', 'cli',
           'distributed_check')
 _PUBLIC_LAYERS = LAYERS[:-2]                     # the layers whose `__all__` make up the package's names
 _names: dict = {}                                # name -> object, filled as names are asked for

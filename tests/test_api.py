@@ -96,6 +96,10 @@ def test_no_name_of_ours_hides_a_different_fastai_name():
                for layer in fastai_audio.LAYERS[:-2] for n in importlib.import_module(f'fastai_audio.{layer}').__all__
                if hasattr(fastai, n) and getattr(fastai, n) is not getattr(fastai_audio, n)]
     assert not clashes, '\n'.join(clashes)
+    # and no subpackage of ours takes a fastai name's place once imported (`models` is fastai's torchvision models)
+    hidden = [n for n in fastai_audio.__all__ if hasattr(fastai, n) and getattr(fastai_audio, n) is not getattr(fastai, n)]
+    assert not hidden, f'fastai names that fastai_audio hides: {hidden}'
+    assert fastai_audio.models.resnet18 is fastai.resnet18
     import fastai.vision.augment
     assert fastai_audio.CropPad is fastai.vision.augment.CropPad        # fastai's image CropPad; ours is AudioCropPad
     assert 'CropPad' not in fastai_audio.data.__all__ and 'AudioCropPad' in fastai_audio.data.__all__
@@ -145,7 +149,7 @@ def no_download(monkeypatch):
     import torch.hub
     import fastai_audio.learn.learner as learner
     import fastai_audio.learn.sed as sed
-    import fastai_audio.models.registry as registry
+    import fastai_audio.backbones.registry as registry
     import fastai_audio.datasets.recipes as recipes
 
     def fail(*args, **kwargs): raise AssertionError('a download or weights lookup was attempted')
@@ -236,7 +240,7 @@ def test_the_sample_rate_parameter_is_sr_everywhere_but_panns():
         mod = importlib.import_module(f'fastai_audio.{layer}')
         for n in mod.__all__:
             obj = getattr(mod, n)
-            if getattr(obj, '__module__', '') == 'fastai_audio.models.panns' or n == 'FrontEnd': continue
+            if getattr(obj, '__module__', '') == 'fastai_audio.backbones.panns' or n == 'FrontEnd': continue
             fns = [obj] if inspect.isfunction(obj) else \
                 [f for k, f in vars(obj).items() if inspect.isfunction(f) and (k == '__init__' or not k.startswith('_'))] \
                 if inspect.isclass(obj) else []

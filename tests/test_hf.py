@@ -51,7 +51,7 @@ def test_a_padded_clip_is_heard_as_it_is_heard_alone(tmp_path, family):
 
 
 def test_waveform_normalisation_is_the_feature_extractors(tmp_path):
-    from fastai_audio.models.hf import _normalize
+    from fastai_audio.backbones.hf import _normalize
     fe = transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True, return_attention_mask=True)
     rng = np.random.default_rng(0)
     clips = [rng.normal(0.3, 2.0, 4000).astype(np.float32), rng.normal(0, 0.1, 2500).astype(np.float32)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import fastai_audio
 
 PKG = Path(fastai_audio.__file__).parent
-TORCH_ONLY = ('runtime', 'models', 'serving')
+TORCH_ONLY = ('runtime', 'backbones', 'serving')
 TRAINING_ONLY = ('fastai', 'fastcore', 'fasttransform', 'fastprogress', 'fastdownload', 'librosa', 'matplotlib',
                  'torchaudio', 'IPython', 'pandas', 'plum')
 

@@ -12,7 +12,7 @@ import torch
 import torchvision
 
 from fastai_audio import PretrainedWeightsError, audio_learner, models, weights_source
-import fastai_audio.models.pretrained as pretrained
+import fastai_audio.backbones.pretrained as pretrained
 
 
 @pytest.fixture

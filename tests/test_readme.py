@@ -29,7 +29,7 @@ SMALL = {'make_synthetic_dataset': dict(n_train=8, n_valid=3),
 def offline_world(tmp_path, monkeypatch):
     "A fresh working folder and home, no network, and the files the README expects to find."
     import fastai_audio
-    import fastai_audio.models.pretrained as pretrained
+    import fastai_audio.backbones.pretrained as pretrained
     import timm
     import torchvision
     from huggingface_hub import constants

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from fastai_audio import event_targets, Event, decode_events
-from fastai_audio.models.sed import CLIP_POOLS, FrameClassifier, SEDLoss, pool_frames
+from fastai_audio.backbones.sed import CLIP_POOLS, FrameClassifier, SEDLoss, pool_frames
 
 
 def test_clip_pooling_closed_forms():
@@ -278,7 +278,7 @@ def test_a_name_two_files_share_must_be_given_by_its_relative_path(scapes, tmp_p
 def test_limit_time_stride_keeps_time_and_still_shrinks_frequency():
     import torchvision
     from fastai.vision.learner import create_body
-    from fastai_audio.models.sed import limit_time_stride
+    from fastai_audio.backbones.sed import limit_time_stride
     body = create_body(torchvision.models.resnet18(), n_in=1, pretrained=False)
     assert body(torch.zeros(1, 1, 64, 256)).shape[-2:] == (2, 8)               # 32x both ways
     limit_time_stride(body, 8)

@@ -1,7 +1,7 @@
 """Data: decoding and its cache (`loading`), crop/pad, the block and the DataLoaders factories (`blocks`), the
 fluent facade, bad files, label tables (`labels`) and the SED loaders (`sed`).
 
-Layer rule: May import `runtime`, `models`, `serving`, `core` and `transforms`.
+Layer rule: May import `runtime`, `backbones`, `serving`, `core` and `transforms`.
 """
 from .loading import *  # noqa: F401,F403
 from .croppad import *  # noqa: F401,F403

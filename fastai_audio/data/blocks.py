@@ -294,7 +294,7 @@ class AudioDataLoaders(DataLoaders):
         front_end = kwargs.pop('front_end', None)
         if front_end is not None:                  # a FrontEnd or a backbone's name: its rate and its transforms
             if isinstance(front_end, str):
-                from ..models.registry import audio_model_front_end
+                from ..backbones.registry import audio_model_front_end
                 front_end = audio_model_front_end(front_end)
             sr = front_end.sample_rate
             if batch_tfms is None: batch_tfms = front_end.batch_tfms()

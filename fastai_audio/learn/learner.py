@@ -49,7 +49,7 @@ from ..serving.classifier import AudioModelSpec
 from ..runtime.frontend import FrontEnd
 from ..runtime.networks import describe_network
 from .metrics import LWLRAP, average_precision
-from ..models.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from ..backbones.pretrained import PretrainedWeightsError, check_and_locate, download_failed
 from .progress import set_progress
 from .windows import Timeline, metrics_on, window_preds
 from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_error
@@ -376,7 +376,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     timm's own model arguments on). A keyword none of these takes is a TypeError naming the nearest known one,
     raised before any weights are looked up or downloaded.
     """
-    from ..models.registry import is_audio_model
+    from ..backbones.registry import is_audio_model
     check_learner_kwargs(kwargs, arch)
     if is_audio_model(arch):                                            # an audio-pretrained backbone
         return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
@@ -407,7 +407,7 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     """An `AudioLearner` on the registered backbone `name` (`list_audio_models()`): its front end checked against
     the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
     head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
-    from ..models.registry import audio_model_front_end, create_audio_model
+    from ..backbones.registry import audio_model_front_end, create_audio_model
     front = front_end_of(dls)
     front.check_matches(audio_model_front_end(name), name)
     kwargs = dict(kwargs)
@@ -458,7 +458,7 @@ def check_learner_kwargs(kwargs: dict, arch):
     `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its
     models take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling."""
     from fastai.vision.learner import create_timm_model
-    from ..models.registry import is_audio_model
+    from ..backbones.registry import is_audio_model
     known = keyword_names(audio_learner) | set(LEARNER_ARGUMENTS)
     if isinstance(arch, nn.Module): pass
     elif is_audio_model(arch): known |= {'checkpoint', *BACKBONE_ARGUMENTS}

@@ -21,7 +21,7 @@ from .learner import LEARNER_ARGUMENTS, SPEED_OPTIONS, speed_options
 from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
-from ..models.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
+from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
 from ..serving.detector import FrameDetector
 from ..data.sed import FrameTargets
 

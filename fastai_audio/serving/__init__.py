@@ -1,7 +1,7 @@
 """Served models, torch only: the one exported config, the waveform-in modules (clip classifier, frame
 detector), their exporters to safetensors / TorchScript / ONNX / pt2, and the loaders.
 
-Layer rule: May import `runtime` and `models`; never fastai, fastcore, fasttransform, librosa or matplotlib.
+Layer rule: May import `runtime` and `backbones`; never fastai, fastcore, fasttransform, librosa or matplotlib.
 """
 from .classifier import *  # noqa: F401,F403
 from .detector import *  # noqa: F401,F403

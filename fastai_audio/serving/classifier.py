@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from ..models.registry import create_audio_model
+from ..backbones.registry import create_audio_model
 from ..runtime.frontend import FORMAT_VERSION, FrontEnd, FrontEndModule
 from ..runtime.networks import TimmFeatureBody, build_head_layer, torchvision_body
 from ..runtime.functional import frame_signal, seconds_to_samples

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..runtime.frontend import FrontEnd, FrontEndModule
-from ..models.sed import build_frame_classifier
+from ..backbones.sed import build_frame_classifier
 
 __all__ = ['FrameDetector', 'load_sed_model']
 

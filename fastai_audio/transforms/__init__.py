@@ -1,7 +1,7 @@
 """fastai batch transforms on the batch's device: the spectrogram front end (`spectrogram`) and the
 augmentations (`augment`).
 
-Layer rule: May import `runtime`, `models`, `serving` and `core`.
+Layer rule: May import `runtime`, `backbones`, `serving` and `core`.
 """
 from .spectrogram import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
