@@ -4,6 +4,7 @@ subpackage's `__all__` is the union of its modules', no private name crosses a m
 ours hides a different object of `fastai.vision.all` in `from fastai_audio import *`."""
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,9 @@ def test_all_lists_what_the_module_defines_and_every_public_definition(module):
                           f'(user API to __all__, package-only to __internal__) or prefix an underscore')
     stale = [n for n in internal if n not in assigned]
     assert not stale, f'{module}.__internal__ names what the module does not define: {stale}'
+    others = ' '.join(p.read_text() for p in PKG.rglob('*.py') if _module_name(p) != module)
+    unused = [n for n in internal if not re.search(rf'\b{n}\b', others)]
+    assert not unused, f'{module}.__internal__ lists {unused}, which no other module uses: prefix an underscore'
     both = set(internal) & set(m.__all__)
     assert not both, f'{module}: {sorted(both)} in both __all__ and __internal__'
 

@@ -57,7 +57,7 @@ from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_e
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
            'default_metrics', 'CompileModel', 'MultiLabelInterpretation', 'NotAudioError']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('LEARNER_ARGUMENTS', 'BACKBONE_ARGUMENTS', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
+__internal__ = ('LEARNER_ARGUMENTS', 'SPEED_OPTIONS', 'foreign_transforms', 'front_end_of', 'speed_options')
 
 
 # --------------------------------------------------------------------------- what a trained model needs
@@ -377,7 +377,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     raised before any weights are looked up or downloaded.
     """
     from ..backbones.registry import is_audio_model
-    check_learner_kwargs(kwargs, arch)
+    _check_learner_kwargs(kwargs, arch)
     if is_audio_model(arch):                                            # an audio-pretrained backbone
         return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
                                           mixed_precision, channels_last, compile), progress)
@@ -413,7 +413,7 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     kwargs = dict(kwargs)
     checkpoint = kwargs.pop('checkpoint', None)
     learner_kw = {k: kwargs.pop(k) for k in LEARNER_ARGUMENTS if k in kwargs}
-    model_kw = {k: kwargs.pop(k) for k in BACKBONE_ARGUMENTS if k in kwargs}
+    model_kw = {k: kwargs.pop(k) for k in _BACKBONE_ARGUMENTS if k in kwargs}
     n_out = get_c(dls)
     model = create_audio_model(name, n_out, pretrained, checkpoint, **model_kw)
     learn = AudioLearner(dls, model, loss_func=loss_func, metrics=default_metrics(dls) if metrics is None else metrics,
@@ -448,10 +448,10 @@ def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwarg
 #: the `Learner` arguments the learner factories pass on (public-internal: the SED and embedding learners read it)
 LEARNER_ARGUMENTS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')
 #: what an audio backbone of the registry takes beyond those (`checkpoint`: a local file of its official weights)
-BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
+_BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
 
 
-def check_learner_kwargs(kwargs: dict, arch):
+def _check_learner_kwargs(kwargs: dict, arch):
     """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded:
     `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio
     backbone also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
@@ -461,7 +461,7 @@ def check_learner_kwargs(kwargs: dict, arch):
     from ..backbones.registry import is_audio_model
     known = keyword_names(audio_learner) | set(LEARNER_ARGUMENTS)
     if isinstance(arch, nn.Module): pass
-    elif is_audio_model(arch): known |= {'checkpoint', *BACKBONE_ARGUMENTS}
+    elif is_audio_model(arch): known |= {'checkpoint', *_BACKBONE_ARGUMENTS}
     elif isinstance(arch, str):
         known |= keyword_names(create_timm_model) | {'n_out'}
         typos = {k for k in set(kwargs) - known if difflib.get_close_matches(k, known, n=1, cutoff=0.8)}
