@@ -178,6 +178,7 @@ def _entry_points():
         ('audio_learner backbone', lambda: fa.audio_learner(None, 'panns_cnn14', checkpiont='x.pth'), 'checkpoint'),
         ('audio_learner module', lambda: fa.audio_learner(None, _tiny_net(), lossfunc=None), 'loss_func'),
         ('create_cnn', lambda: fa.create_cnn(None, resnet18, pretrianed=False), 'pretrained'),
+        ('cross_validate', lambda: fa.cross_validate(None, resnet18, metrcs=[]), 'metrics'),
         ('sed_learner', lambda: fa.sed_learner(None, resnet18, pretrianed=False), 'pretrained'),
         ('sed_learner speed', lambda: fa.sed_learner(None, resnet18, mixed_precison='bf16'), 'mixed_precision'),
         ('embedding_learner', lambda: fa.embedding_learner(None, hiden=64), 'hidden'),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from fastai.torch_core import set_seed
 
-from .learner import audio_learner
+from .learner import audio_learner, check_learner_kwargs
 
 __all__ = ['CrossValidation', 'cross_validate']
 
@@ -50,6 +50,7 @@ def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, l
     seed : `set_seed(seed + fold)` before each fold, so a run can be repeated.
     Returns a `CrossValidation` with every metric of the final epoch (and the validation loss) per fold.
     """
+    check_learner_kwargs(learner_kwargs, arch, 'cross_validate')          # before the first fold's data is built
     pretrained = learner_kwargs.get('pretrained', True)
     use_fine_tune = pretrained if fine_tune is None else fine_tune
     res = CrossValidation()

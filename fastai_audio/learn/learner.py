@@ -57,7 +57,7 @@ from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_e
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
            'default_metrics', 'CompileModel', 'MultiLabelInterpretation', 'NotAudioError']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('LEARNER_ARGUMENTS', 'SPEED_OPTIONS', 'foreign_transforms', 'front_end_of', 'speed_options')
+__internal__ = ('LEARNER_ARGUMENTS', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
 
 
 # --------------------------------------------------------------------------- what a trained model needs
@@ -377,7 +377,7 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     raised before any weights are looked up or downloaded.
     """
     from ..backbones.registry import is_audio_model
-    _check_learner_kwargs(kwargs, arch)
+    check_learner_kwargs(kwargs, arch)
     if is_audio_model(arch):                                            # an audio-pretrained backbone
         return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
                                           mixed_precision, channels_last, compile), progress)
@@ -451,7 +451,7 @@ LEARNER_ARGUMENTS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', '
 _BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
 
 
-def _check_learner_kwargs(kwargs: dict, arch):
+def check_learner_kwargs(kwargs: dict, arch, where: str = 'audio_learner'):
     """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded:
     `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio
     backbone also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
@@ -465,10 +465,10 @@ def _check_learner_kwargs(kwargs: dict, arch):
     elif isinstance(arch, str):
         known |= keyword_names(create_timm_model) | {'n_out'}
         typos = {k for k in set(kwargs) - known if difflib.get_close_matches(k, known, n=1, cutoff=0.8)}
-        if typos: raise unknown_keyword_error(typos, 'audio_learner', known)
+        if typos: raise unknown_keyword_error(typos, where, known)
         return
     else: known |= keyword_names(create_vision_model) | {'n_out'}
-    check_keywords(kwargs, 'audio_learner', known - {'arch', 'dls'})
+    check_keywords(kwargs, where, known - {'arch', 'dls'})
 
 
 @delegates(audio_learner)
