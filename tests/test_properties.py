@@ -664,7 +664,7 @@ BAD_SETTINGS = [  # (parameter the message names, a strategy of bad values, how 
     ('power', st.floats(0.1, 5).filter(lambda v: v not in (1, 2)), lambda v: Spectrogram(power=v)),
     ('hop_length', st.integers(-5, 0), lambda v: Spectrogram(64, v)),
     ('win_length', st.integers(65, 200), lambda v: Spectrogram(64, win_length=v)),
-    ('sample_rate', st.integers(-5, 0), lambda v: Spectrogram(sr=v)),
+    ('sr', st.integers(-5, 0), lambda v: Spectrogram(sr=v)),
     ('n_mels', st.integers(-3, 0), lambda v: MelSpectrogram(16000, n_mels=v)),
     ('f_max', st.floats(8001, 1e5), lambda v: MelSpectrogram(16000, f_max=v)),
     ('n_mfcc', st.integers(41, 80), lambda v: MFCC(16000, n_mfcc=v, n_mels=40)),
