@@ -69,6 +69,8 @@ def test_all_lists_what_the_module_defines_and_every_public_definition(module):
     others = ' '.join(p.read_text() for p in PKG.rglob('*.py') if _module_name(p) != module)
     unused = [n for n in internal if not re.search(rf'\b{n}\b', others)]
     assert not unused, f'{module}.__internal__ lists {unused}, which no other module uses: prefix an underscore'
+    undocumented = [n for n in internal if callable(getattr(m, n)) and not (getattr(m, n).__doc__ or '').strip()]
+    assert not undocumented, f'{module}: public-internal {undocumented} need a docstring'
     both = set(internal) & set(m.__all__)
     assert not both, f'{module}: {sorted(both)} in both __all__ and __internal__'
 

@@ -134,6 +134,7 @@ def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor, n_clips: int,
 
 
 def first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
+    "The row of `t` `(n_windows, ...)` of each clip's first window `(n_clips, ...)` (`clip_ids` `(n_windows,)`)."
     first = torch.full((n_clips,), len(clip_ids), dtype=torch.long)
     first.scatter_reduce_(0, clip_ids, torch.arange(len(clip_ids)), 'amin')
     return t[first]

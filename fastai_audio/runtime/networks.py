@@ -70,6 +70,7 @@ def _head_layer(m: nn.Module) -> dict | None:
 
 
 def build_head_layer(d: dict) -> nn.Module:
+    "The head layer a description `d` of `describe_network`'s `head` list stands for (a ValueError for an unknown type)."
     t = d['type']
     if t == 'ConcatPool': return ConcatPool(d.get('size', 1))
     if t == 'AvgPool': return nn.AdaptiveAvgPool2d(d.get('size', 1))
