@@ -38,7 +38,7 @@ def main():
         print(f'fixture written in {time.time() - t0:.0f} s: {a.data}')
     t0 = time.time()
     dls_for_fold = partial(esc50_dataloaders, a.data, sr=a.sr, duration=5.0, bs=a.bs,
-                           batch_tfms=get_frequency_batch_transforms(sample_rate=a.sr))
+                           batch_tfms=get_frequency_batch_transforms(sr=a.sr))
     res = cross_validate(dls_for_fold, models.resnet18, epochs=a.epochs, lr=a.lr, pretrained=False)
     secs = time.time() - t0
     print(res.summary())

@@ -23,7 +23,7 @@ def main():
                               get_frequency_batch_transforms, models, set_seed)
     set_seed(a.seed)
     pattern = r'(\w+)_\w+_\d+-\d+-\d+.wav$'
-    tfms = get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sample_rate=16000)
+    tfms = get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sr=16000)
     if a.aug or a.aug_only:
         augs = audio_aug_transforms()
         if a.aug_only: augs = [t for t in augs if type(t).__name__ in a.aug_only.split(',')]

@@ -61,7 +61,7 @@ def main():
     items = pairs(train, len(train), rng) + pairs(valid, len(valid), rng)
     dblock = DataBlock(blocks=(AudioBlock(sr=16000, duration=4.0), MultiCategoryBlock), get_x=mix, get_y=labels,
                        splitter=IndexSplitter(range(len(train), len(items))),
-                       batch_tfms=get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sample_rate=16000))
+                       batch_tfms=get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sr=16000))
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(items, bs=a.bs))
     print(f'{len(dls.train_ds)} train / {len(dls.valid_ds)} valid mixtures, {len(dls.vocab)} families')
     timer = epoch_timer()

@@ -8,7 +8,7 @@ it (`tests/test_layers.py` holds the code to that):
 ==============  ===========================================================================================
 `runtime`       torch only: the front-end kernels (`functional`), `FrontEnd`, network description, events
 `backbones`     torch only: the backbone registry and its presets, PANNs, CREPE, Hugging Face, SED heads
-`serving`       torch only: the served modules, the one exported config, `load_model`, the exporters
+`serving`       torch only: the served modules, the one exported config, `load_exported`, the exporters
 `core`          `AudioTensor`, `load_audio`, `get_audio_files` (fastai's tensor types begin here)
 `transforms`    fastai batch transforms: the spectrogram front end and the augmentations
 `data`          decoding and its cache, crop/pad, `AudioBlock`, the DataLoaders factories, SED loaders
@@ -18,8 +18,10 @@ it (`tests/test_layers.py` holds the code to that):
 ==============  ===========================================================================================
 
 Importing `fastai_audio` loads nothing heavy: a name is imported with its layer on first use (PEP 562), so
-`from fastai_audio.serving import load_model` needs torch alone. `from fastai_audio import *` gives fastai's
+`from fastai_audio.serving import load_exported` needs torch alone. `from fastai_audio import *` gives fastai's
 vision API (as `fastai.vision.all` gives it) together with this package's names, as in a fastai notebook.
+The networks layer is `backbones`, not `models`: `models` stays fastai's, so `models.resnet18` means what it
+means in every fastai notebook.
 """
 import importlib as _importlib
 

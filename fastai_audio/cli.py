@@ -16,48 +16,19 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['main', 'train_folder', 'sed_demo']
-
-
-def _plain_log_callback():
-    "A fastai callback for a log file: the metric names as a fit starts and one line an epoch, no progress bars."
-    from fastai.callback.core import Callback
-
-    class PlainLog(Callback):
-        order = 60                                     # after the Recorder has named the metrics
-        def after_create(self): self.learn.logger = self._line           # validate() swaps it for noop meanwhile
-        def before_fit(self): self.learn.logger(self.recorder.metric_names)
-        def _line(self, values):
-            print('  '.join(f'{v:>10.4f}' if isinstance(v, float) else f'{str(v):>10}' for v in values), flush=True)
-    return PlainLog()
-
-
-def _log_progress(learn, progress):
-    """Progress display: 'bar' (fastai's bars and table), 'lines' (one plain line an epoch: what a log file
-    wants; the bars' carriage-return frames would fill it) or 'auto' (bars on a terminal, lines otherwise)."""
-    from fastai.callback.progress import ProgressCallback
-    if progress not in ('auto', 'bar', 'lines'): raise ValueError(f"progress must be 'auto', 'bar' or 'lines', got {progress!r}")
-    if progress == 'lines' or (progress == 'auto' and not sys.stdout.isatty()):
-        learn.remove_cb(ProgressCallback)
-        learn.add_cb(cb := _plain_log_callback())
-        cb.after_create()
-    return learn
+__all__ = ['main', 'train_folder', 'sed_demo', 'bench']
 
 
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
-                 num_workers=None, seed=0, export=True, progress='auto', aug=False, **deprecated):
+                 num_workers=None, seed=0, export=True, progress='auto', aug=False):
     """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
     the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
     and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
     line an epoch when the output goes to a file), 'bar' or 'lines'.
-    `hop_length` is in samples (`hop` is its old name). `aug` adds `audio_aug_transforms()` (the preset's
+    `hop_length` is in samples. `aug` adds `audio_aug_transforms()` (the preset's
     defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
     windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
-    from .serving.classifier import _renamed
-    hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length if 'hop' not in deprecated else None,
-                          'train_folder')
-    if deprecated: raise TypeError(f'train_folder got unexpected arguments {sorted(deprecated)}')
     import matplotlib.pyplot as plt
     from fastai.interpret import ClassificationInterpretation
     from fastai.metrics import accuracy
@@ -73,7 +44,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
     items = items.split_by_folder(train, valid)
     items = items.label_from_re(label_re) if label_re else items.label_from_folder()
-    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sample_rate=sr)
+    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sr=sr)
     if aug:
         from .transforms.augment import audio_aug_transforms
         augs = audio_aug_transforms()
@@ -82,8 +53,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
-    learn = _log_progress(audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.'),
-                          progress)
+    learn = audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.', progress=progress)
     t0 = time.time()
     if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
     else: learn.fit_one_cycle(epochs, lr or 1e-3)
@@ -137,7 +107,7 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
                           num_workers=0)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation soundscapes, classes: {", ".join(dls.vocab)}')
     set_seed(seed, reproducible=True)
-    learn = _log_progress(sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.'), progress)
+    learn = sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.', progress=progress)
     t0 = time.time()
     learn.fit_one_cycle(epochs, 3e-3)
     scores = dict(zip(('event_f1', 'segment_f1'), (float(v) for v in learn.validate()[1:3])))

@@ -17,11 +17,13 @@ from fastai.data.transforms import get_files
 from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
-from .runtime.filecheck import _content, _describe, _soundfile_message, _truncation
+from .runtime.filecheck import non_audio_content, describe_exception, soundfile_message, truncation_cause
 from .runtime.functional import seconds_to_samples
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
            'downmix', 'show_waveform', 'tidy_grid']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('load_audio_slice',)
 
 audio_extensions = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aiff', '.aif', '.aifc', '.au', '.snd',
                     '.caf', '.w64', '.m4a', '.wma', '.webm')
@@ -280,7 +282,7 @@ def _decode(path: Path, pick=None):
     extension. A file soundfile opens but cannot decode is truncated or corrupt: that is an error, not a
     case for the fallback (which might return the part it can decode as if it were all)."""
     try: f = sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as e: sf_err = _soundfile_message(e, path)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as e: sf_err = soundfile_message(e, path)
     else:
         with f:
             if f.frames < _UNKNOWN_LENGTH: return _read(f, path, pick)
@@ -296,9 +298,9 @@ def _decode(path: Path, pick=None):
             data = data[:, start:start + count if count >= 0 else None]
         return data, int(file_sr)
     except Exception as e:  # noqa: BLE001 -- any decoder failure becomes one clear error below
-        what = _content(path)
+        what = non_audio_content(path)
         raise AudioLoadError(path, f'not a readable audio file{f": it is {what}" if what else ""} (soundfile: '
-                                   f'{sf_err}; fallback decoder: {_describe(e)})') from None
+                                   f'{sf_err}; fallback decoder: {describe_exception(e)})') from None
 
 
 def _read(f, path: Path, pick=None):
@@ -313,7 +315,7 @@ def _read(f, path: Path, pick=None):
     except sf.LibsndfileError as e:
         part = '' if pick is None else f' (reading {count} from sample {start})'
         raise AudioLoadError(path, f'truncated or corrupt audio data: the header declares {f.frames} samples but '
-                                   f'decoding failed{part} (soundfile: {_soundfile_message(e, path)})') from None
+                                   f'decoding failed{part} (soundfile: {soundfile_message(e, path)})') from None
     left = max(f.frames - start, 0)
     if data.shape[-1] < (left if count < 0 else min(count, left)):     # seen with a cut MP3: its length is a guess
         warnings.warn(f"audio file '{path}': decoded {data.shape[-1]} samples from sample {start} where the header "
@@ -370,10 +372,10 @@ def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'H
     if offset or duration is not None:
         pick = lambda n, fsr: (min(n, seconds_to_samples(offset, fsr)),
                                -1 if duration is None else seconds_to_samples(duration, fsr))
-    return _load(path, sr, mono, quality, pick)
+    return load_audio_slice(path, sr, mono, quality, pick)
 
 
-def _load(path, sr, mono=True, quality='HQ', pick=None) -> AudioTensor:
+def load_audio_slice(path, sr, mono=True, quality='HQ', pick=None) -> AudioTensor:
     "`load_audio` reading the slice `pick(frames, file_sr) -> (start, count)` chooses (all of it if None)."
     path = Path(path)
     try: st = os.stat(path)                      # one system call for the three checks
@@ -383,7 +385,7 @@ def _load(path, sr, mono=True, quality='HQ', pick=None) -> AudioTensor:
     except OSError as e: raise AudioLoadError(path, f'cannot be read ({e.strerror})') from None
     if stat.S_ISDIR(st.st_mode): raise AudioLoadError(path, 'is a directory, not a file')
     if st.st_size == 0: raise AudioLoadError(path, 'the file is empty (0 bytes)')
-    try: why = _truncation(path, st.st_size)     # the first open: also where an unreadable file shows
+    try: why = truncation_cause(path, st.st_size)     # the first open: also where an unreadable file shows
     except OSError as e: raise AudioLoadError(path, f'cannot be read ({e.strerror})') from None
     if why is not None: raise AudioLoadError(path, why)
     data, file_sr = _decode(path, pick)

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+__all__ = ['main']
+
 
 def main(out: str, data: str | None = None):
     import torch

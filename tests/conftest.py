@@ -21,7 +21,7 @@ def synth_path(tmp_path_factory):
 def classic_dls(synth_path):
     "The classic fluent pipeline on the small synthetic folder."
     from fastai_audio import AudioItemList, NSYNTH_PATTERN, get_frequency_batch_transforms
-    tfms = get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sample_rate=16000)
+    tfms = get_frequency_batch_transforms(n_fft=1024, hop_length=256, n_mels=40, sr=16000)
     return (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
             .databunch(bs=8, tfms=tfms, num_workers=0))
 

@@ -479,7 +479,7 @@ def test_hour_long_file_training_item_decodes_only_its_crop(hour_file, reads, mo
     "A training item's random crop (here drawn to straddle the tone's start) is the only part decoded."
     asked, start = [], MARK * HOUR_SR - HOUR_SR // 2
     monkeypatch.setattr(random, 'randint', lambda a, b: asked.append((a, b)) or start)
-    x = AudioLoader(sr=HOUR_SR, train_crop=1.0)(str(hour_file), split_idx=0)
+    x = AudioLoader(sr=HOUR_SR, train_slice=1.0)(str(hour_file), split_idx=0)
     assert asked == [(0, 3600 * HOUR_SR - HOUR_SR)]
     assert [c for c in reads if c[0] == 'read'] == [('read', HOUR_SR)] and reads[0] == ('seek', start)
     want = np.concatenate([np.zeros(HOUR_SR // 2), q16(0.5, sr=HOUR_SR) / 32768]).astype(np.float32)

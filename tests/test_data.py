@@ -128,7 +128,7 @@ def test_variable_length_without_duration_pads_to_longest(tmp_path):
 
 
 def test_sr_taken_from_the_spectrogram_transform(synth_path):
-    tfms = get_frequency_batch_transforms(sample_rate=8000, n_fft=512, hop_length=128)
+    tfms = get_frequency_batch_transforms(sr=8000, n_fft=512, hop_length=128)
     dls = (AudioItemList.from_folder(synth_path).split_by_folder().label_from_re(NSYNTH_PATTERN)
            .databunch(bs=4, tfms=tfms, num_workers=0))
     assert dls.one_batch()[0].settings.sample_rate == 8000 and dls.train_ds[0][0].sr == 8000

@@ -9,10 +9,10 @@ from fastai_audio.runtime.events import (Event, decode_events, event_scores, eve
 def test_targets_follow_the_front_ends_frame_times():
     # 10 ms frames (hop 160 at 16 kHz): frame i stands for i * 10 ms when centred, 12.5 ms later when not (n_fft 400)
     e = [Event('f', 0.1, 0.25, 'dog')]
-    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sample_rate=16000)
+    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sr=16000)
     assert y.shape == (40, 2) and y[:, 0].sum() == 0
     assert torch.nonzero(y[:, 1]).flatten().tolist() == list(range(10, 25))
-    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sample_rate=16000, center=False, n_fft=400)
+    y = event_targets(e, 40, ['cat', 'dog'], hop_length=160, sr=16000, center=False, n_fft=400)
     assert torch.nonzero(y[:, 1]).flatten().tolist() == list(range(9, 24))      # 0.0925 s .. 0.2425 s
     torch.testing.assert_close(frame_times(3, 160, 16000, center=False, n_fft=400), torch.tensor([0.0125, 0.0225, 0.0325],
                                                                                                  dtype=torch.float64))

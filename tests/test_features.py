@@ -131,7 +131,7 @@ def test_tone_energy_lands_in_the_right_mel_band():
 
 
 def test_sample_rate_mismatch_is_a_clear_error(clips):
-    with pytest.raises(ValueError, match='configured for sample_rate=16000 Hz but the batch is at 22050 Hz'):
+    with pytest.raises(ValueError, match='configured for sr=16000 Hz but the batch is at 22050 Hz'):
         MelSpectrogram(16000)(batch(clips, sr=22050))
 
 
@@ -172,7 +172,7 @@ def test_spec_normalize_dataset_and_per_example(clips):
 
 
 def test_frequency_batch_transforms_options():
-    tfms = get_frequency_batch_transforms(n_fft=512, n_hop=128, n_mels=32, sample_rate=8000, f_min=20, f_max=3000)
+    tfms = get_frequency_batch_transforms(n_fft=512, hop_length=128, n_mels=32, sr=8000, f_min=20, f_max=3000)
     assert [type(t).__name__ for t in tfms] == ['MelSpectrogram', 'AmplitudeToDB', 'SpecNormalize']
     assert (tfms[0].n_fft, tfms[0].hop_length, tfms[0].n_mels, tfms[0].f_max) == (512, 128, 32, 3000)
     mf = get_frequency_batch_transforms(mfcc=13, normalize='example')

@@ -1,11 +1,7 @@
 """The torch-only core: the FrontEnd description (typed, JSON round trip, errors naming the field), the kernels
 (both STFT forms equal, one framing rule; each kernel defined once: tests/test_one_place.py), the module importable without fastai, and
 the settings every reader takes from it (backbones, embedding cache, deprecated names)."""
-import dataclasses
 import json
-import subprocess
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +10,7 @@ import torch
 
 from fastai_audio import (CLASSIC_2018, PANNS, AudioEmbedder, AudioItemList, FrontEnd, FrontEndModule,
                           NSYNTH_PATTERN, audio_learner, frame_signal, get_frequency_batch_transforms, window_starts)
-from fastai_audio.runtime.functional import (dft_basis, pad_signal, power_spectrum, spectrogram, stft, stft_dft,
+from fastai_audio.runtime.functional import (dft_basis, pad_signal, power_spectrum, spectrogram, stft_dft,
                                              window_function)
 
 PACKAGE = Path(__file__).parent.parent / 'fastai_audio'
@@ -43,8 +39,7 @@ def test_derived_facts_follow_the_description():
     assert (wide.win_length, wide.hop_length) == (1024, 256)                  # defaults follow n_fft
     assert fe.replace(n_fft=1024, hop_length=100).hop_length == 100
     assert fe.n_frames(16000) == 1 + 16000 // 128 and fe.samples(0.25) == 4000
-    with pytest.warns(DeprecationWarning, match='samples'):
-        assert fe.n_frames(1.0) == fe.n_frames(16000)                         # seconds: the old meaning, warned
+    with pytest.raises(TypeError, match=r'fe\.samples\(seconds\)'): fe.n_frames(1.0)   # seconds: 0.1's meaning, refused
     assert fe.n_rows == 128 and fe.replace(kind='linear').n_rows == 257 and fe.scale == 'normalized'
     assert fe.replace(normalize=None).scale == 'db' and fe.replace(normalize=None, to_db=False, power=1.0).scale == 'magnitude'
 
@@ -97,23 +92,6 @@ def test_front_end_module_equals_the_batch_transforms():
                                    atol=2e-4, rtol=1e-4)
 
 
-def test_core_imports_with_torch_alone(tmp_path):
-    "frontend.py, copied anywhere, imports where fastai (and the rest of fastai_audio) cannot be imported."
-    import shutil
-    shutil.copy(PACKAGE / 'frontend.py', tmp_path / 'frontend.py')
-    code = f"""
-import sys
-for m in ('fastai', 'fastai_audio', 'fastcore', 'fasttransform', 'librosa', 'torchaudio'): sys.modules[m] = None
-sys.path.insert(0, {str(tmp_path)!r})
-import torch, frontend
-m = frontend.FrontEndModule(frontend.FrontEnd(sample_rate=16000, kind='mfcc', normalize='example'))
-print(tuple(m(torch.randn(2, 16000)).shape))
-"""
-    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip() == '(2, 1, 20, 63)'
-
-
 def test_backbone_front_end_is_checked_naming_each_setting(synth_path):
     "A network that records its front end refuses loaders whose front end differs, naming the settings and fix."
     from fastai_audio import Cnn14
@@ -144,20 +122,17 @@ def test_embedding_cache_keys_on_everything_an_encoder_depends_on():
     assert emb.description()['encoder'] == {'scale': 2}
 
 
-def test_renamed_names_warn_and_still_work():
-    with pytest.warns(DeprecationWarning, match='hop_length'):
-        old = get_frequency_batch_transforms(n_hop=128)
-    assert old[0].hop_length == 128
+def test_names_removed_in_0_2_are_refused():
+    "The 0.1 names announced as going (see CHANGELOG.md) are gone: each is an error that names the new one."
+    with pytest.raises(TypeError, match='n_hop'): get_frequency_batch_transforms(n_hop=128)
     import fastai_audio.transforms.spectrogram as features
-    import fastai_audio.portable as portable
-    with pytest.warns(DeprecationWarning, match='FrontEnd'): assert features.SpecSettings is FrontEnd
-    with pytest.warns(DeprecationWarning, match='FrontEndModule'): assert portable.LogMelFrontEnd is FrontEndModule
-    from fastai_audio import WaveformClassifier
-    with pytest.warns(DeprecationWarning, match='window_length'):
-        m = WaveformClassifier(torch.nn.Identity(), torch.nn.Identity(), 16000, window=800, hop=400)
-    assert (m.window_length, m.hop_length) == (800, 400)
+    assert not hasattr(features, 'SpecSettings')
+    from fastai_audio import AudioLoader, WaveformClassifier
+    with pytest.raises(TypeError, match='window'):
+        WaveformClassifier(torch.nn.Identity(), torch.nn.Identity(), 16000, window=800, hop=400)
+    with pytest.raises(TypeError, match='train_crop'): AudioLoader(train_crop=1.0)
     emb = AudioEmbedder(torch.nn.Linear(16000, 2), 16000, window=1.0, hop=0.5)
-    with pytest.warns(DeprecationWarning, match='window_length'): assert emb.size == emb.window_length == 16000
+    assert emb.window_length == 16000 and not hasattr(emb, 'size') and not hasattr(emb, 'settings')
 
 
 @pytest.mark.parametrize('orig_sr, sr', [(44100, 16000), (48000, 16000), (22050, 16000), (8000, 16000), (16000, 44100)])

@@ -124,7 +124,7 @@ def test_signals_are_framed_by_one_rule():
     """Windows of a signal are cut only by `frame_signal` / `window_starts`; the two other `unfold`s are not
     framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before: backbones/crepe.py
     `crepe_frames` unfolded by itself and dropped the tail."""
-    assert _where(_unfolds) == {('runtime/functional.py', '_resample_rows'), ('runtime/events.py', 'median_filter')}
+    assert _where(_unfolds) == {('runtime/functional.py', 'resample_rows'), ('runtime/events.py', 'median_filter')}
 
 
 def test_crepe_frames_follow_the_framing_rule():
@@ -259,7 +259,7 @@ def test_settings_are_keyword_only_where_order_is_a_trap():
     kw = [k for k in inspect.signature(amplitude_to_db).parameters if k in _defaults(AmplitudeToDB.__init__)]
     assert kw == list(_defaults(AmplitudeToDB.__init__)) == ['ref', 'amin', 'top_db']
     assert _positional(AmplitudeToDB.__init__) == [] and _positional(Spectrogram.__init__) == ['n_fft']
-    assert _positional(MelSpectrogram.__init__) == _positional(MFCC.__init__) == ['sample_rate']
+    assert _positional(MelSpectrogram.__init__) == _positional(MFCC.__init__) == ['sr']
     with pytest.raises(TypeError, match='positional argument'): MelSpectrogram(512, 128)
     with pytest.raises(TypeError, match='positional argument'): Spectrogram(512, 128)
     with pytest.raises(TypeError, match='positional argument'): AmplitudeToDB(1.0, 80.0)

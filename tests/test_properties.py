@@ -303,7 +303,7 @@ def front_ends(draw):
               pad_mode=draw(st.sampled_from(sorted(PAD_MODES))))
     kind = draw(st.sampled_from(['stft', 'mel', 'mfcc']))
     rate = draw(st.none() | st.just(sr))
-    if kind == 'stft': return Spectrogram(n_fft, sample_rate=rate, **kw), n_fft // 2 + 1, sr
+    if kind == 'stft': return Spectrogram(n_fft, sr=rate, **kw), n_fft // 2 + 1, sr
     mel_kw = dict(n_mels=n_mels, f_min=f_min, f_max=f_max, htk=draw(st.booleans()), **kw)
     if kind == 'mel': return MelSpectrogram(rate, n_fft=n_fft, **mel_kw), n_mels, sr
     n_mfcc = draw(st.integers(1, n_mels))
@@ -664,7 +664,7 @@ BAD_SETTINGS = [  # (parameter the message names, a strategy of bad values, how 
     ('power', st.floats(0.1, 5).filter(lambda v: v not in (1, 2)), lambda v: Spectrogram(power=v)),
     ('hop_length', st.integers(-5, 0), lambda v: Spectrogram(64, hop_length=v)),
     ('win_length', st.integers(65, 200), lambda v: Spectrogram(64, win_length=v)),
-    ('sample_rate', st.integers(-5, 0), lambda v: Spectrogram(sample_rate=v)),
+    ('sr', st.integers(-5, 0), lambda v: Spectrogram(sr=v)),
     ('n_mels', st.integers(-3, 0), lambda v: MelSpectrogram(16000, n_mels=v)),
     ('f_max', st.floats(8001, 1e5), lambda v: MelSpectrogram(16000, f_max=v)),
     ('n_mfcc', st.integers(41, 80), lambda v: MFCC(16000, n_mfcc=v, n_mels=40)),

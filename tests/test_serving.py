@@ -1,5 +1,5 @@
 """The one served format and its one loader: every exported folder (clip classifier, SED detector, embedding
-classifier) says its `kind` and `format_version`, and `fastai_audio.serving.load_model` loads each of them in a
+classifier) says its `kind` and `format_version`, and `fastai_audio.serving.load_exported` loads each of them in a
 process where no training library can be imported, giving what the model gave in the process that trained it.
 Folders in the layouts written before format 3 still load."""
 import copy
@@ -18,7 +18,7 @@ from fastai_audio import (AudioEmbedder, AudioItemList, AudioModelSpec, Embeddin
                           audio_learner, embedding_dataloaders, embedding_learner, export_embedding_model,
                           export_sed_model, export_waveform_model, load_sed_model, load_waveform_model,
                           sed_dataloaders, sed_learner, set_seed, waveform_model)
-from fastai_audio.serving import SEDSpec, load_model, read_config
+from fastai_audio.serving import SEDSpec, load_exported, read_config
 from fastai_audio.serving.config import FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def test_every_config_says_its_kind_and_format(exported, classifier, detector):
 def test_load_model_gives_the_served_module_of_each_kind(exported):
     y = _wave()
     for kind, (folder, want) in exported.items():
-        model = load_model(folder)
+        model = load_exported(folder)
         assert type(model) is type(want) and not model.training and model.config == read_config(folder)
         np.testing.assert_allclose(_run(model, y), _run(want, y), atol=1e-5, rtol=0)
     assert type(load_waveform_model(exported['classifier'][0])).__name__ == 'WaveformClassifier'
@@ -120,11 +120,11 @@ def test_load_model_gives_the_served_module_of_each_kind(exported):
 def test_a_loader_for_one_kind_names_the_folder_and_the_kind_it_holds(exported):
     sed, tagger, embed = (exported[k][0] for k in ('sed', 'classifier', 'embedding'))
     with pytest.raises(ValueError, match=rf"{sed} holds a model of kind 'sed' \(sound event detector\), not "
-                                         r"'classifier' \(clip classifier\): load it with load_model or "
+                                         r"'classifier' \(clip classifier\): load it with load_exported or "
                                          r"load_sed_model"):
         load_waveform_model(sed)
     with pytest.raises(ValueError, match=rf"{tagger} holds a model of kind 'classifier' \(clip classifier\), not "
-                                         r"'sed' \(sound event detector\): load it with load_model$"):
+                                         r"'sed' \(sound event detector\): load it with load_exported$"):
         load_sed_model(tagger)
     with pytest.raises(ValueError, match=rf"{embed} holds a model of kind 'embedding' \(embedding classifier\)"):
         load_waveform_model(embed)
@@ -135,10 +135,10 @@ def test_a_newer_format_or_an_unknown_kind_is_refused(exported, tmp_path):
     cfg = read_config(folder)
     (folder / 'config.json').write_text(json.dumps({**cfg, 'format_version': FORMAT_VERSION + 1}))
     with pytest.raises(ValueError, match=f'SEDSpec format_version {FORMAT_VERSION + 1} is newer than this code reads'):
-        load_model(folder)
+        load_exported(folder)
     (folder / 'config.json').write_text(json.dumps({**cfg, 'kind': 'vocoder'}))
     with pytest.raises(ValueError, match=r"unknown model kind 'vocoder' \(known: classifier, sed, embedding\)"):
-        load_model(folder)
+        load_exported(folder)
 
 
 # --------------------------------------------------------------------------- torch alone
@@ -162,7 +162,7 @@ sys.path.insert(0, {root!r})
 
 def test_each_kind_loads_and_runs_with_torch_alone(exported, tmp_path):
     """In a fresh interpreter where fastai, fastcore, fasttransform, fastprogress, fastdownload, librosa,
-    matplotlib, pandas, plum and torchaudio cannot be imported (and pickle is refused), `load_model` rebuilds
+    matplotlib, pandas, plum and torchaudio cannot be imported (and pickle is refused), `load_exported` rebuilds
     every kind and gives the in-process module's outputs within 1e-5."""
     y = _wave(1.7, 1)
     np.save(tmp_path / 'y.npy', y)
@@ -170,12 +170,12 @@ def test_each_kind_loads_and_runs_with_torch_alone(exported, tmp_path):
     folders = {kind: str(folder) for kind, (folder, _) in exported.items()}
     code = BLOCKER.format(blocked=BLOCKED, root=str(ROOT)) + f"""
 import numpy as np, torch
-from fastai_audio.serving import load_model
+from fastai_audio.serving import load_exported
 import fastai_audio
 assert fastai_audio.__file__.startswith({str(ROOT)!r}), fastai_audio.__file__
 y = torch.from_numpy(np.load({str(tmp_path / 'y.npy')!r}))
 for kind, folder in {folders!r}.items():
-    model = load_model(folder)
+    model = load_exported(folder)
     with torch.no_grad(): got = model(y).numpy()
     np.testing.assert_allclose(got, np.load({str(tmp_path)!r} + f'/{{kind}}.npy'), atol=1e-5, rtol=0)
     print(kind, type(model).__name__, got.shape)
@@ -235,11 +235,11 @@ def test_format_2_folders_of_each_kind_still_load(exported, classifier, detector
     folder = _old_folder(emb_folder, tmp_path / 'embed2', old)
     with pytest.raises(ValueError, match=r'config.json: the config does not say how to rebuild the encoder: pass '
                                          r'net=\(encoder, head\)'):
-        load_model(folder)
+        load_exported(folder)
     encoder, net_head = copy.deepcopy(emb.encoder), copy.deepcopy(head.model)
     with torch.no_grad():                                   # other weights: the folder's must replace them
         for p in [*encoder.parameters(), *net_head.parameters()]: p.add_(1.0)
-    model = load_model(folder, net=(encoder, net_head))
+    model = load_exported(folder, net=(encoder, net_head))
     assert type(model) is EmbeddingClassifier and (model.embedder.window, model.embedder.hop) == (0.96, 0.48)
     np.testing.assert_allclose(_run(model, y), _run(want, y), atol=1e-5, rtol=0)
 
@@ -249,7 +249,7 @@ def test_panns_and_crepe_encoders_are_rebuilt_from_their_description():
     from fastai_audio.backbones.crepe import Crepe
     from fastai_audio.backbones.embedders import CrepeEncoder, PannsEncoder
     from fastai_audio.backbones.panns import Cnn10
-    from fastai_audio.serving.embedding import build_encoder, describe_encoder
+    from fastai_audio.serving.embedding import _build_encoder as build_encoder, _describe_encoder as describe_encoder
     torch.manual_seed(0)
     tiny = Cnn10(sample_rate=16000, window_size=512, hop_size=160, fmax=8000, classes_num=7, widths=(4, 8, 8, 16))
     y = torch.from_numpy(_wave(1.0)).reshape(4, -1)

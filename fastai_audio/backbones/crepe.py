@@ -22,6 +22,8 @@ from ..runtime.frontend import FrontEnd
 from ..runtime.functional import frame_signal, mean_std, standardize
 
 __all__ = ['Crepe', 'CrepeClassifier', 'crepe_weights', 'CREPE_SAMPLE_RATE', 'CREPE_FRAME', 'crepe_bin_hz']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('crepe_frames',)
 
 CREPE_SAMPLE_RATE, CREPE_FRAME = 16000, 1024
 _CHANNELS = {'tiny': (128, 16, 16, 16, 32, 64), 'full': (1024, 128, 128, 128, 256, 512)}

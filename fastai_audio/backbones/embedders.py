@@ -16,12 +16,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..runtime.arguments import renamed_parameters
 from ..runtime.frontend import FrontEndModule
 from ..runtime.functional import frame_signal, seconds_to_samples
 from .crepe import CREPE_FRAME, CREPE_SAMPLE_RATE, Crepe, crepe_frames
 from .panns import Cnn14, download_panns
 
 __all__ = ['AudioEmbedder', 'embedding_head']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('CrepeEncoder', 'PannsEncoder', 'PooledEncoder', 'describe_embedding_head')
 
 
 class PooledEncoder(nn.Module):
@@ -66,7 +69,7 @@ class CrepeEncoder(nn.Module):
 
 
 class AudioEmbedder(nn.Module):
-    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sample_rate` -> embeddings
+    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sr` -> embeddings
     `(frames, dim)`.
 
     Parameters
@@ -74,7 +77,7 @@ class AudioEmbedder(nn.Module):
     encoder : module mapping a batch of frames `(n, samples)` to `(n, dim)`. It may say what its embeddings
         depend on beyond its weights with a `description()` method returning a JSON-able dict (the
         embedding cache keys on it); its plain attributes (numbers, strings) are fingerprinted too.
-    sample_rate : int, Hz of the waveforms. window, hop : seconds per frame and between frames (YAMNet's 0.96
+    sr : int, Hz of the waveforms (kept as `.sample_rate`). window, hop : seconds per frame and between frames (YAMNet's 0.96
         and 0.48 by default), cut as `frontend.frame_signal` cuts them (`window_length` / `hop_length` in
         samples). name : a label. batch_frames : frames per encoder call in `embed`.
 
@@ -86,30 +89,17 @@ class AudioEmbedder(nn.Module):
     >>> emb = AudioEmbedder(nn.Sequential(nn.Unfold((1, 4), stride=(1, 4))), 16000)    # doctest: +SKIP
     >>> emb.embed(torch.zeros(32000)).shape                                          # doctest: +SKIP
     """
-    __jit_unused_properties__ = ['dim', 'size', 'step']
+    __jit_unused_properties__ = ['dim']
 
-    def __init__(self, encoder: nn.Module, sample_rate: int, window: float = 0.96, hop: float = 0.48,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, encoder: nn.Module, sr: int, window: float = 0.96, hop: float = 0.48,
                  name: str = 'custom', batch_frames: int = 64):
         super().__init__()
-        self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sample_rate), window, hop, name
-        self.window_length = seconds_to_samples(window, sample_rate, 1)
-        self.hop_length = seconds_to_samples(hop, sample_rate, 1)
+        self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sr), window, hop, name
+        self.window_length = seconds_to_samples(window, sr, 1)
+        self.hop_length = seconds_to_samples(hop, sr, 1)
         self.batch_frames = batch_frames
         for p in self.encoder.parameters(): p.requires_grad_(False)
-
-    @property
-    def size(self) -> int:
-        "Deprecated name of `window_length`."
-        import warnings
-        warnings.warn('AudioEmbedder.size is renamed window_length', DeprecationWarning, stacklevel=2)
-        return self.window_length
-
-    @property
-    def step(self) -> int:
-        "Deprecated name of `hop_length`."
-        import warnings
-        warnings.warn('AudioEmbedder.step is renamed hop_length', DeprecationWarning, stacklevel=2)
-        return self.hop_length
 
     def train(self, mode: bool = True):
         "The encoder stays in eval mode (frozen batch norms and dropout) whatever the parent's mode."
@@ -145,12 +135,6 @@ class AudioEmbedder(nn.Module):
         return dict(name=self.name, sample_rate=self.sample_rate, window=self.window, hop=self.hop, encoder=own,
                     attributes=hashlib.sha256(json.dumps(attrs, sort_keys=True, default=str).encode()).hexdigest()[:16],
                     weights=h.hexdigest()[:16])
-
-    def settings(self) -> dict:
-        "The old name of `description` (deprecated)."
-        import warnings
-        warnings.warn('AudioEmbedder.settings() is renamed description()', DeprecationWarning, stacklevel=2)
-        return self.description()
 
     @classmethod
     def from_learner(cls, learn, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':

@@ -74,7 +74,7 @@ class _STFT(nn.Module):
         super().__init__()
         n_fft, hop = fe.n_fft, fe.hop_length
         bins = n_fft // 2 + 1
-        self.hop, self.n_fft, self.pad_mode = hop, n_fft, fe.pad_mode
+        self.hop_length, self.n_fft, self.pad_mode = hop, n_fft, fe.pad_mode
         self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
         self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
         basis = dft_basis(n_fft, window_function(fe.window_fn, fe.win_length))

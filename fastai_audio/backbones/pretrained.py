@@ -18,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 __all__ = ['PretrainedWeightsError', 'WeightsSource', 'weights_source']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check_and_locate', 'download_failed')
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')        # what timm asks a Hugging Face repository for
 

@@ -10,6 +10,8 @@ import soundfile as sf
 from ..core import AudioLoadError, load_audio
 
 __all__ = ['find_bad_audio', 'check_one_rate']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('SkipBadAudio', 'check_on_error', 'items_and_files')
 
 
 def _problem(path) -> str | None:
@@ -50,13 +52,13 @@ def find_bad_audio(files, n_workers: int | None = None, progress: bool = True):
     return pd.DataFrame([(str(f), r) for f, r in zip(files, reasons) if r is not None], columns=['file', 'reason'])
 
 
-class _SkipBadAudio:
+class SkipBadAudio:
     """`get_items` for `on_error='skip'`: the items of `get_items(source)` (or `source`) whose audio file
     (`get_x(item)`, or the item) loads; the others are left out with a warning and listed in `report`."""
     def __init__(self, get_items=None, get_x=None): self.get_items, self.get_x, self.report = get_items, get_x, None
 
     def __call__(self, source):
-        items, rows, files = _items_and_files(source, self.get_items, self.get_x)
+        items, rows, files = items_and_files(source, self.get_items, self.get_x)
         self.report = find_bad_audio(files)
         if len(self.report) == len(files):
             raise ValueError(f'on_error=skip: none of the {len(files)} audio files can be read; first: '
@@ -70,14 +72,14 @@ class _SkipBadAudio:
         return items[keep] if hasattr(items, 'iterrows') else [o for o, k in zip(rows, keep) if k]
 
 
-def _items_and_files(source, get_items=None, get_x=None):
+def items_and_files(source, get_items=None, get_x=None):
     "The items of `source` (`get_items(source)`, or `source`), each as a row (of a DataFrame) and its audio file."
     items = get_items(source) if get_items is not None else source
     rows = [r for _, r in items.iterrows()] if hasattr(items, 'iterrows') else list(items)
     return items, rows, [get_x(r) if get_x is not None else r for r in rows]
 
 
-def _check_on_error(on_error: str) -> str:
+def check_on_error(on_error: str) -> str:
     "`on_error` if it is 'raise' or 'skip' (what the loaders and `predict_folder` take), else a ValueError."
     if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     return on_error

@@ -1,7 +1,7 @@
 """The data block and the DataLoaders factories: `AudioBlock`, `AudioDL`, `AudioDataLoaders` (built like
 `ImageDataLoaders`), the splitter and labeller they use, and how audio batches show themselves.
 
-Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `CropPad` (item
+Items flow: path -> `AudioLoader` (decode, resample, downmix; CPU, in the workers) -> `AudioCropPad` (item
 transform: random crop when training, start/centre crop when validating) -> collate -> batch transforms on
 the batch's device (spectrogram, dB, normalisation) -> model.
 """
@@ -23,14 +23,18 @@ from fastcore.meta import delegates
 from plum import dispatch
 
 from .compat import DispatchShortcut, iterate_batches
-from .badfiles import _check_on_error, _items_and_files, _SkipBadAudio, check_one_rate
+from .badfiles import SkipBadAudio, check_on_error, check_one_rate, items_and_files
 from ..core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
-from .croppad import CropPad, pad_to_longest, same_rate
+from .croppad import AudioCropPad, pad_to_longest, same_rate
 from ..transforms.spectrogram import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
+from ..runtime.arguments import keyword_names, unknown_keyword_error
 
 __all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights',
            'AudioBlock', 'AudioRegexLabeller', 'AudioDataLoaders']
+#: public-internal: used by the other data and learn modules, not part of `from fastai_audio import *`
+__internal__ = ('AUDIO_SETTINGS', 'factory_keywords', 'check_loader_kwargs', 'resolve_batch_tfms',
+                'build_dataloaders', 'default_batch_tfms')
 
 
 class AudioDL(TfmdDL):
@@ -77,7 +81,7 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
                valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
                quality: str = 'HQ') -> TransformBlock:
     """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
-    file's rate), `mono` by default, and cut or padded to `duration` seconds (`CropPad` with `train_crop`,
+    file's rate), `mono` by default, and cut or padded to `duration` seconds (`AudioCropPad` with `train_crop`,
     `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
     its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
     see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
@@ -89,7 +93,7 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
     if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
     if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
-    item_tfms = [CropPad(duration, train_crop, valid_crop, pad)] if duration else []
+    item_tfms = [AudioCropPad(duration, train_crop, valid_crop, pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
     dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
@@ -98,6 +102,10 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
                                                 quality=quality),
                           item_tfms=item_tfms, batch_tfms=[Resample(sr)] if on_device else None, dl_type=AudioDL,
                           dls_kwargs=dls_kwargs)
+
+
+#: the settings of `AudioBlock` beyond `sr`, `duration` and `mono`: every DataLoaders factory takes them as keywords
+AUDIO_SETTINGS = ('train_crop', 'valid_crop', 'pad', 'cache', 'resample', 'quality')
 
 
 def is_multi_label(obj) -> bool:
@@ -134,20 +142,23 @@ def _loader_arguments() -> frozenset:
     return frozenset(names - {'self', 'source', 'dataset'})
 
 
-def _check_loader_kwargs(kwargs: dict, where: str, own=()):
-    """Raise a TypeError naming each keyword in `kwargs` that neither `where` (whose own arguments are `own`) nor
-    fastai's loaders take: fastai's `**kwargs` would otherwise swallow it, and the setting be silently lost."""
-    import difflib
-    unknown = sorted(set(kwargs) - _loader_arguments())
-    if not unknown: return
-    known = sorted(_loader_arguments() | set(own))
-    hints = [f'{k!r}' + (f" (did you mean {', '.join(map(repr, close))}?)"
-                         if (close := difflib.get_close_matches(k, known, n=2, cutoff=0.6)) else '') for k in unknown]
-    raise TypeError(f'{where} got unexpected keyword argument{"s" if len(unknown) > 1 else ""} {", ".join(hints)}: '
-                    f'neither an audio setting nor an argument of fastai\'s DataLoaders')
+def factory_keywords(*factories, extra=('front_end', 'tfms', 'on_error')) -> frozenset:
+    """Every keyword a DataLoaders factory takes: the parameters of `factories` (the factory and those it hands
+    its `**kwargs` to), the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
+    `extra`, the keywords it reads from its `**kwargs` (by default those of the `AudioDataLoaders` factories)."""
+    return frozenset(keyword_names(*factories)) | set(AUDIO_SETTINGS) | set(extra) | _loader_arguments()
 
 
-def _batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
+def check_loader_kwargs(kwargs: dict, where: str, own=()):
+    """Raise a TypeError naming each keyword in `kwargs` that fastai's loaders do not take, with the nearest of
+    theirs and of `own` (the arguments of `where`, the factory): fastai's `**kwargs` would otherwise swallow it,
+    and the setting be silently lost. A factory calls it first, before it reads or builds anything."""
+    unknown = set(kwargs) - _loader_arguments() - set(own)
+    if unknown: raise unknown_keyword_error(unknown, where, _loader_arguments() | set(own),
+                                            "neither an audio setting nor an argument of fastai's DataLoaders")
+
+
+def resolve_batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
     """The batch transforms: `given` (the argument called `name`), or the `alias` in `kwargs`, popped from it
     (`tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`): both names work, and
     giving both is a TypeError."""
@@ -173,26 +184,26 @@ def default_num_workers() -> int:
     return min(16, defaults.cpus)
 
 
-def _build_dls(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
+def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
     """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders` (`num_workers`: `default_num_workers()`
     unless given); with `on_error='skip'` unreadable files are left out first and listed in `dls.skipped`
     (with `'raise'`, the default, the first one stops the run with an error naming it)."""
     kwargs.setdefault('num_workers', default_num_workers())
     loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
-    if loader is not None and loader.sr is None: check_one_rate(_items_and_files(source, dblock.get_items, dblock.get_x)[2])
+    if loader is not None and loader.sr is None: check_one_rate(items_and_files(source, dblock.get_items, dblock.get_x)[2])
     skip = None
-    if _check_on_error(on_error) == 'skip':
-        skip = dblock.get_items = _SkipBadAudio(dblock.get_items, dblock.get_x)
+    if check_on_error(on_error) == 'skip':
+        skip = dblock.get_items = SkipBadAudio(dblock.get_items, dblock.get_x)
     dblock.item_tfms = [_TensorsPass() if type(t) is ToTensor else t for t in dblock.item_tfms]
     dls = AudioDataLoaders.from_dls(dblock.dataloaders(source, **kwargs))
     if skip is not None: dls.skipped = skip.report
     return dls
 
 
-def _default_batch_tfms(batch_tfms, sr):
+def default_batch_tfms(batch_tfms, sr):
     "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
     if batch_tfms is not None: return batch_tfms
-    return get_frequency_batch_transforms(sample_rate=sr or 16000)
+    return get_frequency_batch_transforms(sr=sr or 16000)
 
 
 def _check_split_folders(path, train: str, valid: str):
@@ -238,24 +249,17 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
             return
 
 
-# the factories' own arguments (for the hints of `_check_loader_kwargs`)
-
-
-_FACTORY_ARGUMENTS = ('front_end', 'sr', 'duration', 'mono', 'item_tfms', 'batch_tfms', 'tfms', 'cache', 'on_error',
-                      'resample', 'quality', 'valid_pct', 'seed',
-                      'vocab', 'train', 'valid', 'fn_col', 'label_col', 'label_delim', 'folder', 'suff', 'valid_col',
-                      'y_block', 'label_func', 'pat')
-
-
 class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
     settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
-    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sample_rate=sr)`, i.e. normalised
-    40-band log-mel on the batch's device; [] keeps waveforms), `cache=` (None, 'ram' or a folder: keep decoded clips, see
-    `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's: see `AudioBlock`) and `on_error=` ('raise', the default: an unreadable file stops the run with an error that
-    names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
-    and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`, `num_workers`,
-    `shuffle`...); one that neither takes is a TypeError naming it, never silently dropped."""
+    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sr=sr)`, i.e. normalised
+    40-band log-mel on the batch's device; [] keeps waveforms), every other `AudioBlock` setting as a keyword
+    (`train_crop=`, `valid_crop=`, `pad=`, `cache=` (None, 'ram' or a folder: keep decoded clips, see
+    `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's)) and `on_error=` ('raise', the
+    default: an unreadable file stops the run with an error that names it; 'skip': every file is decoded once
+    up front, the unreadable ones are left out with a warning and listed with their reasons in `dls.skipped`).
+    Other keywords go to fastai's loaders (`bs`, `num_workers`, `shuffle`...); one that neither takes is a
+    TypeError naming it and the nearest known name, raised before anything is read."""
 
     @classmethod
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
@@ -279,7 +283,7 @@ class AudioDataLoaders(DataLoaders):
               item_tfms, batch_tfms, **kwargs):
         y_block = y_block or CategoryBlock(vocab=vocab)
         where = f'AudioDataLoaders.{where}'
-        batch_tfms = _batch_tfms(batch_tfms, kwargs, where)
+        batch_tfms = resolve_batch_tfms(batch_tfms, kwargs, where)
         front_end = kwargs.pop('front_end', None)
         if front_end is not None:                  # a FrontEnd or a backbone's name: its rate and its transforms
             if isinstance(front_end, str):
@@ -287,13 +291,12 @@ class AudioDataLoaders(DataLoaders):
                 front_end = audio_model_front_end(front_end)
             sr = front_end.sample_rate
             if batch_tfms is None: batch_tfms = front_end.batch_tfms()
-        cache, on_error = kwargs.pop('cache', None), kwargs.pop('on_error', 'raise')
-        audio_kw = {k: kwargs.pop(k) for k in ('resample', 'quality') if k in kwargs}
-        _check_loader_kwargs(kwargs, where, own=_FACTORY_ARGUMENTS)
-        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, cache=cache, **audio_kw), y_block), get_items=get_items, get_x=get_x,
+        on_error = kwargs.pop('on_error', 'raise')
+        audio_kw = {k: kwargs.pop(k) for k in AUDIO_SETTINGS if k in kwargs}
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, **audio_kw), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
-                           batch_tfms=_default_batch_tfms(batch_tfms, sr))
-        return _build_dls(dblock, source, on_error, path=path, **kwargs)
+                           batch_tfms=default_batch_tfms(batch_tfms, sr))
+        return build_dataloaders(dblock, source, on_error, path=path, **kwargs)
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
@@ -302,6 +305,7 @@ class AudioDataLoaders(DataLoaders):
         """Audio files under `path`, labelled by parent folder, split by the `train`/`valid` folders, or, with
         `valid_pct`, `valid_pct` of them held out at random (class folders directly under `path`). Without
         `valid_pct` and without those folders, a FileNotFoundError says what was looked for and what was found."""
+        check_loader_kwargs(kwargs, 'AudioDataLoaders.from_folder', factory_keywords(cls.from_folder))
         if valid_pct is None: _check_split_folders(path, train, valid)
         splitter = GrandparentSplitter(train_name=train, valid_name=valid) if valid_pct is None else \
             RandomSplitter(valid_pct, seed=seed)
@@ -314,6 +318,7 @@ class AudioDataLoaders(DataLoaders):
     def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
                        mono=True, item_tfms=None, batch_tfms=None, **kwargs):
         "Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random."
+        check_loader_kwargs(kwargs, 'AudioDataLoaders.from_path_func', factory_keywords(cls.from_path_func))
         return cls._from('from_path_func', fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
                          mono, None, None, item_tfms, batch_tfms, **kwargs)
 
@@ -321,6 +326,7 @@ class AudioDataLoaders(DataLoaders):
     @delegates(DataLoaders.from_dblock)
     def from_name_re(cls, path, fnames, pat, **kwargs):
         "Files `fnames` labelled by the first group of regex `pat` matched on each path."
+        check_loader_kwargs(kwargs, 'AudioDataLoaders.from_name_re', factory_keywords(cls.from_name_re, cls.from_path_func))
         return cls.from_path_func(path, fnames, AudioRegexLabeller(pat, where='from_name_re'), **kwargs)
 
     @classmethod
@@ -331,6 +337,7 @@ class AudioDataLoaders(DataLoaders):
         """Rows of `df`: file names in `fn_col` (under `path/folder`, with `suff` appended), labels in
         `label_col` (split on `label_delim` for multi-label), valid rows flagged by `valid_col` or drawn at
         random (`valid_pct`)."""
+        check_loader_kwargs(kwargs, 'AudioDataLoaders.from_df', factory_keywords(cls.from_df))
         from fastai.data.block import MultiCategoryBlock
         pref = f'{Path(path) if folder is None else Path(path) / folder}{Path("/")}'
         if y_block is None: y_block = MultiCategoryBlock() if label_delim else CategoryBlock()
@@ -344,6 +351,7 @@ class AudioDataLoaders(DataLoaders):
     @delegates(from_df)
     def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
         "Like `from_df`, reading `path/csv_fname`."
+        check_loader_kwargs(kwargs, 'AudioDataLoaders.from_csv', factory_keywords(cls.from_csv, cls.from_df))
         import pandas as pd
         df = pd.read_csv(Path(path) / csv_fname, header=header, **({} if delimiter is None else {'delimiter': delimiter}))
         return cls.from_df(df, path=path, **kwargs)

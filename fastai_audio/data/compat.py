@@ -10,6 +10,8 @@ from __future__ import annotations
 from fastai.data.load import _loaders
 
 __all__ = []
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('DispatchShortcut', 'default_model_meta', 'iterate_batches')
 
 
 class DispatchShortcut:

@@ -1,4 +1,4 @@
-"""Crop and pad: clips to a fixed duration (`crop_pad`, the `CropPad` item transform), and batches of clips of
+"""Crop and pad: clips to a fixed duration (`crop_pad`, the `AudioCropPad` item transform), and batches of clips of
 different lengths padded to their longest (`pad_to_longest`). Padding itself is `frontend.pad_to`."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..core import AudioTensor
 from ..runtime.functional import pad_to, seconds_to_samples
 from .compat import DispatchShortcut
 
-__all__ = ['crop_pad', 'CropPad', 'same_rate', 'pad_to_longest']
+__all__ = ['crop_pad', 'AudioCropPad', 'same_rate', 'pad_to_longest']
 
 
 def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'zeros',
@@ -64,7 +64,7 @@ def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'z
     return x if n == n_samples else pad_to(x, n_samples, pad)
 
 
-class CropPad(DispatchShortcut, DisplayedTransform):
+class AudioCropPad(DispatchShortcut, DisplayedTransform):
     """Item transform: crop or pad each clip (an `AudioTensor`) to `duration` seconds.
 
     The number of samples is `duration` seconds at the clip's own rate. Other items pass unchanged. See
@@ -83,7 +83,7 @@ class CropPad(DispatchShortcut, DisplayedTransform):
 
     Examples
     --------
-    >>> dblock = DataBlock(blocks=(AudioBlock(sr=16000), CategoryBlock), item_tfms=CropPad(2.0))   # doctest: +SKIP
+    >>> dblock = DataBlock(blocks=(AudioBlock(sr=16000), CategoryBlock), item_tfms=AudioCropPad(2.0))   # doctest: +SKIP
     """
     order = 10
 

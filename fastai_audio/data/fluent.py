@@ -8,8 +8,8 @@ from fastai.data.block import CategoryBlock, DataBlock
 from fastai.data.transforms import FuncSplitter, RandomSplitter, parent_label
 from fastcore.basics import ifnone
 
-from .blocks import (_FACTORY_ARGUMENTS, AudioBlock, AudioDataLoaders, AudioRegexLabeller, FolderSplitter, _batch_tfms,
-                     _build_dls, _check_loader_kwargs, _default_batch_tfms)
+from .blocks import (AUDIO_SETTINGS, AudioBlock, AudioDataLoaders, AudioRegexLabeller, FolderSplitter, build_dataloaders,
+                     check_loader_kwargs, default_batch_tfms, factory_keywords, resolve_batch_tfms)
 from ..core import audio_extensions, get_audio_files
 from ..transforms.spectrogram import Spectrogram
 
@@ -126,7 +126,8 @@ class AudioItemList:
         quality : str
             How they are resampled, a soxr quality (default 'HQ').
         **kwargs
-            Go to fastai's loaders; one they do not take is a TypeError.
+            `AudioBlock`'s other settings (`train_crop`, `valid_crop`, `pad`); the rest go to fastai's loaders,
+            and one they do not take is a TypeError naming the nearest known name.
 
         Returns
         -------
@@ -138,15 +139,16 @@ class AudioItemList:
         ValueError
             When the items are not labelled yet.
         """
+        check_loader_kwargs(kwargs, 'databunch', factory_keywords(type(self).databunch, extra=('batch_tfms',)))
         if self.get_y is None: raise ValueError('label the items first: label_from_re, label_from_folder or label_from_func')
-        tfms = _batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
-        _check_loader_kwargs(kwargs, 'databunch', own=_FACTORY_ARGUMENTS)
+        tfms = resolve_batch_tfms(tfms, kwargs, 'databunch', name='tfms', alias='batch_tfms')
+        audio_kw = {k: kwargs.pop(k) for k in AUDIO_SETTINGS if k in kwargs}
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
         sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
         dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache,
-                                              resample=resample, quality=quality), CategoryBlock),
+                                              resample=resample, quality=quality, **audio_kw), CategoryBlock),
                            splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y, item_tfms=item_tfms,
-                           batch_tfms=_default_batch_tfms(tfms, sr))
+                           batch_tfms=default_batch_tfms(tfms, sr))
         if num_workers is not None: kwargs['num_workers'] = num_workers
-        return _build_dls(dblock, self.items, on_error, path=self.path, bs=bs, **kwargs)
+        return build_dataloaders(dblock, self.items, on_error, path=self.path, bs=bs, **kwargs)

@@ -13,6 +13,8 @@ from pathlib import Path
 from ..runtime.events import Event
 
 __all__ = ['read_events', 'read_weak_labels']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('event_rows', 'weak_rows')
 
 def read_events(csv_path) -> list[Event]:
     """The events of a DCASE-style CSV or TSV with columns `filename, onset, offset, event_label`.
@@ -35,7 +37,7 @@ def read_events(csv_path) -> list[Event]:
     ValueError
         Naming the line of a row that cannot be read, or whose offset does not come after an onset >= 0.
     """
-    return [e for _, e in _event_rows(csv_path) if e.event_label]
+    return [e for _, e in event_rows(csv_path) if e.event_label]
 
 
 def _table_rows(csv_path: Path):
@@ -65,10 +67,10 @@ def read_weak_labels(csv_path) -> dict:
         Naming the line of a row without a file name (or without the `event_labels` column), or of a file named
         twice.
     """
-    return {name: labels for _, name, labels in _weak_rows(csv_path)}
+    return {name: labels for _, name, labels in weak_rows(csv_path)}
 
 
-def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
+def weak_rows(csv_path) -> list[tuple[int, str, list]]:
     "(line, file name, sorted labels) for each row of a weak-label CSV or TSV."
     csv_path = Path(csv_path)
     out, first = [], {}
@@ -84,7 +86,7 @@ def _weak_rows(csv_path) -> list[tuple[int, str, list]]:
     return out
 
 
-def _event_rows(csv_path) -> list[tuple[int, Event]]:
+def event_rows(csv_path) -> list[tuple[int, Event]]:
     "(line, event) for each row; a file without events gives an event with an empty label and NaN times."
     csv_path = Path(csv_path)
     out = []

@@ -11,9 +11,8 @@ import numpy as np
 import torch
 from fasttransform import Transform
 
-from ..core import AudioTensor, _load, downmix, load_audio, resample
+from ..core import AudioTensor, load_audio_slice, downmix, load_audio, resample
 from ..runtime.functional import seconds_to_samples
-from ..serving.classifier import _renamed
 from .compat import DispatchShortcut
 
 __all__ = ['AudioLoader', 'audio_loader_of', 'SOXR_QUALITIES']
@@ -29,7 +28,7 @@ class AudioLoader(DispatchShortcut, Transform):
     train_slice : seconds (`train_crop` is its old name). For training items only, decode just a random
         `train_slice`-second slice of the file
         (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
-        cost what the crop costs. `CropPad` still sets the exact length. Validation and inference items are
+        cost what the crop costs. `AudioCropPad` still sets the exact length. Validation and inference items are
         decoded whole (`whole_clips()` turns the slicing off for training items too).
     quality : soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
     cache : None, 'ram' or a folder. Keep each decoded, resampled and downmixed clip, in memory (per process:
@@ -38,10 +37,8 @@ class AudioLoader(DispatchShortcut, Transform):
         `sr` and `mono`, so an edited file or another setting never reads a stale entry.
     """
     def __init__(self, sr: int | None = 16000, mono: bool = True, train_slice: float | None = None, cache=None,
-                 quality: str = 'HQ', **deprecated):
+                 quality: str = 'HQ'):
         super().__init__()
-        train_slice = _renamed(deprecated, 'train_crop', 'train_slice', train_slice, 'AudioLoader')
-        if deprecated: raise TypeError(f'AudioLoader got unexpected arguments {sorted(deprecated)}')
         if quality not in SOXR_QUALITIES: raise ValueError(f'quality must be one of {SOXR_QUALITIES}, got {quality!r}')
         self.sr, self.mono, self.train_slice, self.cache, self.quality = sr, mono, train_slice, cache, quality
         if cache not in (None, 'ram'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)
@@ -53,7 +50,7 @@ class AudioLoader(DispatchShortcut, Transform):
 
     def shortcut(self, x):
         # the common item, a path, straight to the decoder: fasttransform's per-call dispatch costs about as much
-        # as decoding a short clip (see CropPad.shortcut); every other input is dispatched as before
+        # as decoding a short clip (see AudioCropPad.shortcut); every other input is dispatched as before
         return self._decode_path(x) if isinstance(x, (str, Path)) else NotImplemented
 
     def encodes(self, fn: str | Path) -> AudioTensor: return self._decode_path(fn)
@@ -65,7 +62,7 @@ class AudioLoader(DispatchShortcut, Transform):
             if not crop: return AudioTensor(torch.from_numpy(np.array(x)), sr=self._rate)
             start, n = self._random_slice(x.shape[-1], self._rate)
             return AudioTensor(torch.from_numpy(np.array(x[:, start:start + n])), sr=self._rate)
-        if crop: return _load(fn, self.sr, self.mono, self.quality, pick=self._random_slice)
+        if crop: return load_audio_slice(fn, self.sr, self.mono, self.quality, pick=self._random_slice)
         return load_audio(fn, sr=self.sr, mono=self.mono, quality=self.quality)
 
     def encodes(self, x: AudioTensor | torch.Tensor) -> AudioTensor:

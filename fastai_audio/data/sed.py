@@ -22,12 +22,14 @@ from fastai.data.block import DataBlock, TransformBlock
 from fastai.data.transforms import RandomSplitter
 from fasttransform import ItemTransform
 
-from .blocks import AudioBlock, AudioDataLoaders, _build_dls, _default_batch_tfms
+from .blocks import AudioBlock, AudioDataLoaders, build_dataloaders, check_loader_kwargs, default_batch_tfms
 from ..core import get_audio_files
+from ..runtime.arguments import keyword_names
 from ..runtime.events import frame_activity, frame_times
-from .labels import _event_rows, _weak_rows
+from .labels import event_rows, weak_rows
 
 __all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
+__internal__ = ('SED_AUDIO_SETTINGS',)     # public-internal: the datasets recipes read it
 
 
 WEAK = -2.0       # the onset and offset of a weak label's row: the class sounds somewhere in the clip
@@ -92,6 +94,10 @@ class FrameTargets(ItemTransform):
         return (x, torch.where(weak_classes[:, None, :], -1.0, strong), *b[2:])
 
 
+#: the `AudioBlock` settings `sed_dataloaders` takes (its clips are whole files: no crop settings)
+SED_AUDIO_SETTINGS = ('pad', 'cache', 'resample', 'quality')
+
+
 def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
                     batch_tfms=None, on_error: str = 'raise', valid_files=None, weak_csv=None,
                     **kwargs) -> AudioDataLoaders:
@@ -108,12 +114,17 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
     batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
     on_error : 'raise' (a row naming a file that is not under `path`, or an event past its file's end, is a
         ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
-        them). `dls.vocab`: the event classes, sorted."""
+        them). `dls.vocab`: the event classes, sorted.
+    pad, cache, resample, quality : the `AudioBlock` settings that apply to whole files (see `AudioBlock`).
+    Other keywords go to fastai's loaders (bs, num_workers...); one they do not take is a TypeError naming the
+    nearest known name."""
+    check_loader_kwargs(kwargs, 'sed_dataloaders', keyword_names(sed_dataloaders) | set(SED_AUDIO_SETTINGS))
+    audio_kw = {k: kwargs.pop(k) for k in SED_AUDIO_SETTINGS if k in kwargs}
     import soundfile as sf
     path = Path(path)
     find = _FileIndex(path)
     by_file, bad = defaultdict(list), []
-    rows = _event_rows(events_csv)
+    rows = event_rows(events_csv)
     lengths = {}
     for line, e in rows:
         f, problem = find(e.filename)
@@ -129,7 +140,7 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
         if e.event_label: by_file[f].append(e)
     weak = {}
     if weak_csv is not None:
-        for line, name, labels in _weak_rows(weak_csv):
+        for line, name, labels in weak_rows(weak_csv):
             f, problem = find(name)
             if problem is None and f in by_file: problem = f'{f.name} also has strong labels in {events_csv}'
             if problem is not None:
@@ -160,9 +171,9 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
     splitter = lambda its: ([i for i, f in enumerate(its) if f not in valid],       # noqa: E731
                             [i for i, f in enumerate(its) if f in valid])
     get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
-    tfms = list(_default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
-    dblock = DataBlock(blocks=(AudioBlock(sr, None), TransformBlock()), get_y=get_y, splitter=splitter,
+    tfms = list(default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
+    dblock = DataBlock(blocks=(AudioBlock(sr, None, **audio_kw), TransformBlock()), get_y=get_y, splitter=splitter,
                        batch_tfms=tfms)
-    dls = _build_dls(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)
+    dls = build_dataloaders(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)
     dls.vocab, dls.c, dls.skipped_rows = vocab, len(vocab), bad
     return dls

@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from .archives import extract_archive
-from ..data.blocks import AudioDataLoaders
+from ..data.blocks import AudioDataLoaders, check_loader_kwargs, factory_keywords
+from ..runtime.arguments import keyword_names
 
 __all__ = ['ESC50_URL', 'NSYNTH_URLS', 'FSDKAGGLE2019_URLS', 'NSYNTH_FAMILIES', 'NSYNTH_SOURCES', 'NSYNTH_QUALITIES',
            'download_data', 'download_esc50', 'download_nsynth', 'download_fsdkaggle2019', 'esc50_metadata',
@@ -237,6 +238,7 @@ def esc50_dataloaders(path, valid_fold: int = 5, esc10: bool = False, sr: int = 
     >>> dls = esc50_dataloaders(download_esc50(), valid_fold=1, bs=32)                              # doctest: +SKIP
     >>> cv = cross_validate(partial(esc50_dataloaders, path, bs=32), 'resnet18', metrics=accuracy)  # doctest: +SKIP
     """
+    check_loader_kwargs(kwargs, 'esc50_dataloaders', factory_keywords(esc50_dataloaders, AudioDataLoaders.from_df))
     root, df = esc50_metadata(path)
     if valid_fold not in set(df.fold): raise ValueError(f'valid_fold must be one of {sorted(set(df.fold))}, got {valid_fold}')
     if esc10: df = df[df.esc10.astype(str).str.lower() == 'true']
@@ -308,6 +310,7 @@ def nsynth_dataloaders(path, task: str = 'family', train: str = 'train', valid: 
     --------
     >>> dls = nsynth_dataloaders(download_nsynth(), task='family', train='valid', valid='test')   # doctest: +SKIP
     """
+    check_loader_kwargs(kwargs, 'nsynth_dataloaders', factory_keywords(nsynth_dataloaders, AudioDataLoaders.from_df))
     cols = {'family': 'family', 'source': 'source', 'pitch': 'pitch', 'instrument': 'instrument_str',
             'qualities': 'qualities'}
     if task not in cols: raise ValueError(f'task must be one of {", ".join(cols)}, got {task!r}')
@@ -377,6 +380,7 @@ def fsdkaggle2019_dataloaders(path, valid_pct: float = 0.2, seed: int | None = 0
     AudioDataLoaders
         Training and validation loaders of (waveform or spectrogram, multi-hot labels over the 80 classes).
     """
+    check_loader_kwargs(kwargs, 'fsdkaggle2019_dataloaders', factory_keywords(fsdkaggle2019_dataloaders, AudioDataLoaders.from_df))
     audio, df = fsdkaggle2019_metadata(path)
     return AudioDataLoaders.from_df(df, audio, fn_col='fname', label_col='labels', label_delim=',',
                                     valid_pct=valid_pct, seed=seed, sr=sr, duration=duration, **kwargs)
@@ -523,7 +527,8 @@ def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr
     >>> dls = urbansed_dataloaders(download_urbansed(), bs=16)   # doctest: +SKIP
     >>> learn = sed_learner(dls, resnet18)                       # doctest: +SKIP
     """
-    from ..data.sed import sed_dataloaders
+    from ..data.sed import SED_AUDIO_SETTINGS, sed_dataloaders
+    check_loader_kwargs(kwargs, 'urbansed_dataloaders', keyword_names(urbansed_dataloaders, sed_dataloaders) | set(SED_AUDIO_SETTINGS))
     root = _urbansed_annotations(path, train).parent.parent
     tr, va = urbansed_events(root, train), urbansed_events(root, valid)
     csv = _label_csv(pd.concat([tr, va]).values.tolist(), f'urbansed_{_key(root)}')
@@ -532,9 +537,9 @@ def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr
 
 def _desed_strong(root: Path, tsv: Path, audio: str) -> list:
     "Rows of a DESED strong-label TSV with each filename made relative to `root` (the audio under `audio/`)."
-    from ..data.labels import _event_rows
+    from ..data.labels import event_rows
     return [(f'{audio}/{e.filename}', *((None, None, None) if not e.event_label else (e.onset, e.offset, e.event_label)))
-            for _, e in _event_rows(tsv)]
+            for _, e in event_rows(tsv)]
 
 
 def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synthetic21_validation', weak: bool = True,
@@ -572,7 +577,8 @@ def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synt
     FileNotFoundError
         Naming where the strong training or validation labels were looked for.
     """
-    from ..data.sed import sed_dataloaders
+    from ..data.sed import SED_AUDIO_SETTINGS, sed_dataloaders
+    check_loader_kwargs(kwargs, 'desed_dataloaders', keyword_names(desed_dataloaders, sed_dataloaders) | set(SED_AUDIO_SETTINGS))
     meta = _find(path, [f'metadata/train/{train}/soundscapes.tsv', f'dcase_synth/metadata/train/{train}/soundscapes.tsv',
                         f'synthetic/metadata/train/{train}/soundscapes.tsv'], 'DESED strong training labels')
     root = meta.parents[3]
@@ -585,8 +591,8 @@ def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synt
                                           f'DESED {valid} labels'), f'audio/validation/{valid}/soundscapes')
     weak_csv = None
     if weak and (root / 'metadata/train/weak.tsv').exists() and (root / 'audio/train/weak').is_dir():
-        from ..data.labels import _weak_rows
-        weak_rows = [(f'audio/train/weak/{n}', ','.join(v)) for _, n, v in _weak_rows(root / 'metadata/train/weak.tsv')]
+        from ..data.labels import weak_rows
+        weak_rows = [(f'audio/train/weak/{n}', ','.join(v)) for _, n, v in weak_rows(root / 'metadata/train/weak.tsv')]
         weak_csv = _label_csv(weak_rows, f'desed_weak_{_key(root)}', columns=('filename', 'event_labels'))
     csv = _label_csv(rows + vrows, f'desed_{_key(root)}')
     return sed_dataloaders(csv, root, valid_files=sorted({r[0] for r in vrows}), sr=sr, weak_csv=weak_csv, **kwargs)

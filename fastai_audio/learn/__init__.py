@@ -4,6 +4,7 @@ sliding windows and timelines, the SED and embedding learners, and export from a
 Layer rule: May import every layer below it: `runtime`, `backbones`, `serving`, `core`, `transforms`, `data`.
 """
 from .metrics import *  # noqa: F401,F403
+from .progress import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
@@ -13,5 +14,5 @@ from .sed import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 import importlib as _importlib
 
-__all__ = [name for module in ('metrics', 'distributed', 'windows', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
+__all__ = [name for module in ('metrics', 'progress', 'distributed', 'windows', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
            for name in _importlib.import_module(f'.{module}', __name__).__all__]

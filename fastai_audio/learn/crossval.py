@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from fastai.torch_core import set_seed
 
-from .learner import audio_learner
+from .learner import audio_learner, check_learner_kwargs
 
 __all__ = ['CrossValidation', 'cross_validate']
 
@@ -86,6 +86,7 @@ def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, l
     >>> cv = cross_validate(partial(esc50_dataloaders, path, bs=32), 'resnet18', metrics=accuracy)  # doctest: +SKIP
     >>> print(cv.summary())                                                                          # doctest: +SKIP
     """
+    check_learner_kwargs(learner_kwargs, arch, 'cross_validate')          # before the first fold's data is built
     pretrained = learner_kwargs.get('pretrained', True)
     use_fine_tune = pretrained if fine_tune is None else fine_tune
     res = CrossValidation()
@@ -93,7 +94,7 @@ def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, l
         if seed is not None: set_seed(seed + int(fold), reproducible=True)
         dls = dls_for_fold(fold)
         learn = audio_learner(dls, arch, **learner_kwargs)
-        if not show: learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback'])
+        if not show: learn.remove_cbs([c for c in learn.cbs if type(c).__name__ in ('ProgressCallback', 'PlainProgress')])
         if use_fine_tune: learn.fine_tune(epochs, lr, cbs=cbs)
         else: learn.fit_one_cycle(epochs, lr, cbs=cbs)
         vals = learn.validate()

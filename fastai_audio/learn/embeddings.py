@@ -9,10 +9,10 @@ waveform-in model.
     head.fit_one_cycle(10, 1e-3)
     head.clip_validate()                                     # metrics on clips (frames averaged)
     model = EmbeddingClassifier(emb, head.model)             # waveform in, class probabilities out
-    export_embedding_model(emb, head, 'embed_tagger/')       # load_model('embed_tagger/'), torch alone
+    export_embedding_model(emb, head, 'embed_tagger/')       # load_exported('embed_tagger/'), torch alone
 
 The torch-only pieces live below this layer: the embedders in `backbones.embedders`, the served
-`EmbeddingClassifier` and its config (`EmbeddingSpec`) in `serving.embedding`; they are re-exported here.
+`EmbeddingClassifier` and its config (`EmbeddingSpec`) in `serving.embedding`; the package exports them from there.
 """
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ from fastprogress.fastprogress import progress_bar
 
 from ..core import load_audio
 from ..data.loading import AudioLoader
-from ..data.blocks import is_multi_label
+from ..data.blocks import check_loader_kwargs, is_multi_label
 from ..backbones.embedders import AudioEmbedder, embedding_head
+from ..runtime.arguments import check_keywords, keyword_names
 from ..runtime.functional import aggregate_windows, frame_signal
 from ..serving.embedding import EmbeddingClassifier, EmbeddingSpec
-from .windows import _first_per_clip, metrics_on
+from .windows import first_per_clip, metrics_on
 
-__all__ = ['AudioEmbedder', 'EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingLearner',
-           'EmbeddingClassifier', 'export_embedding_model']
+__all__ = ['EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingLearner', 'export_embedding_model']
 
 
 class EmbeddingCache:
@@ -87,7 +87,9 @@ def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 25
     """Frame-level `DataLoaders` of embeddings for the clips of the audio loaders `dls` (their items, labels and
     train/valid split). Each clip is decoded at the embedder's rate, framed and embedded (with a progress bar;
     from `cache`, a folder, when given); every frame repeats its clip's label and split. The result carries
-    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`."""
+    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`. Other keywords go to fastai's loaders;
+    one they do not take is a TypeError naming the nearest known name, raised before any clip is embedded."""
+    check_loader_kwargs(kwargs, 'embedding_dataloaders', keyword_names(embedding_dataloaders))
     multi = is_multi_label(dls)
     store = EmbeddingCache(cache, embedder) if cache is not None else None
     loader = AudioLoader(embedder.sample_rate)
@@ -126,7 +128,7 @@ class EmbeddingLearner(Learner):
         preds, targs = self.get_preds(dl=dl)
         ids = self.dls.clip_ids[ds_idx]
         n = int(ids.max()) + 1
-        return aggregate_windows(preds, ids, n, 'mean'), _first_per_clip(targs, ids, n)
+        return aggregate_windows(preds, ids, n, 'mean'), first_per_clip(targs, ids, n)
 
     def clip_validate(self, ds_idx: int = 1) -> dict:
         "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
@@ -135,8 +137,10 @@ class EmbeddingLearner(Learner):
 
 def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
     """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as an
-    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None)."""
-    from .learner import default_metrics
+    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None). Other
+    keywords go to `Learner`; one it does not take is a TypeError naming the nearest known one."""
+    from .learner import LEARNER_ARGUMENTS, default_metrics
+    check_keywords(kwargs, 'embedding_learner', keyword_names(embedding_learner) | set(LEARNER_ARGUMENTS) | {'loss_func'})
     dim = edls.one_batch()[0].shape[-1]
     head = embedding_head(dim, len(edls.vocab), hidden, p)
     return EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
@@ -145,7 +149,7 @@ def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **k
 def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
     """The embedder and the head of `head_learn` as one waveform-in model (`EmbeddingClassifier`) saved to folder
     `path` like `export_waveform_model`: config.json (an `EmbeddingSpec`: classes, framing, and how to rebuild
-    the encoder and the head where they can be described), model.safetensors (`load_model` loads the two
+    the encoder and the head where they can be described), model.safetensors (`load_exported` loads the two
     together, torch alone), TorchScript, ONNX. Returns `path`."""
     from ..serving.export import save_waveform_model
     classes, multi = [str(v) for v in head_learn.dls.vocab], is_multi_label(head_learn.dls)

@@ -16,6 +16,7 @@ scaled by 3 / 2.
 """
 from __future__ import annotations
 
+import difflib
 import warnings
 from pathlib import Path
 
@@ -41,8 +42,8 @@ from plum import dispatch
 from ..transforms.spectrogram import AmplitudeToDB, AudioSpectrogram, Resample, SpecNormalize, Spectrogram
 from ..core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
 from ..data.loading import AudioLoader, audio_loader_of
-from ..data.croppad import CropPad
-from ..data.badfiles import _check_on_error
+from ..data.croppad import AudioCropPad
+from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
@@ -51,24 +52,28 @@ from ..runtime.frontend import FrontEnd
 from ..runtime.networks import conv_with_inputs, describe_network, first_conv
 from .metrics import LWLRAP, average_precision
 from ..backbones.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from .progress import set_progress
 from .windows import Timeline, metrics_on, window_preds
+from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_error
 
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
-           'default_metrics', 'CompileModel', 'MultiLabelInterpretation']
+           'default_metrics', 'CompileModel', 'MultiLabelInterpretation', 'NotAudioError']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('LEARNER_ARGUMENTS', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
 
 
 # --------------------------------------------------------------------------- what a trained model needs
 _FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
 
 
-def _foreign_tfms(dls) -> list[str]:
+def foreign_transforms(dls) -> list[str]:
     """Names of the transforms that act on validation items or batches but are not the front end's (a user's
     own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
-    (`ToTensor`, `CropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
+    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
     out = []
     for stage in (dls.valid.after_item, dls.valid.after_batch):
         for t in stage.fs:
-            if isinstance(t, (*_FRONT_END_TFMS, CropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
+            if isinstance(t, (*_FRONT_END_TFMS, AudioCropPad, ToTensor, IntToFloatTensor)) or getattr(t, 'split_idx', None) == 0:
                 continue
             # Resample brings files of another rate to the front end's: a served model is given audio at that rate
             if isinstance(t, Resample): continue
@@ -76,7 +81,7 @@ def _foreign_tfms(dls) -> list[str]:
     return out
 
 
-def _front_end_of(dls) -> FrontEnd:
+def front_end_of(dls) -> FrontEnd:
     """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output: one clip of
     the data (its first second) through `after_batch`. Loaders without a spectrogram transform give kind
     'waveform' (the network hears the samples)."""
@@ -101,10 +106,10 @@ class NotAudioError(ValueError):
 
 def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
     """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
-    already described from these loaders), the crop duration and pad rule of the validation items (`CropPad`;
+    already described from these loaders), the crop duration and pad rule of the validation items (`AudioCropPad`;
     None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
-    front_end = front_end or _front_end_of(dls)
-    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, CropPad)), None)
+    front_end = front_end or front_end_of(dls)
+    crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, AudioCropPad)), None)
     return AudioModelSpec(front_end, tuple(str(v) for v in dls.vocab), is_multi_label(dls),
                           duration=getattr(crop, 'duration', None), pad=getattr(crop, 'pad', 'zeros'),
                           network=network)
@@ -129,7 +134,7 @@ class AudioLearner(Learner):
     def _describe(self, front_end: FrontEnd | None = None) -> AudioModelSpec:
         "Build `spec` (and the list of transforms export cannot carry), reusing `front_end` if already described."
         self._spec = data_spec(self.dls, describe_network(self.model, getattr(self, 'arch_name', None)), front_end)
-        self.foreign_tfms = _foreign_tfms(self.dls)
+        self.foreign_tfms = foreign_transforms(self.dls)
         return self._spec
 
     def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
@@ -211,7 +216,7 @@ class AudioLearner(Learner):
         warning, and listed in `df.attrs['skipped']`, a DataFrame of file and reason.
         """
         import pandas as pd
-        _check_on_error(on_error)
+        check_on_error(on_error)
         path = Path(path)
         files = sorted(get_audio_files(path, recurse=recurse))
         if not files: raise FileNotFoundError(f'no audio files under {path}')
@@ -313,10 +318,13 @@ class CompileModel(Callback):
     def after_fit(self): uncompile(self.learn.model)
 
 
+#: the speed options every learner factory takes (`speed_options`)
+SPEED_OPTIONS = ('mixed_precision', 'channels_last', 'compile')
 _PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: learn.to_bf16()}
 
 
-def _speed_options(learn, mixed_precision, channels_last, compile):
+def speed_options(learn, mixed_precision=None, channels_last=False, compile=False):
+    "`learn` set up for speed (`SPEED_OPTIONS`, see `audio_learner`): mixed precision, channels-last, `torch.compile`."
     if mixed_precision is not None:
         if mixed_precision not in _PRECISIONS:
             raise ValueError(f"mixed_precision must be None, 'fp16' or 'bf16', got {mixed_precision!r}")
@@ -329,7 +337,7 @@ def _speed_options(learn, mixed_precision, channels_last, compile):
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
 def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
                   metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
-                  compile: bool | dict = False, **kwargs) -> AudioLearner:
+                  compile: bool | dict = False, progress: str = 'auto', **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
     arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
@@ -356,20 +364,23 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
     channels_last : keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits
         tensor cores, especially with mixed precision.
     compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
-    Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner`.
+    progress : 'auto' (fastai's bars on a terminal or in a notebook, one plain line an epoch when stdout is a file
+        or a pipe), 'bar' or 'lines': see `set_progress`.
+    Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner` (a timm name also passes
+    timm's own model arguments on). A keyword none of these takes is a TypeError naming the nearest known one,
+    raised before any weights are looked up or downloaded.
     """
     from ..backbones.registry import is_audio_model
+    check_learner_kwargs(kwargs, arch)
     if is_audio_model(arch):                                            # an audio-pretrained backbone
-        return _speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs), mixed_precision,
-                              channels_last, compile)
+        return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
+                                          mixed_precision, channels_last, compile), progress)
     if normalize: _ensure_normalized(dls)
-    try: front = _front_end_of(dls)             # described once, from the loaders as they are now
+    try: front = front_end_of(dls)             # described once, from the loaders as they are now
     except NotAudioError: front = None          # precomputed tensors: trains; export and predict need audio loaders
     if n_in is None: n_in = front.channels if front is not None else int(dls.train_ds[0][0].shape[0])
     if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
-        unknown = sorted(set(kwargs) - set(_LEARNER_ARGS))
-        if unknown: raise TypeError(f'audio_learner with a ready nn.Module takes only Learner arguments; got {unknown}')
         learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
     else:
         if pretrained: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
@@ -378,12 +389,12 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
             if err is None: raise
             raise err from e
-    if front is None: return _speed_options(learn, mixed_precision, channels_last, compile)
+    if front is None: return set_progress(speed_options(learn, mixed_precision, channels_last, compile), progress)
     spec = learn._describe(front)
     expected = getattr(arch, 'front_end', None)
     if isinstance(expected, FrontEnd):          # a backbone that records the front end it was trained on
         spec.front_end.check_matches(expected, type(arch).__name__)
-    return _speed_options(learn, mixed_precision, channels_last, compile)
+    return set_progress(speed_options(learn, mixed_precision, channels_last, compile), progress)
 
 
 def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> AudioLearner:
@@ -391,13 +402,12 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     the loaders' first (a mismatch names each setting and the fix), a new head for the loaders' classes, body and
     head as two parameter groups, the body frozen when `pretrained` (so `fine_tune` works as for images)."""
     from ..backbones.registry import audio_model_front_end, create_audio_model
-    front = _front_end_of(dls)
+    front = front_end_of(dls)
     front.check_matches(audio_model_front_end(name), name)
     kwargs = dict(kwargs)
     checkpoint = kwargs.pop('checkpoint', None)
-    learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
-    model_kw = {k: kwargs.pop(k) for k in ('freeze_feature_encoder',) if k in kwargs}
-    if kwargs: raise TypeError(f'audio_learner({name!r}) takes Learner arguments and checkpoint=; got {sorted(kwargs)}')
+    learner_kw = {k: kwargs.pop(k) for k in LEARNER_ARGUMENTS if k in kwargs}
+    model_kw = {k: kwargs.pop(k) for k in _BACKBONE_ARGUMENTS if k in kwargs}
     n_out = get_c(dls)
     model = create_audio_model(name, n_out, pretrained, checkpoint, **model_kw)
     learn = AudioLearner(dls, model, loss_func=loss_func, metrics=default_metrics(dls) if metrics is None else metrics,
@@ -413,7 +423,7 @@ def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwarg
     """What `vision_learner` builds (fastai's `create_vision_model` / `create_timm_model`, its splitter from
     `model_meta`, frozen body when pretrained), as an `AudioLearner` and without fastai's input normalisation."""
     kwargs = dict(kwargs)
-    learner_kw = {k: kwargs.pop(k) for k in _LEARNER_ARGS if k in kwargs}
+    learner_kw = {k: kwargs.pop(k) for k in LEARNER_ARGUMENTS if k in kwargs}
     n_out = kwargs.pop('n_out', None) or get_c(dls)
     if not n_out: raise ValueError('audio_learner cannot tell the number of outputs: set dls.c or pass n_out')
     meta = model_meta.get(arch, default_model_meta())
@@ -429,7 +439,30 @@ def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwarg
     return learn
 
 
-_LEARNER_ARGS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')
+#: the `Learner` arguments the learner factories pass on (public-internal: the SED and embedding learners read it)
+LEARNER_ARGUMENTS = ('opt_func', 'lr', 'splitter', 'cbs', 'path', 'model_dir', 'wd', 'wd_bn_bias', 'train_bn', 'moms')
+#: what an audio backbone of the registry takes beyond those (`checkpoint`: a local file of its official weights)
+_BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
+
+
+def check_learner_kwargs(kwargs: dict, arch, where: str = 'audio_learner'):
+    """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded:
+    `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio
+    backbone also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
+    `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its
+    models take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling."""
+    from fastai.vision.learner import create_timm_model
+    from ..backbones.registry import is_audio_model
+    known = keyword_names(audio_learner) | set(LEARNER_ARGUMENTS)
+    if isinstance(arch, nn.Module): pass
+    elif is_audio_model(arch): known |= {'checkpoint', *_BACKBONE_ARGUMENTS}
+    elif isinstance(arch, str):
+        known |= keyword_names(create_timm_model) | {'n_out'}
+        typos = {k for k in set(kwargs) - known if difflib.get_close_matches(k, known, n=1, cutoff=0.8)}
+        if typos: raise unknown_keyword_error(typos, where, known)
+        return
+    else: known |= keyword_names(create_vision_model) | {'n_out'}
+    check_keywords(kwargs, where, known - {'arch', 'dls'})
 
 
 @delegates(audio_learner)

@@ -4,7 +4,7 @@ file or a folder, and event- and segment-based F1 as fastai metrics.
     learn = sed_learner(dls, resnet18, pretrained=False)
     learn.fit_one_cycle(10, 1e-3)
     learn.predict_events('recording.wav')       # DataFrame: filename, onset, offset, event_label, score
-    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_model, no fastai
+    export_sed_model(learn, 'detector/')         # waveform in, frame probabilities out: load_exported, no fastai
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
 from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
-from .learner import _speed_options
+from .learner import LEARNER_ARGUMENTS, SPEED_OPTIONS, speed_options
+from .progress import set_progress
+from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
 from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
 from ..serving.detector import FrameDetector, SEDSpec, frame_detector
@@ -72,8 +74,8 @@ class SEDLearner(Learner):
         """The `SEDSpec` of this learner: the front end its validation batches go through, the classes and how
         to rebuild the network. Described from the DataLoaders and the model as they are when read; an exported
         detector's config.json is its `to_dict()`."""
-        from .learner import _front_end_of
-        return SEDSpec(_front_end_of(self.dls), tuple(map(str, self.dls.vocab)),
+        from .learner import front_end_of
+        return SEDSpec(front_end_of(self.dls), tuple(map(str, self.dls.vocab)),
                        describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
 
     def _spectrogram(self, path):
@@ -169,8 +171,8 @@ class SEDLearner(Learner):
         CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
         validation batches, which the detector cannot carry, is a ValueError naming it."""
         import copy
-        from .learner import _foreign_tfms
-        foreign = [n for n in _foreign_tfms(self.dls) if n != FrameTargets.__name__]
+        from .learner import foreign_transforms
+        foreign = [n for n in foreign_transforms(self.dls) if n != FrameTargets.__name__]
         if foreign: raise ValueError(f'cannot export: the pipeline applies {", ".join(foreign)} to validation batches, '
                                      'which the waveform-in detector cannot reproduce')
         spec = self.spec
@@ -193,15 +195,18 @@ class SEDLearner(Learner):
 
 def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
-                **kwargs) -> SEDLearner:
+                progress: str = 'auto', **kwargs) -> SEDLearner:
     """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
     to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
     for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
     segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
     8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
-    Pretrained: the body frozen, as vision learners do. Other arguments go to `Learner` (and
-    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`)."""
-    speed = {k: kwargs.pop(k) for k in ('mixed_precision', 'channels_last', 'compile') if k in kwargs}
+    Pretrained: the body frozen, as vision learners do. `progress`: 'auto' (bars on a terminal or in a notebook,
+    one plain line an epoch to a file or a pipe), 'bar' or 'lines' (`set_progress`). Other arguments go to `Learner` (and
+    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`); a keyword none of them takes is a
+    TypeError naming the nearest known one, raised before the body is built or its weights downloaded."""
+    check_keywords(kwargs, 'sed_learner', keyword_names(sed_learner) | set(LEARNER_ARGUMENTS) | set(SPEED_OPTIONS))
+    speed = {k: kwargs.pop(k) for k in SPEED_OPTIONS if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
     if time_stride is not None: limit_time_stride(body, time_stride)
     model = FrameClassifier(body, dls.c, pool=pool)
@@ -211,15 +216,14 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
     learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
-    return _speed_options(learn, speed.get('mixed_precision'), speed.get('channels_last', False),
-                          speed.get('compile', False))
+    return set_progress(speed_options(learn, **speed), progress)
 
 
 def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
     """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`: a waveform
     `(samples,)` of any length at the front end's rate -> frame probabilities `(frames, classes)`.
 
-    formats : 'safetensors' (config.json + weights: `load_model`, whose detector's `events()` decodes them),
+    formats : 'safetensors' (config.json + weights: `load_exported`, whose detector's `events()` decodes them),
         'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'.
     config.json is `learn.spec.to_dict()`: the front end, the classes and the frame grid (`frame_seconds`,
     `start`), what `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events.

@@ -18,11 +18,13 @@ from fastcore.basics import ifnone
 
 from ..core import AudioTensor
 from ..data.blocks import is_multi_label
-from ..data.croppad import CropPad, crop_pad
+from ..data.croppad import AudioCropPad, crop_pad
 from ..data.loading import audio_loader_of
 from ..runtime.functional import aggregate_windows, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
 
-__all__ = ['WindowedDataset', 'aggregate_windows', 'Timeline']
+__all__ = ['WindowedDataset', 'Timeline']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('first_per_clip', 'metrics_on', 'window_preds')
 
 
 @dataclass
@@ -114,7 +116,7 @@ class Timeline:
         if self.audio is not None:
             from ..transforms.spectrogram import get_frequency_batch_transforms
             x = self.audio[None] if self.audio.ndim == 2 else self.audio
-            for t in spec_tfms or get_frequency_batch_transforms(sample_rate=self.audio.sr, normalize=None): x = t(x)
+            for t in spec_tfms or get_frequency_batch_transforms(sr=self.audio.sr, normalize=None): x = t(x)
             x[0].show(ctx=ax0)
             ax0.set_xlabel('')
         centres = (self.starts + self.window / 2).numpy()
@@ -172,14 +174,15 @@ class WindowedDataset:
         return (crop_pad(x[..., start:start + size], size, pad=self.pad), *ys)
 
 
-def _first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
+def first_per_clip(t: torch.Tensor, clip_ids: torch.Tensor, n_clips: int) -> torch.Tensor:
+    "The row of `t` `(n_windows, ...)` of each clip's first window `(n_clips, ...)` (`clip_ids` `(n_windows,)`)."
     first = torch.full((n_clips,), len(clip_ids), dtype=torch.long)
     first.scatter_reduce_(0, clip_ids, torch.arange(len(clip_ids)), 'amin')
     return t[first]
 
 
 def _crop_of(dl):
-    return next((t for t in dl.after_item.fs if isinstance(t, CropPad)), None)
+    return next((t for t in dl.after_item.fs if isinstance(t, AudioCropPad)), None)
 
 
 def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str = 'zeros'):
@@ -216,11 +219,11 @@ def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str
     with ExitStack() as stack:
         if loader is not None: stack.enter_context(loader.whole_clips())   # windows need whole clips, even training ones
         wds = WindowedDataset(dl.dataset, window, hop, pad=pad)
-        after_item = [t for t in dl.after_item.fs if not isinstance(t, CropPad)]
+        after_item = [t for t in dl.after_item.fs if not isinstance(t, AudioCropPad)]
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
         preds, targs = learn.get_preds(dl=wdl)
     n = len(dl.dataset)
-    targs = None if targs is None else _first_per_clip(targs, wds.clip_ids, n)
+    targs = None if targs is None else first_per_clip(targs, wds.clip_ids, n)
     return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds
 
 

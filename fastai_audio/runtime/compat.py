@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 __all__ = []
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check', 'feature_vector_mask', 'uncompile')
 
 
 def check(condition) -> None:

@@ -6,7 +6,7 @@ An event is `Event(filename, onset, offset, event_label, score)`, times in secon
 stands for the instant `frame_time(i)` (its window's centre: `i * hop / sr`, plus half a window when the STFT
 is not centred), so targets made here line up with the spectrogram frames whatever the front end.
 
-    targets = event_targets(events_of_one_file, n_frames, vocab, hop_length=256, sample_rate=16000)
+    targets = event_targets(events_of_one_file, n_frames, vocab, hop_length=256, sr=16000)
     found = decode_events(probs, vocab, frame_seconds=256 / 16000, threshold=0.5, median=7, min_duration=0.1)
     segment_scores(reference, found)['f1_micro'];  event_scores(reference, found)['f1_macro']
 """
@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import NamedTuple
 
 import torch
+from .arguments import renamed_parameters
 
 __all__ = ['Event', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
            'event_scores']
@@ -47,7 +48,8 @@ class Event(NamedTuple):
     score: float = 1.0
 
 
-def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
+@renamed_parameters(sample_rate='sr')
+def frame_times(n_frames: int, hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
     """The instant, in seconds, that each frame of a front end stands for: the centre of its window.
 
     Parameters
@@ -56,11 +58,11 @@ def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool =
         Number of frames.
     hop_length : int
         Samples between frames.
-    sample_rate : int
+    sr : int
         Sample rate in Hz.
     center : bool
         Whether the STFT pads half a window at each end (default True, librosa's and this package's default):
-        frame i stands for `i * hop_length / sample_rate`; False: half a window later.
+        frame i stands for `i * hop_length / sr`; False: half a window later.
     n_fft : int
         Window length in samples; only read when `center=False` (default 0).
 
@@ -71,21 +73,22 @@ def frame_times(n_frames: int, hop_length: int, sample_rate: int, center: bool =
 
     Examples
     --------
-    >>> frame_times(3, hop_length=160, sample_rate=16000).tolist()
+    >>> frame_times(3, hop_length=160, sr=16000).tolist()
     [0.0, 0.01, 0.02]
     """
     offset = 0.0 if center else n_fft / 2
-    return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sample_rate
+    return (torch.arange(n_frames, dtype=torch.float64) * hop_length + offset) / sr
 
 
-def frame_grid(hop_length: int, sample_rate: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
+@renamed_parameters(sample_rate='sr')
+def frame_grid(hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
     """The step and start of `frame_times` for a front end.
 
     Parameters
     ----------
     hop_length : int
         Samples between frames.
-    sample_rate : int
+    sr : int
         Sample rate in Hz.
     center : bool
         Whether the STFT is centred (default True).
@@ -97,11 +100,12 @@ def frame_grid(hop_length: int, sample_rate: int, center: bool = True, n_fft: in
     tuple of float
         (seconds between frames, seconds frame 0 stands for).
     """
-    t = frame_times(2, hop_length, sample_rate, center, n_fft)
+    t = frame_times(2, hop_length, sr, center, n_fft)
     return float(t[1] - t[0]), float(t[0])
 
 
-def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: int, center: bool = True,
+@renamed_parameters(sample_rate='sr')
+def event_targets(events, n_frames: int, vocab, hop_length: int, sr: int, center: bool = True,
                   n_fft: int = 0) -> torch.Tensor:
     """Frame targets of one file's events: 1 where a frame lies in an event of that class, else 0.
 
@@ -117,7 +121,7 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: in
         The classes, in column order (compared as strings).
     hop_length : int
         Samples between frames.
-    sample_rate : int
+    sr : int
         Sample rate in Hz.
     center : bool
         Whether the STFT is centred (default True).
@@ -134,7 +138,7 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sample_rate: in
     ValueError
         Naming a label outside `vocab`.
     """
-    t = frame_times(n_frames, hop_length, sample_rate, center, n_fft)
+    t = frame_times(n_frames, hop_length, sr, center, n_fft)
     index = {str(v): i for i, v in enumerate(vocab)}
     for e in events:
         if str(e.event_label) not in index:

@@ -7,6 +7,10 @@ import codecs
 import struct
 from pathlib import Path
 
+__all__ = []
+#: public-internal: `core.load_audio` reads them
+__internal__ = ('truncation_cause', 'non_audio_content', 'soundfile_message', 'describe_exception')
+
 
 def _declared_beyond_end(n: int, avail: int) -> str | None:
     "The cause when a header declares `n` bytes of audio where `avail` remain (0xFFFFFFFF: size not given)."
@@ -48,7 +52,7 @@ def _flac_truncation(f, size: int) -> str | None:
     return 'the file contains no samples (no audio frames after the header)'
 
 
-def _truncation(path: Path, size: int) -> str | None:
+def truncation_cause(path: Path, size: int) -> str | None:
     """Say how a WAV (RIFF, RF64), AIFF, AU or FLAC file of `size` bytes is cut short: its header declares more
     audio than the file holds, or no audio follows the header. None for a whole file or another format. Reads
     headers only: libsndfile would otherwise load the part that is there as if it were all."""
@@ -71,7 +75,7 @@ _NOT_AUDIO = {b'\x89PNG': 'a PNG image', b'\xff\xd8\xff': 'a JPEG image', b'GIF8
               b'version https://git-lfs': 'a Git LFS pointer, not the audio itself (fetch it: git lfs pull)'}
 
 
-def _content(path: Path) -> str | None:
+def non_audio_content(path: Path) -> str | None:
     "What `path` holds when its first bytes show it is not audio (an image, a document, text), else None."
     with open(path, 'rb') as f: head = f.read(1024)
     what = next((w for magic, w in _NOT_AUDIO.items() if head.startswith(magic)), None)
@@ -82,12 +86,12 @@ def _content(path: Path) -> str | None:
     return 'an HTML page' if '<html' in text.lower() else 'text'
 
 
-def _soundfile_message(e: Exception, path: Path) -> str:
+def soundfile_message(e: Exception, path: Path) -> str:
     "soundfile's error message without the file name it repeats and libsndfile's 'Error : ' prefix."
     msg = str(e).replace(f'Error opening {str(path)!r}: ', '').replace(str(path), '')
     return msg.strip().removeprefix('Error : ').strip(' :.') or type(e).__name__
 
 
-def _describe(e: Exception) -> str:
+def describe_exception(e: Exception) -> str:
     "'Type: message' for `e`, with the first sentence of the type's docstring when the message is empty."
     return f"{type(e).__name__}: {str(e) or (type(e).__doc__ or '').split('.')[0]}".strip(' :')

@@ -47,7 +47,7 @@ KINDS = ('linear', 'mel', 'mfcc', 'waveform')
 NORMALIZE = ('dataset', 'example')
 
 
-def default_ref(kind: str) -> float | str:
+def _default_ref(kind: str) -> float | str:
     "The dB reference a front end of `kind` has unless told: 1.0 for 'mfcc' (librosa's, `MFCC`'s), else 'max'."
     return 1.0 if kind == 'mfcc' else 'max'
 
@@ -145,7 +145,7 @@ class FrontEnd:
         top = self.sample_rate / 2 if self.f_max is None else self.f_max
         if not 0 <= self.f_min < top <= self.sample_rate / 2:
             bad('f_max', f'in (f_min={self.f_min}, sample_rate / 2 = {self.sample_rate / 2}] (None: sample_rate / 2)')
-        if self.ref is None: object.__setattr__(self, 'ref', default_ref(self.kind))
+        if self.ref is None: object.__setattr__(self, 'ref', _default_ref(self.kind))
         if not (self.ref == 'max' or num(self.ref) and self.ref > 0): bad('ref', "'max' or a number > 0")
         if self.top_db is not None and not (num(self.top_db) and self.top_db >= 0): bad('top_db', 'None or >= 0')
         if self.amin is not None and not (num(self.amin) and self.amin > 0): bad('amin', 'None or > 0')
@@ -168,7 +168,7 @@ class FrontEnd:
             if 'win_length' not in changes and self.win_length == self.n_fft: changes['win_length'] = None
             if 'hop_length' not in changes and self.hop_length == max(1, self.win_length // 4):
                 changes['hop_length'] = None
-        if 'kind' in changes and 'ref' not in changes and self.ref == default_ref(self.kind): changes['ref'] = None
+        if 'kind' in changes and 'ref' not in changes and self.ref == _default_ref(self.kind): changes['ref'] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -209,11 +209,9 @@ class FrontEnd:
 
     def n_frames(self, n_samples):
         "Frames from `n_samples` samples (int or tensor), by `stft_frames` with these settings."
-        if isinstance(n_samples, float):
-            import warnings
-            warnings.warn('FrontEnd.n_frames takes samples; passing seconds is deprecated: use '
-                          'fe.n_frames(fe.samples(seconds))', DeprecationWarning, stacklevel=2)
-            n_samples = self.samples(n_samples)
+        if isinstance(n_samples, float):           # seconds, as 0.1 took: refused rather than read as samples
+            raise TypeError(f'FrontEnd.n_frames takes samples (an int), got {n_samples!r}; for seconds use '
+                            'fe.n_frames(fe.samples(seconds))')
         return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
 
     def bin_hz(self, n_bins: int | None = None) -> np.ndarray | None:

@@ -25,13 +25,16 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from .arguments import renamed_parameters
 
 from .compat import check
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows')
 
 # =========================================================================== checks
-def _check_int(name: str, value, low: int = 1):
+def check_int(name: str, value, low: int = 1):
     "Raise a ValueError naming `name` unless `value` is an int >= `low`."
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f'{name} must be an int >= {low}, got {value!r}')
@@ -84,8 +87,8 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
     all zeros, as in librosa. Bad settings raise a ValueError naming them.
     """
     if not sr > 0: raise ValueError(f'sr must be > 0 Hz, got {sr}')
-    _check_int('n_fft', n_fft)
-    _check_int('n_mels', n_mels)
+    check_int('n_fft', n_fft)
+    check_int('n_mels', n_mels)
     f_max = sr / 2 if f_max is None else f_max
     if not 0 <= f_min < f_max <= sr / 2 + 1e-6:
         raise ValueError(f'need 0 <= f_min < f_max <= sr/2, got f_min={f_min}, f_max={f_max}, sr={sr}')
@@ -107,8 +110,8 @@ def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None)
     """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
     `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`).
     Needs 1 <= n_mfcc <= n_mels (else a ValueError)."""
-    _check_int('n_mels', n_mels)
-    _check_int('n_mfcc', n_mfcc)
+    check_int('n_mels', n_mels)
+    check_int('n_mfcc', n_mfcc)
     if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
     n = np.arange(n_mels)[None, :]
     k = np.arange(n_mfcc)[:, None]
@@ -128,18 +131,18 @@ WINDOWS = ('hann', 'hamming', 'rectangular')
 
 def window_function(name: str, win_length: int, dtype=torch.float64) -> torch.Tensor:
     "The periodic analysis window `name` ('hann', 'hamming' or 'rectangular') of `win_length` samples."
-    _check_int('win_length', win_length)
+    check_int('win_length', win_length)
     if name == 'hann': return torch.hann_window(win_length, periodic=True, dtype=dtype)
     if name == 'hamming': return torch.hamming_window(win_length, periodic=True, dtype=dtype)
     if name == 'rectangular': return torch.ones(win_length, dtype=dtype)
     raise ValueError(f'window must be one of {WINDOWS}, got {name!r}')
 
 
-def _check_stft_args(n_fft, hop_length, win_length, pad_mode):
+def check_stft_args(n_fft, hop_length, win_length, pad_mode):
     "Validate STFT settings (`hop_length`, `win_length` already defaulted), naming the culprit in a ValueError."
-    _check_int('n_fft', n_fft)
-    _check_int('win_length', win_length)
-    _check_int('hop_length', hop_length)
+    check_int('n_fft', n_fft)
+    check_int('win_length', win_length)
+    check_int('hop_length', hop_length)
     if win_length > n_fft: raise ValueError(f'win_length must be <= n_fft ({n_fft}), got {win_length}')
     if pad_mode not in PAD_MODES: raise ValueError(f'pad_mode must be one of {PAD_MODES}, got {pad_mode!r}')
 
@@ -199,7 +202,7 @@ def stft(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length:
     """
     win_length = n_fft if win_length is None else win_length
     hop_length = max(1, win_length // 4) if hop_length is None else hop_length
-    _check_stft_args(n_fft, hop_length, win_length, pad_mode)
+    check_stft_args(n_fft, hop_length, win_length, pad_mode)
     n = x.shape[-1]
     if n < 1: raise ValueError(f'stft needs at least 1 sample along the last dim, got shape {tuple(x.shape)}')
     if not center and n < n_fft:
@@ -264,7 +267,7 @@ def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, hop_length: int | None 
 _DB_MULT = {'power': 10.0, 'magnitude': 20.0}
 
 
-def _check_db_args(ref, top_db, amin):
+def check_db_args(ref, top_db, amin):
     "ValueErrors for `amplitude_to_db` settings: `ref` 'max' or a number, `top_db` None or >= 0, `amin` None or > 0."
     if isinstance(ref, str) and ref != 'max':
         raise ValueError(f"ref must be 'max' or a number, got {ref!r}")
@@ -286,7 +289,7 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', *, ref: float | str =
         what the batch transforms use); the reference and `top_db` are taken over those, separately for
         each leading index, never over a whole batch.
     """
-    _check_db_args(ref, top_db, amin)
+    check_db_args(ref, top_db, amin)
     if stype not in _DB_MULT: raise ValueError(f"stype must be 'power' or 'magnitude', got {stype!r}")
     mult = _DB_MULT[stype]
     amin = (1e-10 if stype == 'power' else 1e-5) if amin is None else amin
@@ -312,7 +315,7 @@ def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: flo
 
 
 # =========================================================================== resampling on the device
-def _resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16, phases: int = 2048,
+def resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_width: int = 16, phases: int = 2048,
                    chunk: int = 8192) -> torch.Tensor:
     """Resample each row of `x2` `(n, time)` so that output sample j is the band-limited value of the input at
     `j * factor[n]` (zeros past the input's end), `length` samples in all, batched: a Hann-windowed sinc of
@@ -352,7 +355,7 @@ def resample_batch(x: torch.Tensor, orig_sr: int, sr: int, half_width: int = 16)
     f = orig_sr / sr
     factor = torch.full((rows.shape[0],), f, device=x.device)
     taps = math.ceil(half_width * max(1.0, f))     # the same transition width when reading faster
-    return _resample_rows(rows, factor, length, taps).reshape(*x.shape[:-1], length)
+    return resample_rows(rows, factor, length, taps).reshape(*x.shape[:-1], length)
 
 
 # =========================================================================== statistics, normalisation
@@ -387,12 +390,13 @@ def standardize(x: torch.Tensor, mean, std, eps: float = 1e-6) -> torch.Tensor:
 
 
 # =========================================================================== framing
-def seconds_to_samples(seconds, sample_rate: int, at_least: int = 0):
-    """`seconds` at `sample_rate` Hz as a whole number of samples, rounded to the nearest (halves to even), at
-    least `at_least`: an int for a number, a long tensor of the same shape for a tensor of seconds. The one
-    rounding of seconds to samples in the package (loading, cropping, windows, augmentations)."""
-    if isinstance(seconds, torch.Tensor): return (seconds * sample_rate).round().long().clamp_min(at_least)
-    return max(at_least, int(round(seconds * sample_rate)))
+@renamed_parameters(sample_rate='sr')
+def seconds_to_samples(seconds, sr: int, at_least: int = 0):
+    """`seconds` at `sr` Hz as a whole number of samples, rounded to the nearest (halves to even), at least
+    `at_least`: an int for a number, a long tensor of the same shape for a tensor of seconds. The one rounding
+    of seconds to samples in the package (loading, cropping, windows, augmentations)."""
+    if isinstance(seconds, torch.Tensor): return (seconds * sr).round().long().clamp_min(at_least)
+    return max(at_least, int(round(seconds * sr)))
 
 
 def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:

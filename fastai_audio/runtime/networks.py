@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ['describe_network', 'ConcatPool']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('TimmFeatureBody', 'build_head_layer', 'torchvision_body', 'conv_with_inputs', 'first_conv')
 
 # =========================================================================== describing and rebuilding networks
 class ConcatPool(nn.Module):
@@ -38,7 +40,7 @@ class ConcatPool(nn.Module):
         return torch.cat([F.adaptive_max_pool2d(x, self.size), F.adaptive_avg_pool2d(x, self.size)], 1)
 
 
-class _TimmBody(nn.Module):
+class TimmFeatureBody(nn.Module):
     "A timm model without classifier, keyed `model.*` (the layout fastai's `TimmBody` gives)."
     def __init__(self, model, needs_pool: bool):
         super().__init__()
@@ -61,7 +63,8 @@ def _head_layer(m: nn.Module) -> dict | None:
     return None
 
 
-def _layer(d: dict) -> nn.Module:
+def build_head_layer(d: dict) -> nn.Module:
+    "The head layer a description `d` of `describe_network`'s `head` list stands for (a ValueError for an unknown type)."
     t = d['type']
     if t == 'ConcatPool': return ConcatPool(d.get('size', 1))
     if t == 'AvgPool': return nn.AdaptiveAvgPool2d(d.get('size', 1))
@@ -102,7 +105,7 @@ def describe_network(model: nn.Module, arch_name: str | None = None) -> dict | N
     body = model[0]
     first = first_conv(body)[2]
     if first is None: return None
-    if type(body).__name__ in ('TimmBody', '_TimmBody'):
+    if type(body).__name__ in ('TimmBody', 'TimmFeatureBody'):
         cfg = getattr(body.model, 'pretrained_cfg', None) or getattr(body.model, 'default_cfg', {})
         return dict(source='timm', name=cfg['architecture'], n_in=first.in_channels, needs_pool=bool(body.needs_pool),
                     head=head)

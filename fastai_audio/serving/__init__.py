@@ -1,6 +1,6 @@
 """Served models, torch only: the one exported config (`config`: kind and format_version), the waveform-in
 modules (clip classifier, frame detector, embedding classifier), their exporters to safetensors / TorchScript /
-ONNX / pt2, and one loader for them all, `load_model`.
+ONNX / pt2, and one loader for them all, `load_exported`.
 
 Layer rule: May import `runtime` and `backbones`; never fastai, fastcore, fasttransform, librosa or matplotlib.
 """

@@ -2,8 +2,8 @@
 config of kind 'classifier'), `WaveformClassifier` (waveform in, class probabilities out, in plain torch) and
 the network rebuilder `build_network` (`runtime.networks.describe_network` writes what it reads).
 
-    from fastai_audio.serving import load_model
-    model = load_model('tagger/')                   # config.json + model.safetensors, torch alone
+    from fastai_audio.serving import load_exported
+    model = load_exported('tagger/')                   # config.json + model.safetensors, torch alone
     probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
 """
 from __future__ import annotations
@@ -15,11 +15,14 @@ import torch
 from torch import nn
 from ..backbones.registry import create_audio_model
 from ..runtime.frontend import FrontEnd, FrontEndModule
-from ..runtime.networks import _TimmBody, _layer, torchvision_body
+from ..runtime.networks import TimmFeatureBody, build_head_layer, torchvision_body
 from ..runtime.functional import aggregate_windows, frame_signal, seconds_to_samples
+from ..runtime.arguments import renamed_parameters
 from .config import config_version, record_fields, served_dict
 
 __all__ = ['AudioModelSpec', 'WaveformClassifier', 'build_network']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('waveform_classifier',)
 
 # =========================================================================== the served model
 @dataclass(frozen=True)
@@ -99,12 +102,12 @@ def _from_v1(cfg: dict) -> dict:
 
 
 class WaveformClassifier(nn.Module):
-    """One waveform `(samples,)` (or `(channels, samples)`) at `sample_rate` -> class probabilities `(n_classes,)`.
+    """One waveform `(samples,)` (or `(channels, samples)`) at `sr` -> class probabilities `(n_classes,)`.
 
     Parameters
     ----------
     front_end : module, windows `(n, channels, samples)` -> network input. net : the network.
-    sample_rate : int, Hz. window_length, hop_length : samples per window and between window starts
+    sr : int, Hz (kept as `.sample_rate`, the served modules' attribute). window_length, hop_length : samples per window and between window starts
         (`frame_signal`: the last window flush with the end, a shorter clip padded by `pad`);
         window_length None scores the whole clip as one window. multi_label : sigmoid instead of softmax.
     agg_max : aggregate the windows by max instead of mean. pad : 'zeros' or 'repeat'. channels : the
@@ -112,17 +115,13 @@ class WaveformClassifier(nn.Module):
 
     `window_probs(wave)` gives the per-window probabilities `(n_windows, n_classes)`.
     """
-    def __init__(self, front_end: nn.Module, net: nn.Module, sample_rate: int, window_length: int | None = None,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, front_end: nn.Module, net: nn.Module, sr: int, window_length: int | None = None,
                  hop_length: int | None = None, multi_label: bool = False, agg_max: bool = False, pad: str = 'zeros',
-                 channels: int = 1, **deprecated):
+                 channels: int = 1):
         super().__init__()
-        window_length = _renamed(deprecated, 'window', 'window_length', window_length, 'WaveformClassifier')
-        hop_length = _renamed(deprecated, 'hop', 'hop_length', hop_length, 'WaveformClassifier')
-        if deprecated.pop('repeat', False): pad = 'repeat'
-        if isinstance(pad, bool): pad = 'repeat' if pad else 'zeros'      # 0.1's positional `repeat`
-        if deprecated: raise TypeError(f'WaveformClassifier got unexpected arguments {sorted(deprecated)}')
         self.front_end, self.net = front_end, net
-        self.sample_rate, self.channels = int(sample_rate), int(channels)
+        self.sample_rate, self.channels = int(sr), int(channels)
         self.whole = window_length is None
         self.window_length = 0 if self.whole else int(window_length)
         self.hop_length = int(hop_length or max(1, self.window_length // 2))
@@ -142,19 +141,9 @@ class WaveformClassifier(nn.Module):
         return aggregate_windows(self.window_probs(wave), agg='max' if self.agg_max else 'mean')
 
 
-def _renamed(kwargs: dict, old: str, new: str, value, where: str):
-    "The value of a renamed argument: `new`'s, or `old`'s (popped from `kwargs`) with a DeprecationWarning."
-    if old not in kwargs: return value
-    import warnings
-    warnings.warn(f'{where}: `{old}` is renamed `{new}`; the old name goes in the next release',
-                  DeprecationWarning, stacklevel=3)
-    old_value = kwargs.pop(old)
-    return old_value if value is None else value
-
-
 def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> WaveformClassifier:
     """The `WaveformClassifier` that `spec` describes (eval mode), around `net` or, when None, an untrained
-    network rebuilt from `spec.network` (`build_network`); `load_model` fills its weights."""
+    network rebuilt from `spec.network` (`build_network`); `load_exported` fills its weights."""
     if net is None:
         if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
         net = build_network(spec.network)
@@ -176,7 +165,7 @@ def build_network(arch: dict) -> nn.Module:
     if arch['source'] == 'torchvision': body = torchvision_body(arch['name'], arch['n_in'], arch['body_children'])
     elif arch['source'] == 'timm':
         import timm
-        body = _TimmBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),
+        body = TimmFeatureBody(timm.create_model(arch['name'], pretrained=False, num_classes=0, in_chans=arch['n_in']),
                          arch['needs_pool'])
     else: raise ValueError(f"unknown network source {arch['source']!r}")
-    return nn.Sequential(body, nn.Sequential(*[_layer(d) for d in arch['head']]))
+    return nn.Sequential(body, nn.Sequential(*[build_head_layer(d) for d in arch['head']]))

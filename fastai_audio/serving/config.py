@@ -4,7 +4,7 @@ Every config is a JSON object with `format_version` (`FORMAT_VERSION`) and `kind
 the folder holds and so which record describes it:
 
 ==============  ================  ========================================================================
-kind            record            served module, as `load_model` returns it
+kind            record            served module, as `load_exported` returns it
 ==============  ================  ========================================================================
 'classifier'    `AudioModelSpec`  `WaveformClassifier`: waveform -> class probabilities
 'sed'           `SEDSpec`         `FrameDetector`: waveform -> frame probabilities
@@ -23,6 +23,8 @@ import json
 from pathlib import Path
 
 __all__ = ['read_config']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('config_kind', 'config_version', 'record_fields', 'served_dict')
 
 #: The served config's format: 3 adds `kind` to every config and `format_version` to the SED and embedding ones
 #: (2: `AudioModelSpec` with its front end as `FrontEnd.to_dict`; 1: the v0.1 export config).

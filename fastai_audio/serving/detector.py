@@ -6,7 +6,7 @@ FrameClassifier`); `events(wave)` decodes its frame probabilities with `runtime.
 rebuilds the network from its description (torchvision rebuilds a torchvision body).
 
 A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
-saved and loaded with fastai nowhere: `load_model(folder)` (torchvision rebuilds a torchvision body). Its
+saved and loaded with fastai nowhere: `load_exported(folder)` (torchvision rebuilds a torchvision body). Its
 config.json is a `SEDSpec` (kind 'sed').
 """
 from __future__ import annotations
@@ -22,6 +22,8 @@ from ..backbones.sed import build_frame_classifier
 from .config import record_fields, served_dict
 
 __all__ = ['SEDSpec', 'FrameDetector']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('frame_detector',)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ class FrameDetector(nn.Module):
 
 def frame_detector(spec: SEDSpec, net: nn.Module | None = None) -> FrameDetector:
     """The `FrameDetector` that `spec` describes (eval mode), around `net` or, when None, an untrained
-    `FrameClassifier` rebuilt from `spec.network` (torchvision for its body); `load_model` fills its weights."""
+    `FrameClassifier` rebuilt from `spec.network` (torchvision for its body); `load_exported` fills its weights."""
     if net is None:
         if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
         net = build_frame_classifier(spec.network)

@@ -1,9 +1,9 @@
 """The embedding classifier served: a frozen embedder (`backbones.embedders.AudioEmbedder`) and the head trained on
 its frame embeddings as one waveform-in module, `EmbeddingClassifier`, and `EmbeddingSpec`, its exported config
-(kind 'embedding'), with the encoder's describe / rebuild pair (`describe_encoder`, `build_encoder`).
+(kind 'embedding'), with the encoder's describe / rebuild pair (`_describe_encoder`, `_build_encoder`).
 
-    from fastai_audio.serving import load_model
-    model = load_model('embed_tagger/')            # config.json + model.safetensors, torch alone
+    from fastai_audio.serving import load_exported
+    model = load_exported('embed_tagger/')            # config.json + model.safetensors, torch alone
     probs = model(torch.from_numpy(wave))          # (samples,) at model.sample_rate -> (n_classes,)
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ from .classifier import build_network
 from .config import record_fields, served_dict
 
 __all__ = ['EmbeddingSpec', 'EmbeddingClassifier']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('embedding_classifier',)
 
 _PANNS = {c.__name__: c for c in (Cnn6, Cnn10, Cnn14)}
 
@@ -53,8 +55,8 @@ class EmbeddingClassifier(nn.Module):
 
 
 # =========================================================================== describing and rebuilding encoders
-def describe_encoder(encoder: nn.Module) -> dict | None:
-    """How `build_encoder` rebuilds `encoder` (untrained, the same state-dict keys): a learner's body with its front
+def _describe_encoder(encoder: nn.Module) -> dict | None:
+    """How `_build_encoder` rebuilds `encoder` (untrained, the same state-dict keys): a learner's body with its front
     end (`source='learner'`, when the learner could describe its network), a PANNs network (`'panns'`) or CREPE
     (`'crepe'`); None for any other (a Hugging Face model, one of your own: load with `net=`)."""
     if isinstance(encoder, PooledEncoder):
@@ -72,8 +74,8 @@ def describe_encoder(encoder: nn.Module) -> dict | None:
     return None
 
 
-def build_encoder(d: dict) -> nn.Module:
-    "An untrained encoder with the layout `describe_encoder` wrote (torchvision or timm for a learner's body)."
+def _build_encoder(d: dict) -> nn.Module:
+    "An untrained encoder with the layout `_describe_encoder` wrote (torchvision or timm for a learner's body)."
     source = d.get('source')
     if source == 'learner':
         return PooledEncoder(FrontEndModule(FrontEnd.from_dict(d['front_end'])), build_network(d['network'])[0],
@@ -95,9 +97,9 @@ class EmbeddingSpec:
     ----------
     sample_rate : int, Hz of the waveforms. window, hop : seconds per frame and between frames (the embedder's).
     classes : class names, in the head's order. multi_label : bool. name : the embedder's label.
-    encoder : how `build_encoder` rebuilds the encoder (`describe_encoder`), or None.
+    encoder : how `_build_encoder` rebuilds the encoder (`_describe_encoder`), or None.
     head : the arguments of `backbones.embedders.embedding_head` that rebuild the head, or None.
-        With either None, `load_model` takes it from `net=`.
+        With either None, `load_exported` takes it from `net=`.
     """
     sample_rate: int
     window: float = 0.96
@@ -117,7 +119,7 @@ class EmbeddingSpec:
                       multi_label: bool = False) -> 'EmbeddingSpec':
         "The spec of `embedder` and a trained `head` for `classes`."
         return cls(embedder.sample_rate, embedder.window, embedder.hop, tuple(classes), bool(multi_label),
-                   embedder.name, describe_encoder(embedder.encoder), describe_embedding_head(head))
+                   embedder.name, _describe_encoder(embedder.encoder), describe_embedding_head(head))
 
     def to_dict(self) -> dict:
         return served_dict('embedding', {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
@@ -127,7 +129,7 @@ class EmbeddingSpec:
     def from_dict(cls, d: dict) -> 'EmbeddingSpec':
         """The spec `to_dict` wrote, or the config of an embedding model exported before format 3 (kind
         'embedding', the framing in `embedder`, the embedder's description; neither encoder nor head described,
-        so `load_model` needs `net=`). Unknown fields, another kind or a newer format raise a ValueError."""
+        so `load_exported` needs `net=`). Unknown fields, another kind or a newer format raise a ValueError."""
         if 'format_version' not in d: d = _from_v2(d)
         _, fields = record_fields(cls, d, 'embedding')
         return cls(**fields)
@@ -143,12 +145,12 @@ def _from_v2(cfg: dict) -> dict:
 
 def embedding_classifier(spec: EmbeddingSpec, net=None) -> EmbeddingClassifier:
     """The `EmbeddingClassifier` that `spec` describes (eval mode). `net`: the `(encoder, head)` pair, either
-    None to rebuild it from the spec (untrained; `load_model` fills the weights)."""
+    None to rebuild it from the spec (untrained; `load_exported` fills the weights)."""
     encoder, head = net if net is not None else (None, None)
     if encoder is None:
         if spec.encoder is None: raise ValueError('the config does not say how to rebuild the encoder: pass '
                                                   'net=(encoder, head)')
-        encoder = build_encoder(spec.encoder)
+        encoder = _build_encoder(spec.encoder)
     if head is None:
         if spec.head is None: raise ValueError('the config does not say how to rebuild the head: pass '
                                                'net=(encoder, head)')

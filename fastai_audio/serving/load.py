@@ -1,11 +1,11 @@
-"""One loader for every exported folder, torch only: `load_model(folder)` reads config.json (`serving.config`),
+"""One loader for every exported folder, torch only: `load_exported(folder)` reads config.json (`serving.config`),
 builds the served module its `kind` names and fills it from model.safetensors.
 
-    from fastai_audio.serving import load_model
-    model = load_model('tagger/')       # WaveformClassifier, FrameDetector or EmbeddingClassifier
+    from fastai_audio.serving import load_exported
+    model = load_exported('tagger/')       # WaveformClassifier, FrameDetector or EmbeddingClassifier
     probs = model(torch.from_numpy(wave))
 
-`load_waveform_model` and `load_sed_model` are `load_model` for one kind, refusing the others by name.
+`load_waveform_model` and `load_sed_model` are `load_exported` for one kind, refusing the others by name.
 """
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from .config import KINDS, config_kind, read_config
 from .detector import SEDSpec, frame_detector
 from .embedding import EmbeddingSpec, embedding_classifier
 
-__all__ = ['load_model', 'load_waveform_model', 'load_sed_model']
+__all__ = ['load_exported', 'load_waveform_model', 'load_sed_model']
 
 #: kind -> (its record, the function building its served module from the record and `net`)
 SERVED = {'classifier': (AudioModelSpec, waveform_classifier), 'sed': (SEDSpec, frame_detector),
           'embedding': (EmbeddingSpec, embedding_classifier)}
 
 
-def load_model(path, net=None, kind: str | None = None) -> nn.Module:
+def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
     """The served module in folder `path` (config.json + model.safetensors, as every exporter writes them), in
     eval mode, with its record as `model.spec` and config.json as `model.config`. Needs torch (and safetensors)
     alone, plus torchvision or timm when the network is one of theirs (it is rebuilt from its name).
@@ -52,7 +52,7 @@ def load_model(path, net=None, kind: str | None = None) -> nn.Module:
     if kind is not None and got != kind:
         if kind not in KINDS: raise ValueError(f'unknown model kind {kind!r} (known: {", ".join(KINDS)})')
         raise ValueError(f'{path} holds a model of kind {got!r} ({KINDS[got]}), not {kind!r} ({KINDS[kind]}): '
-                         'load it with load_model' + (' or load_sed_model' if got == 'sed' else ''))
+                         'load it with load_exported' + (' or load_sed_model' if got == 'sed' else ''))
     record, build = SERVED[got]
     spec = record.from_dict(cfg)
     try: model = build(spec, net)
@@ -63,12 +63,12 @@ def load_model(path, net=None, kind: str | None = None) -> nn.Module:
 
 
 def load_waveform_model(path, net: nn.Module | None = None):
-    """The `WaveformClassifier` in folder `path`: `load_model(path, net, kind='classifier')`, so a folder of
+    """The `WaveformClassifier` in folder `path`: `load_exported(path, net, kind='classifier')`, so a folder of
     another kind is a ValueError naming it."""
-    return load_model(path, net, kind='classifier')
+    return load_exported(path, net, kind='classifier')
 
 
 def load_sed_model(path, net: nn.Module | None = None):
-    """The `FrameDetector` in folder `path`: `load_model(path, net, kind='sed')`, so a folder of another kind is
+    """The `FrameDetector` in folder `path`: `load_exported(path, net, kind='sed')`, so a folder of another kind is
     a ValueError naming it. Its `events(wave)` decodes the frame probabilities into events."""
-    return load_model(path, net, kind='sed')
+    return load_exported(path, net, kind='sed')

@@ -20,9 +20,9 @@ import torch
 from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor, audio_extensions, get_audio_files, load_audio
-from .spectrogram import AudioSpectrogram, _rewrap
-from ..runtime.functional import _check_int, seconds_to_samples, stft_frames
-from ..runtime.functional import _resample_rows
+from .spectrogram import AudioSpectrogram, rewrap_spectrogram
+from ..runtime.functional import check_int, seconds_to_samples, stft_frames
+from ..runtime.functional import resample_rows
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
@@ -80,8 +80,8 @@ def _stft_args(n_fft, hop_length, x):
     """torch.stft settings for the vocoder: centred frames on zero padding (as librosa >= 0.10), so clips of any
     length (even shorter than `n_fft // 2`, which reflect padding refuses) can be stretched."""
     hop_length = max(1, n_fft // 4) if hop_length is None else hop_length
-    _check_int('n_fft', n_fft)
-    _check_int('hop_length', hop_length)
+    check_int('n_fft', n_fft)
+    check_int('hop_length', hop_length)
     if hop_length > n_fft: raise ValueError(f'hop_length must be <= n_fft ({n_fft}), got {hop_length}')
     return dict(n_fft=n_fft, hop_length=hop_length, window=torch.hann_window(n_fft, device=x.device, dtype=x.dtype),
                 center=True, pad_mode='constant', return_complex=True)
@@ -140,7 +140,7 @@ def _pitch_shift(x, semitones, lowest: float, n_fft: int, hop_length=None):
     n = x.shape[-1]
     longest = int(math.ceil(n / 2.0 ** (lowest / 12) * 1.01)) + 1
     f = 2.0 ** (st / 12)
-    res = _resample_rows(rows, f, longest)
+    res = resample_rows(rows, f, longest)
     keep = torch.arange(longest, device=x.device)[None] < (n / f)[:, None]
     return _stretch_to(res * keep, 1.0 / f, n, n_fft, hop_length).reshape(x.shape)
 
@@ -270,7 +270,7 @@ def speed_perturb(x: torch.Tensor, factor) -> torch.Tensor:
     together, as a tape played faster, by one band-limited resampling; the result keeps the input's length
     (cut, or zeros after the sped-up clip ends)."""
     rows, f = _rows(x, factor)
-    return _resample_rows(rows, f, x.shape[-1]).reshape(x.shape)
+    return resample_rows(rows, f, x.shape[-1]).reshape(x.shape)
 
 
 def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Tensor:
@@ -371,7 +371,7 @@ class PitchShift(RandomAudioTransform):
     def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('semitones', semitones)
-        _check_int('n_fft', n_fft)
+        check_int('n_fft', n_fft)
         self.semitones, self.n_fft = semitones, n_fft
 
     def draw(self, x, sr): return {'semitones': _uniform(self.semitones, len(x))}
@@ -384,7 +384,7 @@ class TimeStretch(RandomAudioTransform):
     def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('rate', rate, above=0)
-        _check_int('n_fft', n_fft)
+        check_int('n_fft', n_fft)
         self.rate, self.n_fft = rate, n_fft
 
     def draw(self, x, sr): return {'rate': _uniform(self.rate, len(x))}
@@ -542,7 +542,7 @@ class RandomFilter(RandomAudioTransform):
         if not kinds: raise ValueError(f'kinds must name at least one of {FILTER_KINDS}')
         _check_range('cutoff', cutoff, above=0)
         _check_range('eq_db', eq_db)
-        _check_int('order', order)
+        check_int('order', order)
         if not octaves > 0: raise ValueError(f'octaves must be > 0, got {octaves}')
         self.kinds, self.cutoff, self.eq_db, self.filter_order, self.octaves = tuple(kinds), cutoff, eq_db, order, octaves
 
@@ -659,7 +659,7 @@ class WaveformCutout(RandomAudioTransform):
     def __init__(self, width=(0.0, 0.1), n_cuts: int = 1, p=0.5):
         super().__init__(p)
         _check_range('width', width, at_least=0)
-        _check_int('n_cuts', n_cuts)
+        check_int('n_cuts', n_cuts)
         if max(_bounds(width)) > 1: raise ValueError(f'width is a fraction of the clip, <= 1, got {width!r}')
         self.width, self.n_cuts = width, n_cuts
 
@@ -735,7 +735,7 @@ class _SpecMask(_RandomBatchTransform):
         _check_range('width', width, at_least=0)
         if any(not isinstance(w, (int, np.integer)) for w in _bounds(width)):
             raise ValueError(f'width must be an int or a pair of ints (bins/frames), got {width!r}')
-        _check_int('n_masks', n_masks, low=0)
+        check_int('n_masks', n_masks, low=0)
         if isinstance(value, str) and value != 'mean': raise ValueError(f"value must be a number or 'mean', got {value!r}")
         self.width, self.n_masks, self.value = _bounds(width), n_masks, value
 
@@ -755,7 +755,7 @@ class _SpecMask(_RandomBatchTransform):
         return x
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
-        return _rewrap(x, self._augment(x))                  # settings, and lengths of a padded batch
+        return rewrap_spectrogram(x, self._augment(x))                  # settings, and lengths of a padded batch
 
 
 class FrequencyMask(_SpecMask):

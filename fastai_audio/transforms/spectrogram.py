@@ -25,20 +25,13 @@ from fasttransform import DisplayedTransform
 from ..core import AudioTensor
 from ..backbones.presets import CLASSIC_2018
 from ..runtime.frontend import FrontEnd
-from ..runtime.functional import (_check_db_args, _check_int, _check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
-from ..serving.classifier import _renamed
+from ..runtime.functional import (check_db_args, check_int, check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
+from ..runtime.arguments import check_keywords, keyword_names, renamed_parameters
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
            'front_end_tfms', 'get_frequency_batch_transforms']
-
-
-def __getattr__(name):
-    if name == 'SpecSettings':               # renamed in 0.2: one description of the front end
-        import warnings
-        warnings.warn('SpecSettings is now FrontEnd (fastai_audio.frontend); the old name goes in the next release',
-                      DeprecationWarning, stacklevel=2)
-        return FrontEnd
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('rewrap_spectrogram',)
 
 
 # --------------------------------------------------------------------------- the typed spectrogram
@@ -73,7 +66,7 @@ class AudioSpectrogram(TensorImageBase):
         return ax
 
 
-def _rewrap(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
+def rewrap_spectrogram(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
     "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
     return AudioSpectrogram(data, **{**like.__dict__, **changes})
 
@@ -100,9 +93,9 @@ def _check_rate(tfm, x):
     if sr is None:
         raise ValueError(f'{type(tfm).__name__} needs an AudioTensor with a sample rate (`sr`), got {type(x).__name__}')
     if tfm.sample_rate is not None and sr != tfm.sample_rate:
-        raise ValueError(f'{type(tfm).__name__} was configured for sample_rate={tfm.sample_rate} Hz but the batch '
+        raise ValueError(f'{type(tfm).__name__} was configured for sr={tfm.sample_rate} Hz but the batch '
                          f'is at {sr} Hz: load the audio at {tfm.sample_rate} Hz (e.g. AudioBlock(sr='
-                         f'{tfm.sample_rate})) or change sample_rate')
+                         f'{tfm.sample_rate})) or change sr')
     return sr
 
 
@@ -118,7 +111,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
     n_fft : int > 0, FFT size (default 1024). hop_length : int > 0, samples between frames (default
         `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default),
         1.0 magnitude. center, pad_mode : as `frontend.stft` (centred, any clip of at least 1 sample works;
-        frames as `n_frames`). sample_rate : Hz the batches must be at (None: any; checked when given).
+        frames as `n_frames`). sr : Hz the batches must be at (None: any; checked when given; kept as `.sample_rate`).
     window_fn : the analysis window, 'hann' (periodic, default), 'hamming' or 'rectangular'.
 
     Only `n_fft` is positional (the rest by name: `Spectrogram(512, 128)` is a TypeError, not a hop of 128).
@@ -132,17 +125,18 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
     order = 50
     _kind = 'linear'
 
+    @renamed_parameters(sample_rate='sr')
     def __init__(self, n_fft: int = 1024, *, hop_length: int | None = None, win_length: int | None = None,
-                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sample_rate: int | None = None,
+                 power: float = 2.0, center: bool = True, pad_mode: str = 'constant', sr: int | None = None,
                  window_fn: str = 'hann'):
         super().__init__()
         self.n_fft, self.win_length = n_fft, n_fft if win_length is None else win_length
         self.hop_length = max(1, self.win_length // 4) if hop_length is None else hop_length
-        _check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
+        check_stft_args(n_fft, self.hop_length, self.win_length, pad_mode)
         if power not in (1.0, 2.0): raise ValueError(f'power must be 1 (magnitude) or 2 (power), got {power}')
-        if sample_rate is not None and not sample_rate > 0:
-            raise ValueError(f'sample_rate must be > 0 Hz or None, got {sample_rate}')
-        self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sample_rate
+        if sr is not None and not sr > 0:
+            raise ValueError(f'sr must be > 0 Hz or None, got {sr}')
+        self.power, self.center, self.pad_mode, self.sample_rate = power, center, pad_mode, sr
         self.window_fn = window_fn
         self.stft_window = window_function(window_fn, self.win_length)
 
@@ -150,9 +144,10 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('stft_window', x), self.center,
                            self.pad_mode, power=self.power)
 
-    def describe(self, sample_rate: int, channels: int = 1) -> FrontEnd:
-        "The `FrontEnd` this transform computes for batches at `sample_rate` Hz with `channels` channels."
-        return FrontEnd(sample_rate=int(sample_rate), n_fft=self.n_fft, hop_length=self.hop_length,
+    @renamed_parameters(sample_rate='sr')
+    def describe(self, sr: int, channels: int = 1) -> FrontEnd:
+        "The `FrontEnd` this transform computes for batches at `sr` Hz with `channels` channels."
+        return FrontEnd(sample_rate=int(sr), n_fft=self.n_fft, hop_length=self.hop_length,
                         win_length=self.win_length, center=self.center, pad_mode=self.pad_mode, power=float(self.power),
                         kind=self._kind, channels=int(channels), window_fn=self.window_fn, to_db=self._kind == 'mfcc',
                         normalize=None,
@@ -178,7 +173,7 @@ class MelSpectrogram(Spectrogram):
 
     Parameters
     ----------
-    sample_rate : Hz of the batches; the filterbank is built for it (None: taken from each batch).
+    sr : Hz of the batches; the filterbank is built for it (None: taken from each batch).
     n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
     htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
     Other arguments as `Spectrogram`. Only `sample_rate` is positional: `MelSpectrogram(512, 128)` is a
@@ -186,16 +181,17 @@ class MelSpectrogram(Spectrogram):
     """
     _kind = 'mel'
 
-    def __init__(self, sample_rate: int | None = None, *, n_fft: int = 1024, hop_length: int | None = None,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, sr: int | None = None, *, n_fft: int = 1024, hop_length: int | None = None,
                  n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None, win_length: int | None = None,
                  power: float = 2.0, center: bool = True, pad_mode: str = 'constant', htk: bool = False,
                  norm: str | None = 'slaney', window_fn: str = 'hann'):
         super().__init__(n_fft, hop_length=hop_length, win_length=win_length, power=power, center=center,
-                         pad_mode=pad_mode, sample_rate=sample_rate, window_fn=window_fn)
-        _check_int('n_mels', n_mels)
+                         pad_mode=pad_mode, sr=sr, window_fn=window_fn)
+        check_int('n_mels', n_mels)
         self.n_mels, self.f_min, self.f_max, self.htk, self.norm = n_mels, f_min, f_max, htk, norm
         self._fbank_sr = None
-        if sample_rate is not None: self._make_fbank(sample_rate)
+        if sr is not None: self._make_fbank(sr)
 
     def _make_fbank(self, sr):
         self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, self.n_mels, self.f_min, self.f_max,
@@ -226,7 +222,7 @@ class AmplitudeToDB(DisplayedTransform):
 
     def __init__(self, *, ref: float | str = 'max', amin: float | None = None, top_db: float | None = 80.0):
         super().__init__()
-        _check_db_args(ref, top_db, amin)
+        check_db_args(ref, top_db, amin)
         self.ref, self.amin, self.top_db = ref, amin, top_db
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
@@ -234,7 +230,7 @@ class AmplitudeToDB(DisplayedTransform):
         if st.to_db or st.normalize is not None: return x
         db = amplitude_to_db(_plain(x), 'power' if st.power == 2 else 'magnitude', ref=self.ref, amin=self.amin,
                              top_db=self.top_db, dims=x.ndim - 1)
-        return _rewrap(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
+        return rewrap_spectrogram(x, db, settings=st.replace(to_db=True, ref=self.ref, top_db=self.top_db, amin=self.amin))
 
 
 class MFCC(MelSpectrogram):
@@ -244,11 +240,12 @@ class MFCC(MelSpectrogram):
     `sample_rate` is positional."""
     _kind = 'mfcc'
 
-    def __init__(self, sample_rate: int | None = None, *, n_mfcc: int = 20, n_fft: int = 1024,
+    @renamed_parameters(sample_rate='sr')
+    def __init__(self, sr: int | None = None, *, n_mfcc: int = 20, n_fft: int = 1024,
                  hop_length: int | None = None, n_mels: int = 128, ref: float | str = 1.0,
                  top_db: float | None = 80.0, amin: float | None = None, **mel_kw):
-        super().__init__(sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, **mel_kw)
-        _check_db_args(ref, top_db, amin)
+        super().__init__(sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, **mel_kw)
+        check_db_args(ref, top_db, amin)
         self.n_mfcc, self.ref, self.top_db, self.amin = n_mfcc, ref, top_db, amin
         self.dct = dct_matrix(n_mfcc, n_mels, dtype=np.float64)             # checks 1 <= n_mfcc <= n_mels
 
@@ -271,7 +268,7 @@ class Resample(DisplayedTransform):
 
     def __init__(self, sr: int, half_width: int = 16):
         super().__init__()
-        _check_int('sr', sr)
+        check_int('sr', sr)
         self.sr, self.half_width = sr, half_width
 
     def encodes(self, x: AudioTensor) -> AudioTensor:
@@ -339,7 +336,7 @@ def front_end_tfms(fe: FrontEnd) -> list:
     stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
                 pad_mode=fe.pad_mode, window_fn=fe.window_fn)
     mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)
-    if fe.kind == 'linear': tfms = [Spectrogram(sample_rate=fe.sample_rate, **stft)]
+    if fe.kind == 'linear': tfms = [Spectrogram(sr=fe.sample_rate, **stft)]
     elif fe.kind == 'mel': tfms = [MelSpectrogram(fe.sample_rate, **stft, **mel)]
     else: tfms = [MFCC(fe.sample_rate, n_mfcc=fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
     if fe.to_db and fe.kind != 'mfcc': tfms.append(AmplitudeToDB(ref=fe.ref, top_db=fe.top_db, amin=fe.amin))
@@ -347,8 +344,9 @@ def front_end_tfms(fe: FrontEnd) -> list:
     return tfms
 
 
+@renamed_parameters(sample_rate='sr')
 def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: int = CLASSIC_2018.hop_length,
-                                   n_mels: int = CLASSIC_2018.n_mels, sample_rate: int = CLASSIC_2018.sample_rate,
+                                   n_mels: int = CLASSIC_2018.n_mels, sr: int = CLASSIC_2018.sample_rate,
                                    f_min: float = CLASSIC_2018.f_min, f_max: float | None = None,
                                    top_db: float | None = CLASSIC_2018.top_db,
                                    normalize: str | None = CLASSIC_2018.normalize, mfcc: int | None = None,
@@ -359,10 +357,9 @@ def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: 
 
     Parameters
     ----------
-    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40;
-        `n_hop` is the old name of `hop_length`).
-    sample_rate : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (20 to 8000, the
-        preset's; f_max None: the preset's at its rate, else sample_rate / 2).
+    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40).
+    sr : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (20 to 8000, the
+        preset's; f_max None: the preset's at its rate, else sr / 2).
     normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
     mfcc : if an int, that many MFCCs instead of log-mel bands.
     ref : dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
@@ -374,16 +371,14 @@ def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: 
     >>> [type(t).__name__ for t in get_frequency_batch_transforms()]
     ['MelSpectrogram', 'AmplitudeToDB', 'SpecNormalize']
     """
-    hop_length = _renamed(mel_kw, 'n_hop', 'hop_length', hop_length if 'n_hop' not in mel_kw else None,
-                          'get_frequency_batch_transforms')
     if normalize not in ('dataset', 'example', None):
         raise ValueError(f"normalize must be 'dataset', 'example' or None, got {normalize!r}")
-    unknown = sorted(set(mel_kw) - {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power', 'window_fn'})
-    if unknown: raise TypeError(f'get_frequency_batch_transforms got unexpected arguments {unknown}')
+    check_keywords(mel_kw, 'get_frequency_batch_transforms', {'win_length', 'center', 'pad_mode', 'htk', 'norm', 'power',
+                                                              'window_fn'} | keyword_names(get_frequency_batch_transforms))
     if 'norm' in mel_kw: mel_kw['mel_norm'] = mel_kw.pop('norm')
     if 'power' in mel_kw: mel_kw['power'] = float(mel_kw['power'])
-    if f_max is None and sample_rate == CLASSIC_2018.sample_rate: f_max = CLASSIC_2018.f_max
-    fe = CLASSIC_2018.replace(name='custom', sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+    if f_max is None and sr == CLASSIC_2018.sample_rate: f_max = CLASSIC_2018.f_max
+    fe = CLASSIC_2018.replace(name='custom', sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
                               f_min=f_min, f_max=f_max, top_db=top_db, normalize=normalize,
                               kind='mfcc' if mfcc else 'mel', ref=ref, **({'n_mfcc': mfcc} if mfcc else {}), **mel_kw)
     return front_end_tfms(fe)
