@@ -85,9 +85,7 @@ def problems(name, results) -> list:
 def test_notebook_runs(nb_path, monkeypatch):
     assert nb_path.name in CHECKS, f'{nb_path.name}: add what its `results` must show to CHECKS'
     monkeypatch.setenv('QUICKSTART_PER_CLASS', PER_CLASS)
-    monkeypatch.delenv('MPLBACKEND', raising=False)    # the kernel draws inline, as in Jupyter
-    if os.environ.get('TEST_THREADS'):                  # the kernel's torch threads too (see conftest)
-        monkeypatch.setenv('OMP_NUM_THREADS', os.environ['TEST_THREADS'])
+    monkeypatch.delenv('MPLBACKEND', raising=False)    # the kernel draws inline, as in Jupyter (its threads: conftest)
     nb, results = run_notebook(nb_path)
     images = [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])
               if 'image/png' in o.get('data', {})]
