@@ -3,8 +3,11 @@
 Offline, as in CI: the network is refused, and the files the README names are made first in their real
 formats (pretrained torchvision, timm and transformers weights in torch's and Hugging Face's caches, a PANNs checkpoint
 in the official layout, a long recording, an inbox folder). The README's data generators get small sizes here,
-as the notebooks get QUICKSTART_PER_CLASS; nothing else is changed.
+as the notebooks get QUICKSTART_PER_CLASS, and every fit at most README_MAX_EPOCHS epochs (2: still more than one, so
+epoch ends, per-epoch checkpoints and fine_tune's two phases all run; nothing here asserts an accuracy); nothing
+else is changed.
 """
+import os
 import re
 import socket
 from functools import partial
@@ -16,6 +19,8 @@ import torch
 
 README = Path(__file__).parent.parent / 'README.md'
 BLOCKS = re.findall(r'^```python\n(.*?)^```', README.read_text(), re.S | re.M)
+
+MAX_EPOCHS = int(os.environ.get('README_MAX_EPOCHS', 2))
 
 # what the README's data calls make here: enough for its batch sizes, small enough for the suite
 SMALL = {'make_synthetic_dataset': dict(n_train=8, n_valid=3),
@@ -33,6 +38,7 @@ def offline_world(tmp_path, monkeypatch):
     import timm
     import torchvision
     from huggingface_hub import constants
+    from fastai.learner import Learner
     from safetensors.torch import save_file
     from fastai_audio import Cnn14, synth_clip
     from training_setups import write
@@ -45,6 +51,8 @@ def offline_world(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'torch_hub'))
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path / 'hf'))
     for name, kw in SMALL.items(): monkeypatch.setattr(fastai_audio, name, partial(getattr(fastai_audio, name), **kw))
+    fit = Learner.fit          # fit_one_cycle, fine_tune and cross_validate all end in Learner.fit
+    monkeypatch.setattr(Learner, 'fit', lambda self, n_epoch, *a, **k: fit(self, min(n_epoch, MAX_EPOCHS), *a, **k))
     # pretrained weights as the real downloads leave them (random values, real names and shapes)
     src = pretrained.weights_source(torchvision.models.resnet18)
     src.local[0].parent.mkdir(parents=True)
