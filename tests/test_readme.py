@@ -10,6 +10,7 @@ else is changed.
 import os
 import re
 import socket
+import time
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +31,13 @@ SMALL = {'make_synthetic_dataset': dict(n_train=8, n_valid=3),
          'make_soundscapes': dict(n=8, duration=2.0)}
 
 
+class _NoWaiting:
+    "The `time` module with a `sleep` that returns at once."
+    def __getattr__(self, name): return getattr(time, name)
+    @staticmethod
+    def sleep(seconds): pass
+
+
 @pytest.fixture
 def offline_world(tmp_path, monkeypatch):
     "A fresh working folder and home, no network, and the files the README expects to find."
@@ -38,6 +46,7 @@ def offline_world(tmp_path, monkeypatch):
     import timm
     import torchvision
     from huggingface_hub import constants
+    import huggingface_hub.utils._http as hf_http
     from fastai.learner import Learner
     from safetensors.torch import save_file
     from fastai_audio import Cnn14, synth_clip
@@ -46,6 +55,9 @@ def offline_world(tmp_path, monkeypatch):
     def refuse(*a, **k): raise socket.gaierror(-2, 'Name or service not known (no network in this test)')
     monkeypatch.setattr(pretrained.socket, 'create_connection', refuse)
     monkeypatch.setattr(socket, 'create_connection', refuse)
+    # huggingface_hub retries a refused connection with back-off sleeps (70 s in all for the README's wav2vec2 block,
+    # then it reads its cache): the same retries here, without the waits
+    monkeypatch.setattr(hf_http, 'time', _NoWaiting())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'torch_hub'))
@@ -87,7 +99,6 @@ def offline_world(tmp_path, monkeypatch):
 def test_readme_python_blocks_run_in_order(offline_world):
     import matplotlib.pyplot as plt
     assert len(BLOCKS) >= 7, 'README lost its code blocks?'
-    import time
     ns = {}
     for i, code in enumerate(BLOCKS):
         t0 = time.perf_counter()
