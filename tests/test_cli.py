@@ -25,7 +25,8 @@ def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path,
 
 
 def test_demo_command_end_to_end(tmp_path):
-    "The console script itself, as a user runs it (the suite's one CLI test in a process of its own) (a smaller dataset and one epoch to keep the test short)."
+    """The console script itself, as a user runs it: the suite's one CLI test in a process of its own (a smaller
+    dataset and one epoch to keep it short)."""
     res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'demo', '--out', str(tmp_path / 'demo'),
                           '--per-class', '10', '--epochs', '1'], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
