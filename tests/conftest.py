@@ -6,8 +6,20 @@ import torch
 
 from training_setups import tone, write  # noqa: F401  (tests import them from conftest)
 
-# 2 threads on the 2-core machines; TEST_THREADS=1 while something else runs (OpenMP threads that share a core spin)
-torch.set_num_threads(int(os.environ.get('TEST_THREADS', max(1, min(2, os.cpu_count() or 1)))))
+
+def threads_per_worker() -> int:
+    """torch threads for each test process: the cores shared out among pytest-xdist's workers (`-n`), at least 1,
+    at most 2 (the tests' networks are small); TEST_THREADS=1 while something else runs. Threads that share a core
+    spin: with 2 threads a worker on a busy 2-core machine took 13x the CPU time of 1 thread on a small SED fit."""
+    if os.environ.get('TEST_THREADS'): return int(os.environ['TEST_THREADS'])
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    return max(1, min(2, cores // workers))
+
+
+THREADS = threads_per_worker()
+torch.set_num_threads(THREADS)
+os.environ['OMP_NUM_THREADS'] = str(THREADS)      # the same for what the tests start: notebook kernels, the CLI, DDP
 
 
 @pytest.fixture(scope='session')
@@ -40,3 +52,12 @@ def first_batches(dl, n=2):
         out.append((x.as_subclass(torch.Tensor).clone(), y.as_subclass(torch.Tensor).clone()))
         if i + 1 == n: break
     return out
+
+
+# the longest tests (each runs a notebook kernel or the README's trainings) start first, so that with xdist's
+# workers (-n) none of them is left running alone at the end
+LONGEST_FIRST = ('test_notebooks.py', 'test_readme.py')
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)     # stable: the rest keep their order

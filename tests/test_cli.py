@@ -2,6 +2,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from fastai_audio.cli import main
 from fastai_audio.datasets.synth import NSYNTH_PATTERN
 
@@ -23,7 +25,8 @@ def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path,
 
 
 def test_demo_command_end_to_end(tmp_path):
-    "The console script itself, as a user runs it (a smaller dataset and one epoch to keep the test short)."
+    """The console script itself, as a user runs it: the suite's one CLI test in a process of its own (a smaller
+    dataset and one epoch to keep it short)."""
     res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'demo', '--out', str(tmp_path / 'demo'),
                           '--per-class', '10', '--epochs', '1'], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
@@ -46,18 +49,17 @@ def test_progress_lines_or_bars_on_request(synth_path, tmp_path, capsys):
 
 
 def test_train_on_missing_folder_is_a_clear_error(tmp_path):
-    res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'train', str(tmp_path / 'nope')],
-                         capture_output=True, text=True)
-    assert res.returncode != 0 and 'is not a folder' in res.stderr
+    with pytest.raises(SystemExit) as exit:               # a message as exit code: printed to stderr, status 1
+        main(['train', str(tmp_path / 'nope')])
+    assert isinstance(exit.value.code, str) and 'is not a folder' in exit.value.code
 
 
-def test_sed_demo_writes_its_picture_and_events(tmp_path):
+def test_sed_demo_writes_its_picture_and_events(tmp_path, capsys):
     "`fastai-audio demo --task sed` at a tiny size: soundscapes made, a frame model trained, F1 printed, files written."
-    res = subprocess.run([sys.executable, '-m', 'fastai_audio.cli', 'demo', '--task', 'sed', '--out', str(tmp_path / 'sed'),
-                          '--epochs', '1', '--scapes', '8', '--progress', 'lines'], capture_output=True, text=True,
-                         timeout=600)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert 'event-based F1' in res.stdout and 'segment-based F1' in res.stdout
+    assert main(['demo', '--task', 'sed', '--out', str(tmp_path / 'sed'), '--epochs', '1', '--scapes', '8',
+                 '--progress', 'lines']) == 0
+    printed = capsys.readouterr().out
+    assert 'event-based F1' in printed and 'segment-based F1' in printed
     assert (tmp_path / 'sed' / 'events.png').stat().st_size > 0
     import pandas as pd
     df = pd.read_csv(tmp_path / 'sed' / 'valid_events.csv')

@@ -103,16 +103,22 @@ def test_waveform_batches_are_refused(synth_path):
         audio_learner(dls, models.resnet18, pretrained=False)
 
 
+# the tests of the trained learner share one fit: with xdist (`--dist loadgroup`) they run on one worker
+with_trained = pytest.mark.xdist_group('test_learner.trained')
+
+
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     "The classic recipe trained from scratch (training_setups.classic_learner: 0.90-0.97 over 8 seeds)."
     return classic_learner(tmp_path_factory.mktemp('learn'))
 
 
+@with_trained
 def test_classic_learner_learns(trained):
     assert outcome_classic(trained)['valid accuracy'] >= CLASSIC_MIN_ACCURACY       # 5 classes: chance is 0.2
 
 
+@with_trained
 def test_interpretation_for_audio(trained):
     vocab = list(trained.dls.vocab)
     interp = ClassificationInterpretation.from_learner(trained)
@@ -135,6 +141,7 @@ def test_interpretation_for_audio(trained):
     assert len(axes) == 4 and all(a.get_title().split('\n')[0] in vocab for a in axes)
 
 
+@with_trained
 def test_predict_export_and_load_learner_roundtrip(trained, tmp_path):
     f = sorted((trained.data_path / 'valid').glob('*.wav'))[0]
     label, idx, probs = trained.predict(f)
@@ -147,9 +154,10 @@ def test_predict_export_and_load_learner_roundtrip(trained, tmp_path):
     assert isinstance(x, AudioSpectrogram)
 
 
-def test_convnext_tiny_pretrained_adapts_stem_and_freezes_like_vision(classic_dls, tmp_path):
-    ckpt, sd = _timm_checkpoint('convnext_tiny', tmp_path, 2)
-    learn = audio_learner(classic_dls, 'convnext_tiny', pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))
+def test_convnext_pretrained_adapts_stem_and_freezes_like_vision(classic_dls, tmp_path):
+    "convnext_atto: convnext_tiny's layout (stem, stages of blocks, norms) at an eighth of the cost."
+    ckpt, sd = _timm_checkpoint('convnext_atto', tmp_path, 2)
+    learn = audio_learner(classic_dls, 'convnext_atto', pretrained=True, pretrained_cfg_overlay=dict(file=str(ckpt)))
     body, head = learn.model[0], learn.model[1]
     stem = body.model.stem[0]
     assert stem.in_channels == 1

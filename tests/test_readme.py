@@ -3,10 +3,14 @@
 Offline, as in CI: the network is refused, and the files the README names are made first in their real
 formats (pretrained torchvision, timm and transformers weights in torch's and Hugging Face's caches, a PANNs checkpoint
 in the official layout, a long recording, an inbox folder). The README's data generators get small sizes here,
-as the notebooks get QUICKSTART_PER_CLASS; nothing else is changed.
+as the notebooks get QUICKSTART_PER_CLASS, and every fit at most README_MAX_EPOCHS epochs (2: still more than one, so
+epoch ends, per-epoch checkpoints and fine_tune's two phases all run; nothing here asserts an accuracy); nothing
+else is changed.
 """
+import os
 import re
 import socket
+import time
 from functools import partial
 from pathlib import Path
 
@@ -17,12 +21,21 @@ import torch
 README = Path(__file__).parent.parent / 'README.md'
 BLOCKS = re.findall(r'^```python\n(.*?)^```', README.read_text(), re.S | re.M)
 
+MAX_EPOCHS = int(os.environ.get('README_MAX_EPOCHS', 2))
+
 # what the README's data calls make here: enough for its batch sizes, small enough for the suite
 SMALL = {'make_synthetic_dataset': dict(n_train=8, n_valid=3),
          'make_fsdkaggle2019_like': dict(n_clips=30, durations=(0.5, 2.5)),
          'make_esc50_like': dict(sr=16000, duration=1.0, clips_per_fold=1),
          'esc50_dataloaders': dict(sr=16000, duration=1.0),
          'make_soundscapes': dict(n=8, duration=2.0)}
+
+
+class _NoWaiting:
+    "The `time` module with a `sleep` that returns at once."
+    def __getattr__(self, name): return getattr(time, name)
+    @staticmethod
+    def sleep(seconds): pass
 
 
 @pytest.fixture
@@ -33,6 +46,8 @@ def offline_world(tmp_path, monkeypatch):
     import timm
     import torchvision
     from huggingface_hub import constants
+    import huggingface_hub.utils._http as hf_http
+    from fastai.learner import Learner
     from safetensors.torch import save_file
     from fastai_audio import Cnn14, synth_clip
     from training_setups import write
@@ -40,11 +55,16 @@ def offline_world(tmp_path, monkeypatch):
     def refuse(*a, **k): raise socket.gaierror(-2, 'Name or service not known (no network in this test)')
     monkeypatch.setattr(pretrained.socket, 'create_connection', refuse)
     monkeypatch.setattr(socket, 'create_connection', refuse)
+    # huggingface_hub retries a refused connection with back-off sleeps (70 s in all for the README's wav2vec2 block,
+    # then it reads its cache): the same retries here, without the waits
+    monkeypatch.setattr(hf_http, 'time', _NoWaiting())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv('HOME', str(tmp_path / 'home'))
     monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'torch_hub'))
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path / 'hf'))
     for name, kw in SMALL.items(): monkeypatch.setattr(fastai_audio, name, partial(getattr(fastai_audio, name), **kw))
+    fit = Learner.fit          # fit_one_cycle, fine_tune and cross_validate all end in Learner.fit
+    monkeypatch.setattr(Learner, 'fit', lambda self, n_epoch, *a, **k: fit(self, min(n_epoch, MAX_EPOCHS), *a, **k))
     # pretrained weights as the real downloads leave them (random values, real names and shapes)
     src = pretrained.weights_source(torchvision.models.resnet18)
     src.local[0].parent.mkdir(parents=True)
@@ -79,7 +99,6 @@ def offline_world(tmp_path, monkeypatch):
 def test_readme_python_blocks_run_in_order(offline_world):
     import matplotlib.pyplot as plt
     assert len(BLOCKS) >= 7, 'README lost its code blocks?'
-    import time
     ns = {}
     for i, code in enumerate(BLOCKS):
         t0 = time.perf_counter()
