@@ -35,13 +35,9 @@ _names: dict = {}                                # name -> object, filled as nam
 
 
 def _fastai_all():
-    "The `fastai.vision.all` module, imported without the deprecation noise fastai itself causes."
-    import warnings
-    with warnings.catch_warnings():
-        # fastai 2.8 decorates a few functions with torch.jit.script at import, which torch >= 2.10 deprecates
-        # with a FutureWarning on every import; it is fastai's to change and says nothing about our use
-        warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
-        return _importlib.import_module('fastai.vision.all')
+    "The `fastai.vision.all` module, imported after `core` (which imports fastai first, quietly)."
+    _importlib.import_module(f'{__name__}.core')
+    return _importlib.import_module('fastai.vision.all')
 
 
 def _ours(name):

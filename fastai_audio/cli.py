@@ -30,6 +30,7 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
     windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
     import matplotlib.pyplot as plt
+    from . import core  # noqa: F401  (first: it imports fastai without fastai's own deprecation noise)
     from fastai.interpret import ClassificationInterpretation
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
@@ -81,6 +82,7 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     probabilities) and `valid_events.csv` written under `out`. Returns `(learner, {'event_f1', 'segment_f1'})`."""
     import matplotlib.pyplot as plt
     import shutil
+    from . import core  # noqa: F401  (first: it imports fastai without fastai's own deprecation noise)
     from fastai.torch_core import set_seed
     from fastai.vision import models
     from .data.sed import sed_dataloaders

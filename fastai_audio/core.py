@@ -13,8 +13,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from fastai.data.transforms import get_files
-from fastai.torch_core import TensorBase
+
+# The layers that use fastai import it through this module first (their packages' __init__ import `core`): fastai 2.8
+# decorates a few functions with torch.jit.script at import, which torch >= 2.10 deprecates with a FutureWarning on
+# every import. It is fastai's to change and says nothing about this package's use, so the first import is quiet;
+# the filter holds for that import alone.
+with warnings.catch_warnings():
+    warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+    import fastai.layers  # noqa: F401
+    from fastai.data.transforms import get_files
+    from fastai.torch_core import TensorBase
 from fastcore.imports import IN_NOTEBOOK
 
 from .runtime.filecheck import non_audio_content, describe_exception, soundfile_message, truncation_cause

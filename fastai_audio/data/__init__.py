@@ -3,6 +3,7 @@ fluent facade, bad files, label tables (`labels`) and the SED loaders (`sed`).
 
 Layer rule: May import `runtime`, `backbones`, `serving`, `core` and `transforms`.
 """
+from .. import core  # noqa: F401  (first: fastai is imported there, without its deprecation noise)
 from .loading import *  # noqa: F401,F403
 from .croppad import *  # noqa: F401,F403
 from .badfiles import *  # noqa: F401,F403

@@ -3,6 +3,7 @@ synthetic sets and soundscapes.
 
 Layer rule: May import every layer below it (`learn` included).
 """
+from .. import core  # noqa: F401  (first: fastai is imported there, without its deprecation noise)
 from .archives import *  # noqa: F401,F403
 from .recipes import *  # noqa: F401,F403
 from .synth import *  # noqa: F401,F403

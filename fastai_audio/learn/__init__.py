@@ -3,6 +3,7 @@ sliding windows and timelines, the SED and embedding learners, and export from a
 
 Layer rule: May import every layer below it: `runtime`, `backbones`, `serving`, `core`, `transforms`, `data`.
 """
+from .. import core  # noqa: F401  (first: fastai is imported there, without its deprecation noise)
 from .metrics import *  # noqa: F401,F403
 from .progress import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403

@@ -3,6 +3,7 @@ augmentations (`augment`).
 
 Layer rule: May import `runtime`, `backbones`, `serving` and `core`.
 """
+from .. import core  # noqa: F401  (first: fastai is imported there, without its deprecation noise)
 from .spectrogram import *  # noqa: F401,F403
 from .augment import *  # noqa: F401,F403
 import importlib as _importlib
