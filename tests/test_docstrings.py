@@ -30,6 +30,7 @@ CHECKED = (
     'fastai_audio.runtime.compat', 'fastai_audio.runtime.arguments', 'fastai_audio.backbones.presets',
     'fastai_audio.runtime.frontend',
     'fastai_audio.backbones.panns',
+    'fastai_audio.backbones.crepe',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -37,7 +38,6 @@ CHECKED = (
 NOT_YET = (
     'fastai_audio.cli', 'fastai_audio.distributed_check',
     'fastai_audio.runtime.functional',
-    'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
