@@ -33,6 +33,7 @@ CHECKED = (
     'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry',
     'fastai_audio.backbones.sed',
+    'fastai_audio.backbones.embedders',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -45,7 +46,7 @@ NOT_YET = (
     'fastai_audio.data.loading', 'fastai_audio.data.blocks', 'fastai_audio.data.sed',
     'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
-    'fastai_audio.data.compat', 'fastai_audio.backbones.embedders',
+    'fastai_audio.data.compat',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
     'fastai_audio.learn.progress',
 )
