@@ -35,6 +35,7 @@ CHECKED = (
     'fastai_audio.backbones.sed',
     'fastai_audio.backbones.embedders',
     'fastai_audio.serving.classifier',
+    'fastai_audio.serving.export',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -42,7 +43,6 @@ CHECKED = (
 NOT_YET = (
     'fastai_audio.cli', 'fastai_audio.distributed_check',
     'fastai_audio.runtime.functional',
-    'fastai_audio.serving.export',
     'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
     'fastai_audio.data.loading', 'fastai_audio.data.blocks', 'fastai_audio.data.sed',
     'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
