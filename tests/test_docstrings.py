@@ -38,6 +38,7 @@ CHECKED = (
     'fastai_audio.serving.export',
     'fastai_audio.serving.config',
     'fastai_audio.serving.load',
+    'fastai_audio.serving.embedding',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -50,7 +51,6 @@ NOT_YET = (
     'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
     'fastai_audio.data.compat',
-    'fastai_audio.serving.embedding',
     'fastai_audio.learn.progress',
 )
 
