@@ -811,16 +811,55 @@ def standardize(x: torch.Tensor, mean, std, eps: float = 1e-6) -> torch.Tensor:
 # =========================================================================== framing
 @renamed_parameters(sample_rate='sr')
 def seconds_to_samples(seconds, sr: int, at_least: int = 0):
-    """`seconds` at `sr` Hz as a whole number of samples, rounded to the nearest (halves to even), at least
-    `at_least`: an int for a number, a long tensor of the same shape for a tensor of seconds. The one rounding
-    of seconds to samples in the package (loading, cropping, windows, augmentations)."""
+    """Seconds as a whole number of samples, rounded to the nearest (halves to even).
+
+    The one rounding of seconds to samples in the package (loading, cropping, windows, augmentations).
+
+    Parameters
+    ----------
+    seconds : float or torch.Tensor
+        A duration, or a tensor of them.
+    sr : int
+        Sample rate in Hz.
+    at_least : int
+        The fewest samples returned (default 0).
+
+    Returns
+    -------
+    int or torch.Tensor
+        An int for a number, a long tensor of the same shape for a tensor of seconds.
+
+    Examples
+    --------
+    >>> seconds_to_samples(0.96, 16000), seconds_to_samples(0.0, 16000, at_least=1)
+    (15360, 1)
+    """
     if isinstance(seconds, torch.Tensor): return (seconds * sr).round().long().clamp_min(at_least)
     return max(at_least, int(round(seconds * sr)))
 
 
 def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:
-    """`x` `(..., time)` extended at the end to at least `length` samples: with zeros (`pad='zeros'`) or by
-    looping the clip (`'repeat'`; an empty clip gets zeros). A longer clip is returned as it is."""
+    """Signals extended at the end to at least `length` samples.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    length : int
+        The fewest samples wanted.
+    pad : {'zeros', 'repeat'}
+        With zeros ('zeros', the default) or by looping the clip ('repeat'; an empty clip gets zeros).
+
+    Returns
+    -------
+    torch.Tensor
+        `(..., max(time, length))`: a longer clip is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        For another `pad`.
+    """
     n = x.shape[-1]
     if pad == 'repeat' and n > 0: return x.index_select(-1, torch.arange(max(n, length), device=x.device) % n)
     if pad != 'zeros' and pad != 'repeat': raise ValueError("pad must be 'zeros' or 'repeat', got " + pad)
@@ -828,11 +867,39 @@ def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:
 
 
 def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.Tensor:
-    """Start samples of windows of `window_length` every `hop_length` samples over a signal of `n_samples`: 0,
-    hop, 2 hop... while they fit, and one more flush with the end if the last stops short, so every sample is
-    seen and no window hangs over the end; a signal shorter than one window gets one window at 0 (pad it to
-    `window_length`, as `frame_signal` does). A long tensor `(n_windows,)`; branch-free, so it exports. The one
-    framing rule of the package (served windows, embeddings, windowed datasets, CREPE frames)."""
+    """Start samples of windows over a signal: every hop while they fit, then one flush with the end.
+
+    0, hop, 2 hop... while they fit, and one more flush with the end if the last stops short, so every sample
+    is seen and no window hangs over the end; a signal shorter than one window gets one window at 0 (pad it to
+    `window_length`, as `frame_signal` does). Branch-free, so it exports. The one framing rule of the package
+    (served windows, embeddings, windowed datasets, CREPE frames).
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples of the signal.
+    window_length : int > 0
+        Samples per window.
+    hop_length : int > 0
+        Samples between window starts.
+
+    Returns
+    -------
+    torch.Tensor
+        Long `(n_windows,)`.
+
+    Raises
+    ------
+    ValueError
+        For a window_length or hop_length that is not > 0.
+
+    Examples
+    --------
+    >>> window_starts(10, 4, 3).tolist()
+    [0, 3, 6]
+    >>> window_starts(11, 4, 3).tolist()
+    [0, 3, 6, 7]
+    """
     if not torch.jit.is_scripting():
         for name, v in (('window_length', window_length), ('hop_length', hop_length)):
             if isinstance(v, int) and v <= 0: raise ValueError(f'{name} must be > 0, got {v}')
@@ -846,9 +913,26 @@ def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.
 
 
 def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: str = 'zeros') -> torch.Tensor:
-    """Windows of `wave` `(samples,)` or `(channels, samples)` starting at `window_starts`: `(n_windows,
-    window_length)` or `(n_windows, channels, window_length)`. A signal shorter than one window gives one
-    window, padded by `pad_to` with `pad` ('zeros' or 'repeat')."""
+    """Windows of a waveform, starting at `window_starts`.
+
+    A signal shorter than one window gives one window, padded by `pad_to`.
+
+    Parameters
+    ----------
+    wave : torch.Tensor
+        `(samples,)` or `(channels, samples)`.
+    window_length : int > 0
+        Samples per window.
+    hop_length : int > 0
+        Samples between window starts.
+    pad : {'zeros', 'repeat'}
+        How a short signal is padded (default 'zeros').
+
+    Returns
+    -------
+    torch.Tensor
+        `(n_windows, window_length)`, or `(n_windows, channels, window_length)` for `(channels, samples)`.
+    """
     wave = pad_to(wave, window_length, pad)
     n = wave.shape[-1]
     starts = window_starts(n, window_length, hop_length).to(wave.device)
@@ -861,19 +945,31 @@ def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: s
 # =========================================================================== window scores to clip scores
 def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor | None = None, n_clips: int | None = None,
                       agg: str = 'mean') -> torch.Tensor:
-    """The one rule by which window scores become clip scores, for served models and learners alike: the mean
-    or the max over each clip's windows. Scriptable, and the one-clip form exports (ONNX, `torch.export`).
+    """Clip scores from window scores: the mean or the max over each clip's windows.
+
+    The one rule by which window scores become clip scores, for served models and learners alike. Scriptable,
+    and the one-clip form exports (ONNX, `torch.export`).
 
     Parameters
     ----------
-    preds : tensor `(n_windows, ...)`, the windows' scores (probabilities).
-    clip_ids : long tensor `(n_windows,)`, the clip of each window, or None: all the windows are one clip's.
-    n_clips : int, clips in the result (None: `clip_ids.max() + 1`). A clip with no window scores zeros.
-    agg : 'mean' or 'max'. (Default: 'mean')
+    preds : torch.Tensor
+        The windows' scores (probabilities), `(n_windows, ...)`.
+    clip_ids : torch.Tensor or None
+        Long `(n_windows,)`, the clip of each window (default None: all the windows are one clip's).
+    n_clips : int or None
+        Clips in the result (default None: `clip_ids.max() + 1`). A clip with no window scores zeros.
+    agg : {'mean', 'max'}
+        How the windows are aggregated (default 'mean').
 
     Returns
     -------
-    tensor `(...)` for one clip (`clip_ids` None), else `(n_clips, ...)`.
+    torch.Tensor
+        `(...)` for one clip (`clip_ids` None), else `(n_clips, ...)`.
+
+    Raises
+    ------
+    ValueError
+        For another `agg`.
     """
     if agg != 'mean' and agg != 'max': raise ValueError("agg must be 'mean' or 'max', got '" + agg + "'")
     if clip_ids is None: return preds.amax(dim=0) if agg == 'max' else preds.mean(dim=0)
