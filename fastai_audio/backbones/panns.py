@@ -46,8 +46,31 @@ _OFFICIAL = PANNS_FRONT_ENDS[1024]
 def panns_front_end(sample_rate: int = _OFFICIAL.sample_rate, window_size: int = _OFFICIAL.n_fft,
                     hop_size: int = _OFFICIAL.hop_length, mel_bins: int = _OFFICIAL.n_mels,
                     fmin: float = _OFFICIAL.f_min, fmax: float = _OFFICIAL.f_max) -> FrontEnd:
-    """The `FrontEnd` of a PANNs network of these sizes: the official object of `PANNS_FRONT_ENDS` when they are
-    an official checkpoint's, else its padding, dB and normalisation with these sizes."""
+    """The `FrontEnd` of a PANNs network of these sizes.
+
+    The official object of `PANNS_FRONT_ENDS` when they are an official checkpoint's, else its padding, dB and
+    normalisation with these sizes (named 'panns').
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (official: 32000).
+    window_size : int
+        FFT and window size in samples (official: 1024).
+    hop_size : int
+        Samples between frames (official: 320).
+    mel_bins : int
+        Mel bands (official: 64).
+    fmin : float
+        Lowest mel band edge in Hz (official: 50).
+    fmax : float
+        Highest mel band edge in Hz (official: 14000).
+
+    Returns
+    -------
+    FrontEnd
+        The description of what the network hears.
+    """
     official = PANNS_FRONT_ENDS.get(window_size, _OFFICIAL)
     fe = official.replace(sample_rate=int(sample_rate), n_fft=int(window_size), hop_length=int(hop_size),
                           n_mels=int(mel_bins), f_min=float(fmin), f_max=float(fmax))
@@ -55,9 +78,29 @@ def panns_front_end(sample_rate: int = _OFFICIAL.sample_rate, window_size: int =
 
 
 def download_panns(name: str = 'Cnn14_mAP=0.431.pth', force: bool = False) -> Path:
-    """An official checkpoint of `PANNS_CHECKPOINTS` (~330 MB), downloaded once into torch's checkpoint folder
-    (`torch.hub.get_dir()/checkpoints`, where torchvision keeps its weights). A copy that an earlier release
-    put in fastai's default model folder (`~/.fastai/models`) is used where it exists."""
+    """An official checkpoint of `PANNS_CHECKPOINTS` (~330 MB), downloaded once.
+
+    It goes into torch's checkpoint folder (`torch.hub.get_dir()/checkpoints`, where torchvision keeps its
+    weights). A copy that an earlier release put in fastai's default model folder (`~/.fastai/models`) is used
+    where it exists.
+
+    Parameters
+    ----------
+    name : str
+        A file name of `PANNS_CHECKPOINTS` (default 'Cnn14_mAP=0.431.pth').
+    force : bool
+        Download again even when a copy exists (default False).
+
+    Returns
+    -------
+    Path
+        The local checkpoint file.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not in `PANNS_CHECKPOINTS`.
+    """
     if name not in PANNS_CHECKPOINTS: raise ValueError(f'unknown checkpoint {name!r}; known: {", ".join(PANNS_CHECKPOINTS)}')
     earlier = Path.home() / '.fastai' / 'models' / name
     if earlier.exists() and not force: return earlier
@@ -133,12 +176,30 @@ class _ConvBlock5x5(nn.Module):
 
 
 class Cnn14(nn.Module):
-    """PANNs Cnn14. `forward(wave (batch, samples))` -> clip-wise AudioSet probabilities `(batch, classes)`;
-    `embed(wave)` -> the 2048-d embedding (after fc1 and ReLU) `(batch, widths[-1])`.
+    """PANNs Cnn14: six blocks of two 3x3 convolutions (official widths 64 ... 2048).
 
-    sample_rate, window_size, hop_size, mel_bins, fmin, fmax : the front end (official: 32000, 1024, 320, 64,
-    50, 14000), also described as `front_end` (a `FrontEnd`: what the DataLoaders of a model built on it must
-    give). classes_num : 527 (AudioSet). widths : channels of the six conv blocks (official 64 ... 2048).
+    `forward(wave (batch, samples))` -> clip-wise AudioSet probabilities `(batch, classes)`; `embed(wave)` -> the
+    2048-d embedding (after fc1 and ReLU) `(batch, widths[-1])`. The front end's sizes are also described as
+    `front_end` (a `FrontEnd`, `panns_front_end` of them: what the DataLoaders of a model built on it must give).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (official: 32000).
+    window_size : int
+        FFT and window size in samples (official: 1024).
+    hop_size : int
+        Samples between frames (official: 320).
+    mel_bins : int
+        Mel bands (official: 64).
+    fmin : float
+        Lowest mel band edge in Hz (official: 50).
+    fmax : float
+        Highest mel band edge in Hz (official: 14000).
+    classes_num : int
+        Output classes (default 527, AudioSet).
+    widths : tuple of int
+        Channels of the six conv blocks (official 64, 128, 256, 512, 1024, 2048).
     """
     _block, _last_pool = _ConvBlock, 1
 
@@ -206,7 +267,27 @@ class Cnn14(nn.Module):
         return model.eval()
 
 class Cnn10(Cnn14):
-    """PANNs Cnn10: four blocks of two 3x3 convolutions (64 ... 512), every block average-pooled 2x2; as `Cnn14`."""
+    """PANNs Cnn10: four blocks of two 3x3 convolutions (64 ... 512), every block average-pooled 2x2; as `Cnn14`.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (official: 32000).
+    window_size : int
+        FFT and window size in samples (official: 1024).
+    hop_size : int
+        Samples between frames (official: 320).
+    mel_bins : int
+        Mel bands (official: 64).
+    fmin : float
+        Lowest mel band edge in Hz (official: 50).
+    fmax : float
+        Highest mel band edge in Hz (official: 14000).
+    classes_num : int
+        Output classes (default 527, AudioSet).
+    widths : tuple of int
+        Channels of the four conv blocks (official 64, 128, 256, 512).
+    """
     _block, _last_pool = _ConvBlock, 2
 
     def __init__(self, sample_rate=_OFFICIAL.sample_rate, window_size=_OFFICIAL.n_fft, hop_size=_OFFICIAL.hop_length,
@@ -216,7 +297,27 @@ class Cnn10(Cnn14):
 
 
 class Cnn6(Cnn14):
-    """PANNs Cnn6: four blocks of one 5x5 convolution (64 ... 512), every block average-pooled 2x2; as `Cnn14`."""
+    """PANNs Cnn6: four blocks of one 5x5 convolution (64 ... 512), every block average-pooled 2x2; as `Cnn14`.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (official: 32000).
+    window_size : int
+        FFT and window size in samples (official: 1024).
+    hop_size : int
+        Samples between frames (official: 320).
+    mel_bins : int
+        Mel bands (official: 64).
+    fmin : float
+        Lowest mel band edge in Hz (official: 50).
+    fmax : float
+        Highest mel band edge in Hz (official: 14000).
+    classes_num : int
+        Output classes (default 527, AudioSet).
+    widths : tuple of int
+        Channels of the four conv blocks (official 64, 128, 256, 512).
+    """
     _block, _last_pool = _ConvBlock5x5, 2
 
     def __init__(self, sample_rate=_OFFICIAL.sample_rate, window_size=_OFFICIAL.n_fft, hop_size=_OFFICIAL.hop_length,
@@ -226,12 +327,23 @@ class Cnn6(Cnn14):
 
 
 class PannsClassifier(nn.Module):
-    """A PANNs network fine-tuned on new classes: log-mel batches `(batch, 1, mels, frames)`, as the loaders'
-    front end computes them with the network's own `front_end` (the checkpoint's STFT and mel weights are not
-    needed), -> the network's embedding -> dropout -> a new `Linear(embedding, n_out)` head (logits).
+    """A PANNs network fine-tuned on new classes, with a new head.
 
-    `body` is the PANNs network (its extractor modules are kept, unused, so the official keys still load);
-    `splitter` gives fastai two parameter groups, body then head, for `freeze` / `fine_tune`."""
+    Log-mel batches `(batch, 1, mels, frames)`, as the loaders' front end computes them with the network's own
+    `front_end` (the checkpoint's STFT and mel weights are not needed), -> the network's embedding -> dropout ->
+    a new `Linear(embedding, n_out)` head (logits). `splitter` gives fastai two parameter groups, body then
+    head, for `freeze` / `fine_tune`.
+
+    Parameters
+    ----------
+    body : Cnn14
+        The PANNs network (`Cnn6`, `Cnn10` or `Cnn14`); its extractor modules and AudioSet head are kept,
+        unused and frozen, so the official keys still load.
+    n_out : int
+        Classes of the new head.
+    p : float
+        Dropout before the head (default 0.5).
+    """
     unused = ('spectrogram_extractor', 'logmel_extractor', 'fc_audioset')     # kept for the keys, never trained
 
     def __init__(self, body: Cnn14, n_out: int, p: float = 0.5):

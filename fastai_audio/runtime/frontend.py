@@ -54,40 +54,79 @@ def _default_ref(kind: str) -> float | str:
 
 @dataclass(frozen=True)
 class FrontEnd:
-    """How waveforms become what the network sees: a frozen, typed description read by training, prediction,
-    export, embeddings and backbones alike.
+    """How waveforms become what the network sees: a frozen, typed description of the front end.
+
+    Read by training, prediction, export, embeddings and backbones alike. The dB reference, `top_db` and
+    per-example statistics are taken over each example's `(channels, rows, frames)`, never over a batch. Every
+    field is checked when a description is made: an invalid value raises naming the field. `replace(**changes)`
+    gives a checked variant; `to_dict()` / `from_dict()` go through JSON. A field derived from another
+    (win_length and hop_length from n_fft) follows it in `replace` unless given.
 
     Parameters
     ----------
-    name : str, a label (presets: 'classic_2018', 'panns'...; 'custom' otherwise).
-    sample_rate : int > 0, Hz the audio is loaded at.
-    n_fft : int > 0, FFT size in samples. hop_length : int > 0, samples between frames (None: win_length // 4).
-    n_mels : int > 0, mel bands (kind 'mel' and 'mfcc').
-    f_min, f_max : mel band edges in Hz (f_max None: sample_rate / 2).
-    win_length : int, window size in samples, <= n_fft (None: n_fft), zero-padded at the centre to n_fft.
-    center : bool, frames centred on their sample, the clip padded by n_fft // 2 with `pad_mode`
-        ('constant' zeros, 'reflect', 'replicate' or 'circular').
-    htk : bool, HTK mel scale instead of Slaney's. mel_norm : 'slaney' (unit-area filters) or None (unit peak).
-    power : 2.0 power or 1.0 magnitude.
-    ref : dB reference, 'max' (each example's own peak is 0 dB) or a fixed value (1.0: absolute dB). None: the
-        default of the kind's transform, 1.0 for 'mfcc' (as `MFCC` and librosa), 'max' otherwise (as
-        `AmplitudeToDB`).
-    top_db : clip at this many dB below each example's peak (None: no clip).
-    normalize : None, 'dataset' (one `mean` and `std`, measured on a training batch when None) or 'example'
+    name : str
+        A label (presets: 'classic_2018', 'panns'...; 'custom' otherwise, the default).
+    sample_rate : int > 0
+        Hz the audio is loaded at (default 16000).
+    n_fft : int > 0
+        FFT size in samples (default 1024).
+    hop_length : int > 0 or None
+        Samples between frames (default None: win_length // 4).
+    n_mels : int > 0
+        Mel bands (kind 'mel' and 'mfcc'; default 128).
+    f_min : float
+        Lower mel band edge in Hz (default 0.0).
+    f_max : float or None
+        Upper mel band edge in Hz (default None: sample_rate / 2).
+    win_length : int or None
+        Window size in samples, <= n_fft (default None: n_fft), zero-padded at the centre to n_fft.
+    center : bool
+        Frames centred on their sample, the clip padded by n_fft // 2 with `pad_mode` (default True).
+    pad_mode : str
+        The edge padding when `center`: 'constant' zeros (default), 'reflect', 'replicate' or 'circular'.
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+    mel_norm : {'slaney', None}
+        'slaney' (unit-area filters, the default) or None (unit peak).
+    power : float
+        2.0 power (default) or 1.0 magnitude.
+    ref : 'max', float or None
+        dB reference, 'max' (each example's own peak is 0 dB) or a fixed value > 0 (1.0: absolute dB). None (the
+        default): the default of the kind's transform, 1.0 for 'mfcc' (as `MFCC` and librosa), 'max' otherwise
+        (as `AmplitudeToDB`).
+    top_db : float or None
+        Clip at this many dB below each example's peak (default 80.0; None: no clip).
+    normalize : {'dataset', 'example', None}
+        None, 'dataset' (one `mean` and `std`, measured on a training batch when None; the default) or 'example'
         (each example by its own two-pass statistics).
-    kind : 'linear' (|STFT| rows), 'mel', 'mfcc' (`n_mfcc` orthonormal DCT-II coefficients of the dB mels) or
-        'waveform' (the network hears the samples themselves: a raw-audio network computes its own front end).
-    channels : int > 0, audio channels the network sees (1: mono).
-    window_fn : 'hann' (periodic, default), 'hamming' or 'rectangular': the analysis window.
-    to_db : bool, convert to dB (always for 'mfcc'). amin : floor before the log (None: 1e-10 power, 1e-5
-        magnitude). mean, std : dataset statistics (normalize='dataset'). eps : added to the standard deviation.
-    n_mfcc : int, coefficients for kind 'mfcc' (<= n_mels).
+    kind : {'mel', 'linear', 'mfcc', 'waveform'}
+        'linear' (|STFT| rows), 'mel' (the default), 'mfcc' (`n_mfcc` orthonormal DCT-II coefficients of the dB
+        mels) or 'waveform' (the network hears the samples themselves: a raw-audio network computes its own
+        front end; only with to_db=False and normalize=None).
+    channels : int > 0
+        Audio channels the network sees (default 1: mono).
+    window_fn : {'hann', 'hamming', 'rectangular'}
+        The analysis window: 'hann' (periodic, default), 'hamming' or 'rectangular'.
+    to_db : bool
+        Convert to dB (default True; always for 'mfcc').
+    amin : float or None
+        Floor before the log (default None: 1e-10 power, 1e-5 magnitude).
+    mean : float or None
+        Dataset mean (normalize='dataset'; default None).
+    std : float or None
+        Dataset standard deviation, >= 0 (normalize='dataset'; default None).
+    eps : float
+        Added to the standard deviation, >= 0 (default 1e-6).
+    n_mfcc : int > 0
+        Coefficients for kind 'mfcc', <= n_mels (default 20).
 
-    The dB reference, `top_db` and per-example statistics are taken over each example's
-    `(channels, rows, frames)`, never over a batch. Every field is checked when a description is made: an
-    invalid value raises naming the field. `replace(**changes)` gives a checked variant; `to_dict()` /
-    `from_dict()` go through JSON. A field derived from another (win_length and hop_length from n_fft) follows
-    it in `replace` unless given.
+    Raises
+    ------
+    TypeError
+        Naming the field, for a name that is not a str, a flag (center, htk, to_db) that is not a bool, or a size
+        that is not a positive int.
+    ValueError
+        Naming the field, for any other invalid value.
 
     Examples
     --------
@@ -268,13 +307,29 @@ class FrontEnd:
 
 # =========================================================================== the front end as a module
 class FrontEndModule(nn.Module):
-    """A `FrontEnd` as an `nn.Module` that TorchScript, `torch.export` and ONNX export: waveforms
-    `(batch, channels, samples)` (or `(batch, samples)` for one channel) -> `(batch, channels, rows, frames)`.
+    """A `FrontEnd` as an `nn.Module` that TorchScript, `torch.export` and ONNX export.
 
+    Waveforms `(batch, channels, samples)` (or `(batch, samples)` for one channel) ->
+    `(batch, channels, rows, frames)`; a 'waveform' front end returns the samples as `(batch, channels, samples)`.
     The STFT is `stft_dft` (a strided convolution with the windowed DFT basis); the basis, mel filters and DCT
     matrix are buffers (so they travel in a state dict), built from the description unless given (a backbone's
     checkpoint may bring its own filters). The values equal the fastai batch transforms configured by the same
     description (within float32 rounding).
+
+    Parameters
+    ----------
+    front_end : FrontEnd
+        The description to compute.
+    basis : torch.Tensor or None
+        The windowed DFT basis of `stft_dft` (default None: `dft_basis(n_fft, window)` of the description).
+    fbank : torch.Tensor or None
+        Mel filters `(n_mels, n_fft // 2 + 1)` (default None: `mel_filterbank` of the description); read for
+        kinds 'mel' and 'mfcc' only.
+
+    Raises
+    ------
+    ValueError
+        When `front_end.normalize` is 'dataset' without `mean` and `std` (`FrontEnd.check_servable`).
     """
     def __init__(self, front_end: FrontEnd, basis: torch.Tensor | None = None, fbank: torch.Tensor | None = None):
         super().__init__()

@@ -45,8 +45,28 @@ _F_SP, _MIN_LOG_HZ, _MIN_LOG_MEL, _LOGSTEP = 200.0 / 3, 1000.0, 15.0, math.log(6
 
 
 def hz_to_mel(f, htk: bool = False):
-    """Frequencies in Hz to mels. Slaney's scale (default) is linear below 1 kHz (3 bins per 200 Hz) and
-    logarithmic above; `htk=True` uses 2595 * log10(1 + f / 700). Accepts floats or numpy arrays."""
+    """Frequencies in Hz to mels.
+
+    Slaney's scale (default) is linear below 1 kHz (3 bins per 200 Hz) and logarithmic above; `htk=True` uses
+    2595 * log10(1 + f / 700).
+
+    Parameters
+    ----------
+    f : float or np.ndarray
+        Frequencies in Hz.
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+
+    Returns
+    -------
+    np.ndarray
+        Mels, float64, the shape of `f` (0-d for a float).
+
+    Examples
+    --------
+    >>> float(hz_to_mel(1000.0)), float(hz_to_mel(0.0, htk=True))
+    (15.0, 0.0)
+    """
     f = np.asarray(f, dtype=np.float64)
     if htk: return 2595.0 * np.log10(1.0 + f / 700.0)
     lin = f / _F_SP
@@ -55,7 +75,20 @@ def hz_to_mel(f, htk: bool = False):
 
 
 def mel_to_hz(m, htk: bool = False):
-    "Mels to Hz, the inverse of `hz_to_mel` on the same scale."
+    """Mels to Hz, the inverse of `hz_to_mel` on the same scale.
+
+    Parameters
+    ----------
+    m : float or np.ndarray
+        Mels.
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+
+    Returns
+    -------
+    np.ndarray
+        Hz, float64, the shape of `m` (0-d for a float).
+    """
     m = np.asarray(m, dtype=np.float64)
     if htk: return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
     lin = m * _F_SP
@@ -64,7 +97,24 @@ def mel_to_hz(m, htk: bool = False):
 
 
 def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk: bool = False) -> np.ndarray:
-    "`n_mels` frequencies in Hz, equally spaced on the mel scale from `f_min` to `f_max` (both included)."
+    """`n_mels` frequencies in Hz, equally spaced on the mel scale from `f_min` to `f_max` (both included).
+
+    Parameters
+    ----------
+    n_mels : int
+        How many frequencies.
+    f_min : float
+        The first, in Hz (default 0.0).
+    f_max : float
+        The last, in Hz (default 11025.0).
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+
+    Returns
+    -------
+    np.ndarray
+        Shape `(n_mels,)`, float64 Hz.
+    """
     return mel_to_hz(np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels), htk)
 
 
@@ -72,19 +122,39 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
                    htk: bool = False, norm: str | None = 'slaney', dtype=None) -> torch.Tensor:
     """Triangular mel filters.
 
+    Filter i rises from mel point i to i+1 and falls to i+2, over `n_mels + 2` points equally spaced in mels. A
+    band narrower than the bins' spacing catches no bin and is all zeros, as in librosa.
+
     Parameters
     ----------
-    sr : int > 0, sample rate in Hz. n_fft : int > 0, FFT size. n_mels : int > 0, number of bands.
-    f_min, f_max : band edges in Hz (f_max None: sr / 2); need 0 <= f_min < f_max <= sr / 2.
-    htk : HTK mel scale instead of Slaney's. norm : 'slaney' scales each triangle to unit area
-        (2 / bandwidth in Hz), so a band is an average of power; None leaves peaks at 1.
-    dtype : numpy dtype of the result (default float32).
+    sr : int > 0
+        Sample rate in Hz.
+    n_fft : int > 0
+        FFT size.
+    n_mels : int > 0
+        Number of bands (default 128).
+    f_min : float
+        Lower band edge in Hz (default 0.0); need 0 <= f_min < f_max.
+    f_max : float or None
+        Upper band edge in Hz (default None: sr / 2); need f_max <= sr / 2.
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+    norm : {'slaney', None}
+        'slaney' (the default) scales each triangle to unit area (2 / bandwidth in Hz), so a band is an average
+        of power; None leaves peaks at 1.
+    dtype : numpy dtype or None
+        Dtype of the result (default None: float32).
 
     Returns
     -------
-    torch.Tensor `(n_mels, n_fft // 2 + 1)`. Filter i rises from mel point i to i+1 and falls to i+2, over
-    `n_mels + 2` points equally spaced in mels. A band narrower than the bins' spacing catches no bin and is
-    all zeros, as in librosa. Bad settings raise a ValueError naming them.
+    torch.Tensor
+        The filters, `(n_mels, n_fft // 2 + 1)`.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad setting: sr not > 0, n_fft or n_mels not a positive int, band edges out of order or too
+        close for `n_mels` distinct bands, an unknown `norm`.
     """
     if not sr > 0: raise ValueError(f'sr must be > 0 Hz, got {sr}')
     check_int('n_fft', n_fft)
@@ -108,8 +178,29 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
 
 def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
     """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
-    `norm='ortho'` makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`).
-    Needs 1 <= n_mfcc <= n_mels (else a ValueError)."""
+
+    Parameters
+    ----------
+    n_mfcc : int
+        Rows (coefficients); needs 1 <= n_mfcc <= n_mels.
+    n_mels : int
+        Columns (mel bands), >= 1.
+    norm : {'ortho', None}
+        'ortho' (the default) makes the full matrix orthonormal (as scipy's `dct(type=2, norm='ortho')`); None
+        scales the rows by 2.
+    dtype : numpy dtype or None
+        Dtype of the result (default None: float32).
+
+    Returns
+    -------
+    torch.Tensor
+        The basis, `(n_mfcc, n_mels)`.
+
+    Raises
+    ------
+    ValueError
+        Unless 1 <= n_mfcc <= n_mels, or for an unknown `norm`.
+    """
     check_int('n_mels', n_mels)
     check_int('n_mfcc', n_mfcc)
     if n_mfcc > n_mels: raise ValueError(f'n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})')
@@ -130,7 +221,27 @@ WINDOWS = ('hann', 'hamming', 'rectangular')
 
 
 def window_function(name: str, win_length: int, dtype=torch.float64) -> torch.Tensor:
-    "The periodic analysis window `name` ('hann', 'hamming' or 'rectangular') of `win_length` samples."
+    """The periodic analysis window `name` of `win_length` samples.
+
+    Parameters
+    ----------
+    name : {'hann', 'hamming', 'rectangular'}
+        Which window.
+    win_length : int
+        Samples, >= 1.
+    dtype : torch.dtype
+        Dtype of the result (default torch.float64).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(win_length,)`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a win_length that is not an int >= 1.
+    """
     check_int('win_length', win_length)
     if name == 'hann': return torch.hann_window(win_length, periodic=True, dtype=dtype)
     if name == 'hamming': return torch.hamming_window(win_length, periodic=True, dtype=dtype)
@@ -148,10 +259,30 @@ def check_stft_args(n_fft, hop_length, win_length, pad_mode):
 
 
 def pad_signal(x: torch.Tensor, pad: int, mode: str = 'constant') -> torch.Tensor:
-    """`x` `(..., time)` extended by `pad` samples on both sides as `numpy.pad` does: 'constant' (zeros),
-    'reflect', 'replicate' (numpy's 'edge') or 'circular' (numpy's 'wrap'), for any length: a clip shorter than
-    `pad` is reflected or wrapped again and again (a 1-sample clip is repeated), where
-    `torch.nn.functional.pad` would refuse. Index arithmetic only, so it exports (TorchScript, ONNX)."""
+    """`x` extended by `pad` samples on both sides as `numpy.pad` does, for any length.
+
+    A clip shorter than `pad` is reflected or wrapped again and again (a 1-sample clip is repeated), where
+    `torch.nn.functional.pad` would refuse. Index arithmetic only, so it exports (TorchScript, ONNX).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    pad : int
+        Samples added at each end.
+    mode : {'constant', 'reflect', 'replicate', 'circular'}
+        'constant' (zeros, the default), 'reflect', 'replicate' (numpy's 'edge') or 'circular' (numpy's 'wrap').
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(..., time + 2 * pad)`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode.
+    """
     if mode == 'constant': return F.pad(x, (pad, pad))
     n = x.shape[-1]
     idx = torch.arange(-pad, n + pad, device=x.device)
@@ -167,8 +298,32 @@ def pad_signal(x: torch.Tensor, pad: int, mode: str = 'constant') -> torch.Tenso
 
 
 def stft_frames(n_samples, n_fft: int, hop_length: int, center: bool = True):
-    """Frames the STFT gives for `n_samples` samples (int or tensor): 1 + (n + 2 * (n_fft // 2) - n_fft) //
-    hop_length centred (1 + n // hop_length for an even n_fft), else 1 + (n - n_fft) // hop_length."""
+    """Frames the STFT gives for `n_samples` samples.
+
+    1 + (n + 2 * (n_fft // 2) - n_fft) // hop_length centred (1 + n // hop_length for an even n_fft), else
+    1 + (n - n_fft) // hop_length.
+
+    Parameters
+    ----------
+    n_samples : int or torch.Tensor
+        Samples of the signal.
+    n_fft : int
+        FFT size.
+    hop_length : int
+        Samples between frames.
+    center : bool
+        Whether the signal is padded by n_fft // 2 at each end (default True).
+
+    Returns
+    -------
+    int or torch.Tensor
+        Frames, as `n_samples` is.
+
+    Examples
+    --------
+    >>> stft_frames(16000, 1024, 256), stft_frames(16000, 1024, 256, center=False)
+    (63, 59)
+    """
     if center: return 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop_length
     return 1 + (n_samples - n_fft) // hop_length
 
@@ -190,15 +345,36 @@ def stft(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length:
 
     Parameters
     ----------
-    x : tensor `(..., time)`, at least 1 sample (centred) or `n_fft` samples (`center=False`).
-    n_fft : int > 0. hop_length : samples between frames (default `win_length // 4`, at least 1).
-    win_length : <= n_fft (default n_fft). window : `(win_length,)` (default periodic Hann), zero-padded to
-        n_fft at the centre. center : frame t is centred on sample `t * hop_length`, the signal padded by
-        `n_fft // 2` on both sides with `pad_mode` (see `pad_signal`).
+    x : torch.Tensor
+        Signals `(..., time)`, at least 1 sample (centred) or `n_fft` samples (`center=False`).
+    n_fft : int > 0
+        FFT size in samples (no default: librosa says 2048, the transforms and `FrontEnd` 1024).
+    hop_length : int or None
+        Samples between frames (default None: `win_length // 4`, at least 1).
+    win_length : int or None
+        Window size in samples, <= n_fft (default None: n_fft).
+    window : torch.Tensor or None
+        The window, `(win_length,)` (default None: periodic Hann), zero-padded to n_fft at the centre.
+    center : bool
+        Frame t is centred on sample `t * hop_length`, the signal padded by `n_fft // 2` on both sides with
+        `pad_mode` (default True).
+    pad_mode : {'constant', 'reflect', 'replicate', 'circular'}
+        The padding when centred (see `pad_signal`; default 'constant').
 
     Returns
     -------
-    complex tensor `(..., n_fft // 2 + 1, frames)`, frames as `stft_frames`. Bad settings raise a ValueError.
+    torch.Tensor
+        Complex, `(..., n_fft // 2 + 1, frames)`, frames as `stft_frames`.
+
+    Raises
+    ------
+    ValueError
+        For bad settings (naming them), or a signal too short.
+
+    Examples
+    --------
+    >>> stft(torch.zeros(2, 16000), n_fft=512).shape
+    torch.Size([2, 257, 126])
     """
     win_length = n_fft if win_length is None else win_length
     hop_length = max(1, win_length // 4) if hop_length is None else hop_length
@@ -216,8 +392,20 @@ def stft(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length:
 
 
 def dft_basis(n_fft: int, window: torch.Tensor) -> torch.Tensor:
-    """The windowed DFT as convolution weights `(2 * (n_fft // 2 + 1), 1, n_fft)`, float64: the cosine rows
-    then the minus-sine rows, times `window` (zero-padded at the centre to n_fft if shorter)."""
+    """The windowed DFT as convolution weights: the cosine rows then the minus-sine rows, times the window.
+
+    Parameters
+    ----------
+    n_fft : int
+        FFT size in samples.
+    window : torch.Tensor
+        The window, `(win_length,)`, zero-padded at the centre to n_fft if shorter.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(2 * (n_fft // 2 + 1), 1, n_fft)`, float64.
+    """
     window = _centre_window(window.double(), n_fft)
     k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
     ang = 2 * math.pi * k * torch.arange(n_fft, dtype=torch.float64)[None] / n_fft
@@ -226,9 +414,28 @@ def dft_basis(n_fft: int, window: torch.Tensor) -> torch.Tensor:
 
 def stft_dft(x: torch.Tensor, basis: torch.Tensor, hop_length: int, center: bool = True,
              pad_mode: str = 'constant') -> tuple[torch.Tensor, torch.Tensor]:
-    """The STFT of `x` `(..., time)` as a strided convolution with `basis` (see `dft_basis`), the form that
-    TorchScript and ONNX export: real and imaginary parts, each `(..., n_fft // 2 + 1, frames)`, equal to
-    `stft` with the same settings."""
+    """The STFT as a strided convolution with a DFT basis, the form that TorchScript and ONNX export.
+
+    Equal to `stft` with the same settings.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    basis : torch.Tensor
+        The windowed DFT basis `(2 * (n_fft // 2 + 1), 1, n_fft)` (see `dft_basis`), in the dtype of `x`.
+    hop_length : int
+        Samples between frames.
+    center : bool
+        Whether the signal is padded by n_fft // 2 at each end with `pad_mode` (default True).
+    pad_mode : {'constant', 'reflect', 'replicate', 'circular'}
+        The padding when centred (see `pad_signal`; default 'constant').
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        Real and imaginary parts, each `(..., n_fft // 2 + 1, frames)`.
+    """
     x = _centred(x, basis.shape[-1], center, pad_mode)
     shape = x.shape
     out = F.conv1d(x.reshape(-1, 1, shape[-1]), basis, stride=hop_length)
@@ -237,7 +444,22 @@ def stft_dft(x: torch.Tensor, basis: torch.Tensor, hop_length: int, center: bool
 
 
 def power_spectrum(re: torch.Tensor, im: torch.Tensor, power: float = 2.0) -> torch.Tensor:
-    "|re + i im| ** power: 2 power, 1 magnitude, any power > 0."
+    """|re + i im| ** power.
+
+    Parameters
+    ----------
+    re : torch.Tensor
+        Real parts.
+    im : torch.Tensor
+        Imaginary parts, shaped as `re`.
+    power : float
+        2 power (the default), 1 magnitude, any power > 0.
+
+    Returns
+    -------
+    torch.Tensor
+        Shaped as `re`.
+    """
     pw = torch.addcmul(re * re, im, im)          # re^2 + im^2: ~5x faster on CPU than |z|^2 via abs
     if power == 2: return pw
     return pw.sqrt() if power == 1 else pw.pow(power / 2)
@@ -246,8 +468,37 @@ def power_spectrum(re: torch.Tensor, im: torch.Tensor, power: float = 2.0) -> to
 def spectrogram(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
                 window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
                 power: float = 2.0) -> torch.Tensor:
-    """|STFT|**power of `x` `(..., time)`: real tensor `(..., n_fft // 2 + 1, frames)`. `power=2` gives power
-    (energy per bin), `power=1` magnitude; any power > 0 (else a ValueError). Other arguments as `stft`."""
+    """|STFT|**power of signals `(..., time)`.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    n_fft : int > 0
+        FFT size in samples (no default, as `stft`).
+    hop_length : int or None
+        Samples between frames, as `stft` (default None: `win_length // 4`).
+    win_length : int or None
+        Window size in samples, as `stft` (default None: n_fft).
+    window : torch.Tensor or None
+        The window, as `stft` (default None: periodic Hann).
+    center : bool
+        Centred frames, as `stft` (default True).
+    pad_mode : {'constant', 'reflect', 'replicate', 'circular'}
+        The padding when centred, as `stft` (default 'constant').
+    power : float
+        2 gives power (energy per bin, the default), 1 magnitude; any power > 0.
+
+    Returns
+    -------
+    torch.Tensor
+        Real, `(..., n_fft // 2 + 1, frames)`.
+
+    Raises
+    ------
+    ValueError
+        For a power not > 0, or as `stft`.
+    """
     if not power > 0: raise ValueError(f'power must be > 0, got {power}')
     z = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
     return power_spectrum(z.real, z.imag, power)
@@ -256,10 +507,54 @@ def spectrogram(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_
 def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, hop_length: int | None = None, n_mels: int = 128,
                    f_min: float = 0.0, f_max: float | None = None, power: float = 2.0, htk: bool = False,
                    norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
-    """Mel spectrogram of `x` `(..., time)` at `sr` Hz: `(..., n_mels, frames)`, the `spectrogram` (power 2 by
-    default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)` (or on `fbank`).
-    `n_fft` has no default (the transforms' and `FrontEnd`'s 1024 is not librosa's 2048: say which); the other
-    defaults are `MelSpectrogram`'s."""
+    """Mel spectrogram of signals `(..., time)` at `sr` Hz.
+
+    The `spectrogram` (power 2 by default) projected on `mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk,
+    norm)` (or on `fbank`). `n_fft` has no default (the transforms' and `FrontEnd`'s 1024 is not librosa's 2048:
+    say which); the other defaults are `MelSpectrogram`'s.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    sr : int
+        Sample rate in Hz.
+    n_fft : int > 0
+        FFT size in samples.
+    hop_length : int or None
+        Samples between frames (default None: `win_length // 4`, as `stft`).
+    n_mels : int
+        Mel bands (default 128).
+    f_min : float
+        Lower band edge in Hz (default 0.0).
+    f_max : float or None
+        Upper band edge in Hz (default None: sr / 2).
+    power : float
+        2 power (the default), 1 magnitude.
+    htk : bool
+        HTK mel scale instead of Slaney's (default False).
+    norm : {'slaney', None}
+        The filters' normalisation, as `mel_filterbank` (default 'slaney').
+    fbank : torch.Tensor or None
+        Filters `(n_mels, n_fft // 2 + 1)` to use instead (default None: `mel_filterbank` of the settings).
+    **stft_kw
+        `win_length`, `window`, `center`, `pad_mode`, passed to `spectrogram`.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(..., n_mels, frames)`.
+
+    Raises
+    ------
+    ValueError
+        As `mel_filterbank` and `spectrogram`, for bad settings.
+
+    Examples
+    --------
+    >>> melspectrogram(torch.zeros(16000), sr=16000, n_fft=1024, hop_length=256, n_mels=64).shape
+    torch.Size([64, 63])
+    """
     if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm, np.float64).to(x.device, x.dtype)
     return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
 
@@ -281,13 +576,31 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', *, ref: float | str =
 
     Parameters
     ----------
-    ref : 'max' measures each spectrogram against its own maximum (its loudest bin is 0 dB); a number is a
-        fixed reference (1.0 gives absolute dB).
-    amin : floor before the log (None: 1e-10 for power, 1e-5 for magnitude), so silence stays finite.
-    top_db : clip each spectrogram to at most `top_db` below its own peak (None: no clip).
-    dims : how many trailing dims make one spectrogram (2: `(freq, frames)`; 3: `(channels, freq, frames)`,
-        what the batch transforms use); the reference and `top_db` are taken over those, separately for
-        each leading index, never over a whole batch.
+    x : torch.Tensor
+        Spectrograms `(..., freq, frames)`, >= 0.
+    stype : {'power', 'magnitude'}
+        What `x` holds (default 'power').
+    ref : 'max' or float
+        'max' (the default) measures each spectrogram against its own maximum (its loudest bin is 0 dB); a
+        number is a fixed reference (1.0 gives absolute dB).
+    amin : float or None
+        Floor before the log (default None: 1e-10 for power, 1e-5 for magnitude), so silence stays finite.
+    top_db : float or None
+        Clip each spectrogram to at most `top_db` below its own peak (default 80.0; None: no clip).
+    dims : int
+        How many trailing dims make one spectrogram (2, the default: `(freq, frames)`; 3: `(channels, freq,
+        frames)`, what the batch transforms use); the reference and `top_db` are taken over those, separately
+        for each leading index, never over a whole batch.
+
+    Returns
+    -------
+    torch.Tensor
+        dB, shaped as `x`.
+
+    Raises
+    ------
+    ValueError
+        For a `ref` string other than 'max', `top_db` < 0, `amin` <= 0, or an unknown `stype`.
     """
     check_db_args(ref, top_db, amin)
     if stype not in _DB_MULT: raise ValueError(f"stype must be 'power' or 'magnitude', got {stype!r}")
@@ -304,9 +617,42 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', *, ref: float | str =
 def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
          top_db: float | None = 80.0, amin: float | None = None, dct: torch.Tensor | None = None,
          **mel_kw) -> torch.Tensor:
-    """Mel-frequency cepstral coefficients of `x` `(..., time)`: `(..., n_mfcc, frames)`, the orthonormal
-    DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as `librosa.feature.mfcc`). `mel_kw`
-    go to `melspectrogram` (`n_fft` among them: it has no default)."""
+    """Mel-frequency cepstral coefficients of signals `(..., time)`.
+
+    The orthonormal DCT-II of the dB mel spectrogram (`ref=1.0`, `top_db=80` per clip, as
+    `librosa.feature.mfcc`).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    sr : int
+        Sample rate in Hz.
+    n_mfcc : int
+        Coefficients, <= n_mels (default 20).
+    n_mels : int
+        Mel bands (default 128).
+    ref : 'max' or float
+        dB reference, as `amplitude_to_db` (default 1.0: absolute dB).
+    top_db : float or None
+        Clip at this many dB below each clip's peak (default 80.0; None: no clip).
+    amin : float or None
+        Floor before the log (default None: 1e-10 for power, 1e-5 for magnitude).
+    dct : torch.Tensor or None
+        A DCT matrix `(n_mfcc, n_mels)` to use instead (default None: `dct_matrix(n_mfcc, n_mels)`).
+    **mel_kw
+        Passed to `melspectrogram` (`n_fft` among them: it has no default).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(..., n_mfcc, frames)`.
+
+    Raises
+    ------
+    ValueError
+        As `melspectrogram`, `amplitude_to_db` and `dct_matrix`, for bad settings.
+    """
     mel = melspectrogram(x, sr, n_mels=n_mels, **mel_kw)
     db = amplitude_to_db(mel, 'power' if mel_kw.get('power', 2.0) == 2 else 'magnitude', ref=ref, amin=amin,
                          top_db=top_db)
@@ -343,11 +689,28 @@ def resample_rows(x2: torch.Tensor, factor: torch.Tensor, length: int, half_widt
 
 
 def resample_batch(x: torch.Tensor, orig_sr: int, sr: int, half_width: int = 16) -> torch.Tensor:
-    """Resample `x` `(..., time)` from `orig_sr` to `sr` Hz on its device: band-limited (a Hann-windowed sinc
-    `2 * half_width` output samples wide, cut off just below the lower Nyquist frequency, so nothing aliases
-    when the rate drops), `ceil(time * sr / orig_sr)` samples out; `x` itself when the rates match. Against
-    soxr 'VHQ' on content below 0.9 x the lower Nyquist frequency the difference is -50 dB of the signal or
-    less (`tests/test_frontend.py`); `half_width=32` gains about 20 dB for twice the work."""
+    """Resample signals from `orig_sr` to `sr` Hz on their device.
+
+    Band-limited: a Hann-windowed sinc `2 * half_width` output samples wide, cut off just below the lower
+    Nyquist frequency, so nothing aliases when the rate drops. Against soxr 'VHQ' on content below 0.9 x the
+    lower Nyquist frequency the difference is -50 dB of the signal or less (`tests/test_frontend.py`).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    orig_sr : int
+        Their sample rate in Hz.
+    sr : int
+        The sample rate wanted, in Hz.
+    half_width : int
+        Half the kernel's width in output samples (default 16); 32 gains about 20 dB for twice the work.
+
+    Returns
+    -------
+    torch.Tensor
+        `(..., ceil(time * sr / orig_sr))`; `x` itself when the rates match.
+    """
     if orig_sr == sr: return x
     n = x.shape[-1]
     length = -(-n * sr // orig_sr)
@@ -360,15 +723,42 @@ def resample_batch(x: torch.Tensor, orig_sr: int, sr: int, half_width: int = 16)
 
 # =========================================================================== statistics, normalisation
 def length_mask(lengths: torch.Tensor, n: int) -> torch.Tensor:
-    "Boolean mask `(batch, n)`: True where index < `lengths` `(batch,)`, i.e. on real (not padded) samples or frames."
+    """Boolean mask of the real (not padded) samples or frames of a padded batch.
+
+    Parameters
+    ----------
+    lengths : torch.Tensor
+        Real lengths `(batch,)`.
+    n : int
+        The padded length.
+
+    Returns
+    -------
+    torch.Tensor
+        Bool `(batch, n)`: True where index < `lengths`.
+    """
     return torch.arange(n, device=lengths.device) < lengths.to(torch.long)[:, None]
 
 
 def mean_std(x: torch.Tensor, weight: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and unbiased standard deviation of each example of `x` `(batch, ...)` (over the entries where the 0/1
-    `weight`, shaped as `x`, is 1), shaped `(batch, 1, ..., 1)`. Two passes: the mean is refined by the mean of
-    the residuals, so a constant example gets exactly its value and a standard deviation of 0 (a one-pass
-    float32 mean is off by rounding, which dividing by the tiny standard deviation would blow up to O(1))."""
+    """Mean and unbiased standard deviation of each example of a batch, in two passes.
+
+    The mean is refined by the mean of the residuals, so a constant example gets exactly its value and a
+    standard deviation of 0 (a one-pass float32 mean is off by rounding, which dividing by the tiny standard
+    deviation would blow up to O(1)).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Examples `(batch, ...)`.
+    weight : torch.Tensor or None
+        0/1, shaped as `x`: only the entries where it is 1 count (default None: all).
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        (mean, standard deviation), each `(batch, 1, ..., 1)`.
+    """
     red = tuple(range(1, x.ndim))
     def total(t): return (t if weight is None else t * weight).sum(dim=red, keepdim=True)
     n = total(torch.ones_like(x[:1])) if weight is None else weight.sum(dim=red, keepdim=True)
@@ -378,30 +768,98 @@ def mean_std(x: torch.Tensor, weight: torch.Tensor | None = None) -> tuple[torch
 
 
 def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """`mean_std` of each example of `x` `(batch, ..., frames)` over the frames where `mask` `(batch, frames)` is
-    True (a padded batch's real frames). An example needs at least one True frame."""
+    """`mean_std` of each example over its real frames only (a padded batch's).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Examples `(batch, ..., frames)`.
+    mask : torch.Tensor
+        Bool `(batch, frames)`, True on the frames that count; an example needs at least one True frame.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        (mean, standard deviation), each `(batch, 1, ..., 1)`.
+    """
     m = mask.to(x.dtype).reshape(mask.shape[0], *([1] * (x.ndim - 2)), mask.shape[1]).expand_as(x)
     return mean_std(x, m)
 
 
 def standardize(x: torch.Tensor, mean, std, eps: float = 1e-6) -> torch.Tensor:
-    "(x - mean) / (std + eps): `mean` and `std` numbers (dataset statistics) or tensors broadcasting to `x`."
+    """(x - mean) / (std + eps).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Values to standardise.
+    mean : float or torch.Tensor
+        A number (dataset statistics) or a tensor broadcasting to `x`.
+    std : float or torch.Tensor
+        A number (dataset statistics) or a tensor broadcasting to `x`.
+    eps : float
+        Added to `std` (default 1e-6).
+
+    Returns
+    -------
+    torch.Tensor
+        Shaped as `x` (broadcast).
+    """
     return (x - mean) / (std + eps)
 
 
 # =========================================================================== framing
 @renamed_parameters(sample_rate='sr')
 def seconds_to_samples(seconds, sr: int, at_least: int = 0):
-    """`seconds` at `sr` Hz as a whole number of samples, rounded to the nearest (halves to even), at least
-    `at_least`: an int for a number, a long tensor of the same shape for a tensor of seconds. The one rounding
-    of seconds to samples in the package (loading, cropping, windows, augmentations)."""
+    """Seconds as a whole number of samples, rounded to the nearest (halves to even).
+
+    The one rounding of seconds to samples in the package (loading, cropping, windows, augmentations).
+
+    Parameters
+    ----------
+    seconds : float or torch.Tensor
+        A duration, or a tensor of them.
+    sr : int
+        Sample rate in Hz.
+    at_least : int
+        The fewest samples returned (default 0).
+
+    Returns
+    -------
+    int or torch.Tensor
+        An int for a number, a long tensor of the same shape for a tensor of seconds.
+
+    Examples
+    --------
+    >>> seconds_to_samples(0.96, 16000), seconds_to_samples(0.0, 16000, at_least=1)
+    (15360, 1)
+    """
     if isinstance(seconds, torch.Tensor): return (seconds * sr).round().long().clamp_min(at_least)
     return max(at_least, int(round(seconds * sr)))
 
 
 def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:
-    """`x` `(..., time)` extended at the end to at least `length` samples: with zeros (`pad='zeros'`) or by
-    looping the clip (`'repeat'`; an empty clip gets zeros). A longer clip is returned as it is."""
+    """Signals extended at the end to at least `length` samples.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals `(..., time)`.
+    length : int
+        The fewest samples wanted.
+    pad : {'zeros', 'repeat'}
+        With zeros ('zeros', the default) or by looping the clip ('repeat'; an empty clip gets zeros).
+
+    Returns
+    -------
+    torch.Tensor
+        `(..., max(time, length))`: a longer clip is returned as it is.
+
+    Raises
+    ------
+    ValueError
+        For another `pad`.
+    """
     n = x.shape[-1]
     if pad == 'repeat' and n > 0: return x.index_select(-1, torch.arange(max(n, length), device=x.device) % n)
     if pad != 'zeros' and pad != 'repeat': raise ValueError("pad must be 'zeros' or 'repeat', got " + pad)
@@ -409,11 +867,39 @@ def pad_to(x: torch.Tensor, length: int, pad: str = 'zeros') -> torch.Tensor:
 
 
 def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.Tensor:
-    """Start samples of windows of `window_length` every `hop_length` samples over a signal of `n_samples`: 0,
-    hop, 2 hop... while they fit, and one more flush with the end if the last stops short, so every sample is
-    seen and no window hangs over the end; a signal shorter than one window gets one window at 0 (pad it to
-    `window_length`, as `frame_signal` does). A long tensor `(n_windows,)`; branch-free, so it exports. The one
-    framing rule of the package (served windows, embeddings, windowed datasets, CREPE frames)."""
+    """Start samples of windows over a signal: every hop while they fit, then one flush with the end.
+
+    0, hop, 2 hop... while they fit, and one more flush with the end if the last stops short, so every sample
+    is seen and no window hangs over the end; a signal shorter than one window gets one window at 0 (pad it to
+    `window_length`, as `frame_signal` does). Branch-free, so it exports. The one framing rule of the package
+    (served windows, embeddings, windowed datasets, CREPE frames).
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples of the signal.
+    window_length : int > 0
+        Samples per window.
+    hop_length : int > 0
+        Samples between window starts.
+
+    Returns
+    -------
+    torch.Tensor
+        Long `(n_windows,)`.
+
+    Raises
+    ------
+    ValueError
+        For a window_length or hop_length that is not > 0.
+
+    Examples
+    --------
+    >>> window_starts(10, 4, 3).tolist()
+    [0, 3, 6]
+    >>> window_starts(11, 4, 3).tolist()
+    [0, 3, 6, 7]
+    """
     if not torch.jit.is_scripting():
         for name, v in (('window_length', window_length), ('hop_length', hop_length)):
             if isinstance(v, int) and v <= 0: raise ValueError(f'{name} must be > 0, got {v}')
@@ -427,9 +913,26 @@ def window_starts(n_samples: int, window_length: int, hop_length: int) -> torch.
 
 
 def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: str = 'zeros') -> torch.Tensor:
-    """Windows of `wave` `(samples,)` or `(channels, samples)` starting at `window_starts`: `(n_windows,
-    window_length)` or `(n_windows, channels, window_length)`. A signal shorter than one window gives one
-    window, padded by `pad_to` with `pad` ('zeros' or 'repeat')."""
+    """Windows of a waveform, starting at `window_starts`.
+
+    A signal shorter than one window gives one window, padded by `pad_to`.
+
+    Parameters
+    ----------
+    wave : torch.Tensor
+        `(samples,)` or `(channels, samples)`.
+    window_length : int > 0
+        Samples per window.
+    hop_length : int > 0
+        Samples between window starts.
+    pad : {'zeros', 'repeat'}
+        How a short signal is padded (default 'zeros').
+
+    Returns
+    -------
+    torch.Tensor
+        `(n_windows, window_length)`, or `(n_windows, channels, window_length)` for `(channels, samples)`.
+    """
     wave = pad_to(wave, window_length, pad)
     n = wave.shape[-1]
     starts = window_starts(n, window_length, hop_length).to(wave.device)
@@ -442,19 +945,31 @@ def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: s
 # =========================================================================== window scores to clip scores
 def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor | None = None, n_clips: int | None = None,
                       agg: str = 'mean') -> torch.Tensor:
-    """The one rule by which window scores become clip scores, for served models and learners alike: the mean
-    or the max over each clip's windows. Scriptable, and the one-clip form exports (ONNX, `torch.export`).
+    """Clip scores from window scores: the mean or the max over each clip's windows.
+
+    The one rule by which window scores become clip scores, for served models and learners alike. Scriptable,
+    and the one-clip form exports (ONNX, `torch.export`).
 
     Parameters
     ----------
-    preds : tensor `(n_windows, ...)`, the windows' scores (probabilities).
-    clip_ids : long tensor `(n_windows,)`, the clip of each window, or None: all the windows are one clip's.
-    n_clips : int, clips in the result (None: `clip_ids.max() + 1`). A clip with no window scores zeros.
-    agg : 'mean' or 'max'. (Default: 'mean')
+    preds : torch.Tensor
+        The windows' scores (probabilities), `(n_windows, ...)`.
+    clip_ids : torch.Tensor or None
+        Long `(n_windows,)`, the clip of each window (default None: all the windows are one clip's).
+    n_clips : int or None
+        Clips in the result (default None: `clip_ids.max() + 1`). A clip with no window scores zeros.
+    agg : {'mean', 'max'}
+        How the windows are aggregated (default 'mean').
 
     Returns
     -------
-    tensor `(...)` for one clip (`clip_ids` None), else `(n_clips, ...)`.
+    torch.Tensor
+        `(...)` for one clip (`clip_ids` None), else `(n_clips, ...)`.
+
+    Raises
+    ------
+    ValueError
+        For another `agg`.
     """
     if agg != 'mean' and agg != 'max': raise ValueError("agg must be 'mean' or 'max', got '" + agg + "'")
     if clip_ids is None: return preds.amax(dim=0) if agg == 'max' else preds.mean(dim=0)

@@ -27,18 +27,38 @@ __internal__ = ('waveform_classifier',)
 # =========================================================================== the served model
 @dataclass(frozen=True)
 class AudioModelSpec:
-    """Everything a trained model needs to be used: built once by `audio_learner` from the DataLoaders, read
-    by `predict`, sliding windows, export, embeddings, `Checkpoint` and the CLI; `config.json` of an exported
-    clip classifier is its `to_dict()` (kind 'classifier', see `serving.config`).
+    """Everything a trained model needs to be used, the served config of a clip classifier.
+
+    Built once by `audio_learner` from the DataLoaders, read by `predict`, sliding windows, export, embeddings,
+    `Checkpoint` and the CLI; `config.json` of an exported clip classifier is its `to_dict()` (kind
+    'classifier', see `serving.config`). `replace(**changes)` gives a checked copy.
 
     Parameters
     ----------
-    front_end : `FrontEnd`. classes : class names, in the network's output order. multi_label : bool.
-    duration : seconds the training clips were cropped or padded to (None: whole clips).
-    pad : how a clip shorter than that is padded, 'zeros' or 'repeat'.
-    window, hop : seconds per prediction window and between windows (defaults: duration and window / 2;
-        window None scores the whole clip at once). agg : 'mean' or 'max' of the windows' probabilities.
-    network : how `build_network` rebuilds the network (`describe_network`), or None.
+    front_end : FrontEnd
+        What the network hears.
+    classes : sequence of str
+        Class names, in the network's output order (kept as a tuple of str; default empty).
+    multi_label : bool
+        Sigmoid scores, one per class, instead of a softmax (default False).
+    duration : float or None
+        Seconds the training clips were cropped or padded to (default None: whole clips).
+    pad : {'zeros', 'repeat'}
+        How a clip shorter than that is padded (default 'zeros').
+    window : float or None
+        Seconds per prediction window (default None: `duration`; None then scores the whole clip at once).
+    hop : float or None
+        Seconds between windows (default None: window / 2).
+    agg : {'mean', 'max'}
+        How the windows' probabilities are aggregated (default 'mean').
+    network : dict or None
+        How `build_network` rebuilds the network (`describe_network`), or None (the default).
+
+    Raises
+    ------
+    ValueError
+        For a front end that is not a `FrontEnd`, another `pad` or `agg`, or a duration, window or hop that is
+        not None or > 0 seconds.
     """
     front_end: FrontEnd
     classes: tuple = ()
@@ -104,16 +124,29 @@ def _from_v1(cfg: dict) -> dict:
 class WaveformClassifier(nn.Module):
     """One waveform `(samples,)` (or `(channels, samples)`) at `sr` -> class probabilities `(n_classes,)`.
 
+    `window_probs(wave)` gives the per-window probabilities `(n_windows, n_classes)`. Windows are cut by
+    `frame_signal`: the last window flush with the end, a shorter clip padded by `pad`.
+
     Parameters
     ----------
-    front_end : module, windows `(n, channels, samples)` -> network input. net : the network.
-    sr : int, Hz (kept as `.sample_rate`, the served modules' attribute). window_length, hop_length : samples per window and between window starts
-        (`frame_signal`: the last window flush with the end, a shorter clip padded by `pad`);
-        window_length None scores the whole clip as one window. multi_label : sigmoid instead of softmax.
-    agg_max : aggregate the windows by max instead of mean. pad : 'zeros' or 'repeat'. channels : the
-        network's channels (1: a 1-D waveform is expected, as the loaders downmix).
-
-    `window_probs(wave)` gives the per-window probabilities `(n_windows, n_classes)`.
+    front_end : nn.Module
+        Windows `(n, channels, samples)` -> network input.
+    net : nn.Module
+        The network.
+    sr : int
+        Sample rate in Hz (kept as `.sample_rate`, the served modules' attribute).
+    window_length : int or None
+        Samples per window (default None: the whole clip is scored as one window).
+    hop_length : int or None
+        Samples between window starts (default None: window_length // 2, at least 1).
+    multi_label : bool
+        Sigmoid instead of softmax (default False).
+    agg_max : bool
+        Aggregate the windows by max instead of mean (default False).
+    pad : {'zeros', 'repeat'}
+        How a clip shorter than a window is padded (default 'zeros').
+    channels : int
+        The network's channels (default 1: a 1-D waveform is expected, as the loaders downmix).
     """
     @renamed_parameters(sample_rate='sr')
     def __init__(self, front_end: nn.Module, net: nn.Module, sr: int, window_length: int | None = None,
@@ -155,10 +188,27 @@ def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> W
 
 
 def build_network(arch: dict) -> nn.Module:
-    """An untrained network with the layout (and so the state-dict keys) described by `arch`
-    (`describe_network`): `nn.Sequential(body, head)`. A torchvision body needs torchvision, a timm body timm;
-    a served model that should need neither is loaded from its TorchScript, ONNX or `model.pt2` file. A
-    registry backbone is built by `create_audio_model(name, n_out, pretrained=False)`."""
+    """An untrained network with the layout (and so the state-dict keys) described by `arch`.
+
+    A torchvision body needs torchvision, a timm body timm; a served model that should need neither is loaded
+    from its TorchScript, ONNX or `model.pt2` file.
+
+    Parameters
+    ----------
+    arch : dict
+        What `describe_network` wrote: its 'source' is 'torchvision', 'timm' or 'audio_model'.
+
+    Returns
+    -------
+    nn.Module
+        `nn.Sequential(body, head)`; a registry backbone is built by
+        `create_audio_model(name, n_out, pretrained=False)`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown network source.
+    """
     if arch['source'] == 'audio_model':
         extra = {k: v for k, v in arch.items() if k not in ('source', 'name', 'n_out')}
         return create_audio_model(arch['name'], arch['n_out'], pretrained=False, **extra)

@@ -34,7 +34,23 @@ KINDS = {'classifier': 'clip classifier', 'sed': 'sound event detector', 'embedd
 
 
 def read_config(path) -> dict:
-    "The config.json of the exported folder `path`, as a dict (a missing file is a FileNotFoundError naming it)."
+    """The config.json of an exported folder, as a dict.
+
+    Parameters
+    ----------
+    path : str or Path
+        The exported folder.
+
+    Returns
+    -------
+    dict
+        The config, as JSON read it.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the file, when the folder has no config.json.
+    """
     f = Path(path) / 'config.json'
     if not f.is_file(): raise FileNotFoundError(f'{f} not found: {path} is not a folder written by an exporter')
     return json.loads(f.read_text())

@@ -31,15 +31,22 @@ _PANNS = {c.__name__: c for c in (Cnn6, Cnn10, Cnn14)}
 
 
 class EmbeddingClassifier(nn.Module):
-    """The embedder and a trained head as one waveform-in model: waveform `(samples,)` at `sample_rate` -> class
-    probabilities `(n_classes,)`, the mean (`runtime.functional.aggregate_windows`) over the embedder's frames of
-    softmax (sigmoid if `multi_label`) of the head's scores. `window_probs(wave)` gives them per frame
-    `(frames, n_classes)`.
+    """The embedder and a trained head as one waveform-in model.
+
+    Waveform `(samples,)` at `sample_rate` -> class probabilities `(n_classes,)`, the mean
+    (`runtime.functional.aggregate_windows`) over the embedder's frames of softmax (sigmoid if `multi_label`) of
+    the head's scores. `window_probs(wave)` gives them per frame `(frames, n_classes)`.
 
     Parameters
     ----------
-    embedder : `AudioEmbedder`. head : module, embeddings `(frames, dim)` -> scores `(frames, n_classes)`.
-    multi_label : bool. classes : the class names, in the head's order.
+    embedder : AudioEmbedder
+        The frozen embedder; its rate is kept as `.sample_rate`.
+    head : nn.Module
+        Embeddings `(frames, dim)` -> scores `(frames, n_classes)` (put in eval mode).
+    multi_label : bool
+        Sigmoid instead of softmax (default False).
+    classes : sequence of str
+        The class names, in the head's order (kept as `.classes`, a list of str; default empty).
     """
     def __init__(self, embedder: AudioEmbedder, head: nn.Module, multi_label: bool = False, classes=()):
         super().__init__()
@@ -90,16 +97,29 @@ def _build_encoder(d: dict) -> nn.Module:
 # =========================================================================== the exported config
 @dataclass(frozen=True)
 class EmbeddingSpec:
-    """Everything an exported embedding classifier needs to be used: `config.json` of the folder
-    `export_embedding_model` writes is its `to_dict()` (kind 'embedding').
+    """Everything an exported embedding classifier needs to be used, its served config.
+
+    `config.json` of the folder `export_embedding_model` writes is its `to_dict()` (kind 'embedding'). With
+    `encoder` or `head` None, `load_exported` takes it from `net=`.
 
     Parameters
     ----------
-    sample_rate : int, Hz of the waveforms. window, hop : seconds per frame and between frames (the embedder's).
-    classes : class names, in the head's order. multi_label : bool. name : the embedder's label.
-    encoder : how `_build_encoder` rebuilds the encoder (`_describe_encoder`), or None.
-    head : the arguments of `backbones.embedders.embedding_head` that rebuild the head, or None.
-        With either None, `load_exported` takes it from `net=`.
+    sample_rate : int
+        Hz of the waveforms.
+    window : float
+        Seconds per frame, the embedder's (default 0.96).
+    hop : float
+        Seconds between frames, the embedder's (default 0.48).
+    classes : sequence of str
+        Class names, in the head's order (kept as a tuple of str; default empty).
+    multi_label : bool
+        Sigmoid instead of softmax (default False).
+    name : str
+        The embedder's label (default 'custom').
+    encoder : dict or None
+        How `_build_encoder` rebuilds the encoder (`_describe_encoder`), or None (the default).
+    head : dict or None
+        The arguments of `backbones.embedders.embedding_head` that rebuild the head, or None (the default).
     """
     sample_rate: int
     window: float = 0.96

@@ -35,18 +35,32 @@ FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
 
 # --------------------------------------------------------------------------- from a learner
 def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
-    """`learn` as a `WaveformClassifier` (eval mode, on the CPU, with a copy of the network, so the learner is
-    left as it was), built from `learn.spec`.
+    """`learn` as a `WaveformClassifier`, built from `learn.spec`.
+
+    In eval mode, on the CPU, with a copy of the network, so the learner is left as it was.
 
     Parameters
     ----------
-    window, hop : seconds per window and between windows (default: the spec's, i.e. the training crop and half
-        of it; a learner trained on whole clips gives a whole-clip model). agg : 'mean' or 'max'.
+    learn : AudioLearner
+        A trained fastai_audio learner (it has `spec`).
+    window : float or None
+        Seconds per window (default None: the spec's, i.e. the training crop; a learner trained on whole clips
+        gives a whole-clip model).
+    hop : float or None
+        Seconds between windows (default None: the spec's, i.e. half the window).
+    agg : {'mean', 'max'}
+        How the windows' probabilities are aggregated (default 'mean').
+
+    Returns
+    -------
+    WaveformClassifier
+        The model, with its served config as `model.config` (the spec with the serving window, as a dict).
 
     Raises
     ------
-    ValueError naming each pipeline element that the export cannot carry (a transform of your own that acts
-    on validation batches), or a front end without what serving needs (dataset statistics).
+    ValueError
+        Naming each pipeline element that the export cannot carry (a transform of your own that acts on
+        validation batches), or a front end without what serving needs (dataset statistics).
     """
     spec = _serving_spec(learn, window, hop, agg)
     net = copy.deepcopy(learn.model).eval().cpu()
@@ -82,14 +96,39 @@ def export_waveform_model(learn, path, window: float | None = None, hop: float |
 
     Parameters
     ----------
-    path : folder, created if needed. window, hop, agg : as `waveform_model`.
-    formats : any of 'safetensors' (config.json + weights: `load_waveform_model`), 'torchscript' (model.ts),
-        'onnx' (model.onnx, opset 18, one file, input 'waveform' of any length, output 'probabilities'),
-        'pt2' (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`).
+    learn : AudioLearner
+        A trained fastai_audio learner.
+    path : str or Path
+        The folder, created if needed.
+    window : float or None
+        Seconds per window, as `waveform_model` (default None: the spec's).
+    hop : float or None
+        Seconds between windows, as `waveform_model` (default None: the spec's).
+    agg : {'mean', 'max'}
+        How the windows' probabilities are aggregated (default 'mean').
+    formats : sequence of str
+        Any of 'safetensors' (config.json + weights: `load_waveform_model`), 'torchscript' (model.ts), 'onnx'
+        (model.onnx, opset 18, one file, input 'waveform' of any length, output 'probabilities'), 'pt2'
+        (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`). Default: the first three.
 
     Returns
     -------
-    Path of the folder; config.json is `learn.spec` (with the serving window) as a dict.
+    Path
+        The folder; config.json is `learn.spec` (with the serving window) as a dict.
+
+    Raises
+    ------
+    ValueError
+        As `waveform_model`, or for an unknown format.
+    RuntimeError
+        When torch.export cannot trace the network for 'onnx' or 'pt2', naming the format and the formats to
+        export instead.
+
+    Examples
+    --------
+    >>> export_waveform_model(learn, 'tagger/')                  # doctest: +SKIP
+    >>> model = load_exported('tagger/')                         # doctest: +SKIP
+    >>> probs = model(torch.from_numpy(wave))                    # doctest: +SKIP
     """
     model = waveform_model(learn, window, hop, agg)
     w = model.windows(_example_input(model))
@@ -99,10 +138,37 @@ def export_waveform_model(learn, path, window: float | None = None, hop: float |
 
 def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetensors', 'torchscript', 'onnx'),
                         traced: dict | None = None) -> Path:
-    """Save any waveform-in module (`(samples,)` or `(channels, samples)` -> `(n_classes,)`) to folder `path` as
-    config.json plus the chosen `formats` (see `export_waveform_model`). `traced` {submodule name: example
-    input}: submodules to trace rather than script for TorchScript (networks whose code TorchScript cannot
-    compile; their batch size stays free)."""
+    """Save any waveform-in module to folder `path` as config.json plus the chosen `formats`.
+
+    The files get the mode a new file gets under the umask (0644 under the usual 022), so the folder can be
+    shared.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A waveform-in module: `(samples,)` or `(channels, samples)` -> `(n_classes,)`.
+    path : str or Path
+        The folder, created if needed.
+    config : dict
+        Written as config.json.
+    formats : sequence of str
+        As `export_waveform_model` (default 'safetensors', 'torchscript', 'onnx').
+    traced : dict or None
+        {submodule name: example input}: submodules to trace rather than script for TorchScript (networks whose
+        code TorchScript cannot compile; their batch size stays free). Default None: script all of it.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format.
+    RuntimeError
+        When torch.export cannot trace the network for 'onnx' or 'pt2', naming the format.
+    """
     from safetensors.torch import save_file
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown: raise ValueError(f'unknown export format {unknown[0]!r}; known: {", ".join(FORMATS)}')
@@ -182,8 +248,18 @@ def _to_torchscript(model: nn.Module, traced: dict):
 
 
 def arch_config(learn_or_model) -> dict | None:
-    """How `build_network` rebuilds a learner's network: `learn.spec.network`. Given a bare module, what
-    `describe_network` can tell without the learner (a timm body; a torchvision body's name is known only to the
-    learner that built it)."""
+    """How `build_network` rebuilds a learner's network.
+
+    Parameters
+    ----------
+    learn_or_model : AudioLearner or nn.Module
+        A learner, or a bare network.
+
+    Returns
+    -------
+    dict or None
+        `learn.spec.network` for a learner. Given a bare module, what `describe_network` can tell without the
+        learner (a timm body; a torchvision body's name is known only to the learner that built it).
+    """
     if isinstance(learn_or_model, nn.Module): return describe_network(learn_or_model)
     return learn_or_model.spec.network

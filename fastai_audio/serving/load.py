@@ -26,24 +26,43 @@ SERVED = {'classifier': (AudioModelSpec, waveform_classifier), 'sed': (SEDSpec, 
 
 
 def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
-    """The served module in folder `path` (config.json + model.safetensors, as every exporter writes them), in
-    eval mode, with its record as `model.spec` and config.json as `model.config`. Needs torch (and safetensors)
+    """The served module in an exported folder, whatever its kind.
+
+    The folder holds config.json + model.safetensors, as every exporter writes them. The module comes in eval
+    mode, with its record as `model.spec` and config.json as `model.config`. Needs torch (and safetensors)
     alone, plus torchvision or timm when the network is one of theirs (it is rebuilt from its name).
+    model.ts, model.onnx and model.pt2 hold their own graph: `torch.jit.load`, onnxruntime,
+    `torch.export.load(...).module()` load them without this package.
 
     Parameters
     ----------
-    path : the folder. net : the network, any weights, when the config cannot say how to rebuild it: a clip
-        classifier's network, a detector's `FrameClassifier`, or an embedding model's `(encoder, head)` (either
-        may be None). Every weight must match (`strict=True`).
-    kind : the kind expected ('classifier', 'sed' or 'embedding'; None: any); another is a ValueError naming
-        the folder and the kind it holds.
+    path : str or Path
+        The folder.
+    net : nn.Module, tuple or None
+        The network, any weights, when the config cannot say how to rebuild it: a clip classifier's network, a
+        detector's `FrameClassifier`, or an embedding model's `(encoder, head)` (either may be None). Every
+        weight must match (`strict=True`). Default None: rebuilt from the config.
+    kind : {'classifier', 'sed', 'embedding', None}
+        The kind expected (default None: any).
 
     Returns
     -------
-    `WaveformClassifier` (kind 'classifier'), `FrameDetector` ('sed') or `EmbeddingClassifier` ('embedding').
+    nn.Module
+        `WaveformClassifier` (kind 'classifier'), `FrameDetector` ('sed') or `EmbeddingClassifier`
+        ('embedding').
 
-    model.ts, model.onnx and model.pt2 hold their own graph: `torch.jit.load`, onnxruntime,
-    `torch.export.load(...).module()` load them without this package.
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no config.json.
+    ValueError
+        For a folder of another kind than `kind` (naming the folder and the kind it holds), an unknown kind, a
+        config of a newer format or with unknown fields, or a network the config cannot rebuild without `net`.
+
+    Examples
+    --------
+    >>> model = load_exported('tagger/')                 # doctest: +SKIP
+    >>> probs = model(torch.from_numpy(wave))            # doctest: +SKIP
     """
     from safetensors.torch import load_file
     path = Path(path)
@@ -63,12 +82,48 @@ def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
 
 
 def load_waveform_model(path, net: nn.Module | None = None):
-    """The `WaveformClassifier` in folder `path`: `load_exported(path, net, kind='classifier')`, so a folder of
-    another kind is a ValueError naming it."""
+    """The `WaveformClassifier` in folder `path`: `load_exported(path, net, kind='classifier')`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder.
+    net : nn.Module or None
+        The network, any weights, when the config cannot say how to rebuild it (default None).
+
+    Returns
+    -------
+    WaveformClassifier
+        In eval mode.
+
+    Raises
+    ------
+    ValueError
+        For a folder of another kind, naming it; else as `load_exported`.
+    """
     return load_exported(path, net, kind='classifier')
 
 
 def load_sed_model(path, net: nn.Module | None = None):
-    """The `FrameDetector` in folder `path`: `load_exported(path, net, kind='sed')`, so a folder of another kind is
-    a ValueError naming it. Its `events(wave)` decodes the frame probabilities into events."""
+    """The `FrameDetector` in folder `path`: `load_exported(path, net, kind='sed')`.
+
+    Its `events(wave)` decodes the frame probabilities into events.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder.
+    net : nn.Module or None
+        The `FrameClassifier`, any weights, when the config cannot say how to rebuild it (default None).
+
+    Returns
+    -------
+    FrameDetector
+        In eval mode.
+
+    Raises
+    ------
+    ValueError
+        For a folder of another kind, naming it; else as `load_exported`.
+    """
     return load_exported(path, net, kind='sed')
