@@ -6,8 +6,8 @@ labels), with a loss on frames, on clips, or both.
     frame_logits, clip_logits = model(spectrograms)            # (batch, frames, classes), (batch, classes)
     loss = SEDLoss()(model(x), frame_targets)                   # frame BCE + clip BCE
 
-A trained one serves as a `FrameDetector` (waveform in, frame probabilities out, events by `decode_events`),
-saved and loaded with fastai nowhere: `load_sed_model(folder)` (torchvision rebuilds a torchvision body).
+A trained one serves as a `serving.detector.FrameDetector` (waveform in, frame probabilities out, events by
+`decode_events`), loaded with torch alone by `load_exported(folder)`.
 """
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Soundscapes with strong labels, made offline and deterministically (as Scaper makes them): labelled clips
-placed at random onsets, gains and overlaps over a background, written as WAV files plus the DCASE-style CSV
-`filename, onset, offset, event_label` (seconds) that sound event detection trains on.
+"""Label tables of sound event detection: strong labels (DCASE-style CSV or TSV, `filename, onset, offset,
+event_label`, seconds) as `Event`s, and weak, clip-level labels (`filename, event_labels`), each row checked and
+a bad one named by its line. Read by the SED loaders (`data.sed`), the dataset recipes and `make_soundscapes`'
+users.
 
-    make_soundscapes(get_audio_files('nsynth_gm/train'), 'scapes/train', n=200, label_func=nsynth_family)
+    events = read_events('scapes/train/events.csv')
+    weak = read_weak_labels('metadata/train/weak.tsv')        # {file name: [labels]}
 """
 from __future__ import annotations
 

@@ -1,28 +1,15 @@
-"""What the model hears, in torch alone: the front-end description, its kernels, and the waveform-in model.
+"""What the model hears, in torch alone: `FrontEnd`, the description of how waveforms become the network's
+input, and `FrontEndModule`, that description as an exportable module over the kernels of `functional`.
 
-This module imports only torch, numpy, safetensors and the standard library (never fastai, never the rest of
-fastai_audio), so it serves a model where fastai is absent: copy this one file next to a folder written by
-`fastai_audio.export_waveform_model` and
+- `FrontEnd`: a frozen, typed description (rate, channels, STFT geometry, linear / mel / MFCC, power, mel band,
+  dB, normalisation) with every default resolved, so equal computations compare equal; `to_dict` /
+  `from_dict` are its part of every exported `config.json`; `mismatches` / `check_matches` name the settings
+  in which two descriptions differ. The transforms layer adds `FrontEnd.batch_tfms()` (the fastai batch
+  transforms computing it).
+- `FrontEndModule`: a `FrontEnd` as an `nn.Module` (window, filterbank and DCT as buffers), scriptable and
+  exportable, equal to the batch transforms.
 
-    from frontend import load_waveform_model
-    model = load_waveform_model('tagger/')          # model.safetensors + config.json
-    probs = model(torch.from_numpy(wave))           # 1-D float waveform at model.sample_rate -> (n_classes,)
-
-It holds, each written once and read by training, prediction, export, embeddings and the backbones:
-
-- `FrontEnd`: a frozen, typed description of how waveforms become the network's input (rate, channels,
-  STFT geometry, linear / mel / MFCC, power, mel band, dB, normalisation), with `to_dict` / `from_dict`.
-- the kernels, pure functions on `(..., time)` waveforms and `(..., freq, frames)` spectrograms: window, edge
-  padding, STFT (`torch.stft` for training, the DFT-basis convolution where a graph must export; equal),
-  power, mel filterbank, DCT, dB, two-pass statistics and normalisation, and framing (seconds to samples,
-  window starts with the last window flush with the end, padding a short clip).
-- `FrontEndModule`: a `FrontEnd` as an exportable `nn.Module` over those kernels.
-- `WaveformClassifier`, `AudioModelSpec` (everything a trained model needs to be used), the network
-  describe / rebuild pair (`describe_network`, `build_network`) and `load_waveform_model`.
-
-Configured alike (center=True, pad_mode='constant', periodic Hann window, Slaney mel scale and norm, power 2)
-the kernels match `librosa.stft`, `librosa.feature.melspectrogram`, `librosa.power_to_db` and
-`librosa.feature.mfcc`.
+This module imports torch and numpy only (never fastai): served models use it where fastai is absent.
 """
 from __future__ import annotations
 

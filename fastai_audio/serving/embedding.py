@@ -1,6 +1,6 @@
 """The embedding classifier served: a frozen embedder (`backbones.embedders.AudioEmbedder`) and the head trained on
 its frame embeddings as one waveform-in module, `EmbeddingClassifier`, and `EmbeddingSpec`, its exported config
-(kind 'embedding'), with the encoder's describe / rebuild pair (`_describe_encoder`, `_build_encoder`).
+(kind 'embedding'), which records how the encoder and the head are rebuilt.
 
     from fastai_audio.serving import load_exported
     model = load_exported('embed_tagger/')            # config.json + model.safetensors, torch alone

@@ -1,17 +1,18 @@
-"""A trained learner as one waveform-in module, saved in formats that load without fastai or pickle.
+"""Exporting a served module: a trained learner as one waveform-in module, saved in formats that load without
+fastai or pickle.
 
-`WaveformClassifier` takes a float waveform at a stated sample rate and returns class probabilities: the
-learner's front end (`FrontEndModule` of `learn.spec.front_end`, any kind the transforms compute), its network,
-and the sliding-window aggregation of `AudioLearner.predict` (or the whole clip at once, for a learner trained on
+`waveform_model(learn)` is the learner's `WaveformClassifier` (its front end as a `FrontEndModule`, its network,
+and the sliding-window aggregation of `AudioLearner.predict`, or the whole clip at once for a learner trained on
 whole clips), all in plain torch, so TorchScript, `torch.export` and ONNX run it.
 
     export_waveform_model(learn, 'tagger/')    # config.json + model.safetensors, model.ts, model.onnx
-    model = load_waveform_model('tagger/')     # or torch.jit.load('tagger/model.ts'), or onnxruntime
+    model = load_exported('tagger/')           # or torch.jit.load('tagger/model.ts'), or onnxruntime
 
-What each file needs: config.json + model.safetensors load with `frontend.py` alone (copy it anywhere: it
-imports torch, numpy and safetensors), plus torchvision or timm to rebuild a network of theirs; model.ts,
-model.onnx and model.pt2 hold their own graph and need torch (onnxruntime for ONNX) and nothing else.
-fastai's `learn.export()` writes a pickle, which runs code when loaded; none of these does.
+What each file needs: config.json + model.safetensors load with `fastai_audio.serving` and torch alone (plus
+torchvision or timm to rebuild a network of theirs); model.ts, model.onnx and model.pt2 hold their own graph
+and need torch (onnxruntime for ONNX) and nothing else. fastai's `learn.export()` writes a pickle, which runs
+code when loaded; none of these does. `save_waveform_model` writes any served module (classifier, detector,
+embedding classifier) with its config.
 """
 from __future__ import annotations
 
