@@ -27,7 +27,7 @@ CHECKED = (
     'fastai_audio.learn.distributed', 'fastai_audio.learn.windows', 'fastai_audio.data.croppad',
     'fastai_audio.datasets.archives', 'fastai_audio.datasets.synth', 'fastai_audio.datasets.soundscapes',
     'fastai_audio.datasets.recipes',
-    'fastai_audio.data.blocks',
+    'fastai_audio.data.blocks', 'fastai_audio.learn.learner',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -40,7 +40,7 @@ NOT_YET = (
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
     'fastai_audio.data.loading', 'fastai_audio.data.sed',
-    'fastai_audio.learn.learner', 'fastai_audio.learn.sed',
+    'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
     'fastai_audio.runtime.compat', 'fastai_audio.data.compat', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
