@@ -28,6 +28,7 @@ CHECKED = (
     'fastai_audio.datasets.archives', 'fastai_audio.datasets.synth', 'fastai_audio.datasets.soundscapes',
     'fastai_audio.datasets.recipes',
     'fastai_audio.data.blocks', 'fastai_audio.learn.learner',
+    'fastai_audio.transforms.spectrogram',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -38,7 +39,7 @@ NOT_YET = (
     'fastai_audio.backbones.presets', 'fastai_audio.backbones.panns', 'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
-    'fastai_audio.transforms.spectrogram', 'fastai_audio.transforms.augment',
+    'fastai_audio.transforms.augment',
     'fastai_audio.data.loading', 'fastai_audio.data.sed',
     'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
