@@ -417,7 +417,8 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     Raises
     ------
     ValueError
-        When the validation pipeline holds a transform the detector cannot carry (see `SEDLearner.detector`).
+        When the validation pipeline holds a transform the detector cannot carry (see `SEDLearner.detector`),
+        or for an unknown format.
     """
     from ..serving.export import save_waveform_model
     det = learn.detector()
