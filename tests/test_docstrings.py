@@ -33,6 +33,7 @@ CHECKED = (
     'fastai_audio.data.sed',
     'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
+    'fastai_audio.learn.progress',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -46,7 +47,7 @@ NOT_YET = (
     'fastai_audio.transforms.augment',
     'fastai_audio.runtime.compat', 'fastai_audio.data.compat', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
-    'fastai_audio.runtime.arguments', 'fastai_audio.learn.progress',
+    'fastai_audio.runtime.arguments', 
 )
 
 # What numpydoc.validate reports that this test holds the converted modules to.
