@@ -34,6 +34,7 @@ CHECKED = (
     'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',
     'fastai_audio.learn.progress',
+    'fastai_audio.data.compat',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -45,7 +46,7 @@ NOT_YET = (
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.transforms.augment',
-    'fastai_audio.runtime.compat', 'fastai_audio.data.compat', 'fastai_audio.backbones.embedders',
+    'fastai_audio.runtime.compat', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
     'fastai_audio.runtime.arguments', 
 )
