@@ -36,12 +36,12 @@ CHECKED = (
     'fastai_audio.learn.progress',
     'fastai_audio.data.compat',
     'fastai_audio.cli',
+    'fastai_audio.distributed_check',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
 # numpydoc does not parse as parameters). Move a module to CHECKED once its public names pass.
 NOT_YET = (
-    'fastai_audio.distributed_check',
     'fastai_audio.runtime.functional', 'fastai_audio.runtime.frontend',
     'fastai_audio.backbones.presets', 'fastai_audio.backbones.panns', 'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
