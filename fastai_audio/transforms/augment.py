@@ -42,12 +42,30 @@ def _per_example(v, x: torch.Tensor) -> torch.Tensor:
 
 def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_length: int,
                   n_fft: int | None = None) -> torch.Tensor:
-    """Re-time complex STFT frames `spec` `(batch, freq, frames)` so that output frame k reads input time
-    `k * rate[b]` (rate > 1 is faster): magnitudes are interpolated between neighbouring frames and each bin's
-    phase advances by the measured instantaneous frequency, so partials keep their pitch. Returns
-    `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`.
-    n_fft : the STFT's size, for bin k's expected advance of 2 pi k hop_length / n_fft per frame (default
-    `2 * (freq - 1)`, the even size; an odd one must be given)."""
+    """Re-time complex STFT frames so that output frame k reads input time `k * rate[b]` (rate > 1 is faster).
+
+    Magnitudes are interpolated between neighbouring frames and each bin's phase advances by the measured
+    instantaneous frequency, so partials keep their pitch.
+
+    Parameters
+    ----------
+    spec : torch.Tensor
+        Complex STFT frames, shape `(batch, freq, frames)`.
+    rate : torch.Tensor
+        Speed-up per example, shape `(batch,)`.
+    n_frames : int
+        Output frames.
+    hop_length : int
+        The STFT's hop, in samples.
+    n_fft : int, optional
+        The STFT's size, for bin k's expected advance of 2 pi k hop_length / n_fft per frame (default None:
+        `2 * (freq - 1)`, the even size; an odd one must be given).
+
+    Returns
+    -------
+    torch.Tensor
+        Complex frames, shape `(batch, freq, n_frames)`; output frames past the end of the input are zero.
+    """
     _, n_freq, t = spec.shape
     n_fft = 2 * (n_freq - 1) if n_fft is None else n_fft
     spec = torch.nn.functional.pad(spec, (0, 2))
@@ -96,10 +114,32 @@ def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, h
 
 
 def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
-    """Play `x` `(batch, ..., time)` `rate` times faster (rate > 1) or slower (< 1) at the same pitch, with a
-    phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length.
-    rate : a number or one per example `(batch,)`, finite and > 0 (else a ValueError). Any clip of at least one
-    sample works (one much shorter than `n_fft` is mostly smeared, not stretched)."""
+    """Play `x` `rate` times faster (rate > 1) or slower (< 1) at the same pitch.
+
+    With a phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length. Any
+    clip of at least one sample works (one much shorter than `n_fft` is mostly smeared, not stretched).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    rate : float or torch.Tensor
+        A number or one per example `(batch,)`, finite and > 0.
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+    hop_length : int, optional
+        Its hop in samples, <= n_fft (default None: `n_fft // 4`).
+
+    Returns
+    -------
+    torch.Tensor
+        The stretched waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        If a rate is not finite and > 0, or for bad STFT settings.
+    """
     rows, r = _rows(x, rate)
     if not (torch.isfinite(r) & (r > 0)).all(): raise ValueError(f'rate must be finite and > 0, got {r.tolist()}')
     return _time_stretch(x, rate, n_fft, hop_length)
@@ -112,9 +152,23 @@ def _time_stretch(x, rate, n_fft, hop_length=None):
 
 
 def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.Tensor:
-    """Filter `x` `(batch, ..., time)` in the frequency domain (zero phase): `gain_fn(hz)` gets the rfft bin
-    frequencies `(1, n_bins)` (in Hz if `sr` is given, else cycles per sample) and returns the amplitude gain,
-    shape `(batch, n_bins)` or broadcastable."""
+    """Filter `x` in the frequency domain (zero phase).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    gain_fn : callable
+        `gain_fn(hz)` gets the rfft bin frequencies `(1, n_bins)` and returns the amplitude gain, shape
+        `(batch, n_bins)` or broadcastable.
+    sr : int, optional
+        Sample rate in Hz: the frequencies are in Hz if given, else in cycles per sample (default None).
+
+    Returns
+    -------
+    torch.Tensor
+        The filtered waveforms, shape and dtype as `x`.
+    """
     n = x.shape[-1]
     spec = torch.fft.rfft(x, dim=-1)
     hz = torch.fft.rfftfreq(n, d=1.0 / (sr or 1.0), device=x.device)[None]
@@ -124,10 +178,32 @@ def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.T
 
 
 def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
-    """Shift the pitch of `x` `(batch, ..., time)` by `semitones` (a number or one per example) keeping its
-    duration: resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so
-    nothing aliases when shifting up), then `time_stretch` back to the original length. `semitones` must be
-    finite (else a ValueError); any clip of at least one sample works."""
+    """Shift the pitch of `x` by `semitones`, keeping its duration.
+
+    Resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so nothing aliases
+    when shifting up), then `time_stretch` back to the original length. Any clip of at least one sample works.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    semitones : float or torch.Tensor
+        A number or one per example `(batch,)`; finite.
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+    hop_length : int, optional
+        Its hop in samples (default None: `n_fft // 4`).
+
+    Returns
+    -------
+    torch.Tensor
+        The shifted waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        If a value of `semitones` is not finite.
+    """
     rows, st = _rows(x, semitones)
     if not torch.isfinite(st).all(): raise ValueError(f'semitones must be finite, got {st.tolist()}')
     return _pitch_shift(x, semitones, float(st.min()), n_fft, hop_length)
@@ -146,13 +222,41 @@ def _pitch_shift(x, semitones, lowest: float, n_fft: int, hop_length=None):
 
 
 def apply_gain(x: torch.Tensor, db) -> torch.Tensor:
-    "Multiply `x` `(batch, ...)` by 10**(db/20): +6 dB doubles the amplitude. `db`: a number or one per example."
+    """Multiply `x` by 10**(db/20): +6 dB doubles the amplitude.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ...)`.
+    db : float or torch.Tensor
+        Gain in dB, a number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The scaled waveforms.
+    """
     return x * 10.0 ** (_per_example(db, x) / 20)
 
 
 def time_shift(x: torch.Tensor, shift, wrap: bool = True) -> torch.Tensor:
-    """Delay `x` `(batch, ..., time)` by `shift` samples (negative: advance), one per example. With `wrap` the
-    samples pushed off one end come back at the other (a roll); otherwise the gap is filled with zeros."""
+    """Delay `x` by `shift` samples (negative: advance), one per example.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    shift : int or torch.Tensor
+        Samples, a number or one per example `(batch,)`.
+    wrap : bool
+        The samples pushed off one end come back at the other (a roll; default True); otherwise the gap is
+        filled with zeros.
+
+    Returns
+    -------
+    torch.Tensor
+        The shifted waveforms, shape as `x`.
+    """
     n = x.shape[-1]
     s = torch.as_tensor(shift, device=x.device).long().expand(x.shape[0])
     src = torch.arange(n, device=x.device)[None] - s[:, None]
@@ -173,9 +277,32 @@ def _noise_exponent(color: str) -> float:
 
 
 def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
-    """Gaussian noise of `shape` `(..., time)` whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'
-    (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit power (mean square) along
-    time, for any length: a 1-sample white noise is +-1, a 1-sample pink or brown one is 0 (no bin but DC)."""
+    """Gaussian noise whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'.
+
+    Shaped in the frequency domain; the DC bin is removed for pink and brown.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape `(..., time)`.
+    color : {'white', 'pink', 'brown'}
+        The spectrum (default 'white').
+    device : torch.device, optional
+        Where it is made (default None: torch's default).
+    dtype : torch.dtype
+        Its dtype (default torch.float32).
+
+    Returns
+    -------
+    torch.Tensor
+        Noise of unit power (mean square) along time, for any length: a 1-sample white noise is +-1, a 1-sample
+        pink or brown one is 0 (no bin but DC).
+
+    Raises
+    ------
+    ValueError
+        For an unknown `color`.
+    """
     k = _noise_exponent(color)
     w = torch.randn(shape, device=device, dtype=dtype)
     if k:
@@ -187,8 +314,25 @@ def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32)
 
 
 def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
-    """`x + g * other` with `g` chosen per example so that 10*log10(power(x) / power(g * other)) = `snr_db`
-    (power = mean square over everything but the batch dim). A silent `x` or `other` gets nothing added."""
+    """`x + g * other`, with `g` chosen per example for a signal-to-noise ratio of `snr_db`.
+
+    That is 10*log10(power(x) / power(g * other)) = `snr_db` (power = mean square over everything but the batch
+    dim). A silent `x` or `other` gets nothing added.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The signals, shape `(batch, ...)`.
+    other : torch.Tensor
+        What is added, shape as `x`.
+    snr_db : float or torch.Tensor
+        dB, a number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The mixtures, shape as `x`.
+    """
     red = tuple(range(1, x.ndim))
     ps, pn = x.pow(2).mean(red, keepdim=True), other.pow(2).mean(red, keepdim=True)
     g = torch.sqrt(ps / pn.clamp(min=1e-20) / 10.0 ** (_per_example(snr_db, x) / 10)) * (pn > 0)
@@ -196,13 +340,46 @@ def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
 
 
 def add_noise(x: torch.Tensor, snr_db, color: str = 'white') -> torch.Tensor:
-    "Add `color` noise to `x` `(batch, ..., time)` at `snr_db` (a number or one per example); see `mix_at_snr`."
+    """Add `color` noise to `x` at `snr_db`; see `mix_at_snr`.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    snr_db : float or torch.Tensor
+        Signal-to-noise ratio in dB, a number or one per example `(batch,)`.
+    color : {'white', 'pink', 'brown'}
+        The noise's spectrum (default 'white'); see `colored_noise`.
+
+    Returns
+    -------
+    torch.Tensor
+        The noisy waveforms, shape as `x`.
+    """
     return mix_at_snr(x, colored_noise(x.shape, color, x.device, x.dtype), snr_db)
 
 
 def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tensor:
-    """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value`
-    (SpecAugment). `start`, `width`: `(batch,)` integers; `value`: a number, or `(batch,)` values, one per example."""
+    """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value` (SpecAugment).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        A batch, e.g. spectrograms `(batch, channels, freq, frames)`.
+    dim : int
+        The axis masked.
+    start : torch.Tensor
+        `(batch,)` integers: the first entry masked.
+    width : torch.Tensor
+        `(batch,)` integers: entries masked.
+    value : float or torch.Tensor
+        A number, or `(batch,)` values, one per example (default 0.0).
+
+    Returns
+    -------
+    torch.Tensor
+        The masked batch, shape as `x`.
+    """
     n = x.shape[dim]
     pos = torch.arange(n, device=x.device)
     start = torch.as_tensor(start, device=x.device)[:, None]
@@ -219,13 +396,37 @@ FILTER_KINDS = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'high
 
 
 def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves: float = 1.0) -> torch.Tensor:
-    """Amplitude gain at frequencies `hz` of a zero-phase filter `kind` centred or cut at `fc` Hz (a number or
-    `(batch, 1)`), Butterworth-shaped, slope 6 * `order` dB per octave:
+    """Amplitude gain at frequencies `hz` of a zero-phase filter `kind`, Butterworth-shaped.
 
-    'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB `octaves / 2` octaves either side.
-    'bandstop': its complement (-3 dB at the same edges, a notch at fc). 'lowshelf', 'highshelf': `db` dB
-    below (above) fc, half of it at fc, 0 dB far above (below). 'eq': a peaking bell of `db` dB at fc, about
-    `octaves` wide at half its dB gain.
+    Its slope is 6 * `order` dB per octave. 'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB
+    `octaves / 2` octaves either side. 'bandstop': its complement (-3 dB at the same edges, a notch at fc).
+    'lowshelf', 'highshelf': `db` dB below (above) fc, half of it at fc, 0 dB far above (below). 'eq': a peaking
+    bell of `db` dB at fc, about `octaves` wide at half its dB gain.
+
+    Parameters
+    ----------
+    hz : torch.Tensor
+        Frequencies in Hz.
+    kind : str
+        One of `FILTER_KINDS`.
+    fc : float or torch.Tensor
+        Centre or cut-off frequency in Hz, a number or `(batch, 1)`.
+    order : int
+        Slope of 6 * `order` dB per octave (default 2).
+    db : float or torch.Tensor
+        Gain in dB of the shelves and of 'eq' (default 0.0).
+    octaves : float
+        Width of 'bandpass', 'bandstop' and 'eq' (default 1.0).
+
+    Returns
+    -------
+    torch.Tensor
+        The amplitude gains, `hz` broadcast against `fc`.
+
+    Raises
+    ------
+    ValueError
+        For a `kind` not in `FILTER_KINDS`.
     """
     ratio = hz / fc
     k2 = 2 * order
@@ -242,9 +443,24 @@ def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves
 
 
 def synthetic_impulse_response(n_samples: int, sr: int, rt60) -> torch.Tensor:
-    """Room-like impulse responses `(batch, n_samples)`, on `rt60`'s device: a direct impulse then Gaussian noise
-    whose envelope falls 60 dB in `rt60` seconds (a number or `(batch,)`), the simplest model of a diffuse
-    reverberant tail."""
+    """Room-like impulse responses: a direct impulse, then a decaying Gaussian noise tail.
+
+    The noise's envelope falls 60 dB in `rt60` seconds, the simplest model of a diffuse reverberant tail.
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples of each response.
+    sr : int
+        Sample rate in Hz.
+    rt60 : float or torch.Tensor
+        Seconds to fall 60 dB, a number or `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(batch, n_samples)`, on `rt60`'s device.
+    """
     rt60 = torch.as_tensor(rt60, dtype=torch.float32).reshape(-1, 1)
     t = torch.arange(n_samples, dtype=torch.float32, device=rt60.device)[None] / sr
     ir = torch.randn(rt60.shape[0], n_samples, device=rt60.device) * 10 ** (-3 * t / rt60)
@@ -253,9 +469,23 @@ def synthetic_impulse_response(n_samples: int, sr: int, rt60) -> torch.Tensor:
 
 
 def apply_impulse_response(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
-    """Convolve each example of `x` `(batch, ..., time)` with its impulse response `ir` `(batch, ir_samples)` (FFT
-    convolution), keep the first `time` samples (the tail past the clip is cut) and restore each example's
-    RMS level, so reverb changes the colour and the smearing but not the loudness."""
+    """Convolve each example of `x` with its impulse response, at the same loudness.
+
+    FFT convolution; the first `time` samples are kept (the tail past the clip is cut) and each example's RMS
+    level restored, so reverb changes the colour and the smearing but not the loudness.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    ir : torch.Tensor
+        Impulse responses, shape `(batch, ir_samples)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The reverberant waveforms, shape as `x`.
+    """
     n, m = x.shape[-1], ir.shape[-1]
     size = n + m - 1
     spec = torch.fft.rfft(x, n=size) * torch.fft.rfft(ir.to(x.dtype), n=size).reshape(ir.shape[0], *([1] * (x.ndim - 2)), -1)
@@ -266,16 +496,50 @@ def apply_impulse_response(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
 
 
 def speed_perturb(x: torch.Tensor, factor) -> torch.Tensor:
-    """Play `x` `(batch, ..., time)` `factor` times faster (a number or one per example): pitch and tempo change
-    together, as a tape played faster, by one band-limited resampling; the result keeps the input's length
-    (cut, or zeros after the sped-up clip ends)."""
+    """Play `x` `factor` times faster: pitch and tempo change together, as a tape played faster.
+
+    One band-limited resampling; the result keeps the input's length (cut, or zeros after the sped-up clip ends).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    factor : float or torch.Tensor
+        A number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The resampled waveforms, shape as `x`.
+    """
     rows, f = _rows(x, factor)
     return resample_rows(rows, f, x.shape[-1]).reshape(x.shape)
 
 
 def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Tensor:
-    """Scale each example of `x` so that its peak (`mode='peak'`) or RMS (`'rms'`) level is `target_db` dB
-    relative to full scale 1.0 (a number or one per example). A silent example stays silent."""
+    """Scale each example of `x` to a peak or RMS level of `target_db` dB relative to full scale 1.0.
+
+    A silent example stays silent.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ...)`.
+    target_db : float or torch.Tensor
+        dB re full scale, a number or one per example `(batch,)`.
+    mode : {'peak', 'rms'}
+        The level set (default 'peak').
+
+    Returns
+    -------
+    torch.Tensor
+        The scaled waveforms.
+
+    Raises
+    ------
+    ValueError
+        For a `mode` other than 'peak' or 'rms'.
+    """
     red = tuple(range(1, x.ndim))
     if mode == 'peak': level = x.abs().amax(red, keepdim=True)
     elif mode == 'rms': level = x.square().mean(red, keepdim=True).sqrt()
@@ -284,8 +548,30 @@ def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Ten
 
 
 def distort(x: torch.Tensor, amount_db, kind: str = 'clip') -> torch.Tensor:
-    """Distort `x` `(batch, ..., time)` keeping its peak level: 'clip' cuts it at `amount_db` dB below its peak;
-    'tanh' drives it `amount_db` dB into a tanh curve (soft clipping). Both odd-symmetric: odd harmonics only."""
+    """Distort `x` keeping its peak level.
+
+    Both kinds are odd-symmetric: odd harmonics only.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    amount_db : float or torch.Tensor
+        dB, a number or one per example `(batch,)`.
+    kind : {'clip', 'tanh'}
+        'clip' (default) cuts it at `amount_db` dB below its peak; 'tanh' drives it `amount_db` dB into a tanh
+        curve (soft clipping).
+
+    Returns
+    -------
+    torch.Tensor
+        The distorted waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        For a `kind` other than 'clip' or 'tanh'.
+    """
     red = tuple(range(1, x.ndim))
     peak = x.abs().amax(red, keepdim=True).clamp(min=1e-12)
     a = 10 ** (_per_example(amount_db, x) / 20)
