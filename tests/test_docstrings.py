@@ -37,6 +37,7 @@ CHECKED = (
     'fastai_audio.data.compat',
     'fastai_audio.cli',
     'fastai_audio.distributed_check',
+    'fastai_audio.transforms.augment',
 )
 
 # Not converted yet: their docstrings still run `name : text.` together as prose (or have sections that
@@ -46,7 +47,6 @@ NOT_YET = (
     'fastai_audio.backbones.presets', 'fastai_audio.backbones.panns', 'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
-    'fastai_audio.transforms.augment',
     'fastai_audio.runtime.compat', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
     'fastai_audio.runtime.arguments', 

@@ -646,14 +646,41 @@ class _RandomBatchTransform(DisplayedTransform):
 
 
 class RandomAudioTransform(_RandomBatchTransform):
-    """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out,
-    each example picked with probability `p` and given its own random parameters. Training batches only."""
+    """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out.
+
+    Each example is picked with probability `p` and given its own random parameters. Training batches only.
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def encodes(self, x: AudioTensor) -> AudioTensor:
         return AudioTensor(self._augment(x, x.sr), **x.__dict__)          # sr, and lengths from `pad_to_longest`
 
 
 class PitchShift(RandomAudioTransform):
-    "Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration."
+    """Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration.
+
+    Parameters
+    ----------
+    semitones : float or tuple of float
+        A number or a `(lo, hi)` range (default (-2.0, 2.0)); see `pitch_shift`.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('semitones', semitones)
@@ -665,8 +692,24 @@ class PitchShift(RandomAudioTransform):
 
 
 class TimeStretch(RandomAudioTransform):
-    """Play each picked clip `rate` times faster (uniform in `(lo, hi)`) at the same pitch, then cut or
-    zero-pad it back to the clip length."""
+    """Play each picked clip `rate` times faster (uniform in `(lo, hi)`) at the same pitch.
+
+    Then cut or zero-pad it back to the clip length; see `time_stretch`.
+
+    Parameters
+    ----------
+    rate : float or tuple of float
+        A number or a `(lo, hi)` range, > 0 (default (0.8, 1.25)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('rate', rate, above=0)
@@ -678,7 +721,20 @@ class TimeStretch(RandomAudioTransform):
 
 
 class Gain(RandomAudioTransform):
-    "Change each picked clip's level by a uniform `db` in `(lo, hi)` decibels."
+    """Change each picked clip's level by a uniform `db` in `(lo, hi)` decibels.
+
+    Parameters
+    ----------
+    db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (-6.0, 6.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 40
 
     def __init__(self, db=(-6.0, 6.0), p=0.5):
@@ -691,14 +747,34 @@ class Gain(RandomAudioTransform):
 
 
 class PolarityInversion(RandomAudioTransform):
-    "Flip the sign of each picked clip (inaudible alone, but changes the waveform a network sees)."
+    """Flip the sign of each picked clip (inaudible alone, but changes the waveform a network sees).
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    """
     order = 40
     def apply(self, x): return -x
 
 
 class TimeShift(RandomAudioTransform):
-    """Shift each picked clip by a uniform fraction of its length in `(-max_shift, max_shift)`; `wrap=True`
-    rolls it around, `wrap=False` fills the gap with silence."""
+    """Shift each picked clip by a uniform fraction of its length in `(-max_shift, max_shift)`.
+
+    Parameters
+    ----------
+    max_shift : float
+        The largest shift, as a fraction >= 0 of the clip's length (default 0.2).
+    wrap : bool
+        True (default) rolls the clip around, False fills the gap with silence.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, max_shift: float = 0.2, wrap: bool = True, p=0.5):
         super().__init__(p)
         if not isinstance(max_shift, numbers.Real) or not 0 <= max_shift < math.inf:
@@ -710,8 +786,22 @@ class TimeShift(RandomAudioTransform):
 
 
 class AddNoise(RandomAudioTransform):
-    """Add `color` noise ('white', 'pink' or 'brown') to each picked clip at a uniform signal-to-noise ratio
-    `snr_db` in `(lo, hi)` decibels."""
+    """Add `color` noise to each picked clip at a uniform signal-to-noise ratio `snr_db` in `(lo, hi)` decibels.
+
+    Parameters
+    ----------
+    snr_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (10.0, 40.0)).
+    color : {'white', 'pink', 'brown'}
+        The noise's spectrum (default 'white'); an unknown colour is refused when the transform is made.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 45
 
     def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
@@ -727,8 +817,24 @@ class AddNoise(RandomAudioTransform):
 
 
 def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_length: int) -> torch.Tensor:
-    """`(batch, n)` envelopes of one event each: 1 on samples `[start, start + length)` (tensors `(batch,)`,
-    in samples), ramping up and down with a raised cosine over `fade_length` samples inside that span, 0 outside."""
+    """Envelopes of one event each: 1 on the event's samples, raised-cosine fades inside its span, 0 outside.
+
+    Parameters
+    ----------
+    n : int
+        Samples of each envelope.
+    start : torch.Tensor
+        First sample of each event, shape `(batch,)`.
+    length : torch.Tensor
+        Samples of each event, shape `(batch,)`: the envelope is 1 on `[start, start + length)`.
+    fade_length : int
+        Samples of the raised-cosine ramps up and down, inside that span.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(batch, n)`, float32, on `start`'s device.
+    """
     t = torch.arange(n, device=start.device, dtype=torch.float32)[None] - start[:, None].float()
     length = length[:, None].float()
     edge = torch.minimum(t + 1, length - t) / max(1, fade_length)          # 1/fade at the span's first sample
@@ -736,16 +842,36 @@ def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_lengt
 
 
 class AddBackground(RandomAudioTransform):
-    """Mix a random segment of a random background clip (audio files under `folder`, or a list of files) into
-    each picked clip at a uniform `snr_db` in `(lo, hi)`; shorter ones are looped.
+    """Mix a random segment of a random background clip into each picked clip at a uniform `snr_db` in `(lo, hi)`.
 
-    event_duration=(lo, hi) seconds: instead of a background under the whole clip, one short noise event
-    (a door, a cough: audiomentations' short noises) of a uniform duration at a uniform position, faded in and
-    out over `fade` seconds; its `snr_db` is measured over the event's span.
+    Shorter backgrounds are looped.
 
-    in_memory=True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's
-    device, and segments are cut there by indexing. in_memory=False: for long recordings (hours of noise),
-    only the segment each clip needs is read from its file (`load_audio(offset=, duration=)`), on the host."""
+    Parameters
+    ----------
+    folder : str, Path or list of Path
+        A folder of audio files, or a list of files.
+    snr_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (5.0, 30.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    in_memory : bool
+        True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's device, and
+        segments are cut there by indexing. False: for long recordings (hours of noise), only the segment each
+        clip needs is read from its file (`load_audio(offset=, duration=)`), on the host.
+    event_duration : tuple of float, optional
+        `(lo, hi)` seconds: instead of a background under the whole clip, one short noise event (a door, a
+        cough: audiomentations' short noises) of a uniform duration at a uniform position, faded in and out over
+        `fade` seconds; its `snr_db` is measured over the event's span (default None).
+    fade : float
+        Seconds of the event's fades (default 0.01).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there are no audio files in `folder`.
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 45
 
     def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True, event_duration=None,
@@ -814,10 +940,31 @@ class AddBackground(RandomAudioTransform):
 
 
 class RandomFilter(RandomAudioTransform):
-    """Filter each picked clip with a zero-phase filter of a `kind` chosen at random among `kinds` (see
-    `filter_gain`): 'lowpass', 'highpass', 'bandpass', 'bandstop' (cutoff or centre log-uniform in `cutoff`
-    Hz, `order` sets the slope: 6 * order dB/octave, `octaves` the band's width), 'lowshelf', 'highshelf' and
-    'eq' (a peaking bell) with a uniform gain in `eq_db` dB."""
+    """Filter each picked clip with a zero-phase filter of a `kind` chosen at random among `kinds`.
+
+    See `filter_gain`: 'lowpass', 'highpass', 'bandpass', 'bandstop' cut or centre at a frequency log-uniform in
+    `cutoff`; 'lowshelf', 'highshelf' and 'eq' (a peaking bell) have a uniform gain in `eq_db` dB.
+
+    Parameters
+    ----------
+    kinds : sequence of str
+        At least one of `FILTER_KINDS` (default ('lowpass', 'highpass', 'eq')).
+    cutoff : tuple of float
+        `(lo, hi)` Hz, > 0, of the cutoff or centre (default (200.0, 4000.0)).
+    eq_db : tuple of float
+        `(lo, hi)` dB of the shelves and bells (default (-12.0, 12.0)).
+    order : int
+        Sets the slope: 6 * order dB/octave (default 2).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    octaves : float
+        The band's width, > 0 (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 35
 
     def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
@@ -850,9 +997,25 @@ class RandomFilter(RandomAudioTransform):
 
 
 class Reverb(RandomAudioTransform):
-    """Convolve each picked clip with an impulse response (`apply_impulse_response`, level kept): one drawn at
-    random from the audio files under `folder` (read once, at the clips' rate, on the device), or, without a
-    folder, a `synthetic_impulse_response` whose RT60 is uniform in `rt60` seconds."""
+    """Convolve each picked clip with an impulse response (`apply_impulse_response`, level kept).
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        A folder of impulse responses (or one file); one is drawn at random for each clip (read once, at the
+        clips' rate, on the device). Default None: a `synthetic_impulse_response` whose RT60 is uniform in `rt60`.
+    rt60 : float or tuple of float
+        Seconds, > 0, of the synthetic responses (default (0.2, 1.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    FileNotFoundError
+        If `folder` holds no impulse responses.
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 42
 
     def __init__(self, folder=None, rt60=(0.2, 1.0), p=0.5):
@@ -885,7 +1048,22 @@ class Reverb(RandomAudioTransform):
 
 
 class SpeedPerturb(RandomAudioTransform):
-    "Play each picked clip a uniform `factor` in `(lo, hi)` times faster: pitch and tempo together (`speed_perturb`)."
+    """Play each picked clip a uniform `factor` in `(lo, hi)` times faster: pitch and tempo together.
+
+    See `speed_perturb`.
+
+    Parameters
+    ----------
+    factor : float or tuple of float
+        A number or a `(lo, hi)` range, > 0 (default (0.9, 1.1)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, factor=(0.9, 1.1), p=0.5):
         super().__init__(p)
         _check_range('factor', factor, above=0)
@@ -896,8 +1074,24 @@ class SpeedPerturb(RandomAudioTransform):
 
 
 class LevelNormalize(RandomAudioTransform):
-    """Scale each picked clip so that its peak (`mode='peak'`) or RMS (`'rms'`) level is a uniform `target_db` in
-    `(lo, hi)` dB full scale (`normalize_level`). With `p=1` and one target, a fixed normalisation."""
+    """Scale each picked clip to a peak or RMS level of a uniform `target_db` in `(lo, hi)` dB full scale.
+
+    See `normalize_level`. With `p=1` and one target, a fixed normalisation.
+
+    Parameters
+    ----------
+    target_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB re full scale (default (-1.0, -1.0)).
+    mode : {'peak', 'rms'}
+        The level set (default 'peak').
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 48
 
     def __init__(self, target_db=(-1.0, -1.0), mode: str = 'peak', p=1.0):
@@ -911,8 +1105,22 @@ class LevelNormalize(RandomAudioTransform):
 
 
 class Distortion(RandomAudioTransform):
-    """Clip ('clip') or soft-clip ('tanh') each picked clip, `amount_db` uniform in `(lo, hi)` dB into the
-    curve, its peak level kept (`distort`); `kinds` to choose from at random."""
+    """Clip ('clip') or soft-clip ('tanh') each picked clip, its peak level kept (`distort`).
+
+    Parameters
+    ----------
+    amount_db : float or tuple of float
+        dB into the curve, uniform in a `(lo, hi)` range, >= 0 (default (3.0, 18.0)).
+    kinds : sequence of str
+        'clip' and/or 'tanh', chosen from at random (default both).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 38
 
     def __init__(self, amount_db=(3.0, 18.0), kinds=('clip', 'tanh'), p=0.5):
@@ -933,13 +1141,34 @@ class Distortion(RandomAudioTransform):
 
 
 class TimeReversal(RandomAudioTransform):
-    "Play each picked clip backwards."
+    """Play each picked clip backwards.
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    """
     def apply(self, x): return x.flip(-1)
 
 
 class WaveformCutout(RandomAudioTransform):
-    """Silence `n_cuts` segments of each picked clip, each a uniform fraction `width` in `(lo, hi)` of its length,
-    at a uniform place (`mask_along` on the samples)."""
+    """Silence `n_cuts` segments of each picked clip, at uniform places (`mask_along` on the samples).
+
+    Parameters
+    ----------
+    width : float or tuple of float
+        Each segment's length as a fraction of the clip's, uniform in a `(lo, hi)` range in [0, 1] (default
+        (0.0, 0.1)).
+    n_cuts : int
+        Segments a clip (default 1).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 46
 
     def __init__(self, width=(0.0, 0.1), n_cuts: int = 1, p=0.5):
@@ -961,8 +1190,24 @@ class WaveformCutout(RandomAudioTransform):
 
 
 class OneOf(RandomAudioTransform):
-    """Apply one of the waveform augmentations `tfms` to each picked clip, chosen at random with probability
-    proportional to `weights` (default equal); each applies fully (its own `p` is not used here)."""
+    """Apply one of the waveform augmentations `tfms` to each picked clip, chosen at random.
+
+    Each applies fully (its own `p` is not used here).
+
+    Parameters
+    ----------
+    tfms : list of RandomAudioTransform
+        A non-empty list of waveform augmentations.
+    weights : sequence of float, optional
+        Probabilities proportional to these, >= 0 and not all 0 (default None: equal).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an empty list, one that is not of waveform augmentations, or bad `weights`.
+    """
     def __init__(self, tfms, weights=None, p=1.0):
         super().__init__(p)
         self.tfms = list(tfms)
@@ -992,8 +1237,26 @@ class OneOf(RandomAudioTransform):
 
 
 class SomeOf(OneOf):
-    """Apply `k` (an int, or uniform in a `(lo, hi)` pair of ints) distinct augmentations of `tfms` to each picked
-    clip, drawn without replacement with probability proportional to `weights`, applied in the list's order."""
+    """Apply `k` distinct augmentations of `tfms` to each picked clip, in the list's order.
+
+    They are drawn without replacement with probability proportional to `weights`.
+
+    Parameters
+    ----------
+    tfms : list of RandomAudioTransform
+        A non-empty list of waveform augmentations.
+    k : int or tuple of int
+        An int, or uniform in a `(lo, hi)` pair of ints, in [0, len(tfms)] (default (1, 2)).
+    weights : sequence of float, optional
+        Probabilities proportional to these, >= 0 and not all 0 (default None: equal).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For bad `tfms`, `weights` or `k`.
+    """
     def __init__(self, tfms, k=(1, 2), weights=None, p=1.0):
         super().__init__(tfms, weights, p)
         lo, hi = _bounds(k)
@@ -1045,13 +1308,56 @@ class _SpecMask(_RandomBatchTransform):
 
 
 class FrequencyMask(_SpecMask):
-    """Mask `n_masks` bands of consecutive frequency rows, each of a uniform width in `width`, in each picked
-    spectrogram, with its mean level (`value='mean'`) or a number. Its order puts it after `SpecNormalize`."""
+    """SpecAugment: mask `n_masks` bands of consecutive frequency rows in each picked spectrogram.
+
+    Each band has a uniform width in `width`. Its order puts it after `SpecNormalize`.
+
+    Parameters
+    ----------
+    width : int or tuple of int
+        Width in rows (bins), uniform in a `(lo, hi)` range of ints >= 0 (default (0, 8)); widths past the axis are
+        capped at its length.
+    n_masks : int
+        Masks an example, >= 0 (default 1).
+    value : float or 'mean'
+        'mean' (default) fills with each spectrogram's own mean level, which is neutral with or without
+        normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB spectrogram
+        referenced to its maximum); a number fills with that number.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     _dim = -2
 
 
 class TimeMask(_SpecMask):
-    "Mask `n_masks` runs of consecutive frames, each of a uniform width in `width`, as `FrequencyMask`."
+    """SpecAugment: mask `n_masks` runs of consecutive frames in each picked spectrogram, as `FrequencyMask`.
+
+    Each run has a uniform width in `width`.
+
+    Parameters
+    ----------
+    width : int or tuple of int
+        Width in frames, uniform in a `(lo, hi)` range of ints >= 0 (default (0, 8)); widths past the axis are
+        capped at its length.
+    n_masks : int
+        Masks an example, >= 0 (default 1).
+    value : float or 'mean'
+        'mean' (default) fills with each spectrogram's own mean level, which is neutral with or without
+        normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB spectrogram
+        referenced to its maximum); a number fills with that number.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     _dim = -1
 
 
@@ -1064,9 +1370,11 @@ FULL_PRESET = dict(pitch=(-2.0, 2.0), stretch=(0.85, 1.15), gain_db=(-6.0, 6.0),
 def audio_aug_transforms(pitch=None, stretch=None, gain_db=None, shift=None, noise_snr=None, filter_p=0.3,
                          freq_mask=None, time_mask=None, n_masks=2, p=0.5, background=None, background_snr=(5.0, 30.0),
                          filter_kinds=FILTER_KINDS) -> list:
-    """A preset of batch augmentations, as `aug_transforms` is for images: returns the list to put in
-    `batch_tfms` next to the spectrogram transforms (their `order` puts the waveform ones before and the masks
-    after it). Each waveform augmentation applies to a clip with probability `p`; None (or 0) leaves one out.
+    """A preset of batch augmentations, as `aug_transforms` is for images.
+
+    Put the list in `batch_tfms` next to the spectrogram transforms (their `order` puts the waveform ones before
+    and the masks after it). Each waveform augmentation applies to a clip with probability `p`; None (or 0)
+    leaves one out.
 
     The defaults are conservative, from the study in benchmarks/README.md (d2) (resnet18 from scratch,
     NSynth-GM, both splits, 2 seeds): no augmentation beat none on both splits. The 0.1 preset
@@ -1075,11 +1383,50 @@ def audio_aug_transforms(pitch=None, stretch=None, gain_db=None, shift=None, noi
     was +1.3 points on one split and -1.6 on the other, within the seeds' spread. So by default: that random
     filter alone (every kind, probability `filter_p` 0.3); every other family is an argument away.
 
-    pitch : semitones, e.g. (-2, 2). stretch : rate, e.g. (0.85, 1.15). gain_db : e.g. (-6, 6). shift : fraction of
-    the clip, e.g. 0.1 (rolled). noise_snr : white noise SNR in dB, e.g. (15, 40). filter_p, filter_kinds : a random
-    filter's probability (0.3) and kinds (`FILTER_KINDS`: all seven). freq_mask, time_mask : SpecAugment widths in
-    bins/frames, `n_masks` each, e.g. (0, 6) and (0, 20). background : a folder of background clips to mix in at
-    `background_snr` dB.
+    Parameters
+    ----------
+    pitch : tuple of float, optional
+        Semitones, e.g. (-2, 2) (`PitchShift`; default None: left out).
+    stretch : tuple of float, optional
+        Rate, e.g. (0.85, 1.15) (`TimeStretch`; default None).
+    gain_db : tuple of float, optional
+        dB, e.g. (-6, 6) (`Gain`; default None).
+    shift : float, optional
+        Fraction of the clip, e.g. 0.1 (rolled; `TimeShift`; default None).
+    noise_snr : tuple of float, optional
+        White noise SNR in dB, e.g. (15, 40) (`AddNoise`; default None).
+    filter_p : float
+        A random filter's probability (default 0.3; `RandomFilter`).
+    freq_mask : tuple of int, optional
+        SpecAugment widths in bins, `n_masks` masks, e.g. (0, 6) (`FrequencyMask`; default None).
+    time_mask : tuple of int, optional
+        SpecAugment widths in frames, `n_masks` masks, e.g. (0, 20) (`TimeMask`; default None).
+    n_masks : int
+        Masks of each kind (default 2).
+    p : float
+        Probability of each waveform augmentation but the filter (default 0.5).
+    background : str or Path, optional
+        A folder of background clips to mix in at `background_snr` dB (`AddBackground`; default None).
+    background_snr : tuple of float
+        dB (default (5.0, 30.0)).
+    filter_kinds : sequence of str
+        The random filter's kinds (default `FILTER_KINDS`: all seven).
+
+    Returns
+    -------
+    list of Transform
+        The augmentations, for `batch_tfms`.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, as the transforms are made.
+
+    Examples
+    --------
+    >>> [type(t).__name__ for t in audio_aug_transforms()]
+    ['RandomFilter']
+    >>> tfms = audio_aug_transforms(**FULL_PRESET) + get_frequency_batch_transforms()     # doctest: +SKIP
     """
     t = []
     if pitch: t.append(PitchShift(pitch, p=p))
