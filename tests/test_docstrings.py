@@ -49,7 +49,7 @@ NOT_YET = (
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export',
     'fastai_audio.runtime.compat', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.config', 'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
-    'fastai_audio.runtime.arguments', 
+    'fastai_audio.runtime.arguments',
 )
 
 # What numpydoc.validate reports that this test holds the converted modules to.
