@@ -234,25 +234,78 @@ def _loader_arguments() -> frozenset:
 
 
 def factory_keywords(*factories, extra=('front_end', 'tfms', 'on_error')) -> frozenset:
-    """Every keyword a DataLoaders factory takes: the parameters of `factories` (the factory and those it hands
-    its `**kwargs` to), the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
-    `extra`, the keywords it reads from its `**kwargs` (by default those of the `AudioDataLoaders` factories)."""
+    """Every keyword a DataLoaders factory takes.
+
+    Parameters
+    ----------
+    *factories : callable
+        The factory and those it hands its `**kwargs` to: their parameters count.
+    extra : sequence of str
+        The keywords it reads from its `**kwargs` (default those of the `AudioDataLoaders` factories:
+        'front_end', 'tfms', 'on_error').
+
+    Returns
+    -------
+    frozenset of str
+        Those parameters, the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
+        `extra`.
+    """
     return frozenset(keyword_names(*factories)) | set(AUDIO_SETTINGS) | set(extra) | _loader_arguments()
 
 
 def check_loader_kwargs(kwargs: dict, where: str, own=()):
-    """Raise a TypeError naming each keyword in `kwargs` that fastai's loaders do not take, with the nearest of
-    theirs and of `own` (the arguments of `where`, the factory): fastai's `**kwargs` would otherwise swallow it,
-    and the setting be silently lost. A factory calls it first, before it reads or builds anything."""
+    """Refuse keywords that fastai's loaders do not take, before a factory reads or builds anything.
+
+    fastai's `**kwargs` would otherwise swallow such a keyword, and the setting be silently lost. A factory calls
+    it first.
+
+    Parameters
+    ----------
+    kwargs : dict
+        The keywords given.
+    where : str
+        The factory's name, which starts the message.
+    own : iterable of str
+        The arguments of `where` (default none).
+
+    Raises
+    ------
+    TypeError
+        Naming each unknown keyword, with the nearest of fastai's loader arguments and of `own`.
+    """
     unknown = set(kwargs) - _loader_arguments() - set(own)
     if unknown: raise unknown_keyword_error(unknown, where, _loader_arguments() | set(own),
                                             "neither an audio setting nor an argument of fastai's DataLoaders")
 
 
 def resolve_batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
-    """The batch transforms: `given` (the argument called `name`), or the `alias` in `kwargs`, popped from it
-    (`tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`): both names work, and
-    giving both is a TypeError."""
+    """The batch transforms: `given`, or the `alias` popped from `kwargs`.
+
+    `tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`: both names work.
+
+    Parameters
+    ----------
+    given : list of Transform or None
+        The argument called `name`.
+    kwargs : dict
+        The factory's other keywords; `alias` is popped from it.
+    where : str
+        The factory's name, for the message.
+    name : str
+        The argument's name (default 'batch_tfms').
+    alias : str
+        Its other name (default 'tfms').
+
+    Returns
+    -------
+    list of Transform or None
+        `given`, or the value of `alias`.
+
+    Raises
+    ------
+    TypeError
+        When both are given.
+    """
     if alias not in kwargs: return given
     tfms = kwargs.pop(alias)
     if given is not None: raise TypeError(f'{where}: give {name} or {alias} (the same list), not both')
@@ -283,9 +336,25 @@ def default_num_workers() -> int:
 
 
 def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
-    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders` (`num_workers`: `default_num_workers()`
-    unless given); with `on_error='skip'` unreadable files are left out first and listed in `dls.skipped`
-    (with `'raise'`, the default, the first one stops the run with an error naming it)."""
+    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`.
+
+    Parameters
+    ----------
+    dblock : DataBlock
+        The data block.
+    source : object
+        What `dblock.get_items` reads (a folder, a DataFrame, a list of files...).
+    on_error : {'raise', 'skip'}
+        'skip': unreadable files are left out first and listed in `dls.skipped`; 'raise': the first one stops the
+        run with an error naming it.
+    **kwargs
+        fastai's loader arguments (`num_workers`: `default_num_workers()` unless given).
+
+    Returns
+    -------
+    AudioDataLoaders
+        The loaders.
+    """
     kwargs.setdefault('num_workers', default_num_workers())
     loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
     if loader is not None and loader.sr is None: check_one_rate(items_and_files(source, dblock.get_items, dblock.get_x)[2])
@@ -299,7 +368,20 @@ def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'Au
 
 
 def default_batch_tfms(batch_tfms, sr):
-    "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
+    """The factories' batch transforms: None means the classic log-mel front end at the loader's rate.
+
+    Parameters
+    ----------
+    batch_tfms : list of Transform or None
+        The transforms given; pass [] to keep waveforms.
+    sr : int or None
+        The loader's rate in Hz (None: 16000).
+
+    Returns
+    -------
+    list of Transform
+        `batch_tfms`, or `get_frequency_batch_transforms(sr=sr or 16000)` when it is None.
+    """
     if batch_tfms is not None: return batch_tfms
     return get_frequency_batch_transforms(sr=sr or 16000)
 

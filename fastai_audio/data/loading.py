@@ -141,7 +141,13 @@ class AudioLoader(DispatchShortcut, Transform):
 
     @contextmanager
     def whole_clips(self):
-        "Within this context training items are decoded whole (for sliding windows over training clips)."
+        """Within this context training items are decoded whole (for sliding windows over training clips).
+
+        Yields
+        ------
+        AudioLoader
+            This loader, with `train_slice` off until the context ends.
+        """
         crop, self.train_slice = self.train_slice, None
         try: yield self
         finally: self.train_slice = crop

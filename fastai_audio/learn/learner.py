@@ -67,9 +67,21 @@ _FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
 
 
 def foreign_transforms(dls) -> list[str]:
-    """Names of the transforms that act on validation items or batches but are not the front end's (a user's
-    own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
-    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
+    """Names of the transforms that act on validation items or batches but are not the front end's (a user's own).
+
+    Export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
+    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        The loaders whose validation pipeline is read.
+
+    Returns
+    -------
+    list of str
+        The transforms' class names.
+    """
     out = []
     for stage in (dls.valid.after_item, dls.valid.after_batch):
         for t in stage.fs:
@@ -82,9 +94,28 @@ def foreign_transforms(dls) -> list[str]:
 
 
 def front_end_of(dls) -> FrontEnd:
-    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output: one clip of
-    the data (its first second) through `after_batch`. Loaders without a spectrogram transform give kind
-    'waveform' (the network hears the samples)."""
+    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output.
+
+    One clip of the data (its first second) goes through `after_batch`.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Audio loaders.
+
+    Returns
+    -------
+    FrontEnd
+        The description; loaders without a spectrogram transform give kind 'waveform' (the network hears the
+        samples).
+
+    Raises
+    ------
+    ValueError
+        For empty DataLoaders.
+    NotAudioError
+        When their items are not audio.
+    """
     ds = dls.valid_ds if len(dls.valid_ds) else dls.train_ds
     if not len(ds): raise ValueError('cannot describe the front end of empty DataLoaders (a learner loaded with '
                                      'load_learner carries its spec; build one on data otherwise)')
@@ -173,7 +204,17 @@ class AudioLearner(Learner):
         return self._spec
 
     def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
-        "fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty."
+        """fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty.
+
+        Parameters
+        ----------
+        fname : str or Path
+            The file, under the learner's `path` (default 'export.pkl').
+        pickle_module : module, optional
+            As fastai's `export` (default None: its own).
+        pickle_protocol : int
+            As fastai's `export` (default 2).
+        """
         _ = self.spec
         kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
         return super().export(fname, pickle_protocol=pickle_protocol, **kw)
@@ -189,8 +230,22 @@ class AudioLearner(Learner):
         return window, hop
 
     def to_distributed(self, sync_bn: bool = True, **kwargs):
-        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`); without a
-        GPU, accelerate is asked for CPU processes (gloo)."""
+        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`).
+
+        Without a GPU, accelerate is asked for CPU processes (gloo).
+
+        Parameters
+        ----------
+        sync_bn : bool
+            Replace every batch norm with `nn.SyncBatchNorm` (default True).
+        **kwargs
+            Passed to accelerate's `Accelerator` (`cpu` defaults to True without CUDA).
+
+        Returns
+        -------
+        AudioLearner
+            The learner.
+        """
         from fastai.callback.progress import ProgressCallback
         from fastai.distributed import rank_distrib
         from .distributed import AudioDistributedTrainer
@@ -502,7 +557,29 @@ _PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: lear
 
 
 def speed_options(learn, mixed_precision=None, channels_last=False, compile=False):
-    "`learn` set up for speed (`SPEED_OPTIONS`, see `audio_learner`): mixed precision, channels-last, `torch.compile`."
+    """`learn` set up for speed (`SPEED_OPTIONS`, see `audio_learner`).
+
+    Parameters
+    ----------
+    learn : Learner
+        The learner, changed in place.
+    mixed_precision : {None, 'fp16', 'bf16'}
+        Mixed precision (default None: float32).
+    channels_last : bool
+        Add fastai's `ChannelsLast` (default False).
+    compile : bool or dict
+        Add `CompileModel`, with these `torch.compile` arguments for a dict (default False).
+
+    Returns
+    -------
+    Learner
+        `learn`.
+
+    Raises
+    ------
+    ValueError
+        For a `mixed_precision` other than None, 'fp16' or 'bf16'.
+    """
     if mixed_precision is not None:
         if mixed_precision not in _PRECISIONS:
             raise ValueError(f"mixed_precision must be None, 'fp16' or 'bf16', got {mixed_precision!r}")
@@ -661,11 +738,27 @@ _BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
 
 
 def check_learner_kwargs(kwargs: dict, arch, where: str = 'audio_learner'):
-    """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded:
-    `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio
-    backbone also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
-    `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its
-    models take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling."""
+    """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded.
+
+    `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio backbone
+    also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
+    `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its models
+    take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling.
+
+    Parameters
+    ----------
+    kwargs : dict
+        The keywords given.
+    arch : callable, str or nn.Module
+        The architecture, as for `audio_learner`.
+    where : str
+        The factory's name, which starts the message (default 'audio_learner').
+
+    Raises
+    ------
+    TypeError
+        Naming each keyword refused and the nearest known one.
+    """
     from fastai.vision.learner import create_timm_model
     from ..backbones.registry import is_audio_model
     known = keyword_names(audio_learner) | set(LEARNER_ARGUMENTS)
@@ -827,7 +920,20 @@ class MultiLabelInterpretation(Interpretation):
         return self._probs_targs
 
     def plot_per_class(self, thresh: float = 0.5, figsize=None):
-        "Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom."
+        """Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom.
+
+        Parameters
+        ----------
+        thresh : float
+            Decision threshold of the F1 (default 0.5).
+        figsize : tuple of float, optional
+            Figure size in inches (default None: 6 wide, 0.3 a label high, at least 2.5).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         import matplotlib.pyplot as plt
         df = self.per_class(thresh).iloc[::-1]
         fig, ax = plt.subplots(figsize=figsize or (6, max(2.5, 0.3 * len(df))))

@@ -1036,7 +1036,20 @@ class Reverb(RandomAudioTransform):
         return self._banks[key]
 
     def draw(self, x, sr):
-        "`ir` `(batch, ir_samples)`, on `x`'s device: a random file's, or a synthetic one of a random RT60."
+        """The impulse responses of the picked examples: a random file's, or a synthetic one of a random RT60.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The picked examples (their shape and device are read).
+        sr : int
+            The batch's sample rate in Hz.
+
+        Returns
+        -------
+        dict
+            `{'ir': tensor (batch, ir_samples)}`, on `x`'s device.
+        """
         if self.files is not None:
             return {'ir': self._irs(sr, x.device)[torch.randint(len(self.files), (len(x),)).to(x.device)]}
         n_ir = min(x.shape[-1], seconds_to_samples(max(_bounds(self.rt60)), sr))

@@ -97,7 +97,22 @@ class AudioSpectrogram(TensorImageBase):
 
 
 def rewrap_spectrogram(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
-    "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
+    """`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied.
+
+    Parameters
+    ----------
+    like : AudioSpectrogram
+        Whose metadata is kept.
+    data : torch.Tensor
+        The new values.
+    **changes
+        Metadata replaced (e.g. `settings=`).
+
+    Returns
+    -------
+    AudioSpectrogram
+        The wrapped values.
+    """
     return AudioSpectrogram(data, **{**like.__dict__, **changes})
 
 
