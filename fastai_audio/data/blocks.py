@@ -451,7 +451,7 @@ class AudioDataLoaders(DataLoaders):
     path : str or Path
         The dataset's root folder (default '.').
     device : torch.device, optional
-        Where batches go (default None: fastai's default device).
+        Where batches go; moves every loader there (default None: the loaders keep their own device).
 
     Examples
     --------
