@@ -22,13 +22,63 @@ __all__ = ['main', 'train_folder', 'sed_demo', 'bench']
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
                  num_workers=None, seed=0, export=True, progress='auto', aug=False):
-    """Train `arch` on `data/train`, validate on `data/valid` (labels from regex `label_re` on file names, or
-    the parent folder when None), write `confusion_matrix.png` (and, with `export`, the safe `model/` folder
-    and fastai's pickled `export.pkl`) under `out`. `progress`: 'auto' (progress bars on a terminal, one plain
-    line an epoch when the output goes to a file), 'bar' or 'lines'.
-    `hop_length` is in samples. `aug` adds `audio_aug_transforms()` (the preset's
-    defaults; see benchmarks/README.md (d) for what they gained or cost). The exported model scores what `learn.predict` scores:
-    windows of `duration`, or whole clips when clips keep their length. Returns `(learner, valid accuracy)`."""
+    """Train `arch` on `data/train`, validate on `data/valid`, and write the results under `out`.
+
+    Writes `confusion_matrix.png` (and, with `export`, the safe `model/` folder and fastai's pickled
+    `export.pkl`) under `out`. The exported model scores what `learn.predict` scores: windows of `duration`,
+    or whole clips when clips keep their length. What `fastai-audio train` runs.
+
+    Parameters
+    ----------
+    data : str or Path
+        The dataset's folder, holding the `train` and `valid` folders.
+    out : str or Path
+        Where the outputs go (created if needed).
+    label_re : str, optional
+        Regex whose first group, searched in each file name, is the label (default None: the parent folder).
+    train : str
+        The training folder under `data` (default 'train').
+    valid : str
+        The validation folder under `data` (default 'valid').
+    arch : str or callable
+        A torchvision architecture's name in `fastai.vision.models` (default 'resnet18'); any other value goes
+        to `audio_learner` as it is.
+    pretrained : bool
+        Start from ImageNet weights and `fine_tune` (default True); else `fit_one_cycle` from scratch.
+    epochs : int
+        Epochs (default 3).
+    bs : int
+        Batch size (default 64).
+    lr : float, optional
+        Learning rate (default None: 2e-3 as `fine_tune`'s base_lr when pretrained, else 1e-3).
+    sr : int
+        Sample rate in Hz to load at (default 16000).
+    duration : float, optional
+        Seconds to crop/pad to (default None: clips keep their length).
+    n_fft : int
+        FFT size of the log-mel front end (default 1024).
+    hop_length : int
+        Hop of the front end, in samples (default 256).
+    n_mels : int
+        Mel bands (default 40).
+    num_workers : int, optional
+        Loader worker processes (default None: `default_num_workers()`).
+    seed : int
+        Seed of `set_seed(seed, reproducible=True)` (default 0).
+    export : bool
+        Write `model/` and `export.pkl` (default True).
+    progress : {'auto', 'bar', 'lines'}
+        'auto' (default: progress bars on a terminal, one plain line an epoch when the output goes to a file),
+        'bar' or 'lines'.
+    aug : bool
+        Add `audio_aug_transforms()` (the preset's defaults; see benchmarks/README.md (d) for what they gained
+        or cost; default False).
+
+    Returns
+    -------
+    tuple
+        `(learner, valid accuracy)`.
+    """
     import matplotlib.pyplot as plt
     from . import core  # noqa: F401  (first: it imports fastai without fastai's own deprecation noise)
     from fastai.interpret import ClassificationInterpretation
@@ -76,10 +126,31 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
 
 
 def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', seed: int = 0):
-    """Sound event detection, offline: soundscapes of 4 s made from the synthetic classes (training scapes from the
-    training clips, validation scapes from the validation clips), a resnet18 frame-level model from scratch,
-    event- and segment-based F1 printed, `events.png` (one validation scape: spectrogram, event roll,
-    probabilities) and `valid_events.csv` written under `out`. Returns `(learner, {'event_f1', 'segment_f1'})`."""
+    """Sound event detection, offline: what `fastai-audio demo --task sed` runs.
+
+    Soundscapes of 4 s made from the synthetic classes (training scapes from the training clips, validation
+    scapes from the validation clips), a resnet18 frame-level model from scratch, event- and segment-based F1
+    printed, `events.png` (one validation scape: spectrogram, event roll, probabilities) and
+    `valid_events.csv` written under `out`.
+
+    Parameters
+    ----------
+    out : str or Path
+        Where the clips, soundscapes and outputs go.
+    epochs : int
+        Epochs (default 6).
+    n_scapes : int
+        Training soundscapes (default 120); validation ones: max(4, n_scapes // 5).
+    progress : {'auto', 'bar', 'lines'}
+        How progress is shown (default 'auto'); see `set_progress`.
+    seed : int
+        Seed of the data and of the training (default 0).
+
+    Returns
+    -------
+    tuple
+        `(learner, {'event_f1': float, 'segment_f1': float})`.
+    """
     import matplotlib.pyplot as plt
     import shutil
     from . import core  # noqa: F401  (first: it imports fastai without fastai's own deprecation noise)
@@ -177,7 +248,26 @@ def _benchmarks_dir() -> Path | None:
 
 
 def bench(name=None, args=()) -> int:
-    "Run benchmarks/NAME.py with `args` in this interpreter; without NAME, list the benchmarks and their first lines."
+    """Run benchmarks/NAME.py in this interpreter: what `fastai-audio bench` runs.
+
+    Parameters
+    ----------
+    name : str, optional
+        The benchmark script's name without .py (default None: list the benchmarks and their first lines).
+    args : sequence of str
+        The script's command-line arguments (default none).
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    SystemExit
+        With a message when there is no benchmarks/ folder (they ship with the source checkout) or no
+        benchmark `name`.
+    """
     import runpy
     d = _benchmarks_dir()
     if d is None: sys.exit('fastai-audio bench: no benchmarks/ folder found (they ship with the source checkout)')
@@ -197,6 +287,23 @@ def bench(name=None, args=()) -> int:
 
 
 def main(argv=None):
+    """The `fastai-audio` console command: `demo`, `demo --task sed`, `train` or `bench`.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (default None: `sys.argv[1:]`).
+
+    Returns
+    -------
+    int
+        0, the exit status.
+
+    Raises
+    ------
+    SystemExit
+        For bad arguments (argparse's), a `train` DATA_DIR that is not a folder, or `bench` errors.
+    """
     args = _parser().parse_args(argv)
     if args.cmd == 'bench': return bench(args.name, args.args)
     if args.cmd == 'demo' and args.task == 'sed':

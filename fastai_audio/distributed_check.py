@@ -16,6 +16,18 @@ __all__ = ['main']
 
 
 def main(out: str, data: str | None = None):
+    """Train the classic recipe for one epoch under `distrib_ctx` and write what this process saw.
+
+    Writes JSON to `{out}.rank{r}`: rank, world size, training batches, their shapes, training clips and the
+    final weights' checksum.
+
+    Parameters
+    ----------
+    out : str
+        The path the per-rank JSON files are named after.
+    data : str, optional
+        A dataset folder laid out like NSynth (default None: a small synthetic one made next to `out`).
+    """
     import torch
     from fastai.distributed import num_distrib, rank_distrib
     from fastai.callback.core import Callback

@@ -38,9 +38,29 @@ __internal__ = ('AUDIO_SETTINGS', 'factory_keywords', 'check_loader_kwargs', 're
 
 
 class AudioDL(TfmdDL):
-    """fastai's `TfmdDL`, with the host-to-device copy of each batch made non-blocking when its memory is pinned
-    (`pin_memory=True`, the default of `AudioBlock` when CUDA is available): the CPU goes on queueing the
-    spectrogram kernels while the waveforms travel. Batches are otherwise exactly `TfmdDL`'s."""
+    """fastai's `TfmdDL`, with a non-blocking host-to-device copy of pinned batches.
+
+    When a batch's memory is pinned (`pin_memory=True`, the default of `AudioBlock` when CUDA is available) the
+    copy to the device is made non-blocking: the CPU goes on queueing the spectrogram kernels while the
+    waveforms travel. Batches are otherwise exactly `TfmdDL`'s, and so is the constructor.
+
+    Parameters
+    ----------
+    dataset : Datasets
+        The items to load (map- or iterable-style).
+    bs : int
+        Batch size (default 64).
+    shuffle : bool
+        Shuffle the items each epoch (default False).
+    num_workers : int, optional
+        Worker processes (default None: fastai's `min(16, defaults.cpus)`).
+    verbose : bool
+        Print fastai's verbose logs (default False).
+    do_setup : bool
+        Run `setup()` of the batch transforms (default True).
+    **kwargs
+        Other arguments of fastai's `DataLoader` (`pin_memory`, `device`, `before_batch`...).
+    """
     def __iter__(self):
         if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
             yield from super().__iter__()
@@ -49,9 +69,22 @@ class AudioDL(TfmdDL):
 
 
 def class_balance_weights(dset) -> torch.Tensor:
-    """A sampling weight per item of a fastai `Datasets` `dset` `(items,)`, so that every class is drawn about as
-    often: 1 / (items of its class); for multi-label targets the mean of that over the item's labels (an item
-    without a label weighs as a class of its own). Read from the targets only: no audio is decoded."""
+    """A sampling weight per item, so that every class is drawn about as often.
+
+    The weight of an item is 1 / (items of its class); for multi-label targets the mean of that over the item's
+    labels (an item without a label weighs as a class of its own). Read from the targets only: no audio is
+    decoded.
+
+    Parameters
+    ----------
+    dset : Datasets
+        A fastai `Datasets` whose last pipeline gives the targets (class indices or one-hot multi-labels).
+
+    Returns
+    -------
+    torch.Tensor
+        The weights, shape `(items,)` (empty for an empty `dset`).
+    """
     ys = [torch.as_tensor(dset.tls[-1][i]).as_subclass(torch.Tensor) for i in range(len(dset))]
     if not ys: return torch.zeros(0)
     if ys[0].ndim == 0:                                              # one label: a class index
@@ -65,9 +98,24 @@ def class_balance_weights(dset) -> torch.Tensor:
 
 
 class BalancedAudioDL(AudioDL):
-    """An `AudioDL` whose shuffled epochs draw `n` items with replacement, item i with probability proportional
-    to `wgts[i]` (default `class_balance_weights`: every class about equally often), from the loader's own
-    random state (so `set_seed` and `Checkpoint` reproduce it). Unshuffled (validation) order is unchanged."""
+    """An `AudioDL` whose shuffled epochs draw items with replacement, weighted.
+
+    Each shuffled epoch draws `n` items with replacement, item i with probability proportional to `wgts[i]`,
+    from the loader's own random state (so `set_seed` and `Checkpoint` reproduce it). Unshuffled (validation)
+    order is unchanged.
+
+    Parameters
+    ----------
+    dataset : Datasets, optional
+        The items to load.
+    bs : int, optional
+        Batch size.
+    wgts : sequence of float, optional
+        A sampling weight per item, shape `(items,)` (default None: `class_balance_weights(dataset)`, every
+        class about equally often).
+    **kwargs
+        The other arguments of `AudioDL`.
+    """
     def __init__(self, dataset=None, bs=None, wgts=None, **kwargs):
         self.wgts = (class_balance_weights(dataset) if wgts is None else torch.as_tensor(wgts, dtype=torch.float)).tolist()
         super().__init__(dataset=dataset, bs=bs, **kwargs)
@@ -80,17 +128,49 @@ class BalancedAudioDL(AudioDL):
 def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
                valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
                quality: str = 'HQ') -> TransformBlock:
-    """A `TransformBlock` for audio files: decoded to `AudioTensor`s at `sr` Hz (default 16000; None keeps each
-    file's rate), `mono` by default, and cut or padded to `duration` seconds (`AudioCropPad` with `train_crop`,
-    `valid_crop` and `pad`). With `duration=None` clips keep their length and each batch is zero-padded to
-    its longest clip (with `pad`: zeros, whose extent the batch records in `lengths`, or the clip repeated;
-    see `pad_to_longest`). `cache` (None, 'ram' or a folder) keeps decoded clips: see `AudioLoader`.
+    """A `TransformBlock` for audio files, decoded to `AudioTensor`s and cut or padded to one length.
 
-    resample : 'host' (default): files at another rate are resampled to `sr` as they are decoded, with soxr at
-        `quality` ('QQ', 'LQ', 'MQ', 'HQ' or 'VHQ': quicker to slower and cleaner). 'device': files are decoded
-        at their own rate (all files of one rate, e.g. a 44.1 kHz dataset) and the batch goes to `sr` in a
-        `Resample` batch transform, on the device, before any augmentation or spectrogram.
-    Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when CUDA is available."""
+    With `duration=None` clips keep their length and each batch is padded to its longest clip (see
+    `pad_to_longest`). Its loaders are `AudioDL`s, with pinned memory (non-blocking copies) by default when
+    CUDA is available.
+
+    Parameters
+    ----------
+    sr : int, optional
+        Sample rate in Hz to decode at (default 16000; None keeps each file's rate).
+    duration : float, optional
+        Seconds to cut or pad each clip to, by `AudioCropPad` with `train_crop`, `valid_crop` and `pad`
+        (default None: clips keep their length).
+    mono : bool
+        Mix down to one channel (default True).
+    train_crop : str
+        Where training clips are cut (default 'random'); see `AudioCropPad`.
+    valid_crop : str
+        Where validation clips are cut (default 'start'); see `AudioCropPad`.
+    pad : str
+        How short clips are padded (default 'zeros'): by `AudioCropPad` with a `duration`; with
+        `duration=None`, each batch to its longest clip, with zeros, whose extent the batch records in
+        `lengths`, or the clip repeated (see `pad_to_longest`).
+    cache : None, 'ram' or str or Path, optional
+        Keep decoded clips in memory or in a folder (default None); see `AudioLoader`.
+    resample : {'host', 'device'}
+        'host' (default): files at another rate are resampled to `sr` as they are decoded, with soxr at
+        `quality`. 'device': files are decoded at their own rate (all files of one rate, e.g. a 44.1 kHz
+        dataset) and the batch goes to `sr` in a `Resample` batch transform, on the device, before any
+        augmentation or spectrogram.
+    quality : {'QQ', 'LQ', 'MQ', 'HQ', 'VHQ'}
+        soxr's resampling quality, quicker to slower and cleaner (default 'HQ').
+
+    Returns
+    -------
+    TransformBlock
+        The block, for a fastai `DataBlock`.
+
+    Raises
+    ------
+    ValueError
+        If `resample` is neither 'host' nor 'device', or is 'device' with `sr=None`.
+    """
     if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
     if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
     item_tfms = [AudioCropPad(duration, train_crop, valid_crop, pad)] if duration else []
@@ -109,9 +189,20 @@ AUDIO_SETTINGS = ('train_crop', 'valid_crop', 'pad', 'cache', 'resample', 'quali
 
 
 def is_multi_label(obj) -> bool:
-    """The package's one multi-label rule. For DataLoaders (or Datasets): True when their targets are one-hot
-    multi-labels (a `MultiCategoryBlock`: the last target pipeline holds `OneHotEncode`). For a target itself:
-    True for a decoded `MultiCategory` or an encoded `TensorMultiCategory` (what those loaders give)."""
+    """The package's one multi-label rule.
+
+    Parameters
+    ----------
+    obj : DataLoaders, Datasets or target
+        DataLoaders (or Datasets), or one target.
+
+    Returns
+    -------
+    bool
+        For DataLoaders (or Datasets): True when their targets are one-hot multi-labels (a `MultiCategoryBlock`:
+        the last target pipeline holds `OneHotEncode`). For a target itself: True for a decoded `MultiCategory`
+        or an encoded `TensorMultiCategory` (what those loaders give).
+    """
     from fastai.data.transforms import MultiCategory, OneHotEncode
     from fastai.torch_core import TensorMultiCategory
     if isinstance(obj, (MultiCategory, TensorMultiCategory)): return True
@@ -143,25 +234,78 @@ def _loader_arguments() -> frozenset:
 
 
 def factory_keywords(*factories, extra=('front_end', 'tfms', 'on_error')) -> frozenset:
-    """Every keyword a DataLoaders factory takes: the parameters of `factories` (the factory and those it hands
-    its `**kwargs` to), the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
-    `extra`, the keywords it reads from its `**kwargs` (by default those of the `AudioDataLoaders` factories)."""
+    """Every keyword a DataLoaders factory takes.
+
+    Parameters
+    ----------
+    *factories : callable
+        The factory and those it hands its `**kwargs` to: their parameters count.
+    extra : sequence of str
+        The keywords it reads from its `**kwargs` (default those of the `AudioDataLoaders` factories:
+        'front_end', 'tfms', 'on_error').
+
+    Returns
+    -------
+    frozenset of str
+        Those parameters, the `AudioBlock` settings (`AUDIO_SETTINGS`), the arguments of fastai's loaders, and
+        `extra`.
+    """
     return frozenset(keyword_names(*factories)) | set(AUDIO_SETTINGS) | set(extra) | _loader_arguments()
 
 
 def check_loader_kwargs(kwargs: dict, where: str, own=()):
-    """Raise a TypeError naming each keyword in `kwargs` that fastai's loaders do not take, with the nearest of
-    theirs and of `own` (the arguments of `where`, the factory): fastai's `**kwargs` would otherwise swallow it,
-    and the setting be silently lost. A factory calls it first, before it reads or builds anything."""
+    """Refuse keywords that fastai's loaders do not take, before a factory reads or builds anything.
+
+    fastai's `**kwargs` would otherwise swallow such a keyword, and the setting be silently lost. A factory calls
+    it first.
+
+    Parameters
+    ----------
+    kwargs : dict
+        The keywords given.
+    where : str
+        The factory's name, which starts the message.
+    own : iterable of str
+        The arguments of `where` (default none).
+
+    Raises
+    ------
+    TypeError
+        Naming each unknown keyword, with the nearest of fastai's loader arguments and of `own`.
+    """
     unknown = set(kwargs) - _loader_arguments() - set(own)
     if unknown: raise unknown_keyword_error(unknown, where, _loader_arguments() | set(own),
                                             "neither an audio setting nor an argument of fastai's DataLoaders")
 
 
 def resolve_batch_tfms(given, kwargs: dict, where: str, name: str = 'batch_tfms', alias: str = 'tfms'):
-    """The batch transforms: `given` (the argument called `name`), or the `alias` in `kwargs`, popped from it
-    (`tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`): both names work, and
-    giving both is a TypeError."""
+    """The batch transforms: `given`, or the `alias` popped from `kwargs`.
+
+    `tfms` is fastai v1's and `databunch`'s name for the factories' `batch_tfms`: both names work.
+
+    Parameters
+    ----------
+    given : list of Transform or None
+        The argument called `name`.
+    kwargs : dict
+        The factory's other keywords; `alias` is popped from it.
+    where : str
+        The factory's name, for the message.
+    name : str
+        The argument's name (default 'batch_tfms').
+    alias : str
+        Its other name (default 'tfms').
+
+    Returns
+    -------
+    list of Transform or None
+        `given`, or the value of `alias`.
+
+    Raises
+    ------
+    TypeError
+        When both are given.
+    """
     if alias not in kwargs: return given
     tfms = kwargs.pop(alias)
     if given is not None: raise TypeError(f'{where}: give {name} or {alias} (the same list), not both')
@@ -175,19 +319,42 @@ class _TensorsPass(DispatchShortcut, ToTensor):
 
 
 def default_num_workers() -> int:
-    """Worker processes when `num_workers` is not given: fastai's (`min(16, defaults.cpus)`), except 0 when
-    training runs on a CPU of two cores or fewer, where workers take the cores from the training threads (2 cores,
-    2026-12-01: an on-the-fly epoch x1.06 of the precomputed one with 0 workers, x1.21 with 2;
-    `benchmarks/README.md` (k))."""
+    """Worker processes when `num_workers` is not given.
+
+    Fastai's number, except 0 when training runs on a CPU of two cores or fewer, where workers take the cores
+    from the training threads (2 cores, 2026-12-01: an on-the-fly epoch x1.06 of the precomputed one with 0
+    workers, x1.21 with 2; `benchmarks/README.md` (k)).
+
+    Returns
+    -------
+    int
+        `min(16, defaults.cpus)`, or 0 without CUDA on two cores or fewer.
+    """
     from fastai.torch_core import defaults
     if not torch.cuda.is_available() and defaults.cpus <= 2: return 0          # the cores this process may use
     return min(16, defaults.cpus)
 
 
 def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'AudioDataLoaders':
-    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders` (`num_workers`: `default_num_workers()`
-    unless given); with `on_error='skip'` unreadable files are left out first and listed in `dls.skipped`
-    (with `'raise'`, the default, the first one stops the run with an error naming it)."""
+    """`dblock.dataloaders(source, **kwargs)` as `AudioDataLoaders`.
+
+    Parameters
+    ----------
+    dblock : DataBlock
+        The data block.
+    source : object
+        What `dblock.get_items` reads (a folder, a DataFrame, a list of files...).
+    on_error : {'raise', 'skip'}
+        'skip': unreadable files are left out first and listed in `dls.skipped`; 'raise': the first one stops the
+        run with an error naming it.
+    **kwargs
+        fastai's loader arguments (`num_workers`: `default_num_workers()` unless given).
+
+    Returns
+    -------
+    AudioDataLoaders
+        The loaders.
+    """
     kwargs.setdefault('num_workers', default_num_workers())
     loader = next((t for tfms in dblock.type_tfms for t in tfms if isinstance(t, AudioLoader)), None)
     if loader is not None and loader.sr is None: check_one_rate(items_and_files(source, dblock.get_items, dblock.get_x)[2])
@@ -201,7 +368,20 @@ def build_dataloaders(dblock: DataBlock, source, on_error: str, **kwargs) -> 'Au
 
 
 def default_batch_tfms(batch_tfms, sr):
-    "None means the classic log-mel front end at the loader's rate; pass [] to keep waveforms."
+    """The factories' batch transforms: None means the classic log-mel front end at the loader's rate.
+
+    Parameters
+    ----------
+    batch_tfms : list of Transform or None
+        The transforms given; pass [] to keep waveforms.
+    sr : int or None
+        The loader's rate in Hz (None: 16000).
+
+    Returns
+    -------
+    list of Transform
+        `batch_tfms`, or `get_frequency_batch_transforms(sr=sr or 16000)` when it is None.
+    """
     if batch_tfms is not None: return batch_tfms
     return get_frequency_batch_transforms(sr=sr or 16000)
 
@@ -250,31 +430,86 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 
 
 class AudioDataLoaders(DataLoaders):
-    """`DataLoaders` for audio classification, built like `ImageDataLoaders`. Each factory takes the audio
-    settings `sr` (Hz, default 16000), `duration` (seconds, None keeps lengths), `mono`, and `batch_tfms`
-    (or `tfms`, its fastai v1 name; None: `get_frequency_batch_transforms(sr=sr)`, i.e. normalised
-    40-band log-mel on the batch's device; [] keeps waveforms), every other `AudioBlock` setting as a keyword
-    (`train_crop=`, `valid_crop=`, `pad=`, `cache=` (None, 'ram' or a folder: keep decoded clips, see
-    `AudioLoader`), `resample=` ('host' or 'device') and `quality=` (soxr's)) and `on_error=` ('raise', the
-    default: an unreadable file stops the run with an error that names it; 'skip': every file is decoded once
-    up front, the unreadable ones are left out with a warning and listed with their reasons in `dls.skipped`).
-    Other keywords go to fastai's loaders (`bs`, `num_workers`, `shuffle`...); one that neither takes is a
-    TypeError naming it and the nearest known name, raised before anything is read."""
+    """`DataLoaders` for audio classification, built like `ImageDataLoaders`.
+
+    Build them with a factory (`from_folder`, `from_path_func`, `from_name_re`, `from_df`, `from_csv`) rather
+    than the constructor. Each factory takes the audio settings `sr` (Hz, default 16000), `duration` (seconds,
+    None keeps lengths), `mono`, and `batch_tfms` (or `tfms`, its fastai v1 name; None:
+    `get_frequency_batch_transforms(sr=sr)`, i.e. normalised 40-band log-mel on the batch's device; [] keeps
+    waveforms), every other `AudioBlock` setting as a keyword (`train_crop=`, `valid_crop=`, `pad=`, `cache=`
+    (None, 'ram' or a folder: keep decoded clips, see `AudioLoader`), `resample=` ('host' or 'device') and
+    `quality=` (soxr's)) and `on_error=` ('raise', the default: an unreadable file stops the run with an error
+    that names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
+    and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`,
+    `num_workers`, `shuffle`...); one that neither takes is a TypeError naming it and the nearest known name,
+    raised before anything is read.
+
+    Parameters
+    ----------
+    *loaders : DataLoader
+        The loaders, training first, then validation.
+    path : str or Path
+        The dataset's root folder (default '.').
+    device : torch.device, optional
+        Where batches go; moves every loader there (default None: the loaders keep their own device).
+
+    Examples
+    --------
+    >>> dls = AudioDataLoaders.from_folder(path, sr=16000, duration=4, bs=64)     # doctest: +SKIP
+    >>> dls.show_batch()                                                          # doctest: +SKIP
+    """
 
     @classmethod
     def from_dls(cls, dls: DataLoaders) -> 'AudioDataLoaders':
-        "The same loaders as an `AudioDataLoaders`."
+        """The same loaders as an `AudioDataLoaders`.
+
+        Parameters
+        ----------
+        dls : DataLoaders
+            fastai loaders; returned as they are if they already are `AudioDataLoaders`.
+
+        Returns
+        -------
+        AudioDataLoaders
+            Their loaders, `path` and `device`.
+        """
         return dls if isinstance(dls, cls) else cls(*dls.loaders, path=dls.path, device=dls.device)
 
     def class_balanced(self, wgts=None) -> 'AudioDataLoaders':
-        """These loaders with a class-balanced training loader (`BalancedAudioDL`: each class drawn about equally
-        often, by `class_balance_weights` unless `wgts` are given); validation is left as it is."""
+        """These loaders with a class-balanced training loader.
+
+        Parameters
+        ----------
+        wgts : sequence of float, optional
+            A sampling weight per training item, shape `(items,)` (default None: `class_balance_weights`).
+
+        Returns
+        -------
+        AudioDataLoaders
+            New loaders whose training loader is a `BalancedAudioDL` (each class drawn about equally often);
+            validation is left as it is.
+        """
         train = self.train.new(self.train.dataset, cls=BalancedAudioDL, wgts=wgts)
         return type(self)(train, *self.loaders[1:], path=self.path, device=self.device)
 
     def show_batch(self, b=None, max_n=9, **kwargs):
         """Show `max_n` items of a training batch (spectrograms with time and frequency axes, and labels).
-        A number as first argument is `max_n`, as fastai v1's `data.show_batch(rows)`."""
+
+        Parameters
+        ----------
+        b : tuple or int, optional
+            The batch to show (default None: one drawn from the training loader). A number is `max_n`, as
+            fastai v1's `data.show_batch(rows)`.
+        max_n : int
+            Items shown (default 9).
+        **kwargs
+            Passed to the training loader's `show_batch` (`nrows`, `ncols`, `figsize`...).
+
+        Returns
+        -------
+        object
+            What the training loader's `show_batch` returns.
+        """
         if isinstance(b, int): b, max_n = None, b
         return self.train.show_batch(b=b, max_n=max_n, **kwargs)
 
@@ -302,9 +537,61 @@ class AudioDataLoaders(DataLoaders):
     @delegates(DataLoaders.from_dblock)
     def from_folder(cls, path, train='train', valid='valid', valid_pct=None, seed=None, vocab=None,
                     sr=16000, duration=None, mono=True, item_tfms=None, batch_tfms=None, **kwargs):
-        """Audio files under `path`, labelled by parent folder, split by the `train`/`valid` folders, or, with
-        `valid_pct`, `valid_pct` of them held out at random (class folders directly under `path`). Without
-        `valid_pct` and without those folders, a FileNotFoundError says what was looked for and what was found."""
+        """Audio files under `path`, labelled by parent folder.
+
+        They are split by the `train`/`valid` folders, or, with `valid_pct`, `valid_pct` of them are held out at
+        random (class folders directly under `path`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The dataset's root folder.
+        train : str
+            The training folder under `path` (default 'train').
+        valid : str
+            The validation folder under `path` (default 'valid').
+        valid_pct : float, optional
+            Fraction held out at random instead of the folder split (default None: split by folders).
+        seed : int, optional
+            Seed of the random split (default None).
+        vocab : list of str, optional
+            The classes, in order (default None: those found, sorted).
+        sr : int, optional
+            Sample rate in Hz to load at (default 16000; None keeps each file's rate).
+        duration : float, optional
+            Seconds to crop/pad to (default None: keep lengths, batches padded to their longest clip).
+        mono : bool
+            Mix down to one channel (default True).
+        item_tfms : list of Transform, optional
+            Extra item transforms (default None).
+        batch_tfms : list of Transform, optional
+            Batch transforms, also accepted as `tfms=` (default None: `get_frequency_batch_transforms(sr=sr)`,
+            normalised 40-band log-mel; [] keeps waveforms).
+        **kwargs
+            `front_end=` (a `FrontEnd` or a backbone's name: its rate and its batch transforms), `on_error=`
+            ('raise' or 'skip'), the other `AudioBlock` settings, and fastai's loader arguments (`bs`,
+            `num_workers`, `shuffle`...).
+
+        Returns
+        -------
+        AudioDataLoaders
+            The training and validation loaders.
+
+        Raises
+        ------
+        FileNotFoundError
+            Without `valid_pct` and without those folders: it says what was looked for and what was found.
+        ValueError
+            If the split folders hold audio files directly rather than in class folders.
+        TypeError
+            For a keyword that neither the factory nor fastai's loaders take, naming the nearest known one.
+
+        Examples
+        --------
+        >>> dls = AudioDataLoaders.from_folder(path, valid_pct=0.2, seed=0, sr=16000, duration=4,   # doctest: +SKIP
+        ...                                    bs=32)
+        >>> learn = audio_learner(dls, 'resnet18')                                            # doctest: +SKIP
+        """
         check_loader_kwargs(kwargs, 'AudioDataLoaders.from_folder', factory_keywords(cls.from_folder))
         if valid_pct is None: _check_split_folders(path, train, valid)
         splitter = GrandparentSplitter(train_name=train, valid_name=valid) if valid_pct is None else \
@@ -317,7 +604,46 @@ class AudioDataLoaders(DataLoaders):
     @delegates(DataLoaders.from_dblock)
     def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
                        mono=True, item_tfms=None, batch_tfms=None, **kwargs):
-        "Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random."
+        """Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random.
+
+        Parameters
+        ----------
+        path : str or Path
+            The dataset's root folder.
+        fnames : list of Path
+            The audio files.
+        label_func : callable
+            Gives each file's label from its path.
+        valid_pct : float
+            Fraction held out at random for validation (default 0.2).
+        seed : int, optional
+            Seed of the random split (default None).
+        sr : int, optional
+            Sample rate in Hz to load at (default 16000; None keeps each file's rate).
+        duration : float, optional
+            Seconds to crop/pad to (default None: keep lengths, batches padded to their longest clip).
+        mono : bool
+            Mix down to one channel (default True).
+        item_tfms : list of Transform, optional
+            Extra item transforms (default None).
+        batch_tfms : list of Transform, optional
+            Batch transforms, also accepted as `tfms=` (default None: `get_frequency_batch_transforms(sr=sr)`,
+            normalised 40-band log-mel; [] keeps waveforms).
+        **kwargs
+            `front_end=` (a `FrontEnd` or a backbone's name: its rate and its batch transforms), `on_error=`
+            ('raise' or 'skip'), the other `AudioBlock` settings, and fastai's loader arguments (`bs`,
+            `num_workers`, `shuffle`...).
+
+        Returns
+        -------
+        AudioDataLoaders
+            The training and validation loaders.
+
+        Raises
+        ------
+        TypeError
+            For a keyword that neither the factory nor fastai's loaders take, naming the nearest known one.
+        """
         check_loader_kwargs(kwargs, 'AudioDataLoaders.from_path_func', factory_keywords(cls.from_path_func))
         return cls._from('from_path_func', fnames, path, None, None, label_func, RandomSplitter(valid_pct, seed=seed), sr, duration,
                          mono, None, None, item_tfms, batch_tfms, **kwargs)
@@ -325,7 +651,31 @@ class AudioDataLoaders(DataLoaders):
     @classmethod
     @delegates(DataLoaders.from_dblock)
     def from_name_re(cls, path, fnames, pat, **kwargs):
-        "Files `fnames` labelled by the first group of regex `pat` matched on each path."
+        """Files `fnames` labelled by the first group of regex `pat` matched on each path.
+
+        Parameters
+        ----------
+        path : str or Path
+            The dataset's root folder.
+        fnames : list of Path
+            The audio files.
+        pat : str
+            A regular expression with at least one group; the first group is the label.
+        **kwargs
+            The arguments of `from_path_func` (`valid_pct`, `seed`, `sr`, `duration`...).
+
+        Returns
+        -------
+        AudioDataLoaders
+            The training and validation loaders.
+
+        Raises
+        ------
+        ValueError
+            If `pat` has no group, or (when the items are read) does not match a file.
+        TypeError
+            For a keyword that neither the factory nor fastai's loaders take, naming the nearest known one.
+        """
         check_loader_kwargs(kwargs, 'AudioDataLoaders.from_name_re', factory_keywords(cls.from_name_re, cls.from_path_func))
         return cls.from_path_func(path, fnames, AudioRegexLabeller(pat, where='from_name_re'), **kwargs)
 
@@ -334,9 +684,61 @@ class AudioDataLoaders(DataLoaders):
     def from_df(cls, df, path='.', valid_pct=0.2, seed=None, fn_col=0, folder=None, suff='', label_col=1,
                 label_delim=None, y_block=None, valid_col=None, sr=16000, duration=None, mono=True,
                 item_tfms=None, batch_tfms=None, **kwargs):
-        """Rows of `df`: file names in `fn_col` (under `path/folder`, with `suff` appended), labels in
-        `label_col` (split on `label_delim` for multi-label), valid rows flagged by `valid_col` or drawn at
-        random (`valid_pct`)."""
+        """Rows of `df`: a file and its labels each.
+
+        Single-label categories that contain ',', ';' or '|' are read as classes of their own, with a warning
+        that suggests `label_delim=`.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row an item.
+        path : str or Path
+            The dataset's root folder (default '.').
+        valid_pct : float
+            Fraction held out at random when `valid_col` is None (default 0.2).
+        seed : int, optional
+            Seed of the random split (default None).
+        fn_col : int or str
+            The column of file names (default 0), under `path/folder`, with `suff` appended.
+        folder : str, optional
+            The folder under `path` that holds the files (default None: `path` itself).
+        suff : str
+            Appended to each file name (default '').
+        label_col : int or str
+            The column of labels (default 1).
+        label_delim : str, optional
+            Splits each label cell into several labels, for multi-label targets (default None: one label).
+        y_block : TransformBlock, optional
+            The target block (default None: `MultiCategoryBlock` with `label_delim`, else `CategoryBlock`).
+        valid_col : int or str, optional
+            A column of booleans flagging the validation rows (default None: a random split by `valid_pct`).
+        sr : int, optional
+            Sample rate in Hz to load at (default 16000; None keeps each file's rate).
+        duration : float, optional
+            Seconds to crop/pad to (default None: keep lengths, batches padded to their longest clip).
+        mono : bool
+            Mix down to one channel (default True).
+        item_tfms : list of Transform, optional
+            Extra item transforms (default None).
+        batch_tfms : list of Transform, optional
+            Batch transforms, also accepted as `tfms=` (default None: `get_frequency_batch_transforms(sr=sr)`,
+            normalised 40-band log-mel; [] keeps waveforms).
+        **kwargs
+            `front_end=` (a `FrontEnd` or a backbone's name: its rate and its batch transforms), `on_error=`
+            ('raise' or 'skip'), the other `AudioBlock` settings, and fastai's loader arguments (`bs`,
+            `num_workers`, `shuffle`...).
+
+        Returns
+        -------
+        AudioDataLoaders
+            The training and validation loaders.
+
+        Raises
+        ------
+        TypeError
+            For a keyword that neither the factory nor fastai's loaders take, naming the nearest known one.
+        """
         check_loader_kwargs(kwargs, 'AudioDataLoaders.from_df', factory_keywords(cls.from_df))
         from fastai.data.block import MultiCategoryBlock
         pref = f'{Path(path) if folder is None else Path(path) / folder}{Path("/")}'
@@ -350,7 +752,31 @@ class AudioDataLoaders(DataLoaders):
     @classmethod
     @delegates(from_df)
     def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
-        "Like `from_df`, reading `path/csv_fname`."
+        """Like `from_df`, reading `path/csv_fname`.
+
+        Parameters
+        ----------
+        path : str or Path
+            The dataset's root folder.
+        csv_fname : str
+            The CSV file under `path` (default 'labels.csv').
+        header : int, list of int, None or 'infer'
+            pandas' `read_csv` header (default 'infer').
+        delimiter : str, optional
+            pandas' `read_csv` delimiter (default None: pandas' own).
+        **kwargs
+            The arguments of `from_df` (`fn_col`, `label_col`, `label_delim`, `sr`, `duration`...).
+
+        Returns
+        -------
+        AudioDataLoaders
+            The training and validation loaders.
+
+        Raises
+        ------
+        TypeError
+            For a keyword that neither the factory nor fastai's loaders take, naming the nearest known one.
+        """
         check_loader_kwargs(kwargs, 'AudioDataLoaders.from_csv', factory_keywords(cls.from_csv, cls.from_df))
         import pandas as pd
         df = pd.read_csv(Path(path) / csv_fname, header=header, **({} if delimiter is None else {'delimiter': delimiter}))
@@ -358,8 +784,20 @@ class AudioDataLoaders(DataLoaders):
 
 
 class FolderSplitter:
-    """Split items by their first folder below `root`: `train` or `valid`. Items under neither are left out,
-    with a warning that says how many and where."""
+    """Split items by their first folder below `root`: `train` or `valid`.
+
+    Items under neither are left out, with a warning that says how many and where. Calling it on the items
+    raises a ValueError if either folder holds no audio file.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder the items are under.
+    train : str
+        The training folder's name (default 'train').
+    valid : str
+        The validation folder's name (default 'valid').
+    """
     def __init__(self, root, train='train', valid='valid'): self.root, self.train, self.valid = Path(root), train, valid
 
     def __call__(self, items):
@@ -378,9 +816,27 @@ class FolderSplitter:
 
 
 class AudioRegexLabeller(RegexLabeller):
-    """fastai's `RegexLabeller` (the label is the first group of `pat`, searched in the item's path, or in its
-    file name only with `name_only`), with errors that name the pattern and the file: a pattern without a group
-    is refused at once, and a file it does not match stops the run naming both. `where` starts the messages."""
+    """fastai's `RegexLabeller`, with errors that name the pattern and the file.
+
+    The label is the first group of `pat`, searched in the item's path. A pattern without a group is refused at
+    once, and a file it does not match stops the run naming both.
+
+    Parameters
+    ----------
+    pat : str
+        A regular expression with at least one group.
+    match : bool
+        Match from the start of the path (`re.match`) rather than search it (default False).
+    name_only : bool
+        Search the file name only, not the whole path (default False).
+    where : str
+        Starts the error messages (default 'label').
+
+    Raises
+    ------
+    ValueError
+        If `pat` has no group.
+    """
     def __init__(self, pat, match=False, name_only=False, where='label'):
         super().__init__(pat, match=match)
         self.name_only, self.where = name_only, where

@@ -15,11 +15,14 @@ __internal__ = ('DispatchShortcut', 'default_model_meta', 'iterate_batches')
 
 
 class DispatchShortcut:
-    """Mixin for a fasttransform `Transform` (put it first among the bases): a call on one item, without
-    keywords, first goes to `shortcut(x)`, which returns the result, or `NotImplemented` to let fasttransform
-    dispatch `x` as usual (tuples always are, element by element, each element coming back here).
-    fasttransform builds a bound dispatcher on every call, which costs more than cropping or passing a clip; this
-    overrides its private per-call hook `Transform._do_call(name, *args, **kwargs)`."""
+    """Mixin for a fasttransform `Transform` (put it first among the bases) that skips its per-call dispatch.
+
+    A call on one item, without keywords, first goes to `shortcut(x)`, which returns the result, or
+    `NotImplemented` to let fasttransform dispatch `x` as usual (tuples always are, element by element, each
+    element coming back here). fasttransform builds a bound dispatcher on every call, which costs more than
+    cropping or passing a clip; this overrides its private per-call hook
+    `Transform._do_call(name, *args, **kwargs)`.
+    """
     def shortcut(self, x): return NotImplemented
 
     def _do_call(self, nm, *args, **kwargs):
@@ -30,10 +33,24 @@ class DispatchShortcut:
 
 
 def iterate_batches(dl, to_device):
-    """fastai's `DataLoader.__iter__` for `dl`, with `to_device(batch)` as the copy of each batch to the device
-    (e.g. non-blocking): the epoch's order is drawn (`get_idxs`) in the main process and stored where fastai's
-    `DataLoader.sample` reads it (the name-mangled `dl._DataLoader__idxs`), and the batches come from fastai's
-    pair of torch iterators (`fastai.data.load._loaders`: multi-process, single-process)."""
+    """fastai's `DataLoader.__iter__` for `dl`, with a copy of each batch to the device of one's own.
+
+    The epoch's order is drawn (`get_idxs`) in the main process and stored where fastai's `DataLoader.sample`
+    reads it (the name-mangled `dl._DataLoader__idxs`), and the batches come from fastai's pair of torch
+    iterators (`fastai.data.load._loaders`: multi-process, single-process).
+
+    Parameters
+    ----------
+    dl : DataLoader
+        A fastai loader.
+    to_device : callable
+        `to_device(batch)` copies a batch to the device (e.g. non-blocking).
+
+    Yields
+    ------
+    tuple
+        Each batch, on the device, after `dl.after_batch`.
+    """
     dl.randomize()
     dl.before_iter()
     dl._DataLoader__idxs = dl.get_idxs()
@@ -45,7 +62,15 @@ def iterate_batches(dl, to_device):
 
 
 def default_model_meta() -> dict:
-    """fastai's description of an architecture it does not know (`fastai.vision.learner._default_meta`: no cut,
-    `default_split`), which `model_meta.get(arch, ...)` falls back on."""
+    """fastai's description of an architecture it does not know.
+
+    That is `fastai.vision.learner._default_meta` (no cut, `default_split`), which `model_meta.get(arch, ...)`
+    falls back on.
+
+    Returns
+    -------
+    dict
+        fastai's default model metadata.
+    """
     from fastai.vision.learner import _default_meta
     return _default_meta

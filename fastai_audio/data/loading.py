@@ -21,20 +21,35 @@ SOXR_QUALITIES = ('QQ', 'LQ', 'MQ', 'HQ', 'VHQ')     # soxr's, quickest to clean
 
 
 class AudioLoader(DispatchShortcut, Transform):
-    """Type transform: a path (str or Path) -> `AudioTensor` `(channels, samples)` at `sr` Hz (None keeps the
-    file's rate), downmixed to one channel if `mono`. An `AudioTensor` or 1-D/2-D array is resampled and
-    downmixed the same way (an array needs `sr`).
+    """Type transform: a path (str or Path) -> `AudioTensor` `(channels, samples)`, resampled and downmixed.
 
-    train_slice : seconds (`train_crop` is its old name). For training items only, decode just a random
-        `train_slice`-second slice of the file
-        (plus a few samples' margin when resampling) instead of all of it: random crops of long recordings then
-        cost what the crop costs. `AudioCropPad` still sets the exact length. Validation and inference items are
-        decoded whole (`whole_clips()` turns the slicing off for training items too).
-    quality : soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
-    cache : None, 'ram' or a folder. Keep each decoded, resampled and downmixed clip, in memory (per process:
-        each worker has its own) or as .npy files in the folder (shared, memory-mapped when read, so a random
-        crop reads only its part). Entries are keyed by the file's path, size and modification time and by
-        `sr` and `mono`, so an edited file or another setting never reads a stale entry.
+    An `AudioTensor` or 1-D/2-D array is resampled and downmixed the same way (an array needs `sr`).
+
+    Parameters
+    ----------
+    sr : int, optional
+        Sample rate in Hz of the output (default 16000; None keeps the file's rate).
+    mono : bool
+        Downmix to one channel (default True).
+    train_slice : float, optional
+        Seconds (`train_crop` is its old name; default None: decode whole files). For training items only,
+        decode just a random `train_slice`-second slice of the file (plus a few samples' margin when
+        resampling) instead of all of it: random crops of long recordings then cost what the crop costs.
+        `AudioCropPad` still sets the exact length. Validation and inference items are decoded whole
+        (`whole_clips()` turns the slicing off for training items too).
+    cache : None, 'ram' or str or Path, optional
+        Keep each decoded, resampled and downmixed clip (default None: no cache), in memory (per process: each
+        worker has its own) or as .npy files in the folder (created if needed; shared, memory-mapped when
+        read, so a random crop reads only its part). Entries are keyed by the file's path, size and
+        modification time and by `sr` and `mono`, so an edited file or another setting never reads a stale
+        entry.
+    quality : {'QQ', 'LQ', 'MQ', 'HQ', 'VHQ'}
+        soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
+
+    Raises
+    ------
+    ValueError
+        For a `quality` not in `SOXR_QUALITIES`.
     """
     def __init__(self, sr: int | None = 16000, mono: bool = True, train_slice: float | None = None, cache=None,
                  quality: str = 'HQ'):
@@ -78,7 +93,18 @@ class AudioLoader(DispatchShortcut, Transform):
         return (random.randint(0, frames - need) if frames > need else 0), need
 
     def cache_key(self, path: Path) -> str:
-        "The cache entry's name for `path` under the current settings."
+        """The cache entry's name for `path` under the current settings.
+
+        Parameters
+        ----------
+        path : Path
+            The audio file (it must exist: its size and modification time are read).
+
+        Returns
+        -------
+        str
+            32 hexadecimal characters.
+        """
         st = path.stat()
         raw = f'{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sr}|{self.mono}'
         if self.quality != 'HQ': raw += f'|{self.quality}'          # (HQ keys stay those of earlier versions)
@@ -115,14 +141,31 @@ class AudioLoader(DispatchShortcut, Transform):
 
     @contextmanager
     def whole_clips(self):
-        "Within this context training items are decoded whole (for sliding windows over training clips)."
+        """Within this context training items are decoded whole (for sliding windows over training clips).
+
+        Yields
+        ------
+        AudioLoader
+            This loader, with `train_slice` off until the context ends.
+        """
         crop, self.train_slice = self.train_slice, None
         try: yield self
         finally: self.train_slice = crop
 
 
 def audio_loader_of(dset) -> AudioLoader | None:
-    "The `AudioLoader` among the transforms of a fastai `Datasets` or `TfmdLists` `dset` (None if it has none)."
+    """The `AudioLoader` among the transforms of a fastai `Datasets` or `TfmdLists`.
+
+    Parameters
+    ----------
+    dset : Datasets or TfmdLists
+        The dataset whose pipelines are searched.
+
+    Returns
+    -------
+    AudioLoader or None
+        The first one found (None if it has none).
+    """
     tfms = getattr(dset, 'tfms', None)
     pipes = tfms if isinstance(tfms, (list, tuple)) or type(tfms).__name__ == 'L' else [tfms]
     return next((t for p in pipes for t in getattr(p, 'fs', []) if isinstance(t, AudioLoader)), None)

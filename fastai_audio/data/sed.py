@@ -71,10 +71,18 @@ class _EventsOf:
 
 
 class FrameTargets(ItemTransform):
-    """Batch transform (after the spectrogram): the events `(batch, max_events, 3)` of each clip become frame
-    targets `(batch, frames, classes)`: 1 where a frame's time (`events.frame_times` of the batch's front end)
-    lies in an event of that class, else 0; -1 in every frame of a class a weak label names (`WEAK` rows). On
-    the batch's device, without reading values back to the host. A spectrogram alone passes unchanged."""
+    """Batch transform (after the spectrogram): each clip's events become frame targets.
+
+    The events `(batch, max_events, 3)` become frame targets `(batch, frames, classes)`: 1 where a frame's time
+    (`events.frame_times` of the batch's front end) lies in an event of that class, else 0; -1 in every frame of
+    a class a weak label names (`WEAK` rows). On the batch's device, without reading values back to the host.
+    A spectrogram alone passes unchanged; a batch whose input has no front end (`settings`) is a ValueError.
+
+    Parameters
+    ----------
+    vocab : sequence of str
+        The event classes, in the order of the targets' last axis.
+    """
     order = 99
 
     def __init__(self, vocab): self.vocab = list(vocab)
@@ -101,23 +109,60 @@ SED_AUDIO_SETTINGS = ('pad', 'cache', 'resample', 'quality')
 def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
                     batch_tfms=None, on_error: str = 'raise', valid_files=None, weak_csv=None,
                     **kwargs) -> AudioDataLoaders:
-    """`AudioDataLoaders` of (spectrogram, frame targets `(batch, frames, classes)`) for the audio files under
-    `path` named in `events_csv` (DCASE layout: `filename, onset, offset, event_label`, several rows a file; a
-    row with no onset, offset or label is a file without events). Whole files, padded to the batch's longest.
-    A `filename` is a path relative to `path`, or a bare name when only one file under `path` has it (two files
-    of that name are an error naming both: give the relative path).
+    """`AudioDataLoaders` of (spectrogram, frame targets) from a DCASE-style events CSV and its audio.
 
-    valid_files : the validation files, named as in the CSV (else `valid_pct` of the strongly labelled files at
-        random, `seed`).
-    weak_csv : clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`,
-        for training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
-    batch_tfms : the front end (None: the classic log-mel at `sr`); `FrameTargets` is added after it.
-    on_error : 'raise' (a row naming a file that is not under `path`, or an event past its file's end, is a
+    The audio files under `path` named in `events_csv` are read whole, padded to the batch's longest; targets
+    are `(batch, frames, classes)`. A `filename` is a path relative to `path`, or a bare name when only one file
+    under `path` has it (two files of that name are an error naming both: give the relative path).
+
+    Parameters
+    ----------
+    events_csv : str or Path
+        Strong labels in the DCASE layout: `filename, onset, offset, event_label` (seconds), several rows a
+        file; a row with no onset, offset or label is a file without events.
+    path : str or Path
+        The folder holding the audio files.
+    valid_pct : float
+        Fraction of the strongly labelled files held out at random when `valid_files` is None (default 0.2).
+    seed : int, optional
+        Seed of that random split (default None).
+    sr : int
+        Sample rate in Hz to load at (default 16000).
+    batch_tfms : list of Transform, optional
+        The front end (default None: the classic log-mel at `sr`); `FrameTargets` is added after it.
+    on_error : {'raise', 'skip'}
+        'raise' (default: a row naming a file that is not under `path`, or an event past its file's end, is a
         ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
-        them). `dls.vocab`: the event classes, sorted.
-    pad, cache, resample, quality : the `AudioBlock` settings that apply to whole files (see `AudioBlock`).
-    Other keywords go to fastai's loaders (bs, num_workers...); one they do not take is a TypeError naming the
-    nearest known name."""
+        them).
+    valid_files : list of str, optional
+        The validation files, named as in the CSV (default None: `valid_pct` of the strongly labelled files at
+        random, `seed`).
+    weak_csv : str or Path, optional
+        Clip-level labels (`filename, event_labels`, see `read_weak_labels`) of more files under `path`, for
+        training only (a validation set needs onsets to be scored); a file in both CSVs is an error.
+    **kwargs
+        `pad`, `cache`, `resample`, `quality`: the `AudioBlock` settings that apply to whole files (see
+        `AudioBlock`); other keywords go to fastai's loaders (bs, num_workers...).
+
+    Returns
+    -------
+    AudioDataLoaders
+        The loaders; `dls.vocab`: the event classes, sorted; `dls.c` their number; `dls.skipped_rows`: the
+        (line, problem) of the rows left out.
+
+    Raises
+    ------
+    ValueError
+        With `on_error='raise'`, for a bad row (naming it) or a bad name in `valid_files`; for a file in both
+        CSVs, a `valid_files` entry with weak labels only, or a CSV without events.
+    TypeError
+        For a keyword fastai's loaders do not take, naming the nearest known name.
+
+    Examples
+    --------
+    >>> dls = sed_dataloaders('scapes/events.csv', 'scapes', valid_pct=0.2, seed=0, bs=16)   # doctest: +SKIP
+    >>> x, y = dls.one_batch()     # (batch, 1, mels, frames), (batch, frames, classes)     # doctest: +SKIP
+    """
     check_loader_kwargs(kwargs, 'sed_dataloaders', keyword_names(sed_dataloaders) | set(SED_AUDIO_SETTINGS))
     audio_kw = {k: kwargs.pop(k) for k in SED_AUDIO_SETTINGS if k in kwargs}
     import soundfile as sf

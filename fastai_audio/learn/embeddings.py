@@ -41,9 +41,18 @@ __all__ = ['EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'Embe
 
 
 class EmbeddingCache:
-    """Embeddings on disk under `folder`, one .npy per (file content, `embedder.description()`): a changed file,
-    another embedder, other weights or any changed setting give another key, so nothing stale is read back.
-    Written without pickle."""
+    """Embeddings on disk, one .npy per (file content, `embedder.description()`).
+
+    A changed file, another embedder, other weights or any changed setting give another key, so nothing stale
+    is read back. Written without pickle. `hits` and `misses` count the look-ups.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Where the .npy files go (created if needed; `~` expanded).
+    embedder : AudioEmbedder
+        The embedder whose embeddings are kept.
+    """
     def __init__(self, folder, embedder: AudioEmbedder):
         self.folder = Path(folder).expanduser()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -52,10 +61,35 @@ class EmbeddingCache:
         self.hits = self.misses = 0
 
     def key(self, content: bytes) -> Path:
+        """The file of the embeddings of an audio file.
+
+        Parameters
+        ----------
+        content : bytes
+            The audio file's bytes.
+
+        Returns
+        -------
+        Path
+            The .npy file under the cache's folder (which may not exist yet).
+        """
         return self.folder / f'{hashlib.sha256(content).hexdigest()[:24]}-{self.tag}.npy'
 
     def __call__(self, path, load) -> torch.Tensor:
-        "Embeddings of audio file `path`; `load()` gives its waveform when they are not cached yet."
+        """Embeddings of an audio file, read from the cache or computed and written there.
+
+        Parameters
+        ----------
+        path : str or Path
+            The audio file.
+        load : callable
+            `load()` gives its waveform when they are not cached yet.
+
+        Returns
+        -------
+        torch.Tensor
+            The embedder's embeddings of the file, one row a frame.
+        """
         f = self.key(Path(path).read_bytes())
         if f.exists():
             self.hits += 1
@@ -84,11 +118,36 @@ class _Lookup:
 
 
 def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 256, **kwargs):
-    """Frame-level `DataLoaders` of embeddings for the clips of the audio loaders `dls` (their items, labels and
-    train/valid split). Each clip is decoded at the embedder's rate, framed and embedded (with a progress bar;
-    from `cache`, a folder, when given); every frame repeats its clip's label and split. The result carries
-    `clip_ids` (a tensor per split: the clip of each frame) and `embedder`. Other keywords go to fastai's loaders;
-    one they do not take is a TypeError naming the nearest known name, raised before any clip is embedded."""
+    """Frame-level `DataLoaders` of embeddings for the clips of audio loaders.
+
+    The clips are those of `dls`, with their items, labels and train/valid split. Each clip is decoded at the
+    embedder's rate, framed and embedded (with a progress bar); every frame repeats its clip's label and split.
+
+    Parameters
+    ----------
+    embedder : AudioEmbedder
+        The frozen embedder.
+    dls : DataLoaders
+        The audio loaders.
+    cache : str or Path, optional
+        A folder of embeddings (`EmbeddingCache`) read and written when given (default None).
+    bs : int
+        Batch size, at most the number of training frames (default 256).
+    **kwargs
+        Other keywords go to fastai's loaders.
+
+    Returns
+    -------
+    DataLoaders
+        The frame-level loaders; they carry `clip_ids` (a tensor per split: the clip of each frame),
+        `embedder` and `cache` (the `EmbeddingCache` or None).
+
+    Raises
+    ------
+    TypeError
+        For a keyword fastai's loaders do not take, naming the nearest known name, raised before any clip is
+        embedded.
+    """
     check_loader_kwargs(kwargs, 'embedding_dataloaders', keyword_names(embedding_dataloaders))
     multi = is_multi_label(dls)
     store = EmbeddingCache(cache, embedder) if cache is not None else None
@@ -119,11 +178,57 @@ def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 25
 
 
 class EmbeddingLearner(Learner):
-    "A fastai `Learner` on frame embeddings whose clips score by the mean of their frames (`get_clip_preds`)."
+    """A fastai `Learner` on frame embeddings whose clips score by the mean of their frames (`get_clip_preds`).
+
+    Build it with `embedding_learner`; the constructor is fastai's `Learner`'s.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Frame-level loaders from `embedding_dataloaders` (their `clip_ids` are read).
+    model : nn.Module
+        The head.
+    loss_func : callable, optional
+        The loss (default None: the datasets' own).
+    opt_func : callable
+        The optimiser (default fastai's `Adam`).
+    lr : float or slice
+        Default learning rate (default fastai's 1e-3).
+    splitter : callable
+        Splits the model into parameter groups (default fastai's `trainable_params`: one group).
+    cbs : Callback or list of Callback, optional
+        Callbacks to add (default None).
+    metrics : callable or list, optional
+        Metrics computed on the validation set (default None).
+    path : str or Path, optional
+        Folder to save, load and export models in (default None: the loaders' `path`).
+    model_dir : str or Path
+        Sub-folder of `path` for saved models (default 'models').
+    wd : float, optional
+        Default weight decay (default None).
+    wd_bn_bias : bool
+        Apply weight decay to normalisation and bias parameters (default False).
+    train_bn : bool
+        Train frozen normalisation layers (default True).
+    moms : tuple of float
+        Default momenta of the schedulers (default (0.95, 0.85, 0.95)).
+    default_cbs : bool
+        Include fastai's default callbacks (default True).
+    """
 
     def get_clip_preds(self, ds_idx: int = 1):
-        """Clip-level probabilities: the mean over each clip's frames, with the clips' targets. Returns
-        `(probabilities (n_clips, n_classes), targets)`."""
+        """Clip-level probabilities: the mean over each clip's frames, with the clips' targets.
+
+        Parameters
+        ----------
+        ds_idx : int
+            1 (default): the validation set; 0: training.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            `(probabilities (n_clips, n_classes), targets)`.
+        """
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False)
         preds, targs = self.get_preds(dl=dl)
         ids = self.dls.clip_ids[ds_idx]
@@ -131,14 +236,50 @@ class EmbeddingLearner(Learner):
         return aggregate_windows(preds, ids, n, 'mean'), first_per_clip(targs, ids, n)
 
     def clip_validate(self, ds_idx: int = 1) -> dict:
-        "The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`)."
+        """The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`).
+
+        Parameters
+        ----------
+        ds_idx : int
+            1 (default): the validation set; 0: training.
+
+        Returns
+        -------
+        dict
+            {metric name: value}.
+        """
         return metrics_on(self, *self.get_clip_preds(ds_idx))
 
 
 def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
-    """A small head on frame embeddings, Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes), as an
-    `EmbeddingLearner` (loss chosen by fastai from the targets; metrics by `default_metrics` when None). Other
-    keywords go to `Learner`; one it does not take is a TypeError naming the nearest known one."""
+    """A small head on frame embeddings, as an `EmbeddingLearner`.
+
+    The head is Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes); the loss is chosen by fastai
+    from the targets.
+
+    Parameters
+    ----------
+    edls : DataLoaders
+        Frame-level loaders from `embedding_dataloaders`.
+    hidden : int
+        Units of the hidden layer (default 512).
+    p : float
+        Dropout probability (default 0.3).
+    metrics : list, optional
+        Default None: `default_metrics(edls)`.
+    **kwargs
+        Other keywords go to `Learner`.
+
+    Returns
+    -------
+    EmbeddingLearner
+        The learner.
+
+    Raises
+    ------
+    TypeError
+        For a keyword `Learner` does not take, naming the nearest known one.
+    """
     from .learner import LEARNER_ARGUMENTS, default_metrics
     check_keywords(kwargs, 'embedding_learner', keyword_names(embedding_learner) | set(LEARNER_ARGUMENTS) | {'loss_func'})
     dim = edls.one_batch()[0].shape[-1]
@@ -147,10 +288,33 @@ def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **k
 
 
 def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-    """The embedder and the head of `head_learn` as one waveform-in model (`EmbeddingClassifier`) saved to folder
-    `path` like `export_waveform_model`: config.json (an `EmbeddingSpec`: classes, framing, and how to rebuild
-    the encoder and the head where they can be described), model.safetensors (`load_exported` loads the two
-    together, torch alone), TorchScript, ONNX. Returns `path`."""
+    """The embedder and the head of `head_learn` as one waveform-in model (`EmbeddingClassifier`), saved.
+
+    Saved to folder `path` like `export_waveform_model`: config.json (an `EmbeddingSpec`: classes, framing, and
+    how to rebuild the encoder and the head where they can be described), model.safetensors (`load_exported`
+    loads the two together, torch alone), TorchScript, ONNX.
+
+    Parameters
+    ----------
+    embedder : AudioEmbedder
+        The embedder the head was trained on.
+    head_learn : EmbeddingLearner
+        The trained head's learner.
+    path : str or Path
+        The folder written.
+    formats : sequence of str
+        The formats written (default 'safetensors', 'torchscript', 'onnx').
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format.
+    """
     from ..serving.export import save_waveform_model
     classes, multi = [str(v) for v in head_learn.dls.vocab], is_multi_label(head_learn.dls)
     model = EmbeddingClassifier(embedder, head_learn.model, multi, classes).eval()

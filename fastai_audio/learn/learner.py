@@ -67,9 +67,21 @@ _FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
 
 
 def foreign_transforms(dls) -> list[str]:
-    """Names of the transforms that act on validation items or batches but are not the front end's (a user's
-    own): export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
-    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted."""
+    """Names of the transforms that act on validation items or batches but are not the front end's (a user's own).
+
+    Export cannot carry them. Training-only ones (augmentations, `split_idx=0`) and fastai's plumbing
+    (`ToTensor`, `AudioCropPad`) and `Resample` (served models take audio at the front end's rate) are not counted.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        The loaders whose validation pipeline is read.
+
+    Returns
+    -------
+    list of str
+        The transforms' class names.
+    """
     out = []
     for stage in (dls.valid.after_item, dls.valid.after_batch):
         for t in stage.fs:
@@ -82,9 +94,28 @@ def foreign_transforms(dls) -> list[str]:
 
 
 def front_end_of(dls) -> FrontEnd:
-    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output: one clip of
-    the data (its first second) through `after_batch`. Loaders without a spectrogram transform give kind
-    'waveform' (the network hears the samples)."""
+    """The `FrontEnd` the validation pipeline computes, as its transforms stamp it on their output.
+
+    One clip of the data (its first second) goes through `after_batch`.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Audio loaders.
+
+    Returns
+    -------
+    FrontEnd
+        The description; loaders without a spectrogram transform give kind 'waveform' (the network hears the
+        samples).
+
+    Raises
+    ------
+    ValueError
+        For empty DataLoaders.
+    NotAudioError
+        When their items are not audio.
+    """
     ds = dls.valid_ds if len(dls.valid_ds) else dls.train_ds
     if not len(ds): raise ValueError('cannot describe the front end of empty DataLoaders (a learner loaded with '
                                      'load_learner carries its spec; build one on data otherwise)')
@@ -105,9 +136,29 @@ class NotAudioError(ValueError):
 
 
 def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = None) -> AudioModelSpec:
-    """The `AudioModelSpec` of a model trained on `dls`: the front end the batches go through (`front_end`, when
-    already described from these loaders), the crop duration and pad rule of the validation items (`AudioCropPad`;
-    None: whole clips), the classes, whether multi-label, and `network` (`describe_network`)."""
+    """The `AudioModelSpec` of a model trained on `dls`.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Audio loaders; the crop duration and pad rule of their validation items (`AudioCropPad`; None: whole
+        clips), their classes and whether they are multi-label go into the spec.
+    network : dict, optional
+        How to rebuild the network (`describe_network`; default None).
+    front_end : FrontEnd, optional
+        The front end the batches go through, when already described from these loaders (default None:
+        `front_end_of(dls)`).
+
+    Returns
+    -------
+    AudioModelSpec
+        The front end, classes, multi-label flag, duration, pad rule and network.
+
+    Raises
+    ------
+    NotAudioError
+        If the items of `dls` are not audio (precomputed spectrogram tensors...), when `front_end` is None.
+    """
     front_end = front_end or front_end_of(dls)
     crop = next((t for t in getattr(dls.valid.after_item, 'fs', ()) if isinstance(t, AudioCropPad)), None)
     return AudioModelSpec(front_end, tuple(str(v) for v in dls.vocab), is_multi_label(dls),
@@ -116,10 +167,25 @@ def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = Non
 
 
 class AudioLearner(Learner):
-    """A fastai `Learner` for audio: it knows its `spec` (what the trained model needs to be used), its `predict`
-    takes a clip of any length, `get_window_preds` / `validate_windows` score whole clips by sliding windows,
-    and `distrib_ctx` also runs on CPU processes. Built by `audio_learner`; `arch_name` is the torchvision
-    architecture's name, for rebuilding the network from its weights."""
+    """A fastai `Learner` for audio.
+
+    It knows its `spec` (what the trained model needs to be used), its `predict` takes a clip of any length,
+    `get_window_preds` / `validate_windows` score whole clips by sliding windows, and `distrib_ctx` also runs
+    on CPU processes. Built by `audio_learner`.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        The audio loaders.
+    model : nn.Module
+        The network.
+    *args
+        The other positional arguments of fastai's `Learner`.
+    arch_name : str, optional
+        The torchvision architecture's name, for rebuilding the network from its weights (default None).
+    **kwargs
+        The other arguments of fastai's `Learner` (`loss_func`, `metrics`, `splitter`...).
+    """
 
     def __init__(self, dls, model, *args, arch_name: str | None = None, **kwargs):
         super().__init__(dls, model, *args, **kwargs)
@@ -138,7 +204,17 @@ class AudioLearner(Learner):
         return self._spec
 
     def export(self, fname='export.pkl', pickle_module=None, pickle_protocol=2):
-        "fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty."
+        """fastai's `export` (a pickle, for `load_learner`), with the spec built first: the exported loaders are empty.
+
+        Parameters
+        ----------
+        fname : str or Path
+            The file, under the learner's `path` (default 'export.pkl').
+        pickle_module : module, optional
+            As fastai's `export` (default None: its own).
+        pickle_protocol : int
+            As fastai's `export` (default 2).
+        """
         _ = self.spec
         kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
         return super().export(fname, pickle_protocol=pickle_protocol, **kw)
@@ -154,8 +230,22 @@ class AudioLearner(Learner):
         return window, hop
 
     def to_distributed(self, sync_bn: bool = True, **kwargs):
-        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`); without a
-        GPU, accelerate is asked for CPU processes (gloo)."""
+        """What fastai's `distrib_ctx` calls: add the distributed trainer (see `fastai_audio.distributed`).
+
+        Without a GPU, accelerate is asked for CPU processes (gloo).
+
+        Parameters
+        ----------
+        sync_bn : bool
+            Replace every batch norm with `nn.SyncBatchNorm` (default True).
+        **kwargs
+            Passed to accelerate's `Accelerator` (`cpu` defaults to True without CUDA).
+
+        Returns
+        -------
+        AudioLearner
+            The learner.
+        """
         from fastai.callback.progress import ProgressCallback
         from fastai.distributed import rank_distrib
         from .distributed import AudioDistributedTrainer
@@ -190,13 +280,37 @@ class AudioLearner(Learner):
 
     def predict(self, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
                 sr: int | None = None, with_timeline: bool = False):
-        """Predict one clip of any length: a path, an `AudioTensor`, or a 1-D / `(channels, samples)` array with
-        its rate `sr`.
+        """Predict one clip of any length.
 
-        window : seconds per window (default: the loaders' crop `duration`; loaders without one score the
-            whole clip at once). hop : seconds between windows (default window / 2). agg : 'mean' or 'max' of
-            the windows' probabilities. Returns fastai's `(label(s), decoded tensor, probabilities)`, and a
-            `Timeline` of the windows when `with_timeline`.
+        Parameters
+        ----------
+        item : str, Path, AudioTensor, numpy.ndarray or torch.Tensor
+            A path, an `AudioTensor`, or a 1-D / `(channels, samples)` array with its rate `sr`; decoded as the
+            loaders decode their items.
+        window : float, optional
+            Seconds per window (default None: the loaders' crop `duration`; loaders without one score the
+            whole clip at once).
+        hop : float, optional
+            Seconds between windows (default None: window / 2).
+        agg : {'mean', 'max'}
+            How the windows' probabilities are combined (default 'mean').
+        sr : int, optional
+            Sample rate in Hz of an array `item` (needed for one).
+        with_timeline : bool
+            Also return a `Timeline` of the windows (default False).
+
+        Returns
+        -------
+        tuple
+            fastai's `(label(s), decoded tensor, probabilities)`, with the `Timeline` fourth when
+            `with_timeline`.
+
+        Raises
+        ------
+        ValueError
+            For an array without `sr`.
+        TypeError
+            For an `item` that is neither a path, an `AudioTensor` nor an array.
         """
         x = self._audio(item, sr)
         probs, wprobs, wds = self._windowed([x], window, hop, agg)
@@ -208,12 +322,43 @@ class AudioLearner(Learner):
 
     def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
                        agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):
-        """Predict every audio file under `path` (any lengths) and return a DataFrame: file (relative to `path`),
-        label (';'-joined for multi-label), then one probability column per class; written to `csv` if given.
+        """Predict every audio file under `path` (any lengths).
 
-        Files are scored `bs` at a time with a progress bar. A file that cannot be decoded raises an
-        `AudioLoadError` naming it, or with `on_error='skip'` (as for the data loaders) is left out with a
-        warning, and listed in `df.attrs['skipped']`, a DataFrame of file and reason.
+        Files are scored `bs` at a time with a progress bar.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder to search for audio files.
+        csv : str or Path, optional
+            Write the table there too (default None).
+        window : float, optional
+            Seconds per window (default None: as `predict`).
+        hop : float, optional
+            Seconds between windows (default None: window / 2).
+        agg : {'mean', 'max'}
+            How the windows' probabilities are combined (default 'mean').
+        recurse : bool
+            Search sub-folders too (default True).
+        on_error : {'raise', 'skip'}
+            'raise' (default): a file that cannot be decoded raises an `AudioLoadError` naming it. 'skip' (as
+            for the data loaders): it is left out with a warning, and listed in `df.attrs['skipped']`, a
+            DataFrame of file and reason.
+        bs : int
+            Files scored at a time (default 16).
+
+        Returns
+        -------
+        pandas.DataFrame
+            file (relative to `path`), label (';'-joined for multi-label), then one probability column per
+            class.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no audio file under `path`.
+        AudioLoadError
+            With `on_error='raise'`, for a file that cannot be decoded.
         """
         import pandas as pd
         check_on_error(on_error)
@@ -245,12 +390,28 @@ class AudioLearner(Learner):
 
     def get_window_preds(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
                          agg: str = 'mean', with_windows: bool = False):
-        """Per-clip predictions of the clips of `dl` (default: `self.dls[ds_idx]`, the validation set) from sliding
-        windows: returns `(probabilities (n_clips, n_classes), targets)`, and the window-level
-        `(probabilities, clip_ids)` too if `with_windows`.
+        """Per-clip predictions of the clips of a loader, from sliding windows.
 
-        window : seconds (default: the `duration` the loaders crop to). hop : seconds between window starts
-            (default window / 2). agg : 'mean' or 'max' of the windows' probabilities (softmax or sigmoid).
+        Parameters
+        ----------
+        ds_idx : int
+            Which of `self.dls` when `dl` is None (default 1, the validation set).
+        dl : DataLoader, optional
+            The clips (default None: `self.dls[ds_idx]`).
+        window : float, optional
+            Seconds (default None: the `duration` the loaders crop to).
+        hop : float, optional
+            Seconds between window starts (default None: window / 2).
+        agg : {'mean', 'max'}
+            How the windows' probabilities (softmax or sigmoid) are combined (default 'mean').
+        with_windows : bool
+            Also return the window-level probabilities and clip ids (default False).
+
+        Returns
+        -------
+        tuple
+            `(probabilities (n_clips, n_classes), targets)`, followed by the window-level
+            `(probabilities, clip_ids)` if `with_windows`.
         """
         window, hop = self._windows(window, hop)
         dl = dl if dl is not None else self.dls[ds_idx]
@@ -259,16 +420,48 @@ class AudioLearner(Learner):
 
     def validate_windows(self, ds_idx: int = 1, dl=None, window: float | None = None, hop: float | None = None,
                          agg: str = 'mean') -> dict:
-        """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`), as a dict
-        {metric name: value}."""
+        """The learner's metrics on per-clip sliding-window predictions (see `get_window_preds`).
+
+        Parameters
+        ----------
+        ds_idx : int
+            Which of `self.dls` when `dl` is None (default 1, the validation set).
+        dl : DataLoader, optional
+            The clips (default None: `self.dls[ds_idx]`).
+        window : float, optional
+            Seconds (default None: the `duration` the loaders crop to).
+        hop : float, optional
+            Seconds between window starts (default None: window / 2).
+        agg : {'mean', 'max'}
+            How the windows' probabilities are combined (default 'mean').
+
+        Returns
+        -------
+        dict
+            {metric name: value}.
+        """
         preds, targs = self.get_window_preds(ds_idx, dl, window, hop, agg)
         return metrics_on(self, preds, targs)
 
 
 # --------------------------------------------------------------------------- the first convolution
 def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
-    """Filters `(out, 3, kh, kw)` of a pretrained RGB convolution turned into `(out, n_in, kh, kw)` by the rule
-    in this module's docstring: n_in=1 sums the RGB filters."""
+    """Filters of a pretrained RGB convolution turned into `n_in`-channel ones.
+
+    The rule is in this module's docstring: n_in=1 sums the RGB filters.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        The filters, shape `(out, 3, kh, kw)`.
+    n_in : int
+        Input channels wanted.
+
+    Returns
+    -------
+    torch.Tensor
+        The filters, shape `(out, n_in, kh, kw)` (`weight` itself when it already has `n_in` channels).
+    """
     c = weight.shape[1]
     if n_in == c: return weight
     if n_in == 1: return weight.sum(dim=1, keepdim=True)
@@ -277,7 +470,27 @@ def adapt_input_conv(weight: torch.Tensor, n_in: int) -> torch.Tensor:
 
 
 def adapt_first_conv(model: nn.Module, n_in: int = 1) -> nn.Module:
-    "Replace `model`'s first `nn.Conv2d` (`first_conv`) by one taking `n_in` channels, its weights by `adapt_input_conv`."
+    """Replace `model`'s first `nn.Conv2d` (`first_conv`) by one taking `n_in` channels.
+
+    Its weights are given by `adapt_input_conv`, its bias copied.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network, changed in place.
+    n_in : int
+        Input channels wanted (default 1).
+
+    Returns
+    -------
+    nn.Module
+        `model`.
+
+    Raises
+    ------
+    ValueError
+        If `model` has no `nn.Conv2d` whose input channels could be set.
+    """
     parent, name, conv = first_conv(model)
     if parent is None: raise ValueError(f'{type(model).__name__} has no nn.Conv2d whose input channels could be set')
     if conv.in_channels == n_in: return model
@@ -301,17 +514,37 @@ def _ensure_normalized(dls):
 
 
 def default_metrics(dls) -> list:
-    """Metrics for the task in `dls`: `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`
-    (add `MAP()`, the mean average precision, for AudioSet-style reporting)."""
+    """Metrics for the task in `dls`.
+
+    Add `MAP()`, the mean average precision, for AudioSet-style reporting.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        The loaders whose targets decide.
+
+    Returns
+    -------
+    list
+        `[accuracy_multi, LWLRAP()]` for multi-label targets, else `[accuracy]`.
+    """
     return [accuracy_multi, LWLRAP()] if is_multi_label(dls) else [accuracy]
 
 
 class CompileModel(Callback):
-    """Train with `torch.compile`: the model is compiled in place (`nn.Module.compile(**kwargs)`) when a fit
-    starts and restored to eager when it ends, so its state-dict keys never change (`learn.save`,
-    `SaveModelCallback` and the exports work as usual) and `learn.export` can pickle it afterwards. The first
-    batches of a fit pay the compilation (about a minute for a resnet18 on a CPU); each new batch shape (the
-    last, smaller batch; padded variable-length batches) may compile again."""
+    """Train with `torch.compile`.
+
+    The model is compiled in place (`nn.Module.compile(**kwargs)`) when a fit starts and restored to eager when
+    it ends, so its state-dict keys never change (`learn.save`, `SaveModelCallback` and the exports work as
+    usual) and `learn.export` can pickle it afterwards. The first batches of a fit pay the compilation (about a
+    minute for a resnet18 on a CPU); each new batch shape (the last, smaller batch; padded variable-length
+    batches) may compile again.
+
+    Parameters
+    ----------
+    **kwargs
+        Arguments of `torch.compile` (`mode='max-autotune'`...).
+    """
     order = 5                                     # after ChannelsLast (-1) has set the memory format
     def __init__(self, **kwargs): self.kwargs = kwargs
     def before_fit(self): self.learn.model.compile(**self.kwargs)
@@ -324,7 +557,29 @@ _PRECISIONS = {'fp16': lambda learn: learn.to_fp16(), 'bf16': lambda learn: lear
 
 
 def speed_options(learn, mixed_precision=None, channels_last=False, compile=False):
-    "`learn` set up for speed (`SPEED_OPTIONS`, see `audio_learner`): mixed precision, channels-last, `torch.compile`."
+    """`learn` set up for speed (`SPEED_OPTIONS`, see `audio_learner`).
+
+    Parameters
+    ----------
+    learn : Learner
+        The learner, changed in place.
+    mixed_precision : {None, 'fp16', 'bf16'}
+        Mixed precision (default None: float32).
+    channels_last : bool
+        Add fastai's `ChannelsLast` (default False).
+    compile : bool or dict
+        Add `CompileModel`, with these `torch.compile` arguments for a dict (default False).
+
+    Returns
+    -------
+    Learner
+        `learn`.
+
+    Raises
+    ------
+    ValueError
+        For a `mixed_precision` other than None, 'fp16' or 'bf16'.
+    """
     if mixed_precision is not None:
         if mixed_precision not in _PRECISIONS:
             raise ValueError(f"mixed_precision must be None, 'fp16' or 'bf16', got {mixed_precision!r}")
@@ -340,35 +595,72 @@ def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, n
                   compile: bool | dict = False, progress: str = 'auto', **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
 
-    arch : a torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
+    Parameters
+    ----------
+    dls : DataLoaders
+        Audio loaders, e.g. from `AudioDataLoaders`.
+    arch : callable, str or nn.Module
+        A torchvision architecture (`resnet18`, `models.resnet34`...), a timm name ('convnext_tiny'...),
         an audio-pretrained backbone of `list_audio_models()` ('panns_cnn14'...: the loaders must compute its
         front end, e.g. `AudioDataLoaders.from_folder(path, front_end='panns_cnn14')`; `checkpoint=` a local
         file of its official weights), a Hugging Face audio model as 'hf:<hub name or folder>' (wav2vec2,
         HuBERT, WavLM on the samples with an attention mask from padded batches' lengths, AST through its own
         filterbank; `freeze_feature_encoder=True` by default; needs the hf extra), or a ready `nn.Module` (its
         first `nn.Conv2d` is adapted to `n_in` channels if needed).
-    n_in : input channels of the network (None: the audio channels of the data, 1 when the loaders downmix).
-    pretrained : load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does; the
-        RGB first convolution becomes an `n_in`-channel one by summing its filters (see `adapt_input_conv`).
-        Weights already in torch's or Hugging Face's cache are used without the network; when they are neither
-        there nor downloadable, `PretrainedWeightsError` says from where they were wanted, where to put the
-        file by hand, and that `pretrained=False` trains from scratch.
-    normalize : make sure the batches are standardised (adds a `SpecNormalize` measured on a training batch
-        when `dls` has none), since fastai adds no ImageNet statistics for one channel.
-    loss_func : None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
-        multi-label (`MultiCategoryBlock`). metrics : None gives `default_metrics(dls)` (accuracy; or
-        accuracy_multi and lwlrap for multi-label); pass [] for none.
-    mixed_precision : None (float32, fastai's default), 'fp16' (`learn.to_fp16()`) or 'bf16' (`learn.to_bf16()`):
-        the network runs under CUDA autocast; the spectrogram front end (a batch transform, outside autocast)
-        stays float32. Has no effect on a CPU.
-    channels_last : keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits
-        tensor cores, especially with mixed precision.
-    compile : True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel`.
-    progress : 'auto' (fastai's bars on a terminal or in a notebook, one plain line an epoch when stdout is a file
-        or a pipe), 'bar' or 'lines': see `set_progress`.
-    Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner` (a timm name also passes
-    timm's own model arguments on). A keyword none of these takes is a TypeError naming the nearest known one,
-    raised before any weights are looked up or downloaded.
+    pretrained : bool
+        Load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does (default True);
+        the RGB first convolution becomes an `n_in`-channel one by summing its filters (see
+        `adapt_input_conv`). Weights already in torch's or Hugging Face's cache are used without the network.
+    n_in : int, optional
+        Input channels of the network (default None: the audio channels of the data, 1 when the loaders
+        downmix).
+    normalize : bool
+        Make sure the batches are standardised (default True: adds a `SpecNormalize` measured on a training
+        batch when `dls` has none), since fastai adds no ImageNet statistics for one channel.
+    loss_func : callable, optional
+        Default None lets fastai choose from the targets: cross-entropy for one label, BCE-with-logits for
+        multi-label (`MultiCategoryBlock`).
+    metrics : list, optional
+        Default None gives `default_metrics(dls)` (accuracy; or accuracy_multi and lwlrap for multi-label);
+        pass [] for none.
+    mixed_precision : {None, 'fp16', 'bf16'}
+        None (default: float32, fastai's), 'fp16' (`learn.to_fp16()`) or 'bf16' (`learn.to_bf16()`): the
+        network runs under CUDA autocast; the spectrogram front end (a batch transform, outside autocast) stays
+        float32. Has no effect on a CPU.
+    channels_last : bool
+        Keep the network in channels-last memory format (fastai's `ChannelsLast`), which suits tensor cores,
+        especially with mixed precision (default False).
+    compile : bool or dict
+        True, or a dict of `torch.compile` arguments (`mode='max-autotune'`...): `CompileModel` (default False).
+    progress : {'auto', 'bar', 'lines'}
+        'auto' (default: fastai's bars on a terminal or in a notebook, one plain line an epoch when stdout is
+        a file or a pipe), 'bar' or 'lines': see `set_progress`.
+    **kwargs
+        Other arguments go to `vision_learner` (head, splitter, `n_out`...) or `Learner` (a timm name also
+        passes timm's own model arguments on).
+
+    Returns
+    -------
+    AudioLearner
+        The learner, its `spec` described from `dls` when they hold audio.
+
+    Raises
+    ------
+    TypeError
+        For a keyword none of these takes, naming the nearest known one, raised before any weights are looked
+        up or downloaded; also when `normalize` finds batches that are not spectrograms.
+    PretrainedWeightsError
+        When pretrained weights are neither in the cache nor downloadable: it says from where they were
+        wanted, where to put the file by hand, and that `pretrained=False` trains from scratch.
+    ValueError
+        For a `mixed_precision` other than None, 'fp16' or 'bf16'.
+
+    Examples
+    --------
+    >>> dls = AudioDataLoaders.from_folder(path, valid_pct=0.2, sr=16000, duration=4)   # doctest: +SKIP
+    >>> learn = audio_learner(dls, resnet18, mixed_precision='bf16')                    # doctest: +SKIP
+    >>> learn.fine_tune(5)                                                              # doctest: +SKIP
+    >>> learn.predict('clip.wav', window=4)                                             # doctest: +SKIP
     """
     from ..backbones.registry import is_audio_model
     check_learner_kwargs(kwargs, arch)
@@ -446,11 +738,27 @@ _BACKBONE_ARGUMENTS = ('freeze_feature_encoder',)
 
 
 def check_learner_kwargs(kwargs: dict, arch, where: str = 'audio_learner'):
-    """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded:
-    `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio
-    backbone also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
-    `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its
-    models take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling."""
+    """The keyword check of `audio_learner` (`check_keywords`), made before anything is built or downloaded.
+
+    `kwargs` must be `Learner` arguments, and for a ready `nn.Module` nothing else; for a registered audio backbone
+    also `checkpoint` and `freeze_feature_encoder`; for a torchvision architecture also fastai's
+    `create_vision_model` arguments (head, `n_out`...). A timm name passes unknown keywords on to timm (its models
+    take their own, e.g. `drop_path_rate`), except one close to a known name: a misspelling.
+
+    Parameters
+    ----------
+    kwargs : dict
+        The keywords given.
+    arch : callable, str or nn.Module
+        The architecture, as for `audio_learner`.
+    where : str
+        The factory's name, which starts the message (default 'audio_learner').
+
+    Raises
+    ------
+    TypeError
+        Naming each keyword refused and the nearest known one.
+    """
     from fastai.vision.learner import create_timm_model
     from ..backbones.registry import is_audio_model
     known = keyword_names(audio_learner) | set(LEARNER_ARGUMENTS)
@@ -467,7 +775,22 @@ def check_learner_kwargs(kwargs: dict, arch, where: str = 'audio_learner'):
 
 @delegates(audio_learner)
 def create_cnn(data, arch, **kwargs) -> Learner:
-    "The classic name for `audio_learner(data, arch, ...)`."
+    """The classic name for `audio_learner(data, arch, ...)`.
+
+    Parameters
+    ----------
+    data : DataLoaders
+        Audio loaders.
+    arch : callable, str or nn.Module
+        As for `audio_learner`.
+    **kwargs
+        The other arguments of `audio_learner`.
+
+    Returns
+    -------
+    Learner
+        What `audio_learner` returns.
+    """
     return audio_learner(data, arch, **kwargs)
 
 
@@ -513,14 +836,41 @@ def plot_top_losses(x: AudioSpectrogram, y, samples, outs, raws, losses, nrows=N
 
 # --------------------------------------------------------------------------- interpretation
 class MultiLabelInterpretation(Interpretation):
-    """Interpretation of a multi-label learner: `per_class` (a table of support, precision, recall, F1 at a
-    threshold and average precision for each label), `plot_per_class`, and, inherited, `plot_top_losses`.
-    Build it as fastai's: `MultiLabelInterpretation.from_learner(learn)`."""
+    """Interpretation of a multi-label learner.
+
+    `per_class` (a table of support, precision, recall, F1 at a threshold and average precision for each
+    label), `plot_per_class`, and, inherited, `plot_top_losses`. Build it as fastai's:
+    `MultiLabelInterpretation.from_learner(learn)`.
+
+    Parameters
+    ----------
+    learn : Learner
+        The multi-label learner.
+    dl : DataLoader
+        The clips interpreted.
+    losses : torch.Tensor
+        A loss per clip, shape `(clips,)`.
+    act : callable, optional
+        The activation of the outputs (default None: the loss function's).
+    """
 
     def per_class(self, thresh: float | torch.Tensor = 0.5, sort_by: str | None = 'ap'):
-        """A DataFrame with one row per label: support (true clips), predicted (clips over `thresh`), precision,
-        recall, f1 at `thresh` (on the activated scores; a number, or one per class such as `best_thresholds()`)
-        and ap (threshold-free average precision)."""
+        """A table with one row per label.
+
+        Parameters
+        ----------
+        thresh : float or torch.Tensor
+            Decision threshold on the activated scores (default 0.5): a number, or one per class `(classes,)`
+            such as `best_thresholds()`.
+        sort_by : str, optional
+            The column to sort by, descending (default 'ap'; None keeps the vocabulary's order).
+
+        Returns
+        -------
+        pandas.DataFrame
+            label, support (true clips), predicted (clips over `thresh`), precision, recall, f1 at `thresh`
+            and ap (threshold-free average precision).
+        """
         import pandas as pd
         probs, targs = self.probs_targs
         probs, targs = probs.float(), targs.bool()
@@ -536,9 +886,21 @@ class MultiLabelInterpretation(Interpretation):
         return df.sort_values(sort_by, ascending=False, ignore_index=True) if sort_by else df
 
     def best_thresholds(self, grid: torch.Tensor | None = None) -> torch.Tensor:
-        """One decision threshold per class `(classes,)`: the value of `grid` (default 0.02, 0.04, ... 0.98) with
-        the best F1 of that class on these predictions (ties: the lowest), 0.5 for a class without positives.
-        Choose them on validation data, then apply them to new clips (`probs > thresholds`)."""
+        """One decision threshold per class, the one with the best F1.
+
+        Choose them on validation data, then apply them to new clips (`probs > thresholds`).
+
+        Parameters
+        ----------
+        grid : torch.Tensor, optional
+            The thresholds tried (default None: 0.02, 0.04, ... 0.98).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape `(classes,)`: the value of `grid` with the best F1 of that class on these predictions (ties:
+            the lowest), 0.5 for a class without positives.
+        """
         probs, targs = self.probs_targs
         probs, targs = probs.float(), targs.bool()
         grid = torch.linspace(0.02, 0.98, 49) if grid is None else torch.as_tensor(grid, dtype=torch.float32)
@@ -558,7 +920,20 @@ class MultiLabelInterpretation(Interpretation):
         return self._probs_targs
 
     def plot_per_class(self, thresh: float = 0.5, figsize=None):
-        "Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom."
+        """Bars of each label's average precision, with its F1 at `thresh` marked; worst labels at the bottom.
+
+        Parameters
+        ----------
+        thresh : float
+            Decision threshold of the F1 (default 0.5).
+        figsize : tuple of float, optional
+            Figure size in inches (default None: 6 wide, 0.3 a label high, at least 2.5).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         import matplotlib.pyplot as plt
         df = self.per_class(thresh).iloc[::-1]
         fig, ax = plt.subplots(figsize=figsize or (6, max(2.5, 0.3 * len(df))))

@@ -17,8 +17,11 @@ _MODES = ('auto', 'bar', 'lines')               # the CLI's --progress offers th
 
 
 class PlainProgress(Callback):
-    """Progress for a log file: the metric names as a fit starts, then one line an epoch (the values the
-    `Recorder` logs, right-aligned in columns), printed to `sys.stdout` as it is then; no progress bars."""
+    """Progress for a log file: the metric names as a fit starts, then one line an epoch.
+
+    Each line holds the values the `Recorder` logs, right-aligned in columns, printed to `sys.stdout` as it is
+    then; no progress bars. The callback takes no arguments.
+    """
     order = 60                                     # after the Recorder has named the metrics
     def after_create(self): self.learn.logger = self._line           # validate() swaps it for noop meanwhile
     def before_fit(self):
@@ -36,9 +39,27 @@ def _plain_output() -> bool:
 
 
 def set_progress(learn, progress: str = 'auto'):
-    """Set how `learn` shows its progress: 'bar' (fastai's bars and table), 'lines' (`PlainProgress`: one plain
-    line an epoch, what a log file wants) or 'auto' (bars on a terminal or in a notebook, lines when stdout is a
-    file or a pipe, as decided now). Returns `learn`."""
+    """Set how `learn` shows its progress.
+
+    Parameters
+    ----------
+    learn : Learner
+        The learner, changed in place (its progress callbacks and logger).
+    progress : {'auto', 'bar', 'lines'}
+        'bar' (fastai's bars and table), 'lines' (`PlainProgress`: one plain line an epoch, what a log file
+        wants) or 'auto' (default: bars on a terminal or in a notebook, lines when stdout is a file or a pipe,
+        as decided now).
+
+    Returns
+    -------
+    Learner
+        `learn`.
+
+    Raises
+    ------
+    ValueError
+        For a `progress` other than 'auto', 'bar' or 'lines'.
+    """
     if progress not in _MODES:
         raise ValueError(f"progress must be one of {', '.join(map(repr, _MODES))}, got {progress!r}")
     plain = progress == 'lines' or (progress == 'auto' and _plain_output())

@@ -36,9 +36,25 @@ def _frame_grid(x):
 
 
 class EventF1(Metric):
-    """F1 of the events decoded from the frame probabilities (`threshold`, `median`: see `events.decode_events`)
-    against those of the frame targets, over the validation set: `kind='event'` (onset collar 200 ms, offset
-    max(200 ms, 20%)) or 'segment' (1 s segments); micro-averaged (pooled counts)."""
+    """F1 of the events decoded from the frame probabilities against those of the frame targets.
+
+    Over the validation set, micro-averaged (pooled counts); weakly labelled clips (targets -1) are not scored.
+
+    Parameters
+    ----------
+    kind : {'event', 'segment'}
+        'event' (default: onset collar 200 ms, offset max(200 ms, 20%)) or 'segment' (1 s segments).
+    threshold : float
+        Probability over which a frame is active (default 0.5); see `events.decode_events`.
+    median : int
+        Odd width in frames of a median filter on the active/inactive decisions (default 1: none); see
+        `events.decode_events`.
+
+    Raises
+    ------
+    ValueError
+        For a `kind` other than 'event' or 'segment'.
+    """
     def __init__(self, kind: str = 'event', threshold: float = 0.5, median: int = 1):
         if kind not in ('event', 'segment'): raise ValueError(f"kind must be 'event' or 'segment', got {kind!r}")
         self.kind, self.threshold, self.median = kind, threshold, median
@@ -66,8 +82,44 @@ class EventF1(Metric):
 
 
 class SEDLearner(Learner):
-    """A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`); `spec`
-    says what the trained model needs to be used, as `AudioLearner.spec` does."""
+    """A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`).
+
+    `spec` says what the trained model needs to be used, as `AudioLearner.spec` does. Build it with
+    `sed_learner`; the constructor is fastai's `Learner`'s.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Loaders of (spectrogram, frame targets), e.g. from `sed_dataloaders`.
+    model : nn.Module
+        The `FrameClassifier`.
+    loss_func : callable, optional
+        The loss (default None: the datasets' own).
+    opt_func : callable
+        The optimiser (default fastai's `Adam`).
+    lr : float or slice
+        Default learning rate (default fastai's 1e-3).
+    splitter : callable
+        Splits the model into parameter groups (default fastai's `trainable_params`: one group).
+    cbs : Callback or list of Callback, optional
+        Callbacks to add (default None).
+    metrics : callable or list, optional
+        Metrics computed on the validation set (default None).
+    path : str or Path, optional
+        Folder to save, load and export models in (default None: the loaders' `path`).
+    model_dir : str or Path
+        Sub-folder of `path` for saved models (default 'models').
+    wd : float, optional
+        Default weight decay (default None).
+    wd_bn_bias : bool
+        Apply weight decay to normalisation and bias parameters (default False).
+    train_bn : bool
+        Train frozen normalisation layers (default True).
+    moms : tuple of float
+        Default momenta of the schedulers (default (0.95, 0.85, 0.95)).
+    default_cbs : bool
+        Include fastai's default callbacks (default True).
+    """
 
     @property
     def spec(self) -> SEDSpec:
@@ -100,16 +152,53 @@ class SEDLearner(Learner):
 
     def predict_events(self, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
                        min_gap: float = 0.0):
-        """The events of one file as a DataFrame `filename, onset, offset, event_label, score` (see
-        `events.decode_events` for the settings; `threshold` and `low` may be one per class)."""
+        """The events of one file.
+
+        Parameters
+        ----------
+        path : str or Path
+            The audio file, decoded as the loaders decode their items.
+        threshold : float or sequence of float
+            A frame is active above it (default 0.5); may be one per class. See `events.decode_events` for the
+            settings.
+        low : float or sequence of float, optional
+            Hysteresis, below `threshold`: an event lasts while the probability stays above it (default None:
+            none); may be one per class.
+        median : int
+            Odd width in frames of a median filter on the active/inactive decisions (default 1: none).
+        min_duration : float
+            Events shorter than this (seconds) are dropped, after merging (default 0.0).
+        min_gap : float
+            Events of one class closer than this (seconds) merge (default 0.0).
+
+        Returns
+        -------
+        pandas.DataFrame
+            `filename, onset, offset, event_label, score`, one row an event.
+        """
         x = self._spectrogram(path)
         return self._events(x, self._frame_probs(x)[0], path, threshold, low, median, min_duration, min_gap)
 
     def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
-        """One file's spectrogram, above its event roll (one row per class: the `reference` events, e.g. from
-        `read_events`, whose filename is the file's name or the end of its path, in grey; predicted ones in
-        colour) and the frame probabilities of each class over time.
-        `decode_kwargs` go to `predict_events`. Returns the three axes."""
+        """One file's spectrogram, above its event roll and the frame probabilities of each class over time.
+
+        Parameters
+        ----------
+        path : str or Path
+            The audio file.
+        reference : list of events, optional
+            Events drawn in grey in the roll (one row per class), e.g. from `read_events`, whose filename is the
+            file's name or the end of its path (default None); predicted ones are in colour.
+        figsize : tuple of float
+            Figure size in inches (default (9, 6)).
+        **decode_kwargs
+            Go to `predict_events`.
+
+        Returns
+        -------
+        tuple of matplotlib.axes.Axes
+            The three axes.
+        """
         import matplotlib.pyplot as plt
         x = self._spectrogram(path)                                # decoded and run once, for all three panels
         probs = self._frame_probs(x)[0]
@@ -121,9 +210,27 @@ class SEDLearner(Learner):
         return tuple(axes)
 
     def show_results(self, ds_idx: int = 1, max_n: int = 4, figsize=None, **decode_kwargs):
-        """The first `max_n` clips of the validation set (`ds_idx=1`; 0: training), each as its spectrogram above
-        the event roll of its reference events (from its frame targets, grey) and the predicted ones (colour),
-        as `show_events` draws one file. Returns the axes `(n, 2)`, n = max_n or fewer when the set is smaller."""
+        """The first `max_n` clips of a set, each as its spectrogram above its event roll.
+
+        The roll shows its reference events (from its frame targets, grey) and the predicted ones (colour), as
+        `show_events` draws one file.
+
+        Parameters
+        ----------
+        ds_idx : int
+            1 (default): the validation set; 0: training.
+        max_n : int
+            Clips shown (default 4).
+        figsize : tuple of float, optional
+            Figure size in inches (default None: (9, 4 per clip)).
+        **decode_kwargs
+            Go to `events.decode_events` (`threshold` 0.5 unless given).
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib.axes.Axes
+            The axes `(n, 2)`, n = max_n or fewer when the set is smaller.
+        """
         import matplotlib.pyplot as plt
         dl = self.dls[ds_idx].new(shuffle=False, drop_last=False, bs=max_n)
         x, y = dl.one_batch()[:2]
@@ -167,9 +274,18 @@ class SEDLearner(Learner):
         axes[2].legend(fontsize='small', loc='upper right')
 
     def detector(self) -> FrameDetector:
-        """This learner as a `FrameDetector` (waveform in, frame probabilities out; a copy of the network, on the
-        CPU, in eval mode), with the front end its validation batches go through. A transform of your own on
-        validation batches, which the detector cannot carry, is a ValueError naming it."""
+        """This learner as a `FrameDetector`, with the front end its validation batches go through.
+
+        Returns
+        -------
+        FrameDetector
+            Waveform in, frame probabilities out; a copy of the network, on the CPU, in eval mode.
+
+        Raises
+        ------
+        ValueError
+            For a transform of your own on validation batches, which the detector cannot carry (naming it).
+        """
         import copy
         from .learner import foreign_transforms
         foreign = [n for n in foreign_transforms(self.dls) if n != FrameTargets.__name__]
@@ -182,8 +298,22 @@ class SEDLearner(Learner):
         return det
 
     def predict_events_folder(self, folder, csv=None, **kwargs):
-        """`predict_events` for every audio file under `folder` (each named by its path under `folder`), with a
-        progress bar; to `csv` when given."""
+        """`predict_events` for every audio file under `folder`, with a progress bar.
+
+        Parameters
+        ----------
+        folder : str or Path
+            The folder searched for audio files.
+        csv : str or Path, optional
+            Also write the table there (default None).
+        **kwargs
+            The settings of `predict_events`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The events of all files, each file named by its path under `folder`.
+        """
         import pandas as pd
         files = get_audio_files(folder)
         frames = [self.predict_events(f, **kwargs).assign(filename=Path(f).relative_to(folder).as_posix())
@@ -196,15 +326,56 @@ class SEDLearner(Learner):
 def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
                 progress: str = 'auto', **kwargs) -> SEDLearner:
-    """A `SEDLearner`: `arch` (a torchvision architecture, or a ready `nn.Module` body giving feature maps) cut
-    to its body (`create_body`, first convolution adapted to `n_in` channels) under a `FrameClassifier` head
-    for `dls.c` classes with clip pooling `pool`; `SEDLoss(frame_weight, clip_weight)`; metrics event- and
-    segment-based F1 (`EventF1`). `time_stride`: the most the body may shrink time (`sed.limit_time_stride`;
-    8 frames of 16 ms at the default hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
-    Pretrained: the body frozen, as vision learners do. `progress`: 'auto' (bars on a terminal or in a notebook,
-    one plain line an epoch to a file or a pipe), 'bar' or 'lines' (`set_progress`). Other arguments go to `Learner` (and
-    `mixed_precision`, `channels_last`, `compile` as for `audio_learner`); a keyword none of them takes is a
-    TypeError naming the nearest known one, raised before the body is built or its weights downloaded."""
+    """A `SEDLearner`: a network's body under a `FrameClassifier` head for `dls.c` classes.
+
+    Parameters
+    ----------
+    dls : DataLoaders
+        Loaders of (spectrogram, frame targets), from `sed_dataloaders`.
+    arch : callable or nn.Module
+        A torchvision architecture, cut to its body (`create_body`, first convolution adapted to `n_in`
+        channels), or a ready `nn.Module` body giving feature maps.
+    pretrained : bool
+        Load the architecture's pretrained weights and freeze the body, as vision learners do (default True).
+    n_in : int
+        Input channels of the body (default 1).
+    pool : str
+        The head's clip pooling (default 'linear_softmax').
+    loss_func : callable, optional
+        Default None: `SEDLoss(frame_weight, clip_weight)`.
+    metrics : list, optional
+        Default None: event- and segment-based F1 (`EventF1`).
+    frame_weight : float
+        Weight of the frame loss in `SEDLoss` (default 1.0).
+    clip_weight : float
+        Weight of the clip loss in `SEDLoss` (default 1.0).
+    time_stride : int, optional
+        The most the body may shrink time (`sed.limit_time_stride`; default 8 frames, of 16 ms at the default
+        hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
+    progress : {'auto', 'bar', 'lines'}
+        'auto' (default: bars on a terminal or in a notebook, one plain line an epoch to a file or a pipe),
+        'bar' or 'lines' (`set_progress`).
+    **kwargs
+        Other arguments go to `Learner` (and `mixed_precision`, `channels_last`, `compile` as for
+        `audio_learner`).
+
+    Returns
+    -------
+    SEDLearner
+        The learner.
+
+    Raises
+    ------
+    TypeError
+        For a keyword none of them takes, naming the nearest known one, raised before the body is built or its
+        weights downloaded.
+
+    Examples
+    --------
+    >>> learn = sed_learner(dls, resnet18, pretrained=False)     # doctest: +SKIP
+    >>> learn.fit_one_cycle(10, 1e-3)                            # doctest: +SKIP
+    >>> learn.predict_events('recording.wav')                    # doctest: +SKIP
+    """
     check_keywords(kwargs, 'sed_learner', keyword_names(sed_learner) | set(LEARNER_ARGUMENTS) | set(SPEED_OPTIONS))
     speed = {k: kwargs.pop(k) for k in SPEED_OPTIONS if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
@@ -220,14 +391,34 @@ def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = '
 
 
 def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-    """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`: a waveform
-    `(samples,)` of any length at the front end's rate -> frame probabilities `(frames, classes)`.
+    """Write `learn` as a waveform-in sound event detector (`SEDLearner.detector`) to folder `path`.
 
-    formats : 'safetensors' (config.json + weights: `load_exported`, whose detector's `events()` decodes them),
-        'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'.
-    config.json is `learn.spec.to_dict()`: the front end, the classes and the frame grid (`frame_seconds`,
-    `start`), what `events.decode_events` needs to turn the probabilities of model.ts or model.onnx into events.
-    Returns `path`.
+    The detector takes a waveform `(samples,)` of any length at the front end's rate and gives frame
+    probabilities `(frames, classes)`. config.json is `learn.spec.to_dict()`: the front end, the classes and the
+    frame grid (`frame_seconds`, `start`), what `events.decode_events` needs to turn the probabilities of
+    model.ts or model.onnx into events.
+
+    Parameters
+    ----------
+    learn : SEDLearner
+        The trained learner.
+    path : str or Path
+        The folder written.
+    formats : sequence of str
+        'safetensors' (config.json + weights: `load_exported`, whose detector's `events()` decodes them),
+        'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'
+        (default the first three).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ValueError
+        When the validation pipeline holds a transform the detector cannot carry (see `SEDLearner.detector`),
+        or for an unknown format.
     """
     from ..serving.export import save_waveform_model
     det = learn.detector()

@@ -42,12 +42,30 @@ def _per_example(v, x: torch.Tensor) -> torch.Tensor:
 
 def phase_vocoder(spec: torch.Tensor, rate: torch.Tensor, n_frames: int, hop_length: int,
                   n_fft: int | None = None) -> torch.Tensor:
-    """Re-time complex STFT frames `spec` `(batch, freq, frames)` so that output frame k reads input time
-    `k * rate[b]` (rate > 1 is faster): magnitudes are interpolated between neighbouring frames and each bin's
-    phase advances by the measured instantaneous frequency, so partials keep their pitch. Returns
-    `(batch, freq, n_frames)`; output frames past the end of the input are zero. `rate`: `(batch,)`.
-    n_fft : the STFT's size, for bin k's expected advance of 2 pi k hop_length / n_fft per frame (default
-    `2 * (freq - 1)`, the even size; an odd one must be given)."""
+    """Re-time complex STFT frames so that output frame k reads input time `k * rate[b]` (rate > 1 is faster).
+
+    Magnitudes are interpolated between neighbouring frames and each bin's phase advances by the measured
+    instantaneous frequency, so partials keep their pitch.
+
+    Parameters
+    ----------
+    spec : torch.Tensor
+        Complex STFT frames, shape `(batch, freq, frames)`.
+    rate : torch.Tensor
+        Speed-up per example, shape `(batch,)`.
+    n_frames : int
+        Output frames.
+    hop_length : int
+        The STFT's hop, in samples.
+    n_fft : int, optional
+        The STFT's size, for bin k's expected advance of 2 pi k hop_length / n_fft per frame (default None:
+        `2 * (freq - 1)`, the even size; an odd one must be given).
+
+    Returns
+    -------
+    torch.Tensor
+        Complex frames, shape `(batch, freq, n_frames)`; output frames past the end of the input are zero.
+    """
     _, n_freq, t = spec.shape
     n_fft = 2 * (n_freq - 1) if n_fft is None else n_fft
     spec = torch.nn.functional.pad(spec, (0, 2))
@@ -96,10 +114,32 @@ def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, h
 
 
 def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
-    """Play `x` `(batch, ..., time)` `rate` times faster (rate > 1) or slower (< 1) at the same pitch, with a
-    phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length.
-    rate : a number or one per example `(batch,)`, finite and > 0 (else a ValueError). Any clip of at least one
-    sample works (one much shorter than `n_fft` is mostly smeared, not stretched)."""
+    """Play `x` `rate` times faster (rate > 1) or slower (< 1) at the same pitch.
+
+    With a phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length. Any
+    clip of at least one sample works (one much shorter than `n_fft` is mostly smeared, not stretched).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    rate : float or torch.Tensor
+        A number or one per example `(batch,)`, finite and > 0.
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+    hop_length : int, optional
+        Its hop in samples, <= n_fft (default None: `n_fft // 4`).
+
+    Returns
+    -------
+    torch.Tensor
+        The stretched waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        If a rate is not finite and > 0, or for bad STFT settings.
+    """
     rows, r = _rows(x, rate)
     if not (torch.isfinite(r) & (r > 0)).all(): raise ValueError(f'rate must be finite and > 0, got {r.tolist()}')
     return _time_stretch(x, rate, n_fft, hop_length)
@@ -112,9 +152,23 @@ def _time_stretch(x, rate, n_fft, hop_length=None):
 
 
 def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.Tensor:
-    """Filter `x` `(batch, ..., time)` in the frequency domain (zero phase): `gain_fn(hz)` gets the rfft bin
-    frequencies `(1, n_bins)` (in Hz if `sr` is given, else cycles per sample) and returns the amplitude gain,
-    shape `(batch, n_bins)` or broadcastable."""
+    """Filter `x` in the frequency domain (zero phase).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    gain_fn : callable
+        `gain_fn(hz)` gets the rfft bin frequencies `(1, n_bins)` and returns the amplitude gain, shape
+        `(batch, n_bins)` or broadcastable.
+    sr : int, optional
+        Sample rate in Hz: the frequencies are in Hz if given, else in cycles per sample (default None).
+
+    Returns
+    -------
+    torch.Tensor
+        The filtered waveforms, shape and dtype as `x`.
+    """
     n = x.shape[-1]
     spec = torch.fft.rfft(x, dim=-1)
     hz = torch.fft.rfftfreq(n, d=1.0 / (sr or 1.0), device=x.device)[None]
@@ -124,10 +178,32 @@ def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.T
 
 
 def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
-    """Shift the pitch of `x` `(batch, ..., time)` by `semitones` (a number or one per example) keeping its
-    duration: resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so
-    nothing aliases when shifting up), then `time_stretch` back to the original length. `semitones` must be
-    finite (else a ValueError); any clip of at least one sample works."""
+    """Shift the pitch of `x` by `semitones`, keeping its duration.
+
+    Resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so nothing aliases
+    when shifting up), then `time_stretch` back to the original length. Any clip of at least one sample works.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    semitones : float or torch.Tensor
+        A number or one per example `(batch,)`; finite.
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+    hop_length : int, optional
+        Its hop in samples (default None: `n_fft // 4`).
+
+    Returns
+    -------
+    torch.Tensor
+        The shifted waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        If a value of `semitones` is not finite.
+    """
     rows, st = _rows(x, semitones)
     if not torch.isfinite(st).all(): raise ValueError(f'semitones must be finite, got {st.tolist()}')
     return _pitch_shift(x, semitones, float(st.min()), n_fft, hop_length)
@@ -146,13 +222,41 @@ def _pitch_shift(x, semitones, lowest: float, n_fft: int, hop_length=None):
 
 
 def apply_gain(x: torch.Tensor, db) -> torch.Tensor:
-    "Multiply `x` `(batch, ...)` by 10**(db/20): +6 dB doubles the amplitude. `db`: a number or one per example."
+    """Multiply `x` by 10**(db/20): +6 dB doubles the amplitude.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ...)`.
+    db : float or torch.Tensor
+        Gain in dB, a number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The scaled waveforms.
+    """
     return x * 10.0 ** (_per_example(db, x) / 20)
 
 
 def time_shift(x: torch.Tensor, shift, wrap: bool = True) -> torch.Tensor:
-    """Delay `x` `(batch, ..., time)` by `shift` samples (negative: advance), one per example. With `wrap` the
-    samples pushed off one end come back at the other (a roll); otherwise the gap is filled with zeros."""
+    """Delay `x` by `shift` samples (negative: advance), one per example.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    shift : int or torch.Tensor
+        Samples, a number or one per example `(batch,)`.
+    wrap : bool
+        The samples pushed off one end come back at the other (a roll; default True); otherwise the gap is
+        filled with zeros.
+
+    Returns
+    -------
+    torch.Tensor
+        The shifted waveforms, shape as `x`.
+    """
     n = x.shape[-1]
     s = torch.as_tensor(shift, device=x.device).long().expand(x.shape[0])
     src = torch.arange(n, device=x.device)[None] - s[:, None]
@@ -173,9 +277,32 @@ def _noise_exponent(color: str) -> float:
 
 
 def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
-    """Gaussian noise of `shape` `(..., time)` whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'
-    (shaped in the frequency domain; the DC bin is removed for pink and brown). Unit power (mean square) along
-    time, for any length: a 1-sample white noise is +-1, a 1-sample pink or brown one is 0 (no bin but DC)."""
+    """Gaussian noise whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'.
+
+    Shaped in the frequency domain; the DC bin is removed for pink and brown.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape `(..., time)`.
+    color : {'white', 'pink', 'brown'}
+        The spectrum (default 'white').
+    device : torch.device, optional
+        Where it is made (default None: torch's default).
+    dtype : torch.dtype
+        Its dtype (default torch.float32).
+
+    Returns
+    -------
+    torch.Tensor
+        Noise of unit power (mean square) along time, for any length: a 1-sample white noise is +-1, a 1-sample
+        pink or brown one is 0 (no bin but DC).
+
+    Raises
+    ------
+    ValueError
+        For an unknown `color`.
+    """
     k = _noise_exponent(color)
     w = torch.randn(shape, device=device, dtype=dtype)
     if k:
@@ -187,8 +314,25 @@ def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32)
 
 
 def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
-    """`x + g * other` with `g` chosen per example so that 10*log10(power(x) / power(g * other)) = `snr_db`
-    (power = mean square over everything but the batch dim). A silent `x` or `other` gets nothing added."""
+    """`x + g * other`, with `g` chosen per example for a signal-to-noise ratio of `snr_db`.
+
+    That is 10*log10(power(x) / power(g * other)) = `snr_db` (power = mean square over everything but the batch
+    dim). A silent `x` or `other` gets nothing added.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The signals, shape `(batch, ...)`.
+    other : torch.Tensor
+        What is added, shape as `x`.
+    snr_db : float or torch.Tensor
+        dB, a number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The mixtures, shape as `x`.
+    """
     red = tuple(range(1, x.ndim))
     ps, pn = x.pow(2).mean(red, keepdim=True), other.pow(2).mean(red, keepdim=True)
     g = torch.sqrt(ps / pn.clamp(min=1e-20) / 10.0 ** (_per_example(snr_db, x) / 10)) * (pn > 0)
@@ -196,13 +340,46 @@ def mix_at_snr(x: torch.Tensor, other: torch.Tensor, snr_db) -> torch.Tensor:
 
 
 def add_noise(x: torch.Tensor, snr_db, color: str = 'white') -> torch.Tensor:
-    "Add `color` noise to `x` `(batch, ..., time)` at `snr_db` (a number or one per example); see `mix_at_snr`."
+    """Add `color` noise to `x` at `snr_db`; see `mix_at_snr`.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    snr_db : float or torch.Tensor
+        Signal-to-noise ratio in dB, a number or one per example `(batch,)`.
+    color : {'white', 'pink', 'brown'}
+        The noise's spectrum (default 'white'); see `colored_noise`.
+
+    Returns
+    -------
+    torch.Tensor
+        The noisy waveforms, shape as `x`.
+    """
     return mix_at_snr(x, colored_noise(x.shape, color, x.device, x.dtype), snr_db)
 
 
 def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tensor:
-    """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value`
-    (SpecAugment). `start`, `width`: `(batch,)` integers; `value`: a number, or `(batch,)` values, one per example."""
+    """Set `width[b]` consecutive entries from `start[b]` along `dim` of each example of `x` to `value` (SpecAugment).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        A batch, e.g. spectrograms `(batch, channels, freq, frames)`.
+    dim : int
+        The axis masked.
+    start : torch.Tensor
+        `(batch,)` integers: the first entry masked.
+    width : torch.Tensor
+        `(batch,)` integers: entries masked.
+    value : float or torch.Tensor
+        A number, or `(batch,)` values, one per example (default 0.0).
+
+    Returns
+    -------
+    torch.Tensor
+        The masked batch, shape as `x`.
+    """
     n = x.shape[dim]
     pos = torch.arange(n, device=x.device)
     start = torch.as_tensor(start, device=x.device)[:, None]
@@ -219,13 +396,37 @@ FILTER_KINDS = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'high
 
 
 def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves: float = 1.0) -> torch.Tensor:
-    """Amplitude gain at frequencies `hz` of a zero-phase filter `kind` centred or cut at `fc` Hz (a number or
-    `(batch, 1)`), Butterworth-shaped, slope 6 * `order` dB per octave:
+    """Amplitude gain at frequencies `hz` of a zero-phase filter `kind`, Butterworth-shaped.
 
-    'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB `octaves / 2` octaves either side.
-    'bandstop': its complement (-3 dB at the same edges, a notch at fc). 'lowshelf', 'highshelf': `db` dB
-    below (above) fc, half of it at fc, 0 dB far above (below). 'eq': a peaking bell of `db` dB at fc, about
-    `octaves` wide at half its dB gain.
+    Its slope is 6 * `order` dB per octave. 'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB
+    `octaves / 2` octaves either side. 'bandstop': its complement (-3 dB at the same edges, a notch at fc).
+    'lowshelf', 'highshelf': `db` dB below (above) fc, half of it at fc, 0 dB far above (below). 'eq': a peaking
+    bell of `db` dB at fc, about `octaves` wide at half its dB gain.
+
+    Parameters
+    ----------
+    hz : torch.Tensor
+        Frequencies in Hz.
+    kind : str
+        One of `FILTER_KINDS`.
+    fc : float or torch.Tensor
+        Centre or cut-off frequency in Hz, a number or `(batch, 1)`.
+    order : int
+        Slope of 6 * `order` dB per octave (default 2).
+    db : float or torch.Tensor
+        Gain in dB of the shelves and of 'eq' (default 0.0).
+    octaves : float
+        Width of 'bandpass', 'bandstop' and 'eq' (default 1.0).
+
+    Returns
+    -------
+    torch.Tensor
+        The amplitude gains, `hz` broadcast against `fc`.
+
+    Raises
+    ------
+    ValueError
+        For a `kind` not in `FILTER_KINDS`.
     """
     ratio = hz / fc
     k2 = 2 * order
@@ -242,9 +443,24 @@ def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves
 
 
 def synthetic_impulse_response(n_samples: int, sr: int, rt60) -> torch.Tensor:
-    """Room-like impulse responses `(batch, n_samples)`, on `rt60`'s device: a direct impulse then Gaussian noise
-    whose envelope falls 60 dB in `rt60` seconds (a number or `(batch,)`), the simplest model of a diffuse
-    reverberant tail."""
+    """Room-like impulse responses: a direct impulse, then a decaying Gaussian noise tail.
+
+    The noise's envelope falls 60 dB in `rt60` seconds, the simplest model of a diffuse reverberant tail.
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples of each response.
+    sr : int
+        Sample rate in Hz.
+    rt60 : float or torch.Tensor
+        Seconds to fall 60 dB, a number or `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(batch, n_samples)`, on `rt60`'s device.
+    """
     rt60 = torch.as_tensor(rt60, dtype=torch.float32).reshape(-1, 1)
     t = torch.arange(n_samples, dtype=torch.float32, device=rt60.device)[None] / sr
     ir = torch.randn(rt60.shape[0], n_samples, device=rt60.device) * 10 ** (-3 * t / rt60)
@@ -253,9 +469,23 @@ def synthetic_impulse_response(n_samples: int, sr: int, rt60) -> torch.Tensor:
 
 
 def apply_impulse_response(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
-    """Convolve each example of `x` `(batch, ..., time)` with its impulse response `ir` `(batch, ir_samples)` (FFT
-    convolution), keep the first `time` samples (the tail past the clip is cut) and restore each example's
-    RMS level, so reverb changes the colour and the smearing but not the loudness."""
+    """Convolve each example of `x` with its impulse response, at the same loudness.
+
+    FFT convolution; the first `time` samples are kept (the tail past the clip is cut) and each example's RMS
+    level restored, so reverb changes the colour and the smearing but not the loudness.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    ir : torch.Tensor
+        Impulse responses, shape `(batch, ir_samples)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The reverberant waveforms, shape as `x`.
+    """
     n, m = x.shape[-1], ir.shape[-1]
     size = n + m - 1
     spec = torch.fft.rfft(x, n=size) * torch.fft.rfft(ir.to(x.dtype), n=size).reshape(ir.shape[0], *([1] * (x.ndim - 2)), -1)
@@ -266,16 +496,50 @@ def apply_impulse_response(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
 
 
 def speed_perturb(x: torch.Tensor, factor) -> torch.Tensor:
-    """Play `x` `(batch, ..., time)` `factor` times faster (a number or one per example): pitch and tempo change
-    together, as a tape played faster, by one band-limited resampling; the result keeps the input's length
-    (cut, or zeros after the sped-up clip ends)."""
+    """Play `x` `factor` times faster: pitch and tempo change together, as a tape played faster.
+
+    One band-limited resampling; the result keeps the input's length (cut, or zeros after the sped-up clip ends).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    factor : float or torch.Tensor
+        A number or one per example `(batch,)`.
+
+    Returns
+    -------
+    torch.Tensor
+        The resampled waveforms, shape as `x`.
+    """
     rows, f = _rows(x, factor)
     return resample_rows(rows, f, x.shape[-1]).reshape(x.shape)
 
 
 def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Tensor:
-    """Scale each example of `x` so that its peak (`mode='peak'`) or RMS (`'rms'`) level is `target_db` dB
-    relative to full scale 1.0 (a number or one per example). A silent example stays silent."""
+    """Scale each example of `x` to a peak or RMS level of `target_db` dB relative to full scale 1.0.
+
+    A silent example stays silent.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ...)`.
+    target_db : float or torch.Tensor
+        dB re full scale, a number or one per example `(batch,)`.
+    mode : {'peak', 'rms'}
+        The level set (default 'peak').
+
+    Returns
+    -------
+    torch.Tensor
+        The scaled waveforms.
+
+    Raises
+    ------
+    ValueError
+        For a `mode` other than 'peak' or 'rms'.
+    """
     red = tuple(range(1, x.ndim))
     if mode == 'peak': level = x.abs().amax(red, keepdim=True)
     elif mode == 'rms': level = x.square().mean(red, keepdim=True).sqrt()
@@ -284,8 +548,30 @@ def normalize_level(x: torch.Tensor, target_db, mode: str = 'peak') -> torch.Ten
 
 
 def distort(x: torch.Tensor, amount_db, kind: str = 'clip') -> torch.Tensor:
-    """Distort `x` `(batch, ..., time)` keeping its peak level: 'clip' cuts it at `amount_db` dB below its peak;
-    'tanh' drives it `amount_db` dB into a tanh curve (soft clipping). Both odd-symmetric: odd harmonics only."""
+    """Distort `x` keeping its peak level.
+
+    Both kinds are odd-symmetric: odd harmonics only.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Waveforms, shape `(batch, ..., time)`.
+    amount_db : float or torch.Tensor
+        dB, a number or one per example `(batch,)`.
+    kind : {'clip', 'tanh'}
+        'clip' (default) cuts it at `amount_db` dB below its peak; 'tanh' drives it `amount_db` dB into a tanh
+        curve (soft clipping).
+
+    Returns
+    -------
+    torch.Tensor
+        The distorted waveforms, shape as `x`.
+
+    Raises
+    ------
+    ValueError
+        For a `kind` other than 'clip' or 'tanh'.
+    """
     red = tuple(range(1, x.ndim))
     peak = x.abs().amax(red, keepdim=True).clamp(min=1e-12)
     a = 10 ** (_per_example(amount_db, x) / 20)
@@ -360,14 +646,41 @@ class _RandomBatchTransform(DisplayedTransform):
 
 
 class RandomAudioTransform(_RandomBatchTransform):
-    """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out,
-    each example picked with probability `p` and given its own random parameters. Training batches only."""
+    """Base of the waveform augmentations: `AudioTensor` batches `(batch, channels, samples)` in, the same out.
+
+    Each example is picked with probability `p` and given its own random parameters. Training batches only.
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def encodes(self, x: AudioTensor) -> AudioTensor:
         return AudioTensor(self._augment(x, x.sr), **x.__dict__)          # sr, and lengths from `pad_to_longest`
 
 
 class PitchShift(RandomAudioTransform):
-    "Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration."
+    """Shift each picked clip's pitch by a uniform number of `semitones` in `(lo, hi)`, keeping its duration.
+
+    Parameters
+    ----------
+    semitones : float or tuple of float
+        A number or a `(lo, hi)` range (default (-2.0, 2.0)); see `pitch_shift`.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('semitones', semitones)
@@ -379,8 +692,24 @@ class PitchShift(RandomAudioTransform):
 
 
 class TimeStretch(RandomAudioTransform):
-    """Play each picked clip `rate` times faster (uniform in `(lo, hi)`) at the same pitch, then cut or
-    zero-pad it back to the clip length."""
+    """Play each picked clip `rate` times faster (uniform in `(lo, hi)`) at the same pitch.
+
+    Then cut or zero-pad it back to the clip length; see `time_stretch`.
+
+    Parameters
+    ----------
+    rate : float or tuple of float
+        A number or a `(lo, hi)` range, > 0 (default (0.8, 1.25)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    n_fft : int
+        The vocoder's STFT size (default 1024).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('rate', rate, above=0)
@@ -392,7 +721,20 @@ class TimeStretch(RandomAudioTransform):
 
 
 class Gain(RandomAudioTransform):
-    "Change each picked clip's level by a uniform `db` in `(lo, hi)` decibels."
+    """Change each picked clip's level by a uniform `db` in `(lo, hi)` decibels.
+
+    Parameters
+    ----------
+    db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (-6.0, 6.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 40
 
     def __init__(self, db=(-6.0, 6.0), p=0.5):
@@ -405,14 +747,34 @@ class Gain(RandomAudioTransform):
 
 
 class PolarityInversion(RandomAudioTransform):
-    "Flip the sign of each picked clip (inaudible alone, but changes the waveform a network sees)."
+    """Flip the sign of each picked clip (inaudible alone, but changes the waveform a network sees).
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    """
     order = 40
     def apply(self, x): return -x
 
 
 class TimeShift(RandomAudioTransform):
-    """Shift each picked clip by a uniform fraction of its length in `(-max_shift, max_shift)`; `wrap=True`
-    rolls it around, `wrap=False` fills the gap with silence."""
+    """Shift each picked clip by a uniform fraction of its length in `(-max_shift, max_shift)`.
+
+    Parameters
+    ----------
+    max_shift : float
+        The largest shift, as a fraction >= 0 of the clip's length (default 0.2).
+    wrap : bool
+        True (default) rolls the clip around, False fills the gap with silence.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, max_shift: float = 0.2, wrap: bool = True, p=0.5):
         super().__init__(p)
         if not isinstance(max_shift, numbers.Real) or not 0 <= max_shift < math.inf:
@@ -424,8 +786,22 @@ class TimeShift(RandomAudioTransform):
 
 
 class AddNoise(RandomAudioTransform):
-    """Add `color` noise ('white', 'pink' or 'brown') to each picked clip at a uniform signal-to-noise ratio
-    `snr_db` in `(lo, hi)` decibels."""
+    """Add `color` noise to each picked clip at a uniform signal-to-noise ratio `snr_db` in `(lo, hi)` decibels.
+
+    Parameters
+    ----------
+    snr_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (10.0, 40.0)).
+    color : {'white', 'pink', 'brown'}
+        The noise's spectrum (default 'white'); an unknown colour is refused when the transform is made.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 45
 
     def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
@@ -441,8 +817,24 @@ class AddNoise(RandomAudioTransform):
 
 
 def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_length: int) -> torch.Tensor:
-    """`(batch, n)` envelopes of one event each: 1 on samples `[start, start + length)` (tensors `(batch,)`,
-    in samples), ramping up and down with a raised cosine over `fade_length` samples inside that span, 0 outside."""
+    """Envelopes of one event each: 1 on the event's samples, raised-cosine fades inside its span, 0 outside.
+
+    Parameters
+    ----------
+    n : int
+        Samples of each envelope.
+    start : torch.Tensor
+        First sample of each event, shape `(batch,)`.
+    length : torch.Tensor
+        Samples of each event, shape `(batch,)`: the envelope is 1 on `[start, start + length)`.
+    fade_length : int
+        Samples of the raised-cosine ramps up and down, inside that span.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape `(batch, n)`, float32, on `start`'s device.
+    """
     t = torch.arange(n, device=start.device, dtype=torch.float32)[None] - start[:, None].float()
     length = length[:, None].float()
     edge = torch.minimum(t + 1, length - t) / max(1, fade_length)          # 1/fade at the span's first sample
@@ -450,16 +842,36 @@ def event_envelope(n: int, start: torch.Tensor, length: torch.Tensor, fade_lengt
 
 
 class AddBackground(RandomAudioTransform):
-    """Mix a random segment of a random background clip (audio files under `folder`, or a list of files) into
-    each picked clip at a uniform `snr_db` in `(lo, hi)`; shorter ones are looped.
+    """Mix a random segment of a random background clip into each picked clip at a uniform `snr_db` in `(lo, hi)`.
 
-    event_duration=(lo, hi) seconds: instead of a background under the whole clip, one short noise event
-    (a door, a cough: audiomentations' short noises) of a uniform duration at a uniform position, faded in and
-    out over `fade` seconds; its `snr_db` is measured over the event's span.
+    Shorter backgrounds are looped.
 
-    in_memory=True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's
-    device, and segments are cut there by indexing. in_memory=False: for long recordings (hours of noise),
-    only the segment each clip needs is read from its file (`load_audio(offset=, duration=)`), on the host."""
+    Parameters
+    ----------
+    folder : str, Path or list of Path
+        A folder of audio files, or a list of files.
+    snr_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB (default (5.0, 30.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    in_memory : bool
+        True (default): the backgrounds are loaded once, at the clips' sample rate, onto the batch's device, and
+        segments are cut there by indexing. False: for long recordings (hours of noise), only the segment each
+        clip needs is read from its file (`load_audio(offset=, duration=)`), on the host.
+    event_duration : tuple of float, optional
+        `(lo, hi)` seconds: instead of a background under the whole clip, one short noise event (a door, a
+        cough: audiomentations' short noises) of a uniform duration at a uniform position, faded in and out over
+        `fade` seconds; its `snr_db` is measured over the event's span (default None).
+    fade : float
+        Seconds of the event's fades (default 0.01).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there are no audio files in `folder`.
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 45
 
     def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True, event_duration=None,
@@ -528,10 +940,31 @@ class AddBackground(RandomAudioTransform):
 
 
 class RandomFilter(RandomAudioTransform):
-    """Filter each picked clip with a zero-phase filter of a `kind` chosen at random among `kinds` (see
-    `filter_gain`): 'lowpass', 'highpass', 'bandpass', 'bandstop' (cutoff or centre log-uniform in `cutoff`
-    Hz, `order` sets the slope: 6 * order dB/octave, `octaves` the band's width), 'lowshelf', 'highshelf' and
-    'eq' (a peaking bell) with a uniform gain in `eq_db` dB."""
+    """Filter each picked clip with a zero-phase filter of a `kind` chosen at random among `kinds`.
+
+    See `filter_gain`: 'lowpass', 'highpass', 'bandpass', 'bandstop' cut or centre at a frequency log-uniform in
+    `cutoff`; 'lowshelf', 'highshelf' and 'eq' (a peaking bell) have a uniform gain in `eq_db` dB.
+
+    Parameters
+    ----------
+    kinds : sequence of str
+        At least one of `FILTER_KINDS` (default ('lowpass', 'highpass', 'eq')).
+    cutoff : tuple of float
+        `(lo, hi)` Hz, > 0, of the cutoff or centre (default (200.0, 4000.0)).
+    eq_db : tuple of float
+        `(lo, hi)` dB of the shelves and bells (default (-12.0, 12.0)).
+    order : int
+        Sets the slope: 6 * order dB/octave (default 2).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    octaves : float
+        The band's width, > 0 (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 35
 
     def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
@@ -564,9 +997,25 @@ class RandomFilter(RandomAudioTransform):
 
 
 class Reverb(RandomAudioTransform):
-    """Convolve each picked clip with an impulse response (`apply_impulse_response`, level kept): one drawn at
-    random from the audio files under `folder` (read once, at the clips' rate, on the device), or, without a
-    folder, a `synthetic_impulse_response` whose RT60 is uniform in `rt60` seconds."""
+    """Convolve each picked clip with an impulse response (`apply_impulse_response`, level kept).
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        A folder of impulse responses (or one file); one is drawn at random for each clip (read once, at the
+        clips' rate, on the device). Default None: a `synthetic_impulse_response` whose RT60 is uniform in `rt60`.
+    rt60 : float or tuple of float
+        Seconds, > 0, of the synthetic responses (default (0.2, 1.0)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    FileNotFoundError
+        If `folder` holds no impulse responses.
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 42
 
     def __init__(self, folder=None, rt60=(0.2, 1.0), p=0.5):
@@ -587,7 +1036,20 @@ class Reverb(RandomAudioTransform):
         return self._banks[key]
 
     def draw(self, x, sr):
-        "`ir` `(batch, ir_samples)`, on `x`'s device: a random file's, or a synthetic one of a random RT60."
+        """The impulse responses of the picked examples: a random file's, or a synthetic one of a random RT60.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The picked examples (their shape and device are read).
+        sr : int
+            The batch's sample rate in Hz.
+
+        Returns
+        -------
+        dict
+            `{'ir': tensor (batch, ir_samples)}`, on `x`'s device.
+        """
         if self.files is not None:
             return {'ir': self._irs(sr, x.device)[torch.randint(len(self.files), (len(x),)).to(x.device)]}
         n_ir = min(x.shape[-1], seconds_to_samples(max(_bounds(self.rt60)), sr))
@@ -599,7 +1061,22 @@ class Reverb(RandomAudioTransform):
 
 
 class SpeedPerturb(RandomAudioTransform):
-    "Play each picked clip a uniform `factor` in `(lo, hi)` times faster: pitch and tempo together (`speed_perturb`)."
+    """Play each picked clip a uniform `factor` in `(lo, hi)` times faster: pitch and tempo together.
+
+    See `speed_perturb`.
+
+    Parameters
+    ----------
+    factor : float or tuple of float
+        A number or a `(lo, hi)` range, > 0 (default (0.9, 1.1)).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     def __init__(self, factor=(0.9, 1.1), p=0.5):
         super().__init__(p)
         _check_range('factor', factor, above=0)
@@ -610,8 +1087,24 @@ class SpeedPerturb(RandomAudioTransform):
 
 
 class LevelNormalize(RandomAudioTransform):
-    """Scale each picked clip so that its peak (`mode='peak'`) or RMS (`'rms'`) level is a uniform `target_db` in
-    `(lo, hi)` dB full scale (`normalize_level`). With `p=1` and one target, a fixed normalisation."""
+    """Scale each picked clip to a peak or RMS level of a uniform `target_db` in `(lo, hi)` dB full scale.
+
+    See `normalize_level`. With `p=1` and one target, a fixed normalisation.
+
+    Parameters
+    ----------
+    target_db : float or tuple of float
+        A number or a `(lo, hi)` range in dB re full scale (default (-1.0, -1.0)).
+    mode : {'peak', 'rms'}
+        The level set (default 'peak').
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 48
 
     def __init__(self, target_db=(-1.0, -1.0), mode: str = 'peak', p=1.0):
@@ -625,8 +1118,22 @@ class LevelNormalize(RandomAudioTransform):
 
 
 class Distortion(RandomAudioTransform):
-    """Clip ('clip') or soft-clip ('tanh') each picked clip, `amount_db` uniform in `(lo, hi)` dB into the
-    curve, its peak level kept (`distort`); `kinds` to choose from at random."""
+    """Clip ('clip') or soft-clip ('tanh') each picked clip, its peak level kept (`distort`).
+
+    Parameters
+    ----------
+    amount_db : float or tuple of float
+        dB into the curve, uniform in a `(lo, hi)` range, >= 0 (default (3.0, 18.0)).
+    kinds : sequence of str
+        'clip' and/or 'tanh', chosen from at random (default both).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 38
 
     def __init__(self, amount_db=(3.0, 18.0), kinds=('clip', 'tanh'), p=0.5):
@@ -647,13 +1154,34 @@ class Distortion(RandomAudioTransform):
 
 
 class TimeReversal(RandomAudioTransform):
-    "Play each picked clip backwards."
+    """Play each picked clip backwards.
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+    """
     def apply(self, x): return x.flip(-1)
 
 
 class WaveformCutout(RandomAudioTransform):
-    """Silence `n_cuts` segments of each picked clip, each a uniform fraction `width` in `(lo, hi)` of its length,
-    at a uniform place (`mask_along` on the samples)."""
+    """Silence `n_cuts` segments of each picked clip, at uniform places (`mask_along` on the samples).
+
+    Parameters
+    ----------
+    width : float or tuple of float
+        Each segment's length as a fraction of the clip's, uniform in a `(lo, hi)` range in [0, 1] (default
+        (0.0, 0.1)).
+    n_cuts : int
+        Segments a clip (default 1).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 0.5).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     order = 46
 
     def __init__(self, width=(0.0, 0.1), n_cuts: int = 1, p=0.5):
@@ -675,8 +1203,24 @@ class WaveformCutout(RandomAudioTransform):
 
 
 class OneOf(RandomAudioTransform):
-    """Apply one of the waveform augmentations `tfms` to each picked clip, chosen at random with probability
-    proportional to `weights` (default equal); each applies fully (its own `p` is not used here)."""
+    """Apply one of the waveform augmentations `tfms` to each picked clip, chosen at random.
+
+    Each applies fully (its own `p` is not used here).
+
+    Parameters
+    ----------
+    tfms : list of RandomAudioTransform
+        A non-empty list of waveform augmentations.
+    weights : sequence of float, optional
+        Probabilities proportional to these, >= 0 and not all 0 (default None: equal).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an empty list, one that is not of waveform augmentations, or bad `weights`.
+    """
     def __init__(self, tfms, weights=None, p=1.0):
         super().__init__(p)
         self.tfms = list(tfms)
@@ -706,8 +1250,26 @@ class OneOf(RandomAudioTransform):
 
 
 class SomeOf(OneOf):
-    """Apply `k` (an int, or uniform in a `(lo, hi)` pair of ints) distinct augmentations of `tfms` to each picked
-    clip, drawn without replacement with probability proportional to `weights`, applied in the list's order."""
+    """Apply `k` distinct augmentations of `tfms` to each picked clip, in the list's order.
+
+    They are drawn without replacement with probability proportional to `weights`.
+
+    Parameters
+    ----------
+    tfms : list of RandomAudioTransform
+        A non-empty list of waveform augmentations.
+    k : int or tuple of int
+        An int, or uniform in a `(lo, hi)` pair of ints, in [0, len(tfms)] (default (1, 2)).
+    weights : sequence of float, optional
+        Probabilities proportional to these, >= 0 and not all 0 (default None: equal).
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For bad `tfms`, `weights` or `k`.
+    """
     def __init__(self, tfms, k=(1, 2), weights=None, p=1.0):
         super().__init__(tfms, weights, p)
         lo, hi = _bounds(k)
@@ -759,13 +1321,56 @@ class _SpecMask(_RandomBatchTransform):
 
 
 class FrequencyMask(_SpecMask):
-    """Mask `n_masks` bands of consecutive frequency rows, each of a uniform width in `width`, in each picked
-    spectrogram, with its mean level (`value='mean'`) or a number. Its order puts it after `SpecNormalize`."""
+    """SpecAugment: mask `n_masks` bands of consecutive frequency rows in each picked spectrogram.
+
+    Each band has a uniform width in `width`. Its order puts it after `SpecNormalize`.
+
+    Parameters
+    ----------
+    width : int or tuple of int
+        Width in rows (bins), uniform in a `(lo, hi)` range of ints >= 0 (default (0, 8)); widths past the axis are
+        capped at its length.
+    n_masks : int
+        Masks an example, >= 0 (default 1).
+    value : float or 'mean'
+        'mean' (default) fills with each spectrogram's own mean level, which is neutral with or without
+        normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB spectrogram
+        referenced to its maximum); a number fills with that number.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     _dim = -2
 
 
 class TimeMask(_SpecMask):
-    "Mask `n_masks` runs of consecutive frames, each of a uniform width in `width`, as `FrequencyMask`."
+    """SpecAugment: mask `n_masks` runs of consecutive frames in each picked spectrogram, as `FrequencyMask`.
+
+    Each run has a uniform width in `width`.
+
+    Parameters
+    ----------
+    width : int or tuple of int
+        Width in frames, uniform in a `(lo, hi)` range of ints >= 0 (default (0, 8)); widths past the axis are
+        capped at its length.
+    n_masks : int
+        Masks an example, >= 0 (default 1).
+    value : float or 'mean'
+        'mean' (default) fills with each spectrogram's own mean level, which is neutral with or without
+        normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB spectrogram
+        referenced to its maximum); a number fills with that number.
+    p : float
+        Probability, in [0, 1], that each example is picked (default 1.0).
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, when the transform is made (not mid-training).
+    """
     _dim = -1
 
 
@@ -778,9 +1383,11 @@ FULL_PRESET = dict(pitch=(-2.0, 2.0), stretch=(0.85, 1.15), gain_db=(-6.0, 6.0),
 def audio_aug_transforms(pitch=None, stretch=None, gain_db=None, shift=None, noise_snr=None, filter_p=0.3,
                          freq_mask=None, time_mask=None, n_masks=2, p=0.5, background=None, background_snr=(5.0, 30.0),
                          filter_kinds=FILTER_KINDS) -> list:
-    """A preset of batch augmentations, as `aug_transforms` is for images: returns the list to put in
-    `batch_tfms` next to the spectrogram transforms (their `order` puts the waveform ones before and the masks
-    after it). Each waveform augmentation applies to a clip with probability `p`; None (or 0) leaves one out.
+    """A preset of batch augmentations, as `aug_transforms` is for images.
+
+    Put the list in `batch_tfms` next to the spectrogram transforms (their `order` puts the waveform ones before
+    and the masks after it). Each waveform augmentation applies to a clip with probability `p`; None (or 0)
+    leaves one out.
 
     The defaults are conservative, from the study in benchmarks/README.md (d2) (resnet18 from scratch,
     NSynth-GM, both splits, 2 seeds): no augmentation beat none on both splits. The 0.1 preset
@@ -789,11 +1396,50 @@ def audio_aug_transforms(pitch=None, stretch=None, gain_db=None, shift=None, noi
     was +1.3 points on one split and -1.6 on the other, within the seeds' spread. So by default: that random
     filter alone (every kind, probability `filter_p` 0.3); every other family is an argument away.
 
-    pitch : semitones, e.g. (-2, 2). stretch : rate, e.g. (0.85, 1.15). gain_db : e.g. (-6, 6). shift : fraction of
-    the clip, e.g. 0.1 (rolled). noise_snr : white noise SNR in dB, e.g. (15, 40). filter_p, filter_kinds : a random
-    filter's probability (0.3) and kinds (`FILTER_KINDS`: all seven). freq_mask, time_mask : SpecAugment widths in
-    bins/frames, `n_masks` each, e.g. (0, 6) and (0, 20). background : a folder of background clips to mix in at
-    `background_snr` dB.
+    Parameters
+    ----------
+    pitch : tuple of float, optional
+        Semitones, e.g. (-2, 2) (`PitchShift`; default None: left out).
+    stretch : tuple of float, optional
+        Rate, e.g. (0.85, 1.15) (`TimeStretch`; default None).
+    gain_db : tuple of float, optional
+        dB, e.g. (-6, 6) (`Gain`; default None).
+    shift : float, optional
+        Fraction of the clip, e.g. 0.1 (rolled; `TimeShift`; default None).
+    noise_snr : tuple of float, optional
+        White noise SNR in dB, e.g. (15, 40) (`AddNoise`; default None).
+    filter_p : float
+        A random filter's probability (default 0.3; `RandomFilter`).
+    freq_mask : tuple of int, optional
+        SpecAugment widths in bins, `n_masks` masks, e.g. (0, 6) (`FrequencyMask`; default None).
+    time_mask : tuple of int, optional
+        SpecAugment widths in frames, `n_masks` masks, e.g. (0, 20) (`TimeMask`; default None).
+    n_masks : int
+        Masks of each kind (default 2).
+    p : float
+        Probability of each waveform augmentation but the filter (default 0.5).
+    background : str or Path, optional
+        A folder of background clips to mix in at `background_snr` dB (`AddBackground`; default None).
+    background_snr : tuple of float
+        dB (default (5.0, 30.0)).
+    filter_kinds : sequence of str
+        The random filter's kinds (default `FILTER_KINDS`: all seven).
+
+    Returns
+    -------
+    list of Transform
+        The augmentations, for `batch_tfms`.
+
+    Raises
+    ------
+    ValueError
+        For an out-of-range setting, naming it, as the transforms are made.
+
+    Examples
+    --------
+    >>> [type(t).__name__ for t in audio_aug_transforms()]
+    ['RandomFilter']
+    >>> tfms = audio_aug_transforms(**FULL_PRESET) + get_frequency_batch_transforms()     # doctest: +SKIP
     """
     t = []
     if pitch: t.append(PitchShift(pitch, p=p))

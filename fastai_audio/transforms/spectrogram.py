@@ -36,16 +36,46 @@ __internal__ = ('rewrap_spectrogram',)
 
 # --------------------------------------------------------------------------- the typed spectrogram
 class AudioSpectrogram(TensorImageBase):
-    """A spectrogram batch `(batch, channels, freq, frames)` or item `(channels, freq, frames)` that remembers
-    how it was made (`settings`, the `FrontEnd` that computed it) so it can draw itself with time and frequency axes.
-    A batch padded to its longest clip also carries `lengths` `(batch,)`: each clip's frames before the
-    padding (see `length_mask`)."""
+    """A spectrogram batch or item that remembers how it was made.
+
+    Its `settings`, the `FrontEnd` that computed it, let it draw itself with time and frequency axes. A batch
+    padded to its longest clip also carries `lengths` `(batch,)`: each clip's frames before the padding (see
+    `length_mask`).
+
+    Parameters
+    ----------
+    x : torch.Tensor or array-like
+        The values, shape `(batch, channels, freq, frames)` or `(channels, freq, frames)`.
+    **kwargs
+        Metadata kept as attributes: `settings` (a `FrontEnd`), `lengths`.
+    """
 
     @property
     def duration(self) -> float: return self.shape[-1] / self.settings.frame_rate
 
     def show(self, ctx=None, title=None, figsize=(4, 3), cmap='magma', colorbar=False, **kwargs):
-        "Draw the first channel with time (s) along x and frequency (Hz for STFT and mel rows) along y."
+        """Draw the first channel with time (s) along x and frequency (Hz for STFT and mel rows) along y.
+
+        Parameters
+        ----------
+        ctx : matplotlib.axes.Axes, optional
+            Where to draw (default None: a new figure).
+        title : str, optional
+            The axes' title (default None).
+        figsize : tuple of float
+            Size in inches of a new figure (default (4, 3)).
+        cmap : str
+            Matplotlib colour map (default 'magma').
+        colorbar : bool
+            Add a colour bar labelled with the scale (default False).
+        **kwargs
+            Passed to `imshow`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+        """
         import matplotlib.pyplot as plt
         ax = ctx if ctx is not None else plt.subplots(figsize=figsize)[1]
         img = self.detach().cpu().float().reshape(-1, *self.shape[-2:])[0].numpy()
@@ -67,7 +97,22 @@ class AudioSpectrogram(TensorImageBase):
 
 
 def rewrap_spectrogram(like: AudioSpectrogram, data: torch.Tensor, **changes) -> AudioSpectrogram:
-    "`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied."
+    """`data` as an `AudioSpectrogram` carrying `like`'s metadata (settings, lengths), with `changes` applied.
+
+    Parameters
+    ----------
+    like : AudioSpectrogram
+        Whose metadata is kept.
+    data : torch.Tensor
+        The new values.
+    **changes
+        Metadata replaced (e.g. `settings=`).
+
+    Returns
+    -------
+    AudioSpectrogram
+        The wrapped values.
+    """
     return AudioSpectrogram(data, **{**like.__dict__, **changes})
 
 
@@ -103,19 +148,36 @@ def _plain(x: torch.Tensor) -> torch.Tensor: return x.as_subclass(torch.Tensor)
 
 
 class Spectrogram(_DeviceBuffers, DisplayedTransform):
-    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram`
-    `(batch, channels, n_fft // 2 + 1, frames)` of |STFT|**power (`frontend.spectrogram`), on the batch's device.
+    """Batch transform: `AudioTensor` -> `AudioSpectrogram` of |STFT|**power, on the batch's device.
+
+    `(batch, channels, samples)` -> `(batch, channels, n_fft // 2 + 1, frames)` (`frontend.spectrogram`).
+    Only `n_fft` is positional (the rest by name: `Spectrogram(512, 128)` is a TypeError, not a hop of 128).
 
     Parameters
     ----------
-    n_fft : int > 0, FFT size (default 1024). hop_length : int > 0, samples between frames (default
-        `win_length // 4`). win_length : window size, <= n_fft (default n_fft). power : 2.0 power (default),
-        1.0 magnitude. center, pad_mode : as `frontend.stft` (centred, any clip of at least 1 sample works;
-        frames as `n_frames`). sr : Hz the batches must be at (None: any; checked when given; kept as `.sample_rate`).
-    window_fn : the analysis window, 'hann' (periodic, default), 'hamming' or 'rectangular'.
+    n_fft : int > 0
+        FFT size (default 1024).
+    hop_length : int > 0, optional
+        Samples between frames (default None: `win_length // 4`).
+    win_length : int, optional
+        Window size, <= n_fft (default None: n_fft).
+    power : float
+        2.0 power (default), 1.0 magnitude.
+    center : bool
+        As `frontend.stft` (default True: centred, any clip of at least 1 sample works; frames as
+        `n_frames`).
+    pad_mode : str
+        As `frontend.stft` (default 'constant').
+    sr : int, optional
+        Hz the batches must be at (default None: any; checked when given; kept as `.sample_rate`).
+    window_fn : {'hann', 'hamming', 'rectangular'}
+        The analysis window (default 'hann', periodic).
 
-    Only `n_fft` is positional (the rest by name: `Spectrogram(512, 128)` is a TypeError, not a hop of 128).
-    Bad settings raise a ValueError naming them, here rather than on the first batch.
+    Raises
+    ------
+    ValueError
+        For bad settings, naming them, here rather than on the first batch; on a batch, when it has no sample
+        rate or is not at `sr`.
 
     Examples
     --------
@@ -146,7 +208,20 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
 
     @renamed_parameters(sample_rate='sr')
     def describe(self, sr: int, channels: int = 1) -> FrontEnd:
-        "The `FrontEnd` this transform computes for batches at `sr` Hz with `channels` channels."
+        """The `FrontEnd` this transform computes for batches at `sr` Hz with `channels` channels.
+
+        Parameters
+        ----------
+        sr : int
+            Sample rate of the batches in Hz.
+        channels : int
+            Audio channels of the batches (default 1).
+
+        Returns
+        -------
+        FrontEnd
+            The description.
+        """
         return FrontEnd(sample_rate=int(sr), n_fft=self.n_fft, hop_length=self.hop_length,
                         win_length=self.win_length, center=self.center, pad_mode=self.pad_mode, power=float(self.power),
                         kind=self._kind, channels=int(channels), window_fn=self.window_fn, to_db=self._kind == 'mfcc',
@@ -156,7 +231,18 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
     def _extra(self) -> dict: return {}
 
     def n_frames(self, n_samples):
-        "Frames computed from `n_samples` samples (int or tensor): `stft_frames` with these settings."
+        """Frames computed from `n_samples` samples: `stft_frames` with these settings.
+
+        Parameters
+        ----------
+        n_samples : int or torch.Tensor
+            Samples of a clip, or of each clip.
+
+        Returns
+        -------
+        int or torch.Tensor
+            The frames, as `n_samples`.
+        """
         return stft_frames(n_samples, self.n_fft, self.hop_length, self.center)
 
     def encodes(self, x: AudioTensor) -> AudioSpectrogram:
@@ -168,16 +254,45 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
 
 
 class MelSpectrogram(Spectrogram):
-    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> mel `AudioSpectrogram`
-    `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on `frontend.mel_filterbank`.
+    """Batch transform: `AudioTensor` -> mel `AudioSpectrogram`, on the batch's device.
+
+    `(batch, channels, samples)` -> `(batch, channels, n_mels, frames)`: the `Spectrogram` projected on
+    `frontend.mel_filterbank`. Only `sample_rate` is positional: `MelSpectrogram(512, 128)` is a TypeError when
+    it is made (it used to fail at the first batch), `MelSpectrogram(16000, n_fft=512)` works.
 
     Parameters
     ----------
-    sr : Hz of the batches; the filterbank is built for it (None: taken from each batch).
-    n_mels : number of mel bands (default 128). f_min, f_max : band edges in Hz (default 0 and sr / 2).
-    htk, norm : mel scale and filter normalisation (default Slaney scale and Slaney norm, as librosa).
-    Other arguments as `Spectrogram`. Only `sample_rate` is positional: `MelSpectrogram(512, 128)` is a
-    TypeError when it is made (it used to fail at the first batch), `MelSpectrogram(16000, n_fft=512)` works.
+    sr : int, optional
+        Hz of the batches; the filterbank is built for it (default None: taken from each batch).
+    n_fft : int > 0
+        FFT size (default 1024).
+    hop_length : int > 0, optional
+        Samples between frames (default None: `win_length // 4`).
+    n_mels : int
+        Number of mel bands (default 128).
+    f_min : float
+        Lower band edge in Hz (default 0).
+    f_max : float, optional
+        Upper band edge in Hz (default None: sr / 2).
+    win_length : int, optional
+        Window size, <= n_fft (default None: n_fft).
+    power : float
+        2.0 power (default), 1.0 magnitude.
+    center : bool
+        As `Spectrogram` (default True).
+    pad_mode : str
+        As `Spectrogram` (default 'constant').
+    htk : bool
+        Mel scale: HTK's, or Slaney's (default False: Slaney scale, as librosa).
+    norm : str, optional
+        Filter normalisation (default 'slaney', as librosa).
+    window_fn : {'hann', 'hamming', 'rectangular'}
+        The analysis window (default 'hann').
+
+    Raises
+    ------
+    ValueError
+        For bad settings, naming them.
     """
     _kind = 'mel'
 
@@ -208,15 +323,24 @@ class MelSpectrogram(Spectrogram):
 
 
 class AmplitudeToDB(DisplayedTransform):
-    """Batch transform: power or magnitude `AudioSpectrogram` -> dB (`frontend.amplitude_to_db`), with the
-    reference (`ref='max'`: each example's own peak is 0 dB) and `top_db` clipping taken over each example's
-    `(channels, rows, frames)`, never over a batch.
+    """Batch transform: power or magnitude `AudioSpectrogram` -> dB (`frontend.amplitude_to_db`).
+
+    The reference and the `top_db` clipping are taken over each example's `(channels, rows, frames)`, never
+    over a batch. All arguments by name, in `amplitude_to_db`'s order.
 
     Parameters
     ----------
-    ref : 'max' (default) or a fixed reference such as 1.0. amin : floor before the log (default 1e-10 for
-        power, 1e-5 for magnitude), so silence gives finite dB. top_db : clip this many dB below the peak (80;
-        None: no clip). All by name, in `amplitude_to_db`'s order. Bad settings raise a ValueError naming them.
+    ref : 'max' or float
+        'max' (default: each example's own peak is 0 dB) or a fixed reference such as 1.0.
+    amin : float, optional
+        Floor before the log (default None: 1e-10 for power, 1e-5 for magnitude), so silence gives finite dB.
+    top_db : float, optional
+        Clip this many dB below the peak (default 80; None: no clip).
+
+    Raises
+    ------
+    ValueError
+        For bad settings, naming them.
     """
     order = 60
 
@@ -234,10 +358,38 @@ class AmplitudeToDB(DisplayedTransform):
 
 
 class MFCC(MelSpectrogram):
-    """Batch transform: `AudioTensor` `(batch, channels, samples)` -> `AudioSpectrogram` of MFCCs
-    `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II (`frontend.dct_matrix`) of the dB mel spectrogram, as
-    `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`, taken per example). Mel arguments as `MelSpectrogram`; only
-    `sample_rate` is positional."""
+    """Batch transform: `AudioTensor` -> `AudioSpectrogram` of MFCCs, on the batch's device.
+
+    `(batch, channels, samples)` -> `(batch, channels, n_mfcc, frames)`: orthonormal DCT-II
+    (`frontend.dct_matrix`) of the dB mel spectrogram, as `librosa.feature.mfcc` (`ref=1.0`, `top_db=80`,
+    taken per example). Only `sample_rate` is positional.
+
+    Parameters
+    ----------
+    sr : int, optional
+        Hz of the batches (default None: taken from each batch).
+    n_mfcc : int
+        Coefficients kept, 1 <= n_mfcc <= n_mels (default 20).
+    n_fft : int > 0
+        FFT size (default 1024).
+    hop_length : int > 0, optional
+        Samples between frames (default None: `win_length // 4`).
+    n_mels : int
+        Mel bands (default 128).
+    ref : float or 'max'
+        dB reference (default 1.0, as librosa).
+    top_db : float, optional
+        Clip this many dB below each example's peak (default 80; None: no clip).
+    amin : float, optional
+        Floor before the log (default None: 1e-10 for power, 1e-5 for magnitude).
+    **mel_kw
+        The other arguments of `MelSpectrogram` (`f_min`, `f_max`, `htk`, `norm`, `power`...).
+
+    Raises
+    ------
+    ValueError
+        For bad settings, naming them.
+    """
     _kind = 'mfcc'
 
     @renamed_parameters(sample_rate='sr')
@@ -260,10 +412,24 @@ class MFCC(MelSpectrogram):
 
 
 class Resample(DisplayedTransform):
-    """Batch transform: waveform batches `(batch, channels, samples)` to `sr` Hz on their device
-    (`frontend.resample_batch`, band-limited; `half_width` sets its length and quality), before any augmentation or
-    spectrogram (`order` 5). A padded batch's `lengths` are scaled to the new rate. `AudioBlock(resample='device')`
-    adds it, decoding the files at their own rate."""
+    """Batch transform: waveform batches `(batch, channels, samples)` to `sr` Hz on their device.
+
+    Band-limited (`frontend.resample_batch`), before any augmentation or spectrogram (`order` 5). A padded
+    batch's `lengths` are scaled to the new rate. `AudioBlock(resample='device')` adds it, decoding the files
+    at their own rate.
+
+    Parameters
+    ----------
+    sr : int
+        The target sample rate in Hz.
+    half_width : int
+        Sets the resampling filter's length and quality (default 16).
+
+    Raises
+    ------
+    ValueError
+        If `sr` is not a positive int.
+    """
     order = 5
 
     def __init__(self, sr: int, half_width: int = 16):
@@ -280,17 +446,31 @@ class Resample(DisplayedTransform):
 
 
 class SpecNormalize(DisplayedTransform):
-    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance (`frontend.standardize`),
-    which is what pretrained ImageNet networks expect of each (summed) input channel.
+    """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance.
+
+    (`frontend.standardize`), which is what pretrained ImageNet networks expect of each (summed) input
+    channel. `decodes` undoes it for display.
 
     Parameters
     ----------
-    mean, std : the dataset statistics; when not given they are measured on one training batch at set-up, as
-        fastai's `Normalize` does. `decodes` undoes it for display.
-    per_example : standardise each example by its own two-pass statistics (`frontend.mean_std`), over its
-        real frames only when the batch carries `lengths`. A constant example (silence in dB) or one of a
+    mean : float, optional
+        The dataset mean; when not given it is measured on one training batch at set-up, as fastai's
+        `Normalize` does.
+    std : float, optional
+        The dataset standard deviation, measured with `mean` when not given.
+    per_example : bool
+        Standardise each example by its own two-pass statistics (`frontend.mean_std`), over its real frames
+        only when the batch carries `lengths` (default False). A constant example (silence in dB) or one of a
         single value has standard deviation 0 and comes out as zeros.
-    eps : added to the standard deviation (default 1e-6).
+    eps : float
+        Added to the standard deviation (default 1e-6).
+
+    Raises
+    ------
+    TypeError
+        At set-up, if the batches are not spectrograms.
+    ValueError
+        On a batch, if there are no statistics (neither given nor set up on data).
     """
     order = 70
 
@@ -329,9 +509,20 @@ class SpecNormalize(DisplayedTransform):
 
 
 def front_end_tfms(fe: FrontEnd) -> list:
-    """The batch transforms computing `fe`, for `batch_tfms=`: `Spectrogram`, `MelSpectrogram` or `MFCC`, then
-    `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and 'mel'), then `SpecNormalize` (when `fe.normalize`);
-    none for kind 'waveform' (the network hears the samples)."""
+    """The batch transforms computing `fe`, for `batch_tfms=`.
+
+    Parameters
+    ----------
+    fe : FrontEnd
+        The front end's description.
+
+    Returns
+    -------
+    list of Transform
+        `Spectrogram`, `MelSpectrogram` or `MFCC`, then `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and
+        'mel'), then `SpecNormalize` (when `fe.normalize`); none for kind 'waveform' (the network hears the
+        samples).
+    """
     if fe.kind == 'waveform': return []
     stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
                 pad_mode=fe.pad_mode, window_fn=fe.window_fn)
@@ -351,20 +542,48 @@ def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: 
                                    top_db: float | None = CLASSIC_2018.top_db,
                                    normalize: str | None = CLASSIC_2018.normalize, mfcc: int | None = None,
                                    ref: float | str | None = None, **mel_kw) -> list:
-    """The batch transforms that turn waveforms into normalised log-mel spectrograms (or MFCCs), for
-    `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe. The defaults are the
+    """The batch transforms that turn waveforms into normalised log-mel spectrograms (or MFCCs).
+
+    For `batch_tfms`: `front_end_tfms` of the `FrontEnd` these arguments describe. The defaults are the
     `CLASSIC_2018` preset's, read from it (called without arguments, this is `CLASSIC_2018.batch_tfms()`).
 
     Parameters
     ----------
-    n_fft, hop_length, n_mels : FFT size, hop in samples and mel bands (the classic 1024 / 256 / 40).
-    sr : Hz the audio is loaded at (16000). f_min, f_max : mel band edges in Hz (20 to 8000, the
-        preset's; f_max None: the preset's at its rate, else sr / 2).
-    normalize : 'dataset' (statistics from a training batch), 'example' (each clip by itself) or None.
-    mfcc : if an int, that many MFCCs instead of log-mel bands.
-    ref : dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
+    n_fft : int
+        FFT size (the classic 1024).
+    hop_length : int
+        Hop in samples (the classic 256).
+    n_mels : int
+        Mel bands (the classic 40).
+    sr : int
+        Hz the audio is loaded at (16000).
+    f_min : float
+        Lower mel band edge in Hz (20, the preset's).
+    f_max : float, optional
+        Upper mel band edge in Hz (8000, the preset's; None: the preset's at its rate, else sr / 2).
+    top_db : float, optional
+        Clip this many dB below each clip's peak (the preset's 80; None: no clip).
+    normalize : {'dataset', 'example', None}
+        'dataset' (statistics from a training batch; the default), 'example' (each clip by itself) or None.
+    mfcc : int, optional
+        If an int, that many MFCCs instead of log-mel bands (default None).
+    ref : 'max' or float, optional
+        dB reference: 'max' (each clip's peak is 0 dB; the default for log-mels) or a fixed power (1.0, the
         default for MFCCs, as librosa: `FrontEnd`'s default for the kind).
-    Other keywords (win_length, center, pad_mode, htk, norm, power, window_fn) are `MelSpectrogram`'s.
+    **mel_kw
+        Other keywords (win_length, center, pad_mode, htk, norm, power, window_fn) are `MelSpectrogram`'s.
+
+    Returns
+    -------
+    list of Transform
+        The transforms, as `front_end_tfms`.
+
+    Raises
+    ------
+    ValueError
+        For a `normalize` other than 'dataset', 'example' or None.
+    TypeError
+        For a keyword it does not take, naming the nearest known one.
 
     Examples
     --------
@@ -386,6 +605,18 @@ def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: 
 
 @patch
 def batch_tfms(self: FrontEnd, **overrides) -> list:
-    """The fastai batch transforms computing this front end, for `batch_tfms=`: `front_end_tfms` of the
-    description with `overrides` replaced (a method of `FrontEnd` once the transforms layer is imported)."""
+    """The fastai batch transforms computing this front end, for `batch_tfms=`.
+
+    A method of `FrontEnd` once the transforms layer is imported.
+
+    Parameters
+    ----------
+    **overrides
+        Fields of the description replaced first.
+
+    Returns
+    -------
+    list of Transform
+        `front_end_tfms` of the description with `overrides` replaced.
+    """
     return front_end_tfms(self.replace(**overrides) if overrides else self)
