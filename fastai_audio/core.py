@@ -66,7 +66,7 @@ class AudioLoadError(RuntimeError):
     def __reduce__(self): return type(self), self._args
 
 
-def get_audio_files(path, recurse=True, folders=None, extensions=audio_extensions):
+def get_audio_files(path, recurse=True, *, folders=None, extensions=audio_extensions):
     """Audio files under `path`, sorted like `get_image_files`.
 
     Parameters
@@ -181,7 +181,7 @@ class AudioTensor(TensorBase):
         return ax
 
 
-def show_waveform(x, sr, ctx=None, title=None, figsize=(6, 2), **kwargs):
+def show_waveform(x, sr, *, ctx=None, title=None, figsize=(6, 2), **kwargs):
     """Plot a waveform against time in seconds, one line per channel.
 
     Parameters
@@ -331,7 +331,7 @@ def _read(f, path: Path, pick=None):
     return data, f.samplerate
 
 
-def load_audio(path, sr: int | None = None, mono: bool = True, quality: str = 'HQ', offset: float = 0.0,
+def load_audio(path, sr: int | None = None, *, mono: bool = True, quality: str = 'HQ', offset: float = 0.0,
                duration: float | None = None) -> AudioTensor:
     """Read an audio file into an `AudioTensor` of shape `(channels, samples)`, float32.
 

@@ -4,6 +4,7 @@ subpackage's `__all__` is the union of its modules', no private name crosses a m
 ours hides a different object of `fastai.vision.all` in `from fastai_audio import *`."""
 import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -267,3 +268,46 @@ def test_sample_rate_is_still_taken_for_one_release_with_a_warning():
     with pytest.warns(DeprecationWarning): assert seconds_to_samples(0.5, sample_rate=16000) == 8000
     with pytest.warns(DeprecationWarning): torch.testing.assert_close(frame_times(3, 160, sample_rate=16000), frame_times(3, 160, 16000))
     with pytest.raises(TypeError, match='not both'): get_frequency_batch_transforms(sr=16000, sample_rate=16000)
+
+
+#: callables whose positional settings are someone else's convention: the PANNs classes mirror the official code,
+#: fastai's learner and loader classes keep fastai's constructors, and the records (`FrontEnd`, the specs, `Event`)
+#: are frozen dataclasses whose field order is their config's (the presets spell `FrontEnd`s positionally)
+OTHERS_CONVENTION = {'Cnn6', 'Cnn10', 'Cnn14', 'panns_front_end', 'AudioDL', 'BalancedAudioDL', 'AudioDistributedDL',
+                     'SEDLearner', 'EmbeddingLearner', 'AudioLearner', 'FrontEnd', 'AudioModelSpec', 'EmbeddingSpec',
+                     'SEDSpec', 'Event', 'AudioTensor', 'AudioSpectrogram', 'WeightsSource', 'CrossValidation',
+                     'AudioModelEntry', 'Timeline',
+                     # compiled by TorchScript inside the served modules, which refuses keyword-only parameters
+                     # with defaults
+                     'aggregate_windows'}
+
+
+def _settings_taken_by_position(f) -> list:
+    "The defaulted parameters of `f` that can still be given by position past the leading ones."
+    params = [p for p in inspect.signature(f).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ('self', 'cls')]
+    n_req = sum(p.default is p.empty for p in params)
+    leading = n_req + (1 if n_req <= 1 and len(params) > n_req else 0)
+    return [p.name for p in params[leading:]]
+
+
+def test_settings_are_keyword_only_after_the_leading_parameters():
+    """Past the parameters that read naturally by position (the required ones, and the first setting of a callable
+    with at most one required parameter: `load_audio(path, 16000)`, `PitchShift((-2, 2))`), settings are
+    keyword-only, so `mel_filterbank(16000, 1024, 40)` or `crop_pad(x, n, 'start')` cannot bind to the wrong
+    setting. At most one more positional setting is allowed (a pair such as `(x, n_fft)` + one)."""
+    bad = []
+    for layer in fastai_audio.LAYERS[:-2]:
+        mod = importlib.import_module(f'fastai_audio.{layer}')
+        for n in mod.__all__:
+            obj = getattr(mod, n)
+            if n in OTHERS_CONVENTION or not getattr(obj, '__module__', '').startswith('fastai_audio'): continue
+            fns = [(n, obj)] if inspect.isfunction(obj) else []
+            if inspect.isclass(obj):
+                if '__init__' in vars(obj): fns.append((n, obj.__init__))
+                fns += [(f'{n}.{k}', getattr(obj, k)) for k, v in vars(obj).items()
+                        if k.startswith('from_') and isinstance(v, classmethod)]
+            for name, f in fns:
+                extra = _settings_taken_by_position(f)
+                if len(extra) > 1: bad.append(f'{name}: {extra}')
+    assert not bad, 'settings that can still be given by position:\n' + '\n'.join(bad)

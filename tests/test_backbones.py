@@ -152,7 +152,7 @@ def test_crepe_as_a_backbone_on_waveform_batches(synth_path, tmp_path):
     spec_dls = AudioDataLoaders.from_name_re(synth_path, files, NSYNTH_PATTERN, duration=0.5, bs=8, num_workers=0)
     with pytest.raises(ValueError, match="kind='mel' where crepe_tiny expects 'waveform'"):
         audio_learner(spec_dls, 'crepe_tiny', checkpoint=tmp_path / 'tiny.pth')
-    emb = AudioEmbedder.from_crepe('tiny', tmp_path / 'tiny.pth')
+    emb = AudioEmbedder.from_crepe('tiny', path=tmp_path / 'tiny.pth')
     assert emb.embed(torch.zeros(32000)).shape == (4, 256)
 
 

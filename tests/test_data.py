@@ -13,16 +13,16 @@ from fastai_audio import (AudioBlock, AudioDataLoaders, AudioLoadError, find_bad
 
 def test_crop_pad_modes():
     x = torch.arange(10.)[None]
-    assert crop_pad(x, 4, 'start').tolist() == [[0, 1, 2, 3]]
-    assert crop_pad(x, 4, 'centre').tolist() == [[3, 4, 5, 6]]
-    starts = {int(crop_pad(x, 4, 'random', rng=random.Random(s))[0, 0]) for s in range(60)}
+    assert crop_pad(x, 4, mode='start').tolist() == [[0, 1, 2, 3]]
+    assert crop_pad(x, 4, mode='centre').tolist() == [[3, 4, 5, 6]]
+    starts = {int(crop_pad(x, 4, mode='random', rng=random.Random(s))[0, 0]) for s in range(60)}
     assert starts == set(range(7))
     assert crop_pad(x[:, :3], 7).tolist() == [[0, 1, 2, 0, 0, 0, 0]]
     assert crop_pad(x[:, :3], 7, pad='repeat').tolist() == [[0, 1, 2, 0, 1, 2, 0]]
     assert crop_pad(x[:, :0], 3, pad='repeat').tolist() == [[0, 0, 0]]          # an empty clip: nothing to repeat
     assert crop_pad(x, 10) is x
     with pytest.raises(ValueError, match='mode'):
-        crop_pad(x, 4, 'middle')
+        crop_pad(x, 4, mode='middle')
 
 
 def test_classic_pipeline_labels_splits_and_types(classic_dls, synth_path):

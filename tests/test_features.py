@@ -30,7 +30,7 @@ def batch(y, sr=SR): return AudioTensor(torch.from_numpy(y)[:, None], sr=sr)
 @pytest.mark.parametrize('kw', [dict(n_mels=40, fmin=0.0, fmax=None), dict(n_mels=128, fmin=20.0, fmax=8000.0),
                                 dict(n_mels=64, fmin=50.0, fmax=7000.0, htk=True, norm=None)])
 def test_mel_filterbank_equals_librosa(kw):
-    ours = mel_filterbank(SR, 1024, kw['n_mels'], kw['fmin'], kw['fmax'], kw.get('htk', False), kw.get('norm', 'slaney'))
+    ours = mel_filterbank(SR, 1024, n_mels=kw['n_mels'], f_min=kw['fmin'], f_max=kw['fmax'], htk=kw.get('htk', False), norm=kw.get('norm', 'slaney'))
     ref = librosa.filters.mel(sr=SR, n_fft=1024, **kw)
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-5, atol=1e-8)
 
@@ -62,10 +62,10 @@ def test_log_mel_algorithm_is_exact_in_float64(clips, n_fft, hop, n_mels, fmin, 
     with librosa to 1e-5 dB. In float32, torch's FFT rounding shows in those deep bins of tonal clips: up to
     ~3e-3 dB (numpy's FFT, which librosa uses, computes in float64 internally)."""
     for y in clips.astype(np.float64):
-        ours = amplitude_to_db(melspectrogram(torch.from_numpy(y), SR, n_fft, hop, n_mels, fmin, fmax))
+        ours = amplitude_to_db(melspectrogram(torch.from_numpy(y), SR, n_fft, hop_length=hop, n_mels=n_mels, f_min=fmin, f_max=fmax))
         ref = librosa_log_mel(y, n_fft, hop, n_mels, fmin, fmax)
         assert np.abs(ours.numpy() - ref).max() < 1e-5
-        f32 = amplitude_to_db(melspectrogram(torch.from_numpy(y.astype(np.float32)), SR, n_fft, hop, n_mels, fmin, fmax))
+        f32 = amplitude_to_db(melspectrogram(torch.from_numpy(y.astype(np.float32)), SR, n_fft, hop_length=hop, n_mels=n_mels, f_min=fmin, f_max=fmax))
         assert np.abs(f32.numpy() - ref).max() < 5e-3
 
 
@@ -79,7 +79,7 @@ def test_stft_matches_librosa(clips, power, pad_mode):
 
 
 def test_win_length_shorter_than_n_fft_matches_librosa(clips):
-    ours = spectrogram(torch.from_numpy(clips), 1024, 160, win_length=400, power=1.0)
+    ours = spectrogram(torch.from_numpy(clips), 1024, hop_length=160, win_length=400, power=1.0)
     ref = np.abs(librosa.stft(clips[0], n_fft=1024, hop_length=160, win_length=400))
     np.testing.assert_allclose(ours[0].numpy(), ref, rtol=1e-4, atol=1e-6 * ref.max())
 
@@ -91,7 +91,7 @@ def test_mfcc_matches_librosa(clips):
         ref = librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20, n_fft=1024, hop_length=256, n_mels=40)
         assert np.abs(o[0].numpy() - ref).max() < 1e-3
         ref64 = librosa.feature.mfcc(y=y.astype(np.float64), sr=SR, n_mfcc=20, n_fft=1024, hop_length=256, n_mels=40)
-        exact = mfcc(torch.from_numpy(y.astype(np.float64)), SR, 20, 40, n_fft=1024, hop_length=256)
+        exact = mfcc(torch.from_numpy(y.astype(np.float64)), SR, n_mfcc=20, n_mels=40, n_fft=1024, hop_length=256)
         assert np.abs(exact.numpy() - ref64).max() < 1e-5
 
 

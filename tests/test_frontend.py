@@ -52,8 +52,8 @@ def test_the_two_stft_forms_agree(center, pad_mode, win_length, window_fn):
     x = torch.randn(3, 2, 4000, dtype=torch.float64)
     n_fft, hop = 512, 160
     win = window_function(window_fn, win_length or n_fft)
-    want = spectrogram(x, n_fft, hop, win_length, win, center, pad_mode, power=2.0)
-    got = power_spectrum(*stft_dft(x, dft_basis(n_fft, win), hop, center, pad_mode), 2.0)
+    want = spectrogram(x, n_fft, hop_length=hop, win_length=win_length, window=win, center=center, pad_mode=pad_mode, power=2.0)
+    got = power_spectrum(*stft_dft(x, dft_basis(n_fft, win), hop, center=center, pad_mode=pad_mode), 2.0)
     torch.testing.assert_close(got, want, atol=1e-8, rtol=1e-8)
 
 

@@ -191,7 +191,7 @@ def test_stft_frames_and_padding_as_numpy_pad(cfg, data, pad_mode):
     count and the STFT of the clip padded by `n_fft // 2` with numpy.pad's matching mode (as librosa pads)."""
     n_fft, hop, win = cfg
     x = data.draw(waves(length=lengths_around(n_fft), dtype=torch.float64))
-    z = stft(x, n_fft, hop, win, pad_mode=pad_mode)
+    z = stft(x, n_fft, hop_length=hop, win_length=win, pad_mode=pad_mode)
     h, n = hop_of(n_fft, hop, win), x.shape[-1]
     assert z.shape == (*x.shape[:-1], n_fft // 2 + 1, centred_frames(n, n_fft, h)) and z.dtype == torch.complex128
     padded = np.pad(x.numpy(), [(0, 0), (0, 0), (n_fft // 2, n_fft // 2)], mode=PAD_MODES[pad_mode])
@@ -207,12 +207,12 @@ def test_spectrogram_is_finite_non_negative_float32(cfg, data, power):
     "spectrogram: float32 in, float32 out, finite and >= 0 (0 for silence), shape as stft, |stft|**power."
     n_fft, hop, win = cfg
     x = data.draw(waves(length=lengths_around(n_fft)))
-    s = spectrogram(x, n_fft, hop, win, power=power)
+    s = spectrogram(x, n_fft, hop_length=hop, win_length=win, power=power)
     assert_finite_float32(s)
     assert s.shape == (*x.shape[:-1], n_fft // 2 + 1, centred_frames(x.shape[-1], n_fft, hop_of(n_fft, hop, win)))
     assert (s >= 0).all()
     if not x.any(): assert not s.any()
-    pw = stft(x.double(), n_fft, hop, win).abs() ** 2          # compared as power: float32 FFT error ~1e-6 of the peak
+    pw = stft(x.double(), n_fft, hop_length=hop, win_length=win).abs() ** 2          # compared as power: float32 FFT error ~1e-6 of the peak
     torch.testing.assert_close(s.double() ** (2 / power), pw, rtol=1e-3, atol=1e-5 * float(pw.max()))
 
 
@@ -231,7 +231,7 @@ def test_mel_filterbank_shape_and_support(cfg, htk, norm):
     """mel_filterbank: `(n_mels, n_fft // 2 + 1)` float32, finite, >= 0, no weight outside [f_min, f_max] Hz,
     and peaks of at most 1 without normalisation."""
     sr, n_fft, _, n_mels, f_min, f_max = cfg
-    fb = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm)
+    fb = mel_filterbank(sr, n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max, htk=htk, norm=norm)
     assert fb.shape == (n_mels, n_fft // 2 + 1)
     assert_finite_float32(fb)
     assert (fb >= 0).all()
@@ -249,11 +249,11 @@ def test_melspectrogram_and_mfcc_shapes_and_finite(cfg, data):
     sr, n_fft, hop, n_mels, f_min, f_max = cfg
     x = data.draw(waves(length=lengths_around(n_fft)))
     frames = centred_frames(x.shape[-1], n_fft, hop)
-    m = melspectrogram(x, sr, n_fft, hop, n_mels, f_min, f_max)
+    m = melspectrogram(x, sr, n_fft, hop_length=hop, n_mels=n_mels, f_min=f_min, f_max=f_max)
     assert m.shape == (*x.shape[:-1], n_mels, frames) and (m >= 0).all()
     assert_finite_float32(m)
     n_mfcc = data.draw(st.integers(1, n_mels))
-    c = mfcc(x, sr, n_mfcc, n_mels, n_fft=n_fft, hop_length=hop, f_min=f_min, f_max=f_max)
+    c = mfcc(x, sr, n_mfcc=n_mfcc, n_mels=n_mels, n_fft=n_fft, hop_length=hop, f_min=f_min, f_max=f_max)
     assert c.shape == (*x.shape[:-1], n_mfcc, frames)
     assert_finite_float32(c)
 
@@ -390,7 +390,7 @@ def test_spec_normalize_per_example(spec):
 @given(spec=db_batches(), mean=st.floats(-100, 100), std=st.floats(0, 100))
 def test_spec_normalize_dataset_statistics_round_trip(spec, mean, std):
     "SpecNormalize(mean, std): finite for any std >= 0 (0 too), and `decodes` gives the input back."
-    norm = SpecNormalize(mean, std)
+    norm = SpecNormalize(mean, std=std)
     out = norm(spec)
     assert_finite_float32(out)
     torch.testing.assert_close(norm.decode(out), spec, atol=1e-3 * (1 + abs(mean) + std), rtol=1e-4)
@@ -426,7 +426,7 @@ def test_masked_mean_std_equals_statistics_of_the_real_frames(spec, data):
 def test_frequency_batch_transforms_end_to_end(sr, data, mfcc_n, normalize, n_fft):
     """get_frequency_batch_transforms, in order on a batch: `(batch, channels, n_mels or mfcc, frames)` float32,
     finite for any clip (1 sample, silence...)."""
-    tfms = get_frequency_batch_transforms(n_fft, n_fft // 4, 40, sr, normalize=normalize, mfcc=mfcc_n)
+    tfms = get_frequency_batch_transforms(n_fft, hop_length=n_fft // 4, n_mels=40, sr=sr, normalize=normalize, mfcc=mfcc_n)
     x = data.draw(waves(length=lengths_around(n_fft)))
     out = audio(x, sr)
     for t in tfms: out = t(out)
@@ -537,7 +537,7 @@ def test_phase_vocoder_shape_and_silence_past_the_end(n_freq, t, n_frames, rate,
 def test_time_stretch_by_one_is_the_identity(n_fft, data):
     "time_stretch at rate 1 gives the clip back, for any n_fft (odd ones too) and any length (float64)."
     x = data.draw(waves(length=lengths_around(n_fft), dtype=torch.float64))
-    y = time_stretch(x, 1.0, n_fft)
+    y = time_stretch(x, 1.0, n_fft=n_fft)
     assert y.shape == x.shape and y.dtype == torch.float64
     torch.testing.assert_close(y, x, rtol=0, atol=1e-9 * (1 + float(x.abs().max())))
 
@@ -552,11 +552,11 @@ def test_time_stretch_and_pitch_shift_keep_shape_and_stay_finite(n_fft, data):
     b = x.shape[0]
     rate = torch.tensor(data.draw(st.lists(st.floats(0.5, 2), min_size=b, max_size=b)))
     semis = torch.tensor(data.draw(st.lists(st.floats(-12, 12), min_size=b, max_size=b)))
-    for y in (time_stretch(x, rate, n_fft), pitch_shift(x, semis, n_fft)):
+    for y in (time_stretch(x, rate, n_fft=n_fft), pitch_shift(x, semis, n_fft=n_fft)):
         assert y.shape == x.shape
         assert_finite_float32(y)
         if not x.any(): assert not y.any()
-    torch.testing.assert_close(pitch_shift(x, 0.0, n_fft), x, rtol=0, atol=1e-3 * (1e-3 + float(x.abs().max())))
+    torch.testing.assert_close(pitch_shift(x, 0.0, n_fft=n_fft), x, rtol=0, atol=1e-3 * (1e-3 + float(x.abs().max())))
 
 
 # --------------------------------------------------------------------------- augmentation transforms
@@ -573,15 +573,15 @@ def waveform_augmentations(background):
     p = st.floats(0, 1)
     pair = lambda lo, hi: st.tuples(st.floats(lo, hi), st.floats(lo, hi)).map(sorted)
     return st.one_of(
-        st.builds(PitchShift, pair(-12, 12), p, st.sampled_from([16, 255, 1024])),
-        st.builds(TimeStretch, pair(0.5, 2), p, st.sampled_from([16, 255, 1024])),
+        st.builds(PitchShift, pair(-12, 12), p=p, n_fft=st.sampled_from([16, 255, 1024])),
+        st.builds(TimeStretch, pair(0.5, 2), p=p, n_fft=st.sampled_from([16, 255, 1024])),
         st.builds(Gain, pair(-30, 30), p),
         st.builds(PolarityInversion, p),
-        st.builds(TimeShift, st.floats(0, 1), st.booleans(), p),
-        st.builds(AddNoise, pair(-10, 50), st.sampled_from(['white', 'pink', 'brown']), p),
-        st.builds(AddBackground, st.just(background), pair(-10, 40), p),
+        st.builds(TimeShift, st.floats(0, 1), wrap=st.booleans(), p=p),
+        st.builds(AddNoise, pair(-10, 50), color=st.sampled_from(['white', 'pink', 'brown']), p=p),
+        st.builds(AddBackground, st.just(background), pair(-10, 40), p=p),
         st.builds(RandomFilter, st.sampled_from([('lowpass',), ('highpass',), ('eq',), ('lowpass', 'highpass', 'eq')]),
-                  pair(20, 20000), pair(-24, 24), st.integers(1, 8), p))
+                  cutoff=pair(20, 20000), eq_db=pair(-24, 24), order=st.integers(1, 8), p=p))
 
 
 @settings(max_examples=60, deadline=None)
@@ -646,16 +646,16 @@ def _clip(n=64): return torch.zeros(1, 1, n)
 
 BAD_SETTINGS = [  # (parameter the message names, a strategy of bad values, how it is used)
     ('n_fft', st.integers(-5, 0) | st.just(2.5), lambda v: stft(_clip(), v)),
-    ('hop_length', st.integers(-5, 0), lambda v: stft(_clip(), 16, v)),
-    ('win_length', st.integers(17, 40) | st.integers(-3, 0), lambda v: stft(_clip(), 16, 4, v)),
+    ('hop_length', st.integers(-5, 0), lambda v: stft(_clip(), 16, hop_length=v)),
+    ('win_length', st.integers(17, 40) | st.integers(-3, 0), lambda v: stft(_clip(), 16, hop_length=4, win_length=v)),
     ('pad_mode', st.sampled_from(['zeros', 'mirror', 'symmetric']), lambda v: stft(_clip(), 16, pad_mode=v)),
     ('n_fft', st.integers(17, 64), lambda v: stft(_clip(16), v, center=False)),
     ('power', st.floats(-3, 0) | st.just(math.nan), lambda v: spectrogram(_clip(), 16, power=v)),
-    ('sr', st.integers(-8000, 0), lambda v: mel_filterbank(v, 64, 8)),
-    ('n_mels', st.integers(-3, 0), lambda v: mel_filterbank(16000, 64, v)),
-    ('f_max', st.floats(8001, 1e5), lambda v: mel_filterbank(16000, 64, 8, f_max=v)),
-    ('f_min', st.floats(4000, 1e5), lambda v: mel_filterbank(16000, 64, 8, f_min=v, f_max=4000.0)),
-    ('f_max', st.just(5e-324), lambda v: mel_filterbank(16000, 64, 8, f_min=0.0, f_max=v)),   # edges coincide
+    ('sr', st.integers(-8000, 0), lambda v: mel_filterbank(v, 64, n_mels=8)),
+    ('n_mels', st.integers(-3, 0), lambda v: mel_filterbank(16000, 64, n_mels=v)),
+    ('f_max', st.floats(8001, 1e5), lambda v: mel_filterbank(16000, 64, n_mels=8, f_max=v)),
+    ('f_min', st.floats(4000, 1e5), lambda v: mel_filterbank(16000, 64, n_mels=8, f_min=v, f_max=4000.0)),
+    ('f_max', st.just(5e-324), lambda v: mel_filterbank(16000, 64, n_mels=8, f_min=0.0, f_max=v)),   # edges coincide
     ('n_mfcc', st.integers(41, 80), lambda v: dct_matrix(v, 40)),
     ('stype', st.sampled_from(['db', 'energy', 'Power']), lambda v: amplitude_to_db(torch.ones(2, 2), v)),
     ('amin', st.floats(-1, 0), lambda v: amplitude_to_db(torch.ones(2, 2), amin=v)),

@@ -90,9 +90,9 @@ def offline_world(tmp_path, monkeypatch):
                    widths=(4, 8, 8, 8, 8, 16))
     torch.save({'iteration': 1, 'model': tiny16.state_dict()}, tmp_path / 'Cnn14_16k_mAP=0.438.pth')
     rng = np.random.default_rng(0)
-    write(tmp_path / 'long_recording.wav', np.concatenate([synth_clip(c, 44100, 1.5, rng)[0] for c in ('sine', 'clicks')]), 44100)
+    write(tmp_path / 'long_recording.wav', np.concatenate([synth_clip(c, 44100, duration=1.5, rng=rng)[0] for c in ('sine', 'clicks')]), 44100)
     (tmp_path / 'inbox').mkdir()
-    for c in ('noise', 'square'): write(tmp_path / 'inbox' / f'{c}.wav', synth_clip(c, 16000, 1.2, rng)[0], 16000)
+    for c in ('noise', 'square'): write(tmp_path / 'inbox' / f'{c}.wav', synth_clip(c, 16000, duration=1.2, rng=rng)[0], 16000)
     return tmp_path
 
 

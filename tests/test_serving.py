@@ -78,7 +78,7 @@ def exported(tmp_path_factory, classifier, detector, embedding):
                        waveform_model(classifier)),
         'sed': (export_sed_model(detector, root / 'detector', formats=('safetensors',)), detector.detector()),
         'embedding': (export_embedding_model(emb, head, root / 'embed_tagger', formats=('safetensors',)),
-                      EmbeddingClassifier(emb, head.model, False, head.dls.vocab).eval()),
+                      EmbeddingClassifier(emb, head.model, multi_label=False, classes=head.dls.vocab).eval()),
     }
 
 

@@ -20,10 +20,10 @@ def test_window_starts_cover_the_signal_without_overhang():
 def test_aggregate_mean_and_max_per_clip():
     p = torch.tensor([[0.1, 0.9], [0.3, 0.5], [0.8, 0.2], [0.0, 1.0]])
     ids = torch.tensor([0, 0, 2, 2])
-    torch.testing.assert_close(aggregate_windows(p, ids, 3, 'mean'), torch.tensor([[0.2, 0.7], [0, 0], [0.4, 0.6]]))
-    torch.testing.assert_close(aggregate_windows(p, ids, 3, 'max'), torch.tensor([[0.3, 0.9], [0, 0], [0.8, 1.0]]))
+    torch.testing.assert_close(aggregate_windows(p, ids, n_clips=3, agg='mean'), torch.tensor([[0.2, 0.7], [0, 0], [0.4, 0.6]]))
+    torch.testing.assert_close(aggregate_windows(p, ids, n_clips=3, agg='max'), torch.tensor([[0.3, 0.9], [0, 0], [0.8, 1.0]]))
     with pytest.raises(ValueError, match="'mean' or 'max'"):
-        aggregate_windows(p, ids, 3, 'median')
+        aggregate_windows(p, ids, n_clips=3, agg='median')
 
 
 def test_windowed_dataset_cuts_each_clip():
@@ -33,7 +33,7 @@ def test_windowed_dataset_cuts_each_clip():
     assert [int(wds[j][0][0, 0]) for j in range(4)] == [0, 5, 10, 15]
     last, lab = wds[4]
     assert lab == 1 and last.shape == (1, 10) and last[0, 7:].abs().max() == 0     # padded with zeros
-    assert WindowedDataset(clips, 1.0, 0.5, pad='repeat')[4][0][0, 7:].tolist() == [0, 1, 2]
+    assert WindowedDataset(clips, 1.0, hop=0.5, pad='repeat')[4][0][0, 7:].tolist() == [0, 1, 2]
 
 
 def test_window_preds_aggregate_every_window_of_each_clip(tone_learner):

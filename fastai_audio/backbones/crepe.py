@@ -175,7 +175,7 @@ class CrepeClassifier(nn.Module):
     """
     front_end = FrontEnd('crepe', CREPE_SAMPLE_RATE, kind='waveform', to_db=False, normalize=None)
 
-    def __init__(self, body: Crepe, n_out: int, layer: str = 'pool5', hop_length: int = 512, p: float = 0.25):
+    def __init__(self, body: Crepe, n_out: int, *, layer: str = 'pool5', hop_length: int = 512, p: float = 0.25):
         super().__init__()
         self.body, self.layer, self.hop_length = body, layer, hop_length
         dim = body.embed(torch.zeros(1, CREPE_FRAME), layer).shape[-1]

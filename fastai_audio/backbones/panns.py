@@ -145,8 +145,8 @@ class _LogMel(nn.Module):
     def __init__(self, fe: FrontEnd):
         super().__init__()
         self.ref, self.amin, self.top_db = fe.ref, fe.amin, fe.top_db
-        self.melW = nn.Parameter(mel_filterbank(fe.sample_rate, fe.n_fft, fe.n_mels, fe.f_min, fe.f_max, fe.htk,
-                                                fe.mel_norm).T.contiguous(), requires_grad=False)
+        self.melW = nn.Parameter(mel_filterbank(fe.sample_rate, fe.n_fft, n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk,
+                                                norm=fe.mel_norm).T.contiguous(), requires_grad=False)
 
     def forward(self, x):
         return amplitude_to_db(torch.matmul(x, self.melW), 'power', ref=self.ref, amin=self.amin, top_db=self.top_db)

@@ -124,7 +124,7 @@ def audio_model_front_end(name: str) -> FrontEnd:
     return _entry(name).front_end
 
 
-def create_audio_model(name: str, n_out: int, pretrained: bool = True, checkpoint=None, **kwargs) -> nn.Module:
+def create_audio_model(name: str, n_out: int, *, pretrained: bool = True, checkpoint=None, **kwargs) -> nn.Module:
     """The backbone `name` with a new head of `n_out` outputs.
 
     Parameters
@@ -177,7 +177,7 @@ def _official_widths(name):
 def _create(name, n_out, pretrained, checkpoint, **kwargs) -> nn.Module:
     if name.startswith(HF_PREFIX):
         if checkpoint is not None: raise TypeError(f"{name!r}: give the weights' folder in the name, not checkpoint=")
-        return create_hf_model(name, n_out, pretrained, **kwargs)
+        return create_hf_model(name, n_out, pretrained=pretrained, **kwargs)
     e = _entry(name)
     widths = kwargs.pop('widths', None) if e.build is None else None      # a PANNs network of other widths
     if kwargs: raise TypeError(f'audio model {name!r} takes no {sorted(kwargs)}')

@@ -57,7 +57,7 @@ def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights:
     raise ValueError(f'unknown clip pooling {how!r}; known: {", ".join(CLIP_POOLS)}')
 
 
-def limit_time_stride(body: nn.Module, max_stride: int, n_in: int | None = None, n_freq: int = 64,
+def limit_time_stride(body: nn.Module, max_stride: int, *, n_in: int | None = None, n_freq: int = 64,
                       n_frames: int = 256) -> nn.Module:
     """Make `body` shrink time by at most `max_stride`, in place.
 
@@ -136,7 +136,7 @@ class FrameClassifier(nn.Module):
     ValueError
         For an unknown `pool` (the known ones are `CLIP_POOLS`).
     """
-    def __init__(self, body: nn.Module, n_classes: int, pool: str = 'linear_softmax', body_channels: int | None = None,
+    def __init__(self, body: nn.Module, n_classes: int, *, pool: str = 'linear_softmax', body_channels: int | None = None,
                  hidden: int = 256, p: float = 0.2):
         super().__init__()
         if pool not in CLIP_POOLS: raise ValueError(f'unknown clip pooling {pool!r}; known: {", ".join(CLIP_POOLS)}')
@@ -260,7 +260,7 @@ def build_frame_classifier(d: dict) -> FrameClassifier:
     if d.get('source') != 'torchvision': raise ValueError(f"cannot rebuild a frame classifier from {d!r}")
     from ..runtime.networks import torchvision_body
     body = torchvision_body(d['name'], d['n_in'], d['body_children'])
-    if d.get('time_stride'): limit_time_stride(body, d['time_stride'], d['n_in'])
-    model = FrameClassifier(body, d['n_classes'], d['pool'], d['body_channels'], d['hidden'])
+    if d.get('time_stride'): limit_time_stride(body, d['time_stride'], n_in=d['n_in'])
+    model = FrameClassifier(body, d['n_classes'], pool=d['pool'], body_channels=d['body_channels'], hidden=d['hidden'])
     model.time_stride = d.get('time_stride')
     return model

@@ -125,7 +125,7 @@ class BalancedAudioDL(AudioDL):
         return self.rng.choices(range(self.n), weights=self.wgts, k=self.n)
 
 
-def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
+def AudioBlock(sr: int | None = 16000, *, duration: float | None = None, mono: bool = True, train_crop: str = 'random',
                valid_crop: str = 'start', pad: str = 'zeros', cache=None, resample: str = 'host',
                quality: str = 'HQ') -> TransformBlock:
     """A `TransformBlock` for audio files, decoded to `AudioTensor`s and cut or padded to one length.
@@ -173,12 +173,12 @@ def AudioBlock(sr: int | None = 16000, duration: float | None = None, mono: bool
     """
     if resample not in ('host', 'device'): raise ValueError(f"resample must be 'host' or 'device', got {resample!r}")
     if resample == 'device' and sr is None: raise ValueError("resample='device' needs the target rate sr=")
-    item_tfms = [AudioCropPad(duration, train_crop, valid_crop, pad)] if duration else []
+    item_tfms = [AudioCropPad(duration, train_crop, valid_mode=valid_crop, pad=pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
     dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
     on_device = resample == 'device'
-    return TransformBlock(type_tfms=AudioLoader(None if on_device else sr, mono, train_slice=slice_, cache=cache,
+    return TransformBlock(type_tfms=AudioLoader(None if on_device else sr, mono=mono, train_slice=slice_, cache=cache,
                                                 quality=quality),
                           item_tfms=item_tfms, batch_tfms=[Resample(sr)] if on_device else None, dl_type=AudioDL,
                           dls_kwargs=dls_kwargs)
@@ -528,14 +528,14 @@ class AudioDataLoaders(DataLoaders):
             if batch_tfms is None: batch_tfms = front_end.batch_tfms()
         on_error = kwargs.pop('on_error', 'raise')
         audio_kw = {k: kwargs.pop(k) for k in AUDIO_SETTINGS if k in kwargs}
-        dblock = DataBlock(blocks=(AudioBlock(sr, duration, mono, **audio_kw), y_block), get_items=get_items, get_x=get_x,
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration=duration, mono=mono, **audio_kw), y_block), get_items=get_items, get_x=get_x,
                            get_y=get_y, splitter=splitter, item_tfms=item_tfms,
                            batch_tfms=default_batch_tfms(batch_tfms, sr))
         return build_dataloaders(dblock, source, on_error, path=path, **kwargs)
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
-    def from_folder(cls, path, train='train', valid='valid', valid_pct=None, seed=None, vocab=None,
+    def from_folder(cls, path, train='train', *, valid='valid', valid_pct=None, seed=None, vocab=None,
                     sr=16000, duration=None, mono=True, item_tfms=None, batch_tfms=None, **kwargs):
         """Audio files under `path`, labelled by parent folder.
 
@@ -602,7 +602,7 @@ class AudioDataLoaders(DataLoaders):
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
-    def from_path_func(cls, path, fnames, label_func, valid_pct=0.2, seed=None, sr=16000, duration=None,
+    def from_path_func(cls, path, fnames, label_func, *, valid_pct=0.2, seed=None, sr=16000, duration=None,
                        mono=True, item_tfms=None, batch_tfms=None, **kwargs):
         """Files `fnames` labelled by `label_func(fname)`, `valid_pct` of them held out at random.
 
@@ -681,7 +681,7 @@ class AudioDataLoaders(DataLoaders):
 
     @classmethod
     @delegates(DataLoaders.from_dblock)
-    def from_df(cls, df, path='.', valid_pct=0.2, seed=None, fn_col=0, folder=None, suff='', label_col=1,
+    def from_df(cls, df, path='.', *, valid_pct=0.2, seed=None, fn_col=0, folder=None, suff='', label_col=1,
                 label_delim=None, y_block=None, valid_col=None, sr=16000, duration=None, mono=True,
                 item_tfms=None, batch_tfms=None, **kwargs):
         """Rows of `df`: a file and its labels each.
@@ -751,7 +751,7 @@ class AudioDataLoaders(DataLoaders):
 
     @classmethod
     @delegates(from_df)
-    def from_csv(cls, path, csv_fname='labels.csv', header='infer', delimiter=None, **kwargs):
+    def from_csv(cls, path, csv_fname='labels.csv', *, header='infer', delimiter=None, **kwargs):
         """Like `from_df`, reading `path/csv_fname`.
 
         Parameters
@@ -837,7 +837,7 @@ class AudioRegexLabeller(RegexLabeller):
     ValueError
         If `pat` has no group.
     """
-    def __init__(self, pat, match=False, name_only=False, where='label'):
+    def __init__(self, pat, match=False, *, name_only=False, where='label'):
         super().__init__(pat, match=match)
         self.name_only, self.where = name_only, where
         if self.pat.groups < 1:

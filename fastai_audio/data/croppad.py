@@ -15,7 +15,7 @@ from .compat import DispatchShortcut
 __all__ = ['crop_pad', 'AudioCropPad', 'same_rate', 'pad_to_longest']
 
 
-def crop_pad(x: torch.Tensor, n_samples: int, mode: str = 'start', pad: str = 'zeros',
+def crop_pad(x: torch.Tensor, n_samples: int, *, mode: str = 'start', pad: str = 'zeros',
              rng: random.Random | None = None) -> torch.Tensor:
     """Crop or pad a waveform to exactly `n_samples`.
 
@@ -87,7 +87,7 @@ class AudioCropPad(DispatchShortcut, DisplayedTransform):
     """
     order = 10
 
-    def __init__(self, duration: float, train_mode: str = 'random', valid_mode: str = 'start', pad: str = 'zeros'):
+    def __init__(self, duration: float, train_mode: str = 'random', *, valid_mode: str = 'start', pad: str = 'zeros'):
         super().__init__()
         if duration <= 0: raise ValueError(f'duration must be > 0 seconds, got {duration}')
         self.duration, self.train_mode, self.valid_mode, self.pad = duration, train_mode, valid_mode, pad
@@ -101,7 +101,7 @@ class AudioCropPad(DispatchShortcut, DisplayedTransform):
 
     def _crop(self, x: AudioTensor) -> AudioTensor:
         n = seconds_to_samples(self.duration, x.sr, 1)
-        return crop_pad(x, n, self.train_mode if self._training else self.valid_mode, self.pad)
+        return crop_pad(x, n, mode=self.train_mode if self._training else self.valid_mode, pad=self.pad)
 
     def shortcut(self, x):
         # once per item and element: fasttransform's dispatch (a bound plum function built each call) costs more

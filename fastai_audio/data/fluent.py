@@ -45,7 +45,7 @@ class AudioItemList:
     >>> data = (AudioItemList.from_folder(path).split_by_folder().label_from_re(pat)     # doctest: +SKIP
     ...         .databunch(bs=64, tfms=get_frequency_batch_transforms(...)))
     """
-    def __init__(self, items, path='.', sr=None, duration=None, mono=True, splitter=None, get_y=None):
+    def __init__(self, items, path='.', *, sr=None, duration=None, mono=True, splitter=None, get_y=None):
         self.items, self.path, self.sr, self.duration, self.mono = list(items), Path(path), sr, duration, mono
         self.splitter, self.get_y = splitter, get_y
 
@@ -58,14 +58,14 @@ class AudioItemList:
     def __repr__(self): return f'{type(self).__name__} ({len(self)} items) from {self.path}'
 
     @classmethod
-    def from_folder(cls, path, extensions=audio_extensions, recurse=True, folders=None, **kwargs):
+    def from_folder(cls, path, extensions=audio_extensions, *, recurse=True, folders=None, **kwargs):
         "All audio files under `path`."
         items = get_audio_files(path, recurse=recurse, folders=folders, extensions=extensions)
         if not items: raise FileNotFoundError(f'No audio files ({", ".join(extensions[:4])}...) found under {path}')
         return cls(items, path, **kwargs)
 
     @classmethod
-    def from_df(cls, df, path='.', cols=0, folder=None, suffix='', **kwargs):
+    def from_df(cls, df, path='.', *, cols=0, folder=None, suffix='', **kwargs):
         "File names from column `cols` of `df`, under `path/folder`."
         base = Path(path) if folder is None else Path(path) / folder
         names = df.iloc[:, cols] if isinstance(cols, int) else df[cols]
@@ -146,7 +146,7 @@ class AudioItemList:
         tfms = list(tfms) if tfms is not None else None
         spec_sr = next((t.sample_rate for t in tfms or [] if isinstance(t, Spectrogram) and t.sample_rate), None)
         sr = ifnone(sr, ifnone(self.sr, ifnone(spec_sr, 16000)))
-        dblock = DataBlock(blocks=(AudioBlock(sr, ifnone(duration, self.duration), self.mono, cache=cache,
+        dblock = DataBlock(blocks=(AudioBlock(sr, duration=ifnone(duration, self.duration), mono=self.mono, cache=cache,
                                               resample=resample, quality=quality, **audio_kw), CategoryBlock),
                            splitter=ifnone(self.splitter, RandomSplitter(0.2)), get_y=self.get_y, item_tfms=item_tfms,
                            batch_tfms=default_batch_tfms(tfms, sr))

@@ -51,7 +51,7 @@ class AudioLoader(DispatchShortcut, Transform):
     ValueError
         For a `quality` not in `SOXR_QUALITIES`.
     """
-    def __init__(self, sr: int | None = 16000, mono: bool = True, train_slice: float | None = None, cache=None,
+    def __init__(self, sr: int | None = 16000, *, mono: bool = True, train_slice: float | None = None, cache=None,
                  quality: str = 'HQ'):
         super().__init__()
         if quality not in SOXR_QUALITIES: raise ValueError(f'quality must be one of {SOXR_QUALITIES}, got {quality!r}')

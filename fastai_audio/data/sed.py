@@ -92,7 +92,7 @@ class FrameTargets(ItemTransform):
         x, y = b[0], b[1]
         fe = getattr(x, 'settings', None)
         if fe is None: raise ValueError('FrameTargets needs spectrogram batches (their front end sets the frame times)')
-        t = frame_times(x.shape[-1], fe.hop_length, fe.sample_rate, fe.center, fe.n_fft).to(x.device, torch.float32)
+        t = frame_times(x.shape[-1], fe.hop_length, fe.sample_rate, center=fe.center, n_fft=fe.n_fft).to(x.device, torch.float32)
         ev = y.as_subclass(torch.Tensor).to(x.device)
         on, off, cls = ev[..., 0], ev[..., 1], ev[..., 2].long()
         strong = frame_activity(t, on, off, cls, len(self.vocab))                       # (batch, frames, classes)
@@ -106,7 +106,7 @@ class FrameTargets(ItemTransform):
 SED_AUDIO_SETTINGS = ('pad', 'cache', 'resample', 'quality')
 
 
-def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
+def sed_dataloaders(events_csv, path, *, valid_pct: float = 0.2, seed: int | None = None, sr: int = 16000,
                     batch_tfms=None, on_error: str = 'raise', valid_files=None, weak_csv=None,
                     **kwargs) -> AudioDataLoaders:
     """`AudioDataLoaders` of (spectrogram, frame targets) from a DCASE-style events CSV and its audio.
@@ -217,7 +217,7 @@ def sed_dataloaders(events_csv, path, valid_pct: float = 0.2, seed: int | None =
                             [i for i, f in enumerate(its) if f in valid])
     get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
     tfms = list(default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
-    dblock = DataBlock(blocks=(AudioBlock(sr, None, **audio_kw), TransformBlock()), get_y=get_y, splitter=splitter,
+    dblock = DataBlock(blocks=(AudioBlock(sr, duration=None, **audio_kw), TransformBlock()), get_y=get_y, splitter=splitter,
                        batch_tfms=tfms)
     dls = build_dataloaders(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)
     dls.vocab, dls.c, dls.skipped_rows = vocab, len(vocab), bad

@@ -51,7 +51,7 @@ NSYNTH_QUALITIES = ('bright', 'dark', 'distortion', 'fast_decay', 'long_release'
 
 
 # --------------------------------------------------------------------------- downloading
-def download_data(url: str, name: str, base=None, force: bool = False) -> Path:
+def download_data(url: str, name: str, *, base=None, force: bool = False) -> Path:
     """Download an archive with fastai's downloader into fastai's archive folder and extract it to `base/name`.
 
     An archive holding one top folder has that folder's contents placed directly in `base/name`. Entries that
@@ -117,10 +117,10 @@ def download_esc50(base=None, force=False) -> Path:
     >>> path = download_esc50()                              # doctest: +SKIP
     >>> dls = esc50_dataloaders(path, valid_fold=5, bs=32)    # doctest: +SKIP
     """
-    return download_data(ESC50_URL, 'ESC-50', base, force)
+    return download_data(ESC50_URL, 'ESC-50', base=base, force=force)
 
 
-def download_nsynth(splits=('valid', 'test'), base=None, force=False) -> Path:
+def download_nsynth(splits=('valid', 'test'), *, base=None, force=False) -> Path:
     """Download NSynth's json/wav archives into `base/nsynth/nsynth-{split}`.
 
     Parameters
@@ -139,11 +139,11 @@ def download_nsynth(splits=('valid', 'test'), base=None, force=False) -> Path:
     """
     from fastai.data.external import fastai_cfg
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'nsynth'
-    for s in splits: download_data(NSYNTH_URLS[s], f'nsynth-{s}', root, force)
+    for s in splits: download_data(NSYNTH_URLS[s], f'nsynth-{s}', base=root, force=force)
     return root
 
 
-def download_fsdkaggle2019(parts=('meta', 'audio_train_curated'), base=None, force=False) -> Path:
+def download_fsdkaggle2019(parts=('meta', 'audio_train_curated'), *, base=None, force=False) -> Path:
     """Download FSDKaggle2019 from Zenodo (record 3612637) into `base/FSDKaggle2019/FSDKaggle2019.{part}`.
 
     Parameters
@@ -163,7 +163,7 @@ def download_fsdkaggle2019(parts=('meta', 'audio_train_curated'), base=None, for
     """
     from fastai.data.external import fastai_cfg
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'FSDKaggle2019'
-    for p in parts: download_data(FSDKAGGLE2019_URLS[p], f'FSDKaggle2019.{p}', root, force)
+    for p in parts: download_data(FSDKAGGLE2019_URLS[p], f'FSDKaggle2019.{p}', base=root, force=force)
     return root
 
 
@@ -209,7 +209,7 @@ def esc50_metadata(path) -> tuple[Path, pd.DataFrame]:
     return csv.parent.parent, df
 
 
-def esc50_dataloaders(path, valid_fold: int = 5, esc10: bool = False, sr: int = 44100, duration: float | None = 5.0,
+def esc50_dataloaders(path, valid_fold: int = 5, *, esc10: bool = False, sr: int = 44100, duration: float | None = 5.0,
                       **kwargs) -> AudioDataLoaders:
     """ESC-50 loaders validating on one fold and training on the other four, labelled by `category`.
 
@@ -278,7 +278,7 @@ def nsynth_examples(path, split: str = 'valid') -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def nsynth_dataloaders(path, task: str = 'family', train: str = 'train', valid: str = 'valid', sr: int = 16000,
+def nsynth_dataloaders(path, task: str = 'family', *, train: str = 'train', valid: str = 'valid', sr: int = 16000,
                        duration: float | None = 4.0, **kwargs) -> AudioDataLoaders:
     """NSynth loaders for one labelling task.
 
@@ -353,7 +353,7 @@ def fsdkaggle2019_metadata(path) -> tuple[Path, pd.DataFrame]:
     return audio, pd.read_csv(csv)
 
 
-def fsdkaggle2019_dataloaders(path, valid_pct: float = 0.2, seed: int | None = 0, sr: int = 44100,
+def fsdkaggle2019_dataloaders(path, valid_pct: float = 0.2, *, seed: int | None = 0, sr: int = 44100,
                               duration: float | None = 2.0, **kwargs) -> AudioDataLoaders:
     """FSDKaggle2019's curated set as a multi-label task (80 labels, comma-separated in `labels`).
 
@@ -412,10 +412,10 @@ def download_urbansed(base=None, force=False) -> Path:
     Path
         `base/URBAN-SED`, holding `audio/{train,validate,test}` and `annotations/{train,validate,test}`.
     """
-    return download_data(URBANSED_URL, 'URBAN-SED', base, force)
+    return download_data(URBANSED_URL, 'URBAN-SED', base=base, force=force)
 
 
-def download_desed(parts=('synthetic',), base=None, force=False) -> Path:
+def download_desed(parts=('synthetic',), *, base=None, force=False) -> Path:
     """Download the parts of DESED (DCASE task 4) that Zenodo serves directly, into `base/DESED/{part}`.
 
     Parameters
@@ -438,7 +438,7 @@ def download_desed(parts=('synthetic',), base=None, force=False) -> Path:
     root = (Path(base) if base is not None else fastai_cfg().path('data')) / 'DESED'
     unknown = sorted(set(parts) - set(DESED_URLS))
     if unknown: raise ValueError(f'unknown DESED part {unknown[0]!r}; known: {", ".join(DESED_URLS)}')
-    for p in parts: download_data(DESED_URLS[p], p, root, force)
+    for p in parts: download_data(DESED_URLS[p], p, base=root, force=force)
     return root
 
 
@@ -501,7 +501,7 @@ def urbansed_events(path, split: str = 'train') -> pd.DataFrame:
     return pd.DataFrame(rows, columns=['filename', 'onset', 'offset', 'event_label'])
 
 
-def urbansed_dataloaders(path, train: str = 'train', valid: str = 'validate', sr: int = 16000, **kwargs):
+def urbansed_dataloaders(path, train: str = 'train', *, valid: str = 'validate', sr: int = 16000, **kwargs):
     """URBAN-SED sound event detection loaders (`sed_dataloaders`), frame targets from `urbansed_events`.
 
     Parameters
@@ -542,7 +542,7 @@ def _desed_strong(root: Path, tsv: Path, audio: str) -> list:
             for _, e in event_rows(tsv)]
 
 
-def desed_dataloaders(path, train: str = 'synthetic21_train', valid: str = 'synthetic21_validation', weak: bool = True,
+def desed_dataloaders(path, train: str = 'synthetic21_train', *, valid: str = 'synthetic21_validation', weak: bool = True,
                       sr: int = 16000, **kwargs):
     """DESED (DCASE task 4) loaders (`sed_dataloaders`) from the layout of its Zenodo archives and download scripts.
 

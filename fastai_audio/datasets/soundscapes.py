@@ -40,7 +40,7 @@ def _active_span(y: np.ndarray, sr: int, floor_db: float = -40.0) -> tuple[int, 
     return int(loud[0] * n), int(min(len(y), (loud[-1] + 1) * n))
 
 
-def make_soundscapes(sources, path, n: int = 100, duration: float = 10.0, sr: int = 16000, events=(1, 4),
+def make_soundscapes(sources, path, *, n: int = 100, duration: float = 10.0, sr: int = 16000, events=(1, 4),
                      event_duration=(0.5, 3.0), snr_db=(0.0, 20.0), background='pink', background_db: float = -30.0,
                      label_func=None, pattern: str = NSYNTH_PATTERN, seed: int = 0) -> Path:
     """Write soundscapes of labelled clips over a background, and their strong labels.

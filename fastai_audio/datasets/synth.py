@@ -28,7 +28,7 @@ def _envelope(n, sr, rng):
     return np.minimum(1.0, t / attack) * np.minimum(1.0, (t[-1] - t + 1 / sr) / release)
 
 
-def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
+def synth_clip(label: str, sr: int = 16000, *, duration: float = 1.0, rng: np.random.Generator | None = None):
     """One synthetic clip of a class, with pitch, level, envelope and background noise drawn at random.
 
     Parameters
@@ -84,7 +84,7 @@ def synth_clip(label: str, sr: int = 16000, duration: float = 1.0, rng: np.rando
     return np.clip(y, -1, 1).astype(np.float32), pitch
 
 
-def make_synthetic_dataset(path, n_train: int = 40, n_valid: int = 10, sr: int = 16000, duration: float = 1.0,
+def make_synthetic_dataset(path, n_train: int = 40, *, n_valid: int = 10, sr: int = 16000, duration: float = 1.0,
                            classes=SYNTH_CLASSES, seed: int = 0) -> Path:
     """Write a small synthetic dataset of clips per class as 16-bit WAV under `path/train` and `path/valid`.
 
@@ -130,13 +130,13 @@ def make_synthetic_dataset(path, n_train: int = 40, n_valid: int = 10, sr: int =
         (path / split).mkdir(parents=True, exist_ok=True)
         for c in classes:
             for i in range(n):
-                y, pitch = synth_clip(c, sr, duration, rng)
+                y, pitch = synth_clip(c, sr, duration=duration, rng=rng)
                 sf.write(path / split / f'{c}_synth_{i:03d}-{pitch:03d}-100.wav', y, sr, subtype='PCM_16')
     stamp.write_text(json.dumps(settings))
     return path
 
 
-def synth_mixture(labels, sr: int = 16000, duration: float = 1.0, rng: np.random.Generator | None = None):
+def synth_mixture(labels, sr: int = 16000, *, duration: float = 1.0, rng: np.random.Generator | None = None):
     """The sum of one clip of each class in `labels`, at random levels.
 
     Parameters
@@ -156,7 +156,7 @@ def synth_mixture(labels, sr: int = 16000, duration: float = 1.0, rng: np.random
         float32 `(samples,)`, scaled down to a peak of 1 when the sum exceeds it.
     """
     rng = rng or np.random.default_rng()
-    y = sum(synth_clip(lab, sr, duration, rng)[0] for lab in labels)
+    y = sum(synth_clip(lab, sr, duration=duration, rng=rng)[0] for lab in labels)
     return (y / max(1.0, float(np.abs(y).max()))).astype(np.float32)
 
 
@@ -166,7 +166,7 @@ def _write(path, y, sr):
     sf.write(path, y, sr, subtype='PCM_16')
 
 
-def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: int = 44100, duration: float = 5.0,
+def make_esc50_like(path, classes=SYNTH_CLASSES, *, clips_per_fold: int = 2, sr: int = 44100, duration: float = 5.0,
                     seed: int = 0) -> Path:
     """Write a synthetic dataset in ESC-50's exact layout, for `esc50_dataloaders` without a download.
 
@@ -201,7 +201,7 @@ def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: in
             src = 100000 + 1000 * fold + target
             for k in range(clips_per_fold):
                 name = f'{fold}-{src}-{chr(65 + k)}-{target}.wav'
-                _write(path / 'audio' / name, synth_clip(c, sr, duration, rng)[0], sr)
+                _write(path / 'audio' / name, synth_clip(c, sr, duration=duration, rng=rng)[0], sr)
                 rows.append(dict(filename=name, fold=fold, target=target, category=c, esc10=target % 2 == 0,
                                  src_file=src, take=chr(65 + k)))
     (path / 'meta').mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ def make_esc50_like(path, classes=SYNTH_CLASSES, clips_per_fold: int = 2, sr: in
     return path
 
 
-def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16000, duration: float = 4.0,
+def make_nsynth_like(path, n_per_split=None, *, classes=SYNTH_CLASSES, sr: int = 16000, duration: float = 4.0,
                      seed: int = 0) -> Path:
     """Write a synthetic dataset in NSynth's exact layout, for `nsynth_dataloaders` without a download.
 
@@ -247,7 +247,7 @@ def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16
         for fam_id, c in enumerate(classes):
             fam = NSYNTH_FAMILIES[fam_id]
             for i in range(n):
-                y, pitch = synth_clip(c, sr, duration, rng)
+                y, pitch = synth_clip(c, sr, duration=duration, rng=rng)
                 src_id, inst_no, vel = int(rng.integers(0, 3)), int(rng.integers(0, 100)), int(rng.choice([25, 50, 75, 100, 127]))
                 inst = f'{fam}_{NSYNTH_SOURCES[src_id]}_{inst_no:03d}'
                 key = f'{inst}-{pitch:03d}-{vel:03d}'
@@ -263,7 +263,7 @@ def make_nsynth_like(path, n_per_split=None, classes=SYNTH_CLASSES, sr: int = 16
     return path
 
 
-def make_fsdkaggle2019_like(path, n_clips: int = 60, classes=SYNTH_CLASSES, sr: int = 44100,
+def make_fsdkaggle2019_like(path, n_clips: int = 60, *, classes=SYNTH_CLASSES, sr: int = 44100,
                             durations=(0.3, 3.0), max_labels: int = 3, seed: int = 0) -> Path:
     """Write a synthetic multi-label dataset in FSDKaggle2019's Zenodo layout, for `fsdkaggle2019_dataloaders`.
 
@@ -299,7 +299,7 @@ def make_fsdkaggle2019_like(path, n_clips: int = 60, classes=SYNTH_CLASSES, sr: 
         labels = list(rng.choice(classes, int(rng.integers(1, max_labels + 1)), replace=False))
         fname = f'{int(rng.integers(0, 16 ** 8)):08x}.wav'
         _write(path / 'FSDKaggle2019.audio_train_curated' / fname,
-               synth_mixture(labels, sr, float(rng.uniform(*durations)), rng), sr)
+               synth_mixture(labels, sr, duration=float(rng.uniform(*durations)), rng=rng), sr)
         rows.append(dict(fname=fname, labels=','.join(labels), freesound_id=100000 + i,
                          license='http://creativecommons.org/publicdomain/zero/1.0/'))
     (path / 'FSDKaggle2019.meta').mkdir(parents=True, exist_ok=True)
@@ -317,14 +317,14 @@ def _scape(classes, sr, duration, rng, max_events: int = 3):
         k = int(rng.integers(len(classes)))
         d = float(rng.uniform(0.2, duration / 2))
         on = float(rng.uniform(0, duration - d))
-        clip = synth_clip(SYNTH_CLASSES[k % len(SYNTH_CLASSES)], sr, d, rng)[0]
+        clip = synth_clip(SYNTH_CLASSES[k % len(SYNTH_CLASSES)], sr, duration=d, rng=rng)[0]
         a = seconds_to_samples(on, sr)
         y[a:a + len(clip)] += 0.5 * clip[:n - a]
         events.append((round(on, 6), round(on + d, 6), classes[k]))
     return (y / max(1.0, np.abs(y).max() / 0.99)).astype(np.float32), sorted(events)
 
 
-def make_urbansed_like(path, n_per_split: int = 3, sr: int = 44100, duration: float = 10.0, seed: int = 0) -> Path:
+def make_urbansed_like(path, n_per_split: int = 3, *, sr: int = 44100, duration: float = 10.0, seed: int = 0) -> Path:
     """Write synthetic soundscapes in URBAN-SED v2.0.0's layout, for `urbansed_dataloaders` without a download.
 
     Under `path`: `audio/{train,validate,test}/soundscape_{split}_{uniform|unimodal|bimodal}{n}.wav` and
@@ -361,7 +361,7 @@ def make_urbansed_like(path, n_per_split: int = 3, sr: int = 44100, duration: fl
     return path
 
 
-def make_desed_like(path, n_per_split: int = 4, n_weak: int = 3, sr: int = 16000, duration: float = 10.0,
+def make_desed_like(path, n_per_split: int = 4, *, n_weak: int = 3, sr: int = 16000, duration: float = 10.0,
                     seed: int = 0) -> Path:
     """Write synthetic soundscapes in DESED's layout, for `desed_dataloaders` without a download.
 

@@ -46,7 +46,7 @@ class CrossValidation:
     def __repr__(self): return self.summary()
 
 
-def cross_validate(dls_for_fold, arch, folds=(1, 2, 3, 4, 5), epochs: int = 5, lr: float = 1e-3,
+def cross_validate(dls_for_fold, arch, *, folds=(1, 2, 3, 4, 5), epochs: int = 5, lr: float = 1e-3,
                    fine_tune: bool | None = None, seed: int | None = 0, cbs=None, show: bool = True,
                    **learner_kwargs) -> CrossValidation:
     """Train a fresh `audio_learner(dls, arch, **learner_kwargs)` on each fold and score it on that fold.

@@ -117,7 +117,7 @@ class _Lookup:
     def __call__(self, i): return self.values[i]
 
 
-def embedding_dataloaders(embedder: AudioEmbedder, dls, cache=None, bs: int = 256, **kwargs):
+def embedding_dataloaders(embedder: AudioEmbedder, dls, *, cache=None, bs: int = 256, **kwargs):
     """Frame-level `DataLoaders` of embeddings for the clips of audio loaders.
 
     The clips are those of `dls`, with their items, labels and train/valid split. Each clip is decoded at the
@@ -233,7 +233,7 @@ class EmbeddingLearner(Learner):
         preds, targs = self.get_preds(dl=dl)
         ids = self.dls.clip_ids[ds_idx]
         n = int(ids.max()) + 1
-        return aggregate_windows(preds, ids, n, 'mean'), first_per_clip(targs, ids, n)
+        return aggregate_windows(preds, ids, n_clips=n, agg='mean'), first_per_clip(targs, ids, n)
 
     def clip_validate(self, ds_idx: int = 1) -> dict:
         """The learner's metrics on clip-level predictions (frames averaged; see `get_clip_preds`).
@@ -251,7 +251,7 @@ class EmbeddingLearner(Learner):
         return metrics_on(self, *self.get_clip_preds(ds_idx))
 
 
-def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
+def embedding_learner(edls, hidden: int = 512, *, p: float = 0.3, metrics=None, **kwargs) -> EmbeddingLearner:
     """A small head on frame embeddings, as an `EmbeddingLearner`.
 
     The head is Linear(dim, hidden) - ReLU - Dropout(p) - Linear(hidden, classes); the loss is chosen by fastai
@@ -283,7 +283,7 @@ def embedding_learner(edls, hidden: int = 512, p: float = 0.3, metrics=None, **k
     from .learner import LEARNER_ARGUMENTS, default_metrics
     check_keywords(kwargs, 'embedding_learner', keyword_names(embedding_learner) | set(LEARNER_ARGUMENTS) | {'loss_func'})
     dim = edls.one_batch()[0].shape[-1]
-    head = embedding_head(dim, len(edls.vocab), hidden, p)
+    head = embedding_head(dim, len(edls.vocab), hidden=hidden, p=p)
     return EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
 
 
@@ -317,8 +317,8 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
     """
     from ..serving.export import save_waveform_model
     classes, multi = [str(v) for v in head_learn.dls.vocab], is_multi_label(head_learn.dls)
-    model = EmbeddingClassifier(embedder, head_learn.model, multi, classes).eval()
+    model = EmbeddingClassifier(embedder, head_learn.model, multi_label=multi, classes=classes).eval()
     spec = EmbeddingSpec.from_embedder(embedder, head_learn.model, classes, multi)
     frames = frame_signal(torch.zeros(embedder.window_length * 3), embedder.window_length, embedder.hop_length)
     with torch.no_grad(): emb = embedder.encoder(frames)
-    return save_waveform_model(model, path, spec.to_dict(), formats, traced={'embedder.encoder': frames, 'head': emb})
+    return save_waveform_model(model, path, spec.to_dict(), formats=formats, traced={'embedder.encoder': frames, 'head': emb})

@@ -590,7 +590,7 @@ def speed_options(learn, mixed_precision=None, channels_last=False, compile=Fals
 
 
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
-def audio_learner(dls, arch, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
+def audio_learner(dls, arch, *, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
                   metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
                   compile: bool | dict = False, progress: str = 'auto', **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
@@ -701,7 +701,7 @@ def _backbone_learner(dls, name, pretrained, loss_func, metrics, kwargs) -> Audi
     learner_kw = {k: kwargs.pop(k) for k in LEARNER_ARGUMENTS if k in kwargs}
     model_kw = {k: kwargs.pop(k) for k in _BACKBONE_ARGUMENTS if k in kwargs}
     n_out = get_c(dls)
-    model = create_audio_model(name, n_out, pretrained, checkpoint, **model_kw)
+    model = create_audio_model(name, n_out, pretrained=pretrained, checkpoint=checkpoint, **model_kw)
     learn = AudioLearner(dls, model, loss_func=loss_func, metrics=default_metrics(dls) if metrics is None else metrics,
                          splitter=learner_kw.pop('splitter', model.splitter), **learner_kw)
     if pretrained: learn.freeze()

@@ -32,7 +32,7 @@ def _frame_grid(x):
     "(seconds a frame, time of frame 0) of a spectrogram batch, from the front end that made it."
     fe = getattr(x, 'settings', None)
     if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
-    return frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+    return frame_grid(fe.hop_length, fe.sample_rate, center=fe.center, n_fft=fe.n_fft)
 
 
 class EventF1(Metric):
@@ -55,7 +55,7 @@ class EventF1(Metric):
     ValueError
         For a `kind` other than 'event' or 'segment'.
     """
-    def __init__(self, kind: str = 'event', threshold: float = 0.5, median: int = 1):
+    def __init__(self, kind: str = 'event', *, threshold: float = 0.5, median: int = 1):
         if kind not in ('event', 'segment'): raise ValueError(f"kind must be 'event' or 'segment', got {kind!r}")
         self.kind, self.threshold, self.median = kind, threshold, median
 
@@ -70,8 +70,8 @@ class EventF1(Metric):
             if bool((y < 0).any()): continue                    # weakly labelled: no onsets to score against
             name = str(self.n)
             self.n += 1
-            self.ref += decode_events(y, classes, step, 0.5, filename=name, start=start)
-            self.est += decode_events(p, classes, step, self.threshold, median=self.median, filename=name, start=start)
+            self.ref += decode_events(y, classes, step, threshold=0.5, filename=name, start=start)
+            self.est += decode_events(p, classes, step, threshold=self.threshold, median=self.median, filename=name, start=start)
 
     @property
     def value(self):
@@ -146,7 +146,7 @@ class SEDLearner(Learner):
                 min_gap: float = 0.0):
         import pandas as pd
         step, start = _frame_grid(x)
-        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold, low, median, min_duration, min_gap,
+        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold=threshold, low=low, median=median, min_duration=min_duration, min_gap=min_gap,
                            filename=Path(path).name, start=start)
         return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
 
@@ -242,7 +242,7 @@ class SEDLearner(Learner):
                                  gridspec_kw=dict(height_ratios=(3, 1.2) * n))
         for i in range(n):
             name = Path(dl.items[i]).name
-            ref = decode_events(y[i].clamp_min(0), vocab, step, 0.5, filename=name, start=start)
+            ref = decode_events(y[i].clamp_min(0), vocab, step, threshold=0.5, filename=name, start=start)
             est = decode_events(probs[i], vocab, step, **{'threshold': 0.5, **decode_kwargs}, filename=name, start=start)
             self._draw(axes[2 * i:2 * i + 2], x[i:i + 1], None, ref, est)
             axes[2 * i].set_title(name, fontsize='small')
@@ -323,7 +323,7 @@ class SEDLearner(Learner):
         return df
 
 
-def sed_learner(dls, arch, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
+def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
                 progress: str = 'auto', **kwargs) -> SEDLearner:
     """A `SEDLearner`: a network's body under a `FrameClassifier` head for `dls.c` classes.
@@ -424,4 +424,4 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     det = learn.detector()
     wave = torch.zeros(det.channels, det.sample_rate * 2)
     with torch.no_grad(): x = det.front_end(wave[None])
-    return save_waveform_model(det, path, det.config, formats, traced={'front_end': wave[None], 'net': x})
+    return save_waveform_model(det, path, det.config, formats=formats, traced={'front_end': wave[None], 'net': x})

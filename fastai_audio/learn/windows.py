@@ -72,7 +72,7 @@ class Timeline:
         first = float(self.starts[0]) + self.window / 2 - hop / 2
         end = float(self.starts[-1]) + self.window
         last = first + hop * len(self.starts)
-        out = decode_events(self.probs, self.vocab, hop, threshold, low, median, min_duration, min_gap, filename, first)
+        out = decode_events(self.probs, self.vocab, hop, threshold=threshold, low=low, median=median, min_duration=min_duration, min_gap=min_gap, filename=filename, start=first)
         return [Event(e.filename, float(self.starts[0]) if abs(e.onset - first) < 1e-9 else e.onset,
                       end if abs(e.offset - last) < 1e-9 else e.offset, e.event_label, e.score) for e in out]
 
@@ -147,7 +147,7 @@ class WindowedDataset:
     pad : {'zeros', 'repeat'}
         How a clip shorter than a window is filled (default 'zeros').
     """
-    def __init__(self, dset, window: float, hop: float | None = None, pad: str = 'zeros'):
+    def __init__(self, dset, window: float, *, hop: float | None = None, pad: str = 'zeros'):
         if window <= 0: raise ValueError(f'window must be > 0 seconds, got {window}')
         self.dset, self.window, self.hop, self.pad = dset, window, ifnone(hop, window / 2), pad
         self.index = []
@@ -218,13 +218,13 @@ def window_preds(learn, dl, window: float, hop: float | None, agg: str, pad: str
     loader = audio_loader_of(dl.dataset)
     with ExitStack() as stack:
         if loader is not None: stack.enter_context(loader.whole_clips())   # windows need whole clips, even training ones
-        wds = WindowedDataset(dl.dataset, window, hop, pad=pad)
+        wds = WindowedDataset(dl.dataset, window, hop=hop, pad=pad)
         after_item = [t for t in dl.after_item.fs if not isinstance(t, AudioCropPad)]
         wdl = dl.new(wds, shuffle=False, drop_last=False, after_item=after_item)
         preds, targs = learn.get_preds(dl=wdl)
     n = len(dl.dataset)
     targs = None if targs is None else first_per_clip(targs, wds.clip_ids, n)
-    return aggregate_windows(preds, wds.clip_ids, n, agg), targs, preds, wds
+    return aggregate_windows(preds, wds.clip_ids, n_clips=n, agg=agg), targs, preds, wds
 
 
 def _as_logits(p: torch.Tensor, multi_label: bool) -> torch.Tensor:

@@ -49,7 +49,7 @@ class Event(NamedTuple):
 
 
 @renamed_parameters(sample_rate='sr')
-def frame_times(n_frames: int, hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> torch.Tensor:
+def frame_times(n_frames: int, hop_length: int, sr: int, *, center: bool = True, n_fft: int = 0) -> torch.Tensor:
     """The instant, in seconds, that each frame of a front end stands for: the centre of its window.
 
     Parameters
@@ -81,7 +81,7 @@ def frame_times(n_frames: int, hop_length: int, sr: int, center: bool = True, n_
 
 
 @renamed_parameters(sample_rate='sr')
-def frame_grid(hop_length: int, sr: int, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
+def frame_grid(hop_length: int, sr: int, *, center: bool = True, n_fft: int = 0) -> tuple[float, float]:
     """The step and start of `frame_times` for a front end.
 
     Parameters
@@ -100,12 +100,12 @@ def frame_grid(hop_length: int, sr: int, center: bool = True, n_fft: int = 0) ->
     tuple of float
         (seconds between frames, seconds frame 0 stands for).
     """
-    t = frame_times(2, hop_length, sr, center, n_fft)
+    t = frame_times(2, hop_length, sr, center=center, n_fft=n_fft)
     return float(t[1] - t[0]), float(t[0])
 
 
 @renamed_parameters(sample_rate='sr')
-def event_targets(events, n_frames: int, vocab, hop_length: int, sr: int, center: bool = True,
+def event_targets(events, n_frames: int, vocab, hop_length: int, sr: int, *, center: bool = True,
                   n_fft: int = 0) -> torch.Tensor:
     """Frame targets of one file's events: 1 where a frame lies in an event of that class, else 0.
 
@@ -138,7 +138,7 @@ def event_targets(events, n_frames: int, vocab, hop_length: int, sr: int, center
     ValueError
         Naming a label outside `vocab`.
     """
-    t = frame_times(n_frames, hop_length, sr, center, n_fft)
+    t = frame_times(n_frames, hop_length, sr, center=center, n_fft=n_fft)
     index = {str(v): i for i, v in enumerate(vocab)}
     for e in events:
         if str(e.event_label) not in index:
@@ -203,7 +203,7 @@ def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
     return padded.unfold(0, width, 1).median(-1).values
 
 
-def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, threshold=0.5, low=None, median: int = 1,
+def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold=0.5, low=None, median: int = 1,
                   min_duration: float = 0.0, min_gap: float = 0.0, filename: str = '',
                   start: float = 0.0) -> list[Event]:
     """Decode the frame probabilities of one file into events.
@@ -310,7 +310,7 @@ def _summary(per_class: dict, extra: dict | None = None) -> dict:
     return out
 
 
-def segment_scores(reference, estimated, segment: float = 1.0, durations: dict | None = None) -> dict:
+def segment_scores(reference, estimated, *, segment: float = 1.0, durations: dict | None = None) -> dict:
     """Segment-based scores of estimated events against reference events (DCASE, `sed_eval`'s definitions).
 
     Each file is cut into `segment`-second segments, a class active in a segment when any of its events overlaps
@@ -385,7 +385,7 @@ def _max_matching(n_ref: int, edges: dict) -> int:
     return sum(take(i, set()) for i in range(n_ref))
 
 
-def event_scores(reference, estimated, t_collar: float = 0.2, percentage_of_length: float = 0.2,
+def event_scores(reference, estimated, *, t_collar: float = 0.2, percentage_of_length: float = 0.2,
                  evaluate_offset: bool = True) -> dict:
     """Event-based scores of estimated events against reference events (DCASE, `sed_eval`'s definitions).
 

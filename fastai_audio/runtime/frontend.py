@@ -245,7 +245,7 @@ class FrontEnd:
         n_bins = self.n_rows if n_bins is None else n_bins
         if self.kind == 'linear': return np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)[:n_bins]
         if self.kind == 'mel':
-            return mel_frequencies(self.n_mels + 2, self.f_min, self.f_max or self.sample_rate / 2, self.htk)[1:-1]
+            return mel_frequencies(self.n_mels + 2, self.f_min, f_max=self.f_max or self.sample_rate / 2, htk=self.htk)[1:-1]
         return None
 
     def relevant_fields(self) -> list[str]:
@@ -327,8 +327,8 @@ class FrontEndModule(nn.Module):
             win = window_function(fe.window_fn, fe.win_length)
             self.register_buffer('basis', (dft_basis(fe.n_fft, win) if basis is None else basis).float())
         if fe.kind in ('mel', 'mfcc'):
-            if fbank is None: fbank = mel_filterbank(fe.sample_rate, fe.n_fft, fe.n_mels, fe.f_min, fe.f_max, fe.htk,
-                                                     fe.mel_norm, np.float64)
+            if fbank is None: fbank = mel_filterbank(fe.sample_rate, fe.n_fft, n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk,
+                                                     norm=fe.mel_norm, dtype=np.float64)
             self.register_buffer('fbank', fbank.float())
         if fe.kind == 'mfcc': self.register_buffer('dct', dct_matrix(fe.n_mfcc, fe.n_mels, dtype=np.float64).float())
         self.hop_length, self.center, self.pad_mode, self.power = fe.hop_length, fe.center, fe.pad_mode, float(fe.power)
@@ -339,7 +339,7 @@ class FrontEndModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 2: x = x.unsqueeze(1)
         if self.waveform: return x
-        re, im = stft_dft(x, self.basis, self.hop_length, self.center, self.pad_mode)
+        re, im = stft_dft(x, self.basis, self.hop_length, center=self.center, pad_mode=self.pad_mode)
         s = power_spectrum(re, im, self.power)
         if self.kind in ('mel', 'mfcc'): s = torch.matmul(self.fbank, s)
         if self.to_db: s = amplitude_to_db(s, self.stype, ref=self.ref, amin=self.amin, top_db=self.top_db, dims=3)

@@ -96,7 +96,7 @@ def mel_to_hz(m, htk: bool = False):
     return np.where(m >= _MIN_LOG_MEL, log, lin)
 
 
-def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk: bool = False) -> np.ndarray:
+def mel_frequencies(n_mels: int, f_min: float = 0.0, *, f_max: float = 11025.0, htk: bool = False) -> np.ndarray:
     """`n_mels` frequencies in Hz, equally spaced on the mel scale from `f_min` to `f_max` (both included).
 
     Parameters
@@ -118,7 +118,7 @@ def mel_frequencies(n_mels: int, f_min: float = 0.0, f_max: float = 11025.0, htk
     return mel_to_hz(np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels), htk)
 
 
-def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None,
+def mel_filterbank(sr: int, n_fft: int, *, n_mels: int = 128, f_min: float = 0.0, f_max: float | None = None,
                    htk: bool = False, norm: str | None = 'slaney', dtype=None) -> torch.Tensor:
     """Triangular mel filters.
 
@@ -163,7 +163,7 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
     if not 0 <= f_min < f_max <= sr / 2 + 1e-6:
         raise ValueError(f'need 0 <= f_min < f_max <= sr/2, got f_min={f_min}, f_max={f_max}, sr={sr}')
     fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sr)
-    pts = mel_frequencies(n_mels + 2, f_min, f_max, htk)
+    pts = mel_frequencies(n_mels + 2, f_min, f_max=f_max, htk=htk)
     width = np.diff(pts)
     if not (width > 0).all():            # edges that coincide in float64 would give 0 / 0 = NaN weights
         raise ValueError(f'f_min={f_min} and f_max={f_max} Hz are too close for n_mels={n_mels} distinct mel bands')
@@ -176,7 +176,7 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int = 128, f_min: float = 0.0, f
     return torch.from_numpy(w.astype(np.float32 if dtype is None else dtype))
 
 
-def dct_matrix(n_mfcc: int, n_mels: int, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
+def dct_matrix(n_mfcc: int, n_mels: int, *, norm: str | None = 'ortho', dtype=None) -> torch.Tensor:
     """DCT-II basis of shape `(n_mfcc, n_mels)`: row k is cos(pi * k * (2n + 1) / (2 * n_mels)).
 
     Parameters
@@ -339,7 +339,7 @@ def _centred(x: torch.Tensor, n_fft: int, center: bool, pad_mode: str) -> torch.
     return pad_signal(x, n_fft // 2, pad_mode) if center else x
 
 
-def stft(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+def stft(x: torch.Tensor, n_fft: int, *, hop_length: int | None = None, win_length: int | None = None,
          window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant') -> torch.Tensor:
     """Short-time Fourier transform by `torch.stft` (the fast form, for training).
 
@@ -412,7 +412,7 @@ def dft_basis(n_fft: int, window: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.cos(ang) * window, -torch.sin(ang) * window])[:, None]
 
 
-def stft_dft(x: torch.Tensor, basis: torch.Tensor, hop_length: int, center: bool = True,
+def stft_dft(x: torch.Tensor, basis: torch.Tensor, hop_length: int, *, center: bool = True,
              pad_mode: str = 'constant') -> tuple[torch.Tensor, torch.Tensor]:
     """The STFT as a strided convolution with a DFT basis, the form that TorchScript and ONNX export.
 
@@ -465,7 +465,7 @@ def power_spectrum(re: torch.Tensor, im: torch.Tensor, power: float = 2.0) -> to
     return pw.sqrt() if power == 1 else pw.pow(power / 2)
 
 
-def spectrogram(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+def spectrogram(x: torch.Tensor, n_fft: int, *, hop_length: int | None = None, win_length: int | None = None,
                 window: torch.Tensor | None = None, center: bool = True, pad_mode: str = 'constant',
                 power: float = 2.0) -> torch.Tensor:
     """|STFT|**power of signals `(..., time)`.
@@ -500,11 +500,11 @@ def spectrogram(x: torch.Tensor, n_fft: int, hop_length: int | None = None, win_
         For a power not > 0, or as `stft`.
     """
     if not power > 0: raise ValueError(f'power must be > 0, got {power}')
-    z = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
+    z = stft(x, n_fft, hop_length=hop_length, win_length=win_length, window=window, center=center, pad_mode=pad_mode)
     return power_spectrum(z.real, z.imag, power)
 
 
-def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, hop_length: int | None = None, n_mels: int = 128,
+def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, *, hop_length: int | None = None, n_mels: int = 128,
                    f_min: float = 0.0, f_max: float | None = None, power: float = 2.0, htk: bool = False,
                    norm: str | None = 'slaney', fbank: torch.Tensor | None = None, **stft_kw) -> torch.Tensor:
     """Mel spectrogram of signals `(..., time)` at `sr` Hz.
@@ -555,8 +555,8 @@ def melspectrogram(x: torch.Tensor, sr: int, n_fft: int, hop_length: int | None 
     >>> melspectrogram(torch.zeros(16000), sr=16000, n_fft=1024, hop_length=256, n_mels=64).shape
     torch.Size([64, 63])
     """
-    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels, f_min, f_max, htk, norm, np.float64).to(x.device, x.dtype)
-    return torch.matmul(fbank, spectrogram(x, n_fft, hop_length, power=power, **stft_kw))
+    if fbank is None: fbank = mel_filterbank(sr, n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max, htk=htk, norm=norm, dtype=np.float64).to(x.device, x.dtype)
+    return torch.matmul(fbank, spectrogram(x, n_fft, hop_length=hop_length, power=power, **stft_kw))
 
 
 _DB_MULT = {'power': 10.0, 'magnitude': 20.0}
@@ -614,7 +614,7 @@ def amplitude_to_db(x: torch.Tensor, stype: str = 'power', *, ref: float | str =
     return db
 
 
-def mfcc(x: torch.Tensor, sr: int, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
+def mfcc(x: torch.Tensor, sr: int, *, n_mfcc: int = 20, n_mels: int = 128, ref: float | str = 1.0,
          top_db: float | None = 80.0, amin: float | None = None, dct: torch.Tensor | None = None,
          **mel_kw) -> torch.Tensor:
     """Mel-frequency cepstral coefficients of signals `(..., time)`.

@@ -149,7 +149,7 @@ class WaveformClassifier(nn.Module):
         The network's channels (default 1: a 1-D waveform is expected, as the loaders downmix).
     """
     @renamed_parameters(sample_rate='sr')
-    def __init__(self, front_end: nn.Module, net: nn.Module, sr: int, window_length: int | None = None,
+    def __init__(self, front_end: nn.Module, net: nn.Module, sr: int, *, window_length: int | None = None,
                  hop_length: int | None = None, multi_label: bool = False, agg_max: bool = False, pad: str = 'zeros',
                  channels: int = 1):
         super().__init__()
@@ -181,8 +181,8 @@ def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> W
         if not spec.network: raise ValueError('the config does not say how to rebuild the network: pass net=')
         net = build_network(spec.network)
     fe = spec.front_end
-    model = WaveformClassifier(FrontEndModule(fe), net, fe.sample_rate, spec.window_length, spec.hop_length,
-                               spec.multi_label, spec.agg == 'max', spec.pad, fe.channels)
+    model = WaveformClassifier(FrontEndModule(fe), net, fe.sample_rate, window_length=spec.window_length, hop_length=spec.hop_length,
+                               multi_label=spec.multi_label, agg_max=spec.agg == 'max', pad=spec.pad, channels=fe.channels)
     model.spec, model.classes = spec, list(spec.classes)
     return model.eval()
 

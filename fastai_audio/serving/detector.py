@@ -58,7 +58,7 @@ class SEDSpec:
     def frame_grid(self) -> tuple[float, float]:
         "(seconds per frame, time of frame 0 in seconds)."
         fe = self.front_end
-        return frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+        return frame_grid(fe.hop_length, fe.sample_rate, center=fe.center, n_fft=fe.n_fft)
 
     def to_dict(self) -> dict:
         step, start = self.frame_grid
@@ -101,7 +101,7 @@ class FrameDetector(nn.Module):
         self.front_end, self.net, self.classes = FrontEndModule(front_end), net, [str(c) for c in classes]
         self.sample_rate, self.channels, self.whole = int(front_end.sample_rate), int(front_end.channels), True
         fe = front_end
-        self.frame_seconds, self.start = frame_grid(fe.hop_length, fe.sample_rate, fe.center, fe.n_fft)
+        self.frame_seconds, self.start = frame_grid(fe.hop_length, fe.sample_rate, center=fe.center, n_fft=fe.n_fft)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim == 1: wave = wave.unsqueeze(0)
@@ -127,8 +127,8 @@ class FrameDetector(nn.Module):
         """
         from ..runtime.events import decode_events
         with torch.no_grad(): probs = self(wave)
-        return decode_events(probs, self.classes, self.frame_seconds, threshold, low, median, min_duration, min_gap,
-                             filename, self.start)
+        return decode_events(probs, self.classes, self.frame_seconds, threshold=threshold, low=low, median=median, min_duration=min_duration, min_gap=min_gap,
+                             filename=filename, start=self.start)
 
 
 def frame_detector(spec: SEDSpec, net: nn.Module | None = None) -> FrameDetector:

@@ -48,7 +48,7 @@ class EmbeddingClassifier(nn.Module):
     classes : sequence of str
         The class names, in the head's order (kept as `.classes`, a list of str; default empty).
     """
-    def __init__(self, embedder: AudioEmbedder, head: nn.Module, multi_label: bool = False, classes=()):
+    def __init__(self, embedder: AudioEmbedder, head: nn.Module, *, multi_label: bool = False, classes=()):
         super().__init__()
         self.embedder, self.head, self.multi_label = embedder, head.eval(), bool(multi_label)
         self.sample_rate, self.classes = embedder.sample_rate, [str(c) for c in classes]
@@ -175,7 +175,7 @@ def embedding_classifier(spec: EmbeddingSpec, net=None) -> EmbeddingClassifier:
         if spec.head is None: raise ValueError('the config does not say how to rebuild the head: pass '
                                                'net=(encoder, head)')
         head = embedding_head(**spec.head)
-    embedder = AudioEmbedder(encoder, spec.sample_rate, spec.window, spec.hop, spec.name)
-    model = EmbeddingClassifier(embedder, head, spec.multi_label, spec.classes)
+    embedder = AudioEmbedder(encoder, spec.sample_rate, window=spec.window, hop=spec.hop, name=spec.name)
+    model = EmbeddingClassifier(embedder, head, multi_label=spec.multi_label, classes=spec.classes)
     model.spec = spec
     return model.eval()

@@ -35,7 +35,7 @@ FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
 
 
 # --------------------------------------------------------------------------- from a learner
-def waveform_model(learn, window: float | None = None, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
+def waveform_model(learn, window: float | None = None, *, hop: float | None = None, agg: str = 'mean') -> WaveformClassifier:
     """`learn` as a `WaveformClassifier`, built from `learn.spec`.
 
     In eval mode, on the CPU, with a copy of the network, so the learner is left as it was.
@@ -91,7 +91,7 @@ def _example_input(model: nn.Module) -> torch.Tensor:
     return torch.zeros(n) if channels == 1 else torch.zeros(channels, n)
 
 
-def export_waveform_model(learn, path, window: float | None = None, hop: float | None = None, agg: str = 'mean',
+def export_waveform_model(learn, path, *, window: float | None = None, hop: float | None = None, agg: str = 'mean',
                           formats=('safetensors', 'torchscript', 'onnx')) -> Path:
     """Write `learn` as a waveform-in model (`waveform_model`) to folder `path`.
 
@@ -131,13 +131,13 @@ def export_waveform_model(learn, path, window: float | None = None, hop: float |
     >>> model = load_exported('tagger/')                         # doctest: +SKIP
     >>> probs = model(torch.from_numpy(wave))                    # doctest: +SKIP
     """
-    model = waveform_model(learn, window, hop, agg)
+    model = waveform_model(learn, window, hop=hop, agg=agg)
     w = model.windows(_example_input(model))
     with torch.no_grad(): x = model.front_end(w)
-    return save_waveform_model(model, path, model.config, formats, traced={'front_end': w, 'net': x})
+    return save_waveform_model(model, path, model.config, formats=formats, traced={'front_end': w, 'net': x})
 
 
-def save_waveform_model(model: nn.Module, path, config: dict, formats=('safetensors', 'torchscript', 'onnx'),
+def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safetensors', 'torchscript', 'onnx'),
                         traced: dict | None = None) -> Path:
     """Save any waveform-in module to folder `path` as config.json plus the chosen `formats`.
 

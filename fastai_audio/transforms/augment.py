@@ -113,7 +113,7 @@ def _stretch_to(x2: torch.Tensor, rate: torch.Tensor, length: int, n_fft: int, h
     return torch.istft(out, n_fft, kw['hop_length'], window=kw['window'], center=True, length=length)
 
 
-def time_stretch(x: torch.Tensor, rate, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
+def time_stretch(x: torch.Tensor, rate, *, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
     """Play `x` `rate` times faster (rate > 1) or slower (< 1) at the same pitch.
 
     With a phase vocoder (STFT of `n_fft`, hop `n_fft // 4`), then cut or zero-pad back to the input length. Any
@@ -177,7 +177,7 @@ def frequency_filter(x: torch.Tensor, gain_fn, sr: int | None = None) -> torch.T
     return torch.fft.irfft(spec * g, n=n, dim=-1).to(x.dtype)
 
 
-def pitch_shift(x: torch.Tensor, semitones, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
+def pitch_shift(x: torch.Tensor, semitones, *, n_fft: int = 1024, hop_length: int | None = None) -> torch.Tensor:
     """Shift the pitch of `x` by `semitones`, keeping its duration.
 
     Resample by 2**(semitones/12) in the frequency domain (ideal band-limited interpolation, so nothing aliases
@@ -276,7 +276,7 @@ def _noise_exponent(color: str) -> float:
     return _NOISE_EXPONENT[color]
 
 
-def colored_noise(shape, color: str = 'white', device=None, dtype=torch.float32) -> torch.Tensor:
+def colored_noise(shape, color: str = 'white', *, device=None, dtype=torch.float32) -> torch.Tensor:
     """Gaussian noise whose power falls as 1/f**k: k=0 'white', 1 'pink', 2 'brown'.
 
     Shaped in the frequency domain; the DC bin is removed for pink and brown.
@@ -356,7 +356,7 @@ def add_noise(x: torch.Tensor, snr_db, color: str = 'white') -> torch.Tensor:
     torch.Tensor
         The noisy waveforms, shape as `x`.
     """
-    return mix_at_snr(x, colored_noise(x.shape, color, x.device, x.dtype), snr_db)
+    return mix_at_snr(x, colored_noise(x.shape, color, device=x.device, dtype=x.dtype), snr_db)
 
 
 def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tensor:
@@ -395,7 +395,7 @@ def mask_along(x: torch.Tensor, dim: int, start, width, value=0.0) -> torch.Tens
 FILTER_KINDS = ('lowpass', 'highpass', 'bandpass', 'bandstop', 'lowshelf', 'highshelf', 'eq')
 
 
-def filter_gain(hz: torch.Tensor, kind: str, fc, order: int = 2, db=0.0, octaves: float = 1.0) -> torch.Tensor:
+def filter_gain(hz: torch.Tensor, kind: str, fc, *, order: int = 2, db=0.0, octaves: float = 1.0) -> torch.Tensor:
     """Amplitude gain at frequencies `hz` of a zero-phase filter `kind`, Butterworth-shaped.
 
     Its slope is 6 * `order` dB per octave. 'lowpass', 'highpass': -3 dB at fc. 'bandpass': 0 dB at fc, -3 dB
@@ -681,7 +681,7 @@ class PitchShift(RandomAudioTransform):
     ValueError
         For an out-of-range setting, naming it, when the transform is made (not mid-training).
     """
-    def __init__(self, semitones=(-2.0, 2.0), p=0.5, n_fft=1024):
+    def __init__(self, semitones=(-2.0, 2.0), *, p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('semitones', semitones)
         check_int('n_fft', n_fft)
@@ -710,7 +710,7 @@ class TimeStretch(RandomAudioTransform):
     ValueError
         For an out-of-range setting, naming it, when the transform is made (not mid-training).
     """
-    def __init__(self, rate=(0.8, 1.25), p=0.5, n_fft=1024):
+    def __init__(self, rate=(0.8, 1.25), *, p=0.5, n_fft=1024):
         super().__init__(p)
         _check_range('rate', rate, above=0)
         check_int('n_fft', n_fft)
@@ -775,7 +775,7 @@ class TimeShift(RandomAudioTransform):
     ValueError
         For an out-of-range setting, naming it, when the transform is made (not mid-training).
     """
-    def __init__(self, max_shift: float = 0.2, wrap: bool = True, p=0.5):
+    def __init__(self, max_shift: float = 0.2, *, wrap: bool = True, p=0.5):
         super().__init__(p)
         if not isinstance(max_shift, numbers.Real) or not 0 <= max_shift < math.inf:
             raise ValueError(f'max_shift must be a fraction >= 0, got {max_shift!r}')
@@ -804,14 +804,14 @@ class AddNoise(RandomAudioTransform):
     """
     order = 45
 
-    def __init__(self, snr_db=(10.0, 40.0), color: str = 'white', p=0.5):
+    def __init__(self, snr_db=(10.0, 40.0), *, color: str = 'white', p=0.5):
         super().__init__(p)
         _noise_exponent(color)                                  # refuse an unknown colour now, not mid-training
         _check_range('snr_db', snr_db)
         self.snr_db, self.color = snr_db, color
 
     def draw(self, x, sr):
-        return {'snr_db': _uniform(self.snr_db, len(x)), 'noise': colored_noise(x.shape, self.color, x.device, x.dtype)}
+        return {'snr_db': _uniform(self.snr_db, len(x)), 'noise': colored_noise(x.shape, self.color, device=x.device, dtype=x.dtype)}
 
     def apply(self, x, snr_db, noise): return mix_at_snr(x, noise, snr_db)
 
@@ -874,7 +874,7 @@ class AddBackground(RandomAudioTransform):
     """
     order = 45
 
-    def __init__(self, folder, snr_db=(5.0, 30.0), p=0.5, in_memory: bool = True, event_duration=None,
+    def __init__(self, folder, snr_db=(5.0, 30.0), *, p=0.5, in_memory: bool = True, event_duration=None,
                  fade: float = 0.01):
         super().__init__(p)
         if event_duration is not None: _check_range('event_duration', event_duration, above=0)
@@ -967,7 +967,7 @@ class RandomFilter(RandomAudioTransform):
     """
     order = 35
 
-    def __init__(self, kinds=('lowpass', 'highpass', 'eq'), cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
+    def __init__(self, kinds=('lowpass', 'highpass', 'eq'), *, cutoff=(200.0, 4000.0), eq_db=(-12.0, 12.0), order=2,
                  p=0.5, octaves: float = 1.0):
         super().__init__(p)
         bad = set(kinds) - set(FILTER_KINDS)
@@ -990,7 +990,7 @@ class RandomFilter(RandomAudioTransform):
         def gain(hz):
             out = torch.ones(len(fc), hz.shape[-1], device=hz.device, dtype=hz.dtype)
             for j, k in enumerate(self.kinds):                           # every kind, then each example's own
-                out = torch.where((kind == j)[:, None], filter_gain(hz, k, fc, self.filter_order, db, self.octaves), out)
+                out = torch.where((kind == j)[:, None], filter_gain(hz, k, fc, order=self.filter_order, db=db, octaves=self.octaves), out)
             return out
 
         return frequency_filter(x, gain, sr=sr)
@@ -1018,7 +1018,7 @@ class Reverb(RandomAudioTransform):
     """
     order = 42
 
-    def __init__(self, folder=None, rt60=(0.2, 1.0), p=0.5):
+    def __init__(self, folder=None, *, rt60=(0.2, 1.0), p=0.5):
         super().__init__(p)
         _check_range('rt60', rt60, above=0)
         self.files = None if folder is None else (get_audio_files(folder) if Path(folder).is_dir() else [Path(folder)])
@@ -1107,7 +1107,7 @@ class LevelNormalize(RandomAudioTransform):
     """
     order = 48
 
-    def __init__(self, target_db=(-1.0, -1.0), mode: str = 'peak', p=1.0):
+    def __init__(self, target_db=(-1.0, -1.0), *, mode: str = 'peak', p=1.0):
         super().__init__(p)
         _check_range('target_db', target_db)
         if mode not in ('peak', 'rms'): raise ValueError(f"mode must be 'peak' or 'rms', got {mode!r}")
@@ -1136,7 +1136,7 @@ class Distortion(RandomAudioTransform):
     """
     order = 38
 
-    def __init__(self, amount_db=(3.0, 18.0), kinds=('clip', 'tanh'), p=0.5):
+    def __init__(self, amount_db=(3.0, 18.0), *, kinds=('clip', 'tanh'), p=0.5):
         super().__init__(p)
         _check_range('amount_db', amount_db, at_least=0)
         bad = set(kinds) - {'clip', 'tanh'}
@@ -1184,7 +1184,7 @@ class WaveformCutout(RandomAudioTransform):
     """
     order = 46
 
-    def __init__(self, width=(0.0, 0.1), n_cuts: int = 1, p=0.5):
+    def __init__(self, width=(0.0, 0.1), *, n_cuts: int = 1, p=0.5):
         super().__init__(p)
         _check_range('width', width, at_least=0)
         check_int('n_cuts', n_cuts)
@@ -1270,7 +1270,7 @@ class SomeOf(OneOf):
     ValueError
         For bad `tfms`, `weights` or `k`.
     """
-    def __init__(self, tfms, k=(1, 2), weights=None, p=1.0):
+    def __init__(self, tfms, k=(1, 2), *, weights=None, p=1.0):
         super().__init__(tfms, weights, p)
         lo, hi = _bounds(k)
         if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi <= len(self.tfms)):
@@ -1380,7 +1380,7 @@ FULL_PRESET = dict(pitch=(-2.0, 2.0), stretch=(0.85, 1.15), gain_db=(-6.0, 6.0),
                    freq_mask=(0, 6), time_mask=(0, 20), filter_kinds=('lowpass', 'highpass', 'eq'))
 
 
-def audio_aug_transforms(pitch=None, stretch=None, gain_db=None, shift=None, noise_snr=None, filter_p=0.3,
+def audio_aug_transforms(pitch=None, *, stretch=None, gain_db=None, shift=None, noise_snr=None, filter_p=0.3,
                          freq_mask=None, time_mask=None, n_masks=2, p=0.5, background=None, background_snr=(5.0, 30.0),
                          filter_kinds=FILTER_KINDS) -> list:
     """A preset of batch augmentations, as `aug_transforms` is for images.

@@ -203,8 +203,8 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
         self.stft_window = window_function(window_fn, self.win_length)
 
     def _spec(self, x: torch.Tensor, sr: int) -> torch.Tensor:
-        return spectrogram(x, self.n_fft, self.hop_length, self.win_length, self._buf('stft_window', x), self.center,
-                           self.pad_mode, power=self.power)
+        return spectrogram(x, self.n_fft, hop_length=self.hop_length, win_length=self.win_length, window=self._buf('stft_window', x), center=self.center,
+                           pad_mode=self.pad_mode, power=self.power)
 
     @renamed_parameters(sample_rate='sr')
     def describe(self, sr: int, channels: int = 1) -> FrontEnd:
@@ -309,8 +309,8 @@ class MelSpectrogram(Spectrogram):
         if sr is not None: self._make_fbank(sr)
 
     def _make_fbank(self, sr):
-        self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, self.n_mels, self.f_min, self.f_max,
-                                                    self.htk, self.norm, np.float64), sr
+        self.fbank, self._fbank_sr = mel_filterbank(sr, self.n_fft, n_mels=self.n_mels, f_min=self.f_min, f_max=self.f_max,
+                                                    htk=self.htk, norm=self.norm, dtype=np.float64), sr
         self.__dict__.pop('_bufcache', None)
 
     def _spec(self, x, sr):
@@ -474,7 +474,7 @@ class SpecNormalize(DisplayedTransform):
     """
     order = 70
 
-    def __init__(self, mean: float | None = None, std: float | None = None, per_example: bool = False,
+    def __init__(self, mean: float | None = None, *, std: float | None = None, per_example: bool = False,
                  eps: float = 1e-6):
         super().__init__()
         self.mean, self.std, self.per_example, self.eps = mean, std, per_example, eps
@@ -531,12 +531,12 @@ def front_end_tfms(fe: FrontEnd) -> list:
     elif fe.kind == 'mel': tfms = [MelSpectrogram(fe.sample_rate, **stft, **mel)]
     else: tfms = [MFCC(fe.sample_rate, n_mfcc=fe.n_mfcc, ref=fe.ref, top_db=fe.top_db, amin=fe.amin, **stft, **mel)]
     if fe.to_db and fe.kind != 'mfcc': tfms.append(AmplitudeToDB(ref=fe.ref, top_db=fe.top_db, amin=fe.amin))
-    if fe.normalize: tfms.append(SpecNormalize(fe.mean, fe.std, per_example=fe.normalize == 'example', eps=fe.eps))
+    if fe.normalize: tfms.append(SpecNormalize(fe.mean, std=fe.std, per_example=fe.normalize == 'example', eps=fe.eps))
     return tfms
 
 
 @renamed_parameters(sample_rate='sr')
-def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, hop_length: int = CLASSIC_2018.hop_length,
+def get_frequency_batch_transforms(n_fft: int = CLASSIC_2018.n_fft, *, hop_length: int = CLASSIC_2018.hop_length,
                                    n_mels: int = CLASSIC_2018.n_mels, sr: int = CLASSIC_2018.sample_rate,
                                    f_min: float = CLASSIC_2018.f_min, f_max: float | None = None,
                                    top_db: float | None = CLASSIC_2018.top_db,
