@@ -101,3 +101,25 @@ def test_the_graph_reader_sees_function_level_imports(tmp_path):
     assert 'fastai_audio.runtime.functional' in graph['fastai_audio.transforms.augment']
     nested = [t for _, t in _imports(PKG / 'learn' / 'learner.py')]
     assert any(t.endswith('learn.distributed') for t in nested)
+
+
+def test_the_serving_layer_imports_with_torch_numpy_and_safetensors_alone():
+    """A machine that only serves installs the package with --no-deps next to torch, numpy and safetensors: the
+    serving layer (and the layers under it) imports with every other dependency blocked."""
+    import subprocess
+    import sys
+    blocked = ('fastai', 'fastcore', 'fasttransform', 'fastprogress', 'fastdownload', 'librosa', 'matplotlib',
+               'pandas', 'plum', 'timm', 'torchvision', 'huggingface_hub', 'transformers', 'torchaudio', 'soundfile',
+               'soxr', 'scipy', 'PIL')
+    code = f"""
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in {blocked!r}: raise ImportError('blocked ' + name)
+sys.meta_path.insert(0, Block())
+import fastai_audio.serving, fastai_audio.backbones, fastai_audio.runtime
+print(sorted(n for n in {blocked!r} if n in sys.modules))
+"""
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == '[]'
