@@ -987,3 +987,104 @@ def aggregate_windows(preds: torch.Tensor, clip_ids: torch.Tensor | None = None,
 
 
 __all__ += ['aggregate_windows']
+
+
+# =========================================================================== per-channel energy normalisation
+def pcen_smoothing(sr: int, hop_length: int, time_constant: float = 0.4) -> float:
+    """The weight `s` of PCEN's smoother `M[t] = (1 - s) M[t-1] + s E[t]` for a time constant in seconds.
+
+    It is the positive root of `T**2 s**2 + s - 1 = 0` with `T = time_constant * sr / hop_length` frames, the
+    weight librosa's `pcen` derives from its time constant.
+
+    Parameters
+    ----------
+    sr : int
+        Sample rate in Hz of the audio the spectrogram was computed from.
+    hop_length : int
+        Samples between its frames.
+    time_constant : float
+        Seconds the smoother averages over (default 0.4).
+
+    Returns
+    -------
+    float
+        `s`, in (0, 1].
+
+    Examples
+    --------
+    >>> round(pcen_smoothing(22050, 512), 6)
+    0.056389
+    """
+    check_int('sr', sr)
+    check_int('hop_length', hop_length)
+    if not time_constant > 0: raise ValueError(f'time_constant must be > 0 seconds, got {time_constant!r}')
+    t = time_constant * sr / hop_length
+    return (math.sqrt(1 + 4 * t * t) - 1) / (2 * t * t)
+
+
+def pcen(spec: torch.Tensor, sr: int, hop_length: int, *, gain: float = 0.98, bias: float = 2.0, power: float = 0.5,
+         time_constant: float = 0.4, eps: float = 1e-6, smoothing: float | None = None) -> torch.Tensor:
+    """Per-channel energy normalisation (Wang et al. 2017) of a magnitude or power spectrogram.
+
+    Each frequency channel `E` is divided by a smoothed copy of itself raised to `gain` (automatic gain
+    control: a constant gain or a slow level change of the recording chain cancels), then compressed:
+    `(E / (eps + M) ** gain + bias) ** power - bias ** power`, with `M[t] = (1 - s) M[t-1] + s E[t]` and
+    `M[-1] = 1` (librosa's initial state). Equal to `librosa.pcen` with the same settings (and `max_size=1`);
+    like it, it expects the spectrogram of audio scaled to integer range (multiply a [-1, 1] waveform's
+    magnitudes by 2 ** 31 first, or its power by 2 ** 62).
+
+    Parameters
+    ----------
+    spec : torch.Tensor
+        `(..., freq, frames)`, non-negative (magnitudes or powers, e.g. a mel spectrogram before dB).
+    sr : int
+        Sample rate in Hz of the audio, with `hop_length` for the smoother's time constant.
+    hop_length : int
+        Samples between frames.
+    gain : float
+        Exponent of the gain control, in [0, 1] (default 0.98).
+    bias : float
+        Offset before the compression, >= 0 (default 2.0).
+    power : float
+        Compression exponent, >= 0 (default 0.5); 0 compresses with `log1p` instead.
+    time_constant : float
+        Seconds the smoother averages over (default 0.4).
+    eps : float
+        Floor of the smoothed energy, > 0 (default 1e-6).
+    smoothing : float or None
+        The smoother's weight `s` in (0, 1]; None (default) derives it from `time_constant`
+        (`pcen_smoothing`).
+
+    Returns
+    -------
+    torch.Tensor
+        The same shape and dtype as `spec`.
+
+    Raises
+    ------
+    ValueError
+        For a setting out of its range, naming it.
+
+    Examples
+    --------
+    >>> out = pcen(torch.rand(2, 40, 100) * 2 ** 31, 16000, 256)    # doctest: +SKIP
+    """
+    s = pcen_smoothing(sr, hop_length, time_constant) if smoothing is None else float(smoothing)
+    if not 0 < s <= 1: raise ValueError(f'smoothing must be in (0, 1], got {smoothing!r}')
+    if not 0 <= gain <= 1: raise ValueError(f'gain must be in [0, 1], got {gain!r}')
+    if bias < 0 or power < 0 or not eps > 0:
+        raise ValueError(f'bias and power must be >= 0 and eps > 0, got bias={bias!r}, power={power!r}, eps={eps!r}')
+    x = spec.to(torch.float64) if spec.dtype != torch.float64 else spec
+    smooth = torch.empty_like(x)
+    m = torch.ones_like(x[..., 0])
+    for t in range(x.shape[-1]):                    # a first-order recursion: each frame needs the one before
+        m = (1 - s) * m + s * x[..., t]
+        smooth[..., t] = m
+    agc = torch.exp(-gain * (math.log(eps) + torch.log1p(smooth / eps)))     # (eps + M) ** -gain, in log space
+    if power == 0: out = torch.log1p(x * agc)
+    elif bias == 0: out = torch.exp(power * (torch.log(x) + torch.log(agc)))
+    else: out = bias ** power * torch.expm1(power * torch.log1p(x * agc / bias))
+    return out.to(spec.dtype)
+
+
+__all__ += ['pcen_smoothing', 'pcen']
