@@ -35,6 +35,7 @@ from ..backbones.embedders import AudioEmbedder, embedding_head
 from ..runtime.arguments import check_keywords, keyword_names
 from ..runtime.functional import aggregate_windows, frame_signal
 from ..serving.embedding import EmbeddingClassifier, EmbeddingSpec
+from .learner import LEARNER_PARAMETERS_DOC
 from .windows import first_per_clip, metrics_on
 
 __all__ = ['EmbeddingCache', 'embedding_dataloaders', 'embedding_learner', 'EmbeddingLearner', 'export_embedding_model']
@@ -188,33 +189,9 @@ class EmbeddingLearner(Learner):
         Frame-level loaders from `embedding_dataloaders` (their `clip_ids` are read).
     model : nn.Module
         The head.
-    loss_func : callable, optional
-        The loss (default None: the datasets' own).
-    opt_func : callable
-        The optimiser (default fastai's `Adam`).
-    lr : float or slice
-        Default learning rate (default fastai's 1e-3).
-    splitter : callable
-        Splits the model into parameter groups (default fastai's `trainable_params`: one group).
-    cbs : Callback or list of Callback, optional
-        Callbacks to add (default None).
-    metrics : callable or list, optional
-        Metrics computed on the validation set (default None).
-    path : str or Path, optional
-        Folder to save, load and export models in (default None: the loaders' `path`).
-    model_dir : str or Path
-        Sub-folder of `path` for saved models (default 'models').
-    wd : float, optional
-        Default weight decay (default None).
-    wd_bn_bias : bool
-        Apply weight decay to normalisation and bias parameters (default False).
-    train_bn : bool
-        Train frozen normalisation layers (default True).
-    moms : tuple of float
-        Default momenta of the schedulers (default (0.95, 0.85, 0.95)).
-    default_cbs : bool
-        Include fastai's default callbacks (default True).
     """
+
+    __doc__ = __doc__.rstrip() + '\n' + LEARNER_PARAMETERS_DOC      # fastai's Learner arguments, described once
 
     def get_clip_preds(self, ds_idx: int = 1):
         """Clip-level probabilities: the mean over each clip's frames, with the clips' targets.

@@ -59,7 +59,37 @@ from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_e
 __all__ = ['AudioLearner', 'adapt_input_conv', 'adapt_first_conv', 'audio_learner', 'create_cnn', 'data_spec',
            'default_metrics', 'CompileModel', 'MultiLabelInterpretation', 'NotAudioError']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('LEARNER_ARGUMENTS', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
+__internal__ = ('LEARNER_ARGUMENTS', 'LEARNER_PARAMETERS_DOC', 'SPEED_OPTIONS', 'check_learner_kwargs', 'foreign_transforms', 'front_end_of', 'speed_options')
+
+#: The numpydoc entries of fastai `Learner`'s arguments after `dls` and `model`, written once for the learner
+#: classes that keep fastai's constructor (`SEDLearner`, `EmbeddingLearner` append it to their docstrings).
+LEARNER_PARAMETERS_DOC = """    loss_func : callable, optional
+        The loss (default None: the datasets' own).
+    opt_func : callable
+        The optimiser (default fastai's `Adam`).
+    lr : float or slice
+        Default learning rate (default fastai's 1e-3).
+    splitter : callable
+        Splits the model into parameter groups (default fastai's `trainable_params`: one group).
+    cbs : Callback or list of Callback, optional
+        Callbacks to add (default None).
+    metrics : callable or list, optional
+        Metrics computed on the validation set (default None).
+    path : str or Path, optional
+        Folder to save, load and export models in (default None: the loaders' `path`).
+    model_dir : str or Path
+        Sub-folder of `path` for saved models (default 'models').
+    wd : float, optional
+        Default weight decay (default None).
+    wd_bn_bias : bool
+        Apply weight decay to normalisation and bias parameters (default False).
+    train_bn : bool
+        Train frozen normalisation layers (default True).
+    moms : tuple of float
+        Default momenta of the schedulers (default (0.95, 0.85, 0.95)).
+    default_cbs : bool
+        Include fastai's default callbacks (default True).
+"""
 
 
 # --------------------------------------------------------------------------- what a trained model needs

@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
 from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
-from .learner import LEARNER_ARGUMENTS, SPEED_OPTIONS, speed_options
+from .learner import LEARNER_ARGUMENTS, LEARNER_PARAMETERS_DOC, SPEED_OPTIONS, speed_options
 from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
@@ -93,33 +93,9 @@ class SEDLearner(Learner):
         Loaders of (spectrogram, frame targets), e.g. from `sed_dataloaders`.
     model : nn.Module
         The `FrameClassifier`.
-    loss_func : callable, optional
-        The loss (default None: the datasets' own).
-    opt_func : callable
-        The optimiser (default fastai's `Adam`).
-    lr : float or slice
-        Default learning rate (default fastai's 1e-3).
-    splitter : callable
-        Splits the model into parameter groups (default fastai's `trainable_params`: one group).
-    cbs : Callback or list of Callback, optional
-        Callbacks to add (default None).
-    metrics : callable or list, optional
-        Metrics computed on the validation set (default None).
-    path : str or Path, optional
-        Folder to save, load and export models in (default None: the loaders' `path`).
-    model_dir : str or Path
-        Sub-folder of `path` for saved models (default 'models').
-    wd : float, optional
-        Default weight decay (default None).
-    wd_bn_bias : bool
-        Apply weight decay to normalisation and bias parameters (default False).
-    train_bn : bool
-        Train frozen normalisation layers (default True).
-    moms : tuple of float
-        Default momenta of the schedulers (default (0.95, 0.85, 0.95)).
-    default_cbs : bool
-        Include fastai's default callbacks (default True).
     """
+
+    __doc__ = __doc__.rstrip() + '\n' + LEARNER_PARAMETERS_DOC      # fastai's Learner arguments, described once
 
     @property
     def spec(self) -> SEDSpec:
