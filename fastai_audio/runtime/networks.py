@@ -12,6 +12,7 @@ This module imports only torch (torchvision when a torchvision body is rebuilt),
 """
 from __future__ import annotations
 
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -127,9 +128,16 @@ def first_conv(model: nn.Module) -> tuple[nn.Module | None, str | None, nn.Conv2
 
 
 def conv_with_inputs(conv: nn.Conv2d, n_in: int) -> nn.Conv2d:
-    "A new, untrained `nn.Conv2d` as `conv` (sizes, stride, padding, groups, bias) but taking `n_in` channels."
-    return nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
-                     conv.bias is not None, conv.padding_mode)
+    """A new, untrained convolution as `conv` but taking `n_in` channels: of `conv`'s own class (timm's
+    TensorFlow-'same' `Conv2dSame` stays one), with its sizes, stride, padding, groups and bias."""
+    new = copy.copy(conv)
+    new._parameters, new._buffers, new._modules = dict(conv._parameters), dict(conv._buffers), dict(conv._modules)
+    new.in_channels = n_in
+    new.weight = nn.Parameter(torch.empty(conv.out_channels, n_in // conv.groups, *conv.kernel_size,
+                                          dtype=conv.weight.dtype, device=conv.weight.device))
+    if conv.bias is not None: new.bias = nn.Parameter(conv.bias.detach().clone())
+    new.reset_parameters()
+    return new
 
 
 def _set_input_channels(model: nn.Module, n_in: int):
