@@ -52,3 +52,33 @@ def test_smoothing_weight_and_bad_settings():
     with pytest.raises(ValueError, match='gain'): pcen(torch.ones(2, 3), 16000, 256, gain=1.5)
     with pytest.raises(ValueError, match='smoothing'): pcen(torch.ones(2, 3), 16000, 256, smoothing=0)
     with pytest.raises(ValueError, match='time_constant'): pcen_smoothing(16000, 256, 0)
+
+
+# --------------------------------------------------------------------------- the loop-free kernels
+def _recursion(x, s, initial):
+    m, out = torch.full_like(x[..., 0], initial), torch.empty_like(x)
+    for t in range(x.shape[-1]):
+        m = (1 - s) * m + s * x[..., t]
+        out[..., t] = m
+    return out
+
+
+@pytest.mark.parametrize('frames', [1, 2, 63, 700])
+@pytest.mark.parametrize('s', [0.003, 0.04, 0.5, 1.0])
+def test_exponential_smoothing_equals_the_recursion(frames, s):
+    from fastai_audio.runtime.functional import exponential_smoothing
+    x = torch.rand(3, 5, frames, dtype=torch.float64, generator=torch.Generator().manual_seed(frames))
+    want = _recursion(x, s, 0.7)
+    torch.testing.assert_close(exponential_smoothing(x, s, initial=0.7), want, rtol=1e-12, atol=0)
+
+
+def test_deltas_equal_librosa_inside_the_clip_and_the_regression_at_its_edges():
+    from fastai_audio.runtime.functional import deltas
+    y = np.random.default_rng(0).standard_normal((2, 40, 100))
+    for width in (3, 5, 9):
+        got, want, h = deltas(torch.from_numpy(y), width=width).numpy(), librosa.feature.delta(y, width=width), width // 2
+        np.testing.assert_allclose(got[..., h:-h], want[..., h:-h], rtol=1e-10, atol=1e-12)
+    # a ramp has slope 1 inside; at the edges the repeated first / last frame shorten the regression
+    torch.testing.assert_close(deltas(torch.arange(6.)), torch.tensor([0.5, 0.8, 1.0, 1.0, 0.8, 0.5]))
+    torch.testing.assert_close(deltas(torch.arange(12.) ** 2, 2)[4:8], torch.full((4,), 2.0))   # d2/dt2 of t^2
+    with pytest.raises(ValueError, match='width must be an odd int'): deltas(torch.zeros(5), width=4)

@@ -31,7 +31,7 @@ from .compat import check
 
 __all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows')
+__internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows', 'regression_delta', 'pcen_kernel', 'resample_frames')
 
 # =========================================================================== checks
 def check_int(name: str, value, low: int = 1):
@@ -990,6 +990,84 @@ __all__ += ['aggregate_windows']
 
 
 # =========================================================================== per-channel energy normalisation
+@torch.jit.script_if_tracing           # a traced front end stays right for clips of other lengths
+def exponential_smoothing(x: torch.Tensor, smoothing: float, initial: float = 1.0) -> torch.Tensor:
+    """The first-order recursion `M[t] = (1 - s) M[t-1] + s x[t]`, `M[-1] = initial`, along the last axis, loop-free.
+
+    Unrolled, `M[t] = sum_{k <= t} s (1 - s) ** (t - k) x[k] + (1 - s) ** (t + 1) initial`: one product with a
+    lower-triangular `(frames, frames)` matrix shared by all rows. Written so, it has no loop over frames, and
+    TorchScript, `torch.export` and ONNX carry it for any number of frames; it equals the recursion up to
+    rounding. The matrix takes frames ** 2 numbers (a 1-minute clip at 62.5 frames a second: 14 M), so serve
+    hour-long recordings in windows.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        `(..., frames)`, floating point (computed in its dtype).
+    smoothing : float
+        `s`, in (0, 1].
+    initial : float
+        `M[-1]` (default 1.0, librosa's for PCEN).
+
+    Returns
+    -------
+    torch.Tensor
+        `M`, shaped and typed as `x`.
+
+    Examples
+    --------
+    >>> exponential_smoothing(torch.tensor([1., 1., 1.]), 0.5, initial=0.0)
+    tensor([0.5000, 0.7500, 0.8750])
+    """
+    a = 1.0 - smoothing
+    t = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device)
+    lag = t[:, None] - t[None, :]                                                    # t - k
+    weights = torch.where(lag >= 0, smoothing * torch.pow(a, lag.clamp(min=0)), torch.zeros_like(lag))
+    return torch.matmul(x, weights.T) + initial * torch.pow(a, t + 1)
+
+
+def deltas(x: torch.Tensor, order: int = 1, *, width: int = 5) -> torch.Tensor:
+    """Time derivatives of features: the regression slope over `width` frames (HTK's delta), `order` times.
+
+    `d[t] = sum_{n=1..N} n (x[t+n] - x[t-n]) / (2 sum_{n=1..N} n**2)` with `N = width // 2`, the edges repeated
+    (the first and last frame stand in for frames beyond the clip). Inside the clip it equals
+    `librosa.feature.delta(x, width=width)`, whose edges are fitted by a polynomial instead.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        `(..., frames)`.
+    order : int >= 1
+        1 (default): velocity; 2: acceleration (the delta of the delta).
+    width : int
+        Odd, >= 3 (default 5).
+
+    Returns
+    -------
+    torch.Tensor
+        Shaped and typed as `x`.
+
+    Examples
+    --------
+    >>> deltas(torch.arange(6.))
+    tensor([0.5000, 0.8000, 1.0000, 1.0000, 0.8000, 0.5000])
+    """
+    check_int('order', order)
+    if isinstance(width, bool) or not isinstance(width, int) or width < 3 or width % 2 == 0:
+        raise ValueError(f'width must be an odd int >= 3, got {width!r}')
+    for _ in range(order): x = regression_delta(x, width // 2)
+    return x
+
+
+@torch.jit.script_if_tracing
+def regression_delta(x: torch.Tensor, half_width: int) -> torch.Tensor:
+    "One `deltas` pass over `(..., frames)` with N = `half_width`, unchecked (the form `FrontEndModule` scripts)."
+    N = half_width
+    kernel = torch.arange(-N, N + 1, dtype=x.dtype, device=x.device) / float(N * (N + 1) * (2 * N + 1) // 3)
+    y = F.conv1d(F.pad(x.reshape(-1, 1, x.shape[-1]), (N, N), mode='replicate'), kernel.view(1, 1, -1))
+    return y.reshape(x.shape)
+
+
 def pcen_smoothing(sr: int, hop_length: int, time_constant: float = 0.4) -> float:
     """The weight `s` of PCEN's smoother `M[t] = (1 - s) M[t-1] + s E[t]` for a time constant in seconds.
 
@@ -1074,12 +1152,14 @@ def pcen(spec: torch.Tensor, sr: int, hop_length: int, *, gain: float = 0.98, bi
     if not 0 <= gain <= 1: raise ValueError(f'gain must be in [0, 1], got {gain!r}')
     if bias < 0 or power < 0 or not eps > 0:
         raise ValueError(f'bias and power must be >= 0 and eps > 0, got bias={bias!r}, power={power!r}, eps={eps!r}')
-    x = spec.to(torch.float64) if spec.dtype != torch.float64 else spec
-    smooth = torch.empty_like(x)
-    m = torch.ones_like(x[..., 0])
-    for t in range(x.shape[-1]):                    # a first-order recursion: each frame needs the one before
-        m = (1 - s) * m + s * x[..., t]
-        smooth[..., t] = m
+    return pcen_kernel(spec, s, float(gain), float(bias), float(power), float(eps))
+
+
+def pcen_kernel(spec: torch.Tensor, smoothing: float, gain: float, bias: float, power: float,
+                eps: float) -> torch.Tensor:
+    "`pcen` with its smoother's weight given and nothing checked (the form `FrontEndModule` scripts)."
+    x = spec
+    smooth = exponential_smoothing(x, smoothing, initial=1.0)
     agc = torch.exp(-gain * (math.log(eps) + torch.log1p(smooth / eps)))     # (eps + M) ** -gain, in log space
     if power == 0: out = torch.log1p(x * agc)
     elif bias == 0: out = torch.exp(power * (torch.log(x) + torch.log(agc)))
@@ -1087,4 +1167,17 @@ def pcen(spec: torch.Tensor, sr: int, hop_length: int, *, gain: float = 0.98, bi
     return out.to(spec.dtype)
 
 
-__all__ += ['pcen_smoothing', 'pcen']
+__all__ += ['exponential_smoothing', 'deltas', 'pcen_smoothing', 'pcen']
+
+
+@torch.jit.script_if_tracing
+def resample_frames(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`(batch, channels, rows, frames)` resampled along time to the frames of `like` (`(..., frames)`) by linear
+    interpolation (frame centres aligned, as `F.interpolate(align_corners=False)`); the rows stay as they are.
+    `like` is a tensor rather than a count so that a traced front end follows the clip's length."""
+    n_in, n_out = x.shape[-1], like.shape[-1]
+    pos = ((torch.arange(n_out, dtype=x.dtype, device=x.device) + 0.5) * n_in / n_out - 0.5).clamp(0, n_in - 1)
+    left = pos.floor()
+    right = (left + 1).clamp(max=n_in - 1)
+    w = pos - left
+    return x.index_select(-1, left.long()) * (1 - w) + x.index_select(-1, right.long()) * w
