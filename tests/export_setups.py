@@ -26,12 +26,22 @@ FRONT_ENDS = {
     'linear power, no dB, no normalisation': dict(kind='linear', n_fft=256, hop_length=64, to_db=False,
                                                   normalize=None),
     'log-mel, per example, eps 1e-3': dict(normalize='example', eps=1e-3),
+    'PCEN (magnitude mels)': dict(to_db=False, pcen=True, power=1.0),
+}
+#: Stacked front ends (three input channels): built on the base description, as `front_end` gives it.
+STACKED = {
+    'three resolutions (windows 1024 / 512 / 2048, hops 256 / 128 / 512)':
+        lambda fe: fe.replace(views=(fe.replace(n_fft=512, hop_length=128, normalize=None),
+                                     fe.replace(n_fft=2048, hop_length=512, normalize=None))),
+    'log-mel + delta + PCEN': lambda fe: fe.replace(deltas=1, views=(fe.replace(to_db=False, pcen=True, power=1.0,
+                                                                                 normalize=None),)),
 }
 
 
 def front_end(name: str, channels: int = 1):
     from fastai_audio import FrontEnd
-    return FrontEnd(sample_rate=SR, n_fft=1024, hop_length=256, n_mels=40, channels=channels).replace(**FRONT_ENDS[name])
+    base = FrontEnd(sample_rate=SR, n_fft=1024, hop_length=256, n_mels=40, channels=channels)
+    return STACKED[name](base) if name in STACKED else base.replace(**FRONT_ENDS[name])
 
 
 def small_net(n_in: int, n_out: int) -> nn.Module:
@@ -62,7 +72,7 @@ def learner(path, fe, duration=0.5, steps_lr=1e-3, stereo=False, net=None):
                                                   batch_tfms=fe.batch_tfms())
     else: dls = (AudioItemList.from_folder(path, sr=SR).split_by_folder().label_from_re(NSYNTH_PATTERN)
                  .databunch(bs=8, duration=duration, tfms=fe.batch_tfms(), num_workers=0))
-    learn = audio_learner(dls, net or small_net(fe.channels, len(dls.vocab)), normalize=fe.normalize is not None)
+    learn = audio_learner(dls, net or small_net(fe.input_channels, len(dls.vocab)), normalize=fe.normalize is not None)
     learn.fit(1, steps_lr)
     return learn
 

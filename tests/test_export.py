@@ -124,7 +124,7 @@ def test_networks_it_cannot_describe_need_net(synth_path, tmp_path):
 
 
 # --------------------------------------------------------------------------- every front end, every format
-@pytest.mark.parametrize('name', list(E.FRONT_ENDS))
+@pytest.mark.parametrize('name', list(E.FRONT_ENDS) + list(E.STACKED))
 def test_every_front_end_kind_exports_equal_to_predict(synth_path, name):
     """Trained a few steps with each front end, the exported module (what safetensors + config.json rebuild)
     equals learn.predict on clips shorter than a window, and of 1, 2, 3 and 10+ windows, silences included."""
@@ -146,6 +146,21 @@ def test_every_format_equals_predict_for_any_clip_length(synth_path, tmp_path, n
     learn = E.learner(synth_path, E.front_end(name), duration=duration)
     forms = E.exported_forms(learn, tmp_path / 'm', net_like=E.small_net(1, len(learn.dls.vocab)))
     worst = E.worst_errors(learn, forms, E.lengths_for(duration))
+    assert set(worst) == {'safetensors', 'torchscript', 'onnx', 'pt2'} and max(worst.values()) < 1e-4, worst
+
+
+@pytest.mark.parametrize('name', ['PCEN (magnitude mels)', *E.STACKED])
+@pytest.mark.parametrize('duration', [0.5, None])
+def test_pcen_and_stacked_front_ends_export_in_every_format(synth_path, tmp_path, name, duration):
+    """PCEN and three-channel front ends, windowed (0.5 s crops) and on whole clips: safetensors, TorchScript,
+    ONNX and torch.export all equal learn.predict within 1e-4, on clips of every length the helpers make."""
+    fe = E.front_end(name)
+    learn = E.learner(synth_path, fe, duration=duration)
+    got = learn.spec.front_end
+    assert got.mismatches(fe) == [] and got.input_channels == fe.input_channels
+    if fe.stacked: assert len(got.mean) == len(got.std) == 3 and learn.dls.one_batch()[0].shape[1] == 3
+    forms = E.exported_forms(learn, tmp_path / 'm', net_like=E.small_net(fe.input_channels, len(learn.dls.vocab)))
+    worst = E.worst_errors(learn, forms, E.lengths_for(0.5) if duration else [0.3, 1.0, 2.7])
     assert set(worst) == {'safetensors', 'torchscript', 'onnx', 'pt2'} and max(worst.values()) < 1e-4, worst
 
 

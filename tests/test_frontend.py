@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).parent.parent / 'fastai_audio'
 def test_description_round_trips_through_json_and_names_bad_fields():
     fe = CLASSIC_2018.replace(kind='mfcc', n_mfcc=13, pad_mode='replicate', mean=-3.5, std=12.0)
     d = json.loads(json.dumps(fe.to_dict()))
-    assert d['format_version'] == 2 and FrontEnd.from_dict(d) == fe
+    assert d['format_version'] == 3 and FrontEnd.from_dict(d) == fe
     with pytest.raises(ValueError, match="no field 'hop'"):
         FrontEnd.from_dict({**d, 'hop': 256})
     with pytest.raises(ValueError, match='newer'):

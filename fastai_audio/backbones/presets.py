@@ -12,7 +12,8 @@ from __future__ import annotations
 from ..runtime.frontend import FrontEnd
 from .panns import PANNS_FRONT_ENDS
 
-__all__ = ['CLASSIC_2018', 'LIBROSA_DEFAULT', 'FSDKAGGLE2019', 'PANNS', 'PANNS_16K', 'AST', 'FRONT_ENDS']
+__all__ = ['CLASSIC_2018', 'LIBROSA_DEFAULT', 'FSDKAGGLE2019', 'PANNS', 'PANNS_16K', 'AST', 'MULTI_RESOLUTION',
+           'MEL_DELTAS', 'MEL_PCEN', 'FRONT_ENDS']
 
 
 #: The 2018 fastai audio setting: 16 kHz, 1024-point FFT, hop 256, 40 mel bands from 20 to 8000 Hz.
@@ -35,4 +36,18 @@ PANNS_16K = PANNS_FRONT_ENDS[512]
 AST = FrontEnd('ast', 16000, 512, 160, 128, f_min=20.0, win_length=400, center=False, htk=True, mel_norm=None,
                ref=1.0, top_db=None)
 
-FRONT_ENDS = {fe.name: fe for fe in (CLASSIC_2018, LIBROSA_DEFAULT, FSDKAGGLE2019, PANNS, PANNS_16K, AST)}
+
+# three-channel front ends, for ImageNet networks (their RGB first convolution kept): 16 kHz, hop 256, 128 bands
+_MEL128 = FrontEnd('mel128', 16000, 1024, 256, 128, f_min=20.0)
+_RAW = dict(normalize=None)                                       # a view is normalised by the stack, per channel
+#: Three windows as three channels (after Palanisamy et al. 2020): 32, 64 and 128 ms Hann windows (512 zero-padded
+#: to 1024, 1024, 2048), one hop, so the frames line up; each channel standardised by its own statistics.
+MULTI_RESOLUTION = _MEL128.replace(name='multi_resolution', views=(
+    _MEL128.replace(win_length=512, **_RAW), _MEL128.replace(n_fft=2048, hop_length=256, **_RAW)))
+#: Log-mel, its delta and its delta-delta (velocity and acceleration over 5 frames) as three channels.
+MEL_DELTAS = _MEL128.replace(name='mel_deltas', deltas=2)
+#: Log-mel, its delta, and PCEN of the magnitude mels (gain- and channel-robust) as three channels.
+MEL_PCEN = _MEL128.replace(name='mel_pcen', deltas=1, views=(_MEL128.replace(to_db=False, pcen=True, power=1.0, **_RAW),))
+
+FRONT_ENDS = {fe.name: fe for fe in (CLASSIC_2018, LIBROSA_DEFAULT, FSDKAGGLE2019, PANNS, PANNS_16K, AST,
+                                     MULTI_RESOLUTION, MEL_DELTAS, MEL_PCEN)}

@@ -2,7 +2,7 @@
 input, and `FrontEndModule`, that description as an exportable module over the kernels of `functional`.
 
 - `FrontEnd`: a frozen, typed description (rate, channels, STFT geometry, linear / mel / MFCC, power, mel band,
-  dB, normalisation) with every default resolved, so equal computations compare equal; `to_dict` /
+  dB or PCEN, stacked views and deltas as input channels, normalisation) with every default resolved, so equal computations compare equal; `to_dict` /
   `from_dict` are its part of every exported `config.json`; `mismatches` / `check_matches` name the settings
   in which two descriptions differ. The transforms layer adds `FrontEnd.batch_tfms()` (the fastai batch
   transforms computing it).
@@ -21,12 +21,17 @@ import numpy as np
 import torch
 from torch import nn
 from .functional import (PAD_MODES, WINDOWS, amplitude_to_db, dct_matrix, dft_basis, mean_std, mel_filterbank,
-                         mel_frequencies, power_spectrum, seconds_to_samples, standardize, stft_dft, stft_frames,
-                         window_function)
+                         mel_frequencies, pcen_kernel, pcen_smoothing, power_spectrum, regression_delta, resample_frames,
+                         seconds_to_samples, standardize, stft_dft, stft_frames, window_function)
 
 __all__ = ['FrontEnd', 'FrontEndModule']
 
-FORMAT_VERSION = 2          # of `FrontEnd.to_dict` / `AudioModelSpec.to_dict` (1: the v0.1 export config)
+FORMAT_VERSION = 3          # of `FrontEnd.to_dict` (1: the v0.1 export config; 3: pcen, deltas, views, per-channel stats)
+#: PCEN's settings (librosa's defaults) and the scale of the waveform it expects: integer range, so magnitudes of a
+#: [-1, 1] waveform are multiplied by 2 ** 31 (powers by 2 ** 62) first, as librosa advises
+PCEN_SETTINGS = dict(gain=0.98, bias=2.0, power=0.5, time_constant=0.4, eps=1e-6)
+PCEN_INPUT_BITS = 31
+DELTA_WIDTH = 5             # frames of the regression `deltas` fits (HTK's and librosa's usual 2 either side)
 
 
 # =========================================================================== the description
@@ -84,8 +89,9 @@ class FrontEnd:
     top_db : float or None
         Clip at this many dB below each example's peak (default 80.0; None: no clip).
     normalize : {'dataset', 'example', None}
-        None, 'dataset' (one `mean` and `std`, measured on a training batch when None; the default) or 'example'
-        (each example by its own two-pass statistics).
+        None, 'dataset' (one `mean` and `std`, measured on a training batch when None; the default; one per input
+        channel for a stacked front end) or 'example' (each example by its own two-pass statistics; not for a
+        stacked front end).
     kind : {'mel', 'linear', 'mfcc', 'waveform'}
         'linear' (|STFT| rows), 'mel' (the default), 'mfcc' (`n_mfcc` orthonormal DCT-II coefficients of the dB
         mels) or 'waveform' (the network hears the samples themselves: a raw-audio network computes its own
@@ -98,14 +104,27 @@ class FrontEnd:
         Convert to dB (default True; always for 'mfcc').
     amin : float or None
         Floor before the log (default None: 1e-10 power, 1e-5 magnitude).
-    mean : float or None
-        Dataset mean (normalize='dataset'; default None).
-    std : float or None
-        Dataset standard deviation, >= 0 (normalize='dataset'; default None).
+    mean : float, tuple of float or None
+        Dataset mean (normalize='dataset'; default None); a stacked front end has one per input channel.
+    std : float, tuple of float or None
+        Dataset standard deviation, >= 0 (normalize='dataset'; default None); as `mean`.
     eps : float
         Added to the standard deviation, >= 0 (default 1e-6).
     n_mfcc : int > 0
         Coefficients for kind 'mfcc', <= n_mels (default 20).
+    pcen : bool
+        Compress with per-channel energy normalisation (`functional.pcen`, librosa's settings `PCEN_SETTINGS`, on
+        the values of a waveform scaled to integer range) instead of dB: robust to the gain and the channel of the
+        recording chain (default False; kinds 'linear' and 'mel' with to_db=False; `power=1.0` is the usual input).
+    deltas : int in {0, 1, 2}
+        Stack the first (1) and second (2) time derivative of the rows (`functional.deltas` over `DELTA_WIDTH`
+        frames) as further input channels (default 0: none).
+    views : tuple of FrontEnd
+        Further views of the same audio stacked as input channels after the deltas (default (): none): mono
+        descriptions at this sample rate with as many rows and no normalisation of their own (another window or
+        hop, PCEN beside dB...), each resampled along time (linear interpolation) to this front end's frames.
+        A front end with deltas or views is *stacked*: mono, its network input has `input_channels` channels
+        (three feed an ImageNet network without changing its first convolution), normalised per channel.
 
     Raises
     ------
@@ -146,12 +165,15 @@ class FrontEnd:
     std: float | None = None
     eps: float = 1e-6
     n_mfcc: int = 20
+    pcen: bool = False
+    deltas: int = 0
+    views: tuple = ()
 
     def __post_init__(self):
         def bad(field, want, exc=ValueError): raise exc(f'FrontEnd.{field} must be {want}, got {getattr(self, field)!r}')
         def num(v): return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v)
         if not isinstance(self.name, str): bad('name', 'a str', TypeError)
-        for f in ('center', 'htk', 'to_db'):
+        for f in ('center', 'htk', 'to_db', 'pcen'):
             if not isinstance(getattr(self, f), bool): bad(f, 'a bool (True or False)', TypeError)
         for f in ('sample_rate', 'n_fft', 'n_mels', 'channels', 'n_mfcc'):
             v = getattr(self, f)
@@ -176,15 +198,45 @@ class FrontEnd:
         if self.top_db is not None and not (num(self.top_db) and self.top_db >= 0): bad('top_db', 'None or >= 0')
         if self.amin is not None and not (num(self.amin) and self.amin > 0): bad('amin', 'None or > 0')
         if self.normalize not in (None, *NORMALIZE): bad('normalize', f"None or one of {NORMALIZE}")
+        self._check_stacking(bad)
         for f in ('mean', 'std'):
-            if getattr(self, f) is not None and not num(getattr(self, f)): bad(f, 'None or a number')
-        if self.std is not None and self.std < 0: bad('std', '>= 0')
+            v = getattr(self, f)
+            if isinstance(v, (list, tuple)):
+                object.__setattr__(self, f, v := tuple(float(u) if num(u) else u for u in v))
+                if not self.stacked or len(v) != self.input_channels or not all(map(num, v)):
+                    bad(f, f'None, a number or (stacked front ends) {self.input_channels} numbers, one per input channel')
+            elif v is not None and not num(v): bad(f, 'None or a number')
+        if self.std is not None and min(np.atleast_1d(self.std)) < 0: bad('std', '>= 0')
         if not (num(self.eps) and self.eps >= 0): bad('eps', 'a number >= 0')
         if self.kind == 'waveform' and (self.to_db or self.normalize is not None):
             bad('kind', "'waveform' (the samples as they are) only with to_db=False and normalize=None")
         if self.kind == 'mfcc':
             if not self.to_db: bad('to_db', "True for kind 'mfcc' (cepstra of dB mels)")
             if self.n_mfcc > self.n_mels: bad('n_mfcc', f'<= n_mels ({self.n_mels})')
+        if self.pcen and (self.to_db or self.kind not in ('linear', 'mel')):
+            bad('pcen', "True only for kinds 'linear' and 'mel' with to_db=False (PCEN compresses instead of dB)")
+
+    def _check_stacking(self, bad):
+        "The rules of `deltas` and `views` (see the class docstring)."
+        if isinstance(self.deltas, bool) or not isinstance(self.deltas, (int, np.integer)) or self.deltas not in (0, 1, 2):
+            bad('deltas', '0, 1 or 2', TypeError if not isinstance(self.deltas, (int, np.integer)) else ValueError)
+        views = self.views
+        if isinstance(views, (list, tuple)):
+            views = tuple(FrontEnd.from_dict(v) if isinstance(v, dict) else v for v in views)
+            object.__setattr__(self, 'views', views)
+        if not isinstance(views, tuple) or not all(isinstance(v, FrontEnd) for v in views):
+            bad('views', 'a tuple of FrontEnd descriptions', TypeError)
+        for i, v in enumerate(views):
+            why = ('a waveform' if v.kind == 'waveform' else 'not mono' if v.channels != 1
+                   else f'at {v.sample_rate} Hz' if v.sample_rate != self.sample_rate
+                   else f'{v.n_rows} rows where this front end has {self.n_rows}' if v.n_rows != self.n_rows
+                   else 'normalised by itself' if v.normalize is not None
+                   else 'stacked itself' if v.stacked else None)
+            if why: bad('views', f'mono views at this rate with as many rows and no normalisation; views[{i}] is {why}')
+        if self.stacked:
+            if self.kind == 'waveform' or self.channels != 1: bad('channels', '1 (mono) for a stacked front end, with a spectrogram kind')
+            if self.normalize == 'example': bad('normalize', "None or 'dataset' for a stacked front end (stacked "
+                                                             "channels are standardised per channel)")
 
     # ---- variants and JSON
     def replace(self, **changes) -> 'FrontEnd':
@@ -198,8 +250,12 @@ class FrontEnd:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        "Plain JSON-able fields, with `format_version`."
-        return {'format_version': FORMAT_VERSION, **dataclasses.asdict(self)}
+        "Plain JSON-able fields (lists for tuples, views as their own dicts), with `format_version`."
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d['views'] = [v.to_dict() for v in self.views]
+        for f in ('mean', 'std'):
+            if isinstance(d[f], tuple): d[f] = list(d[f])
+        return {'format_version': FORMAT_VERSION, **d}
 
     @classmethod
     def from_dict(cls, d: dict) -> 'FrontEnd':
@@ -209,6 +265,7 @@ class FrontEnd:
         if version > FORMAT_VERSION:
             raise ValueError(f'FrontEnd format_version {version} is newer than this code reads ({FORMAT_VERSION})')
         names = {f.name for f in dataclasses.fields(cls)}
+        if 'views' in d: d['views'] = tuple(cls.from_dict(v) for v in d['views'])
         unknown = sorted(set(d) - names)
         if unknown: raise ValueError(f'FrontEnd has no field {unknown[0]!r} (fields: {", ".join(sorted(names))})')
         return cls(**d)
@@ -218,15 +275,26 @@ class FrontEnd:
     def frame_rate(self) -> float: return self.sample_rate / self.hop_length
 
     @property
+    def stacked(self) -> bool:
+        "Whether deltas or views are stacked as input channels."
+        return bool(self.deltas or self.views)
+
+    @property
+    def input_channels(self) -> int:
+        "Channels of the network's input: `channels`, or for a stacked front end 1 + deltas + len(views)."
+        return 1 + self.deltas + len(self.views) if self.stacked else self.channels
+
+    @property
     def n_rows(self) -> int:
         "Rows of the output: n_fft // 2 + 1 (linear), n_mels or n_mfcc (None for 'waveform')."
         return {'linear': self.n_fft // 2 + 1, 'mel': self.n_mels, 'mfcc': self.n_mfcc}.get(self.kind)
 
     @property
     def scale(self) -> str:
-        "'power', 'magnitude', 'db' or 'normalized': what the values are."
+        "'power', 'magnitude', 'db', 'pcen' or 'normalized': what the values are."
         if self.normalize is not None: return 'normalized'
         if self.to_db: return 'db'
+        if self.pcen: return 'pcen'
         return 'power' if self.power == 2 else 'magnitude'
 
     def samples(self, seconds: float) -> int:
@@ -254,6 +322,8 @@ class FrontEnd:
         if self.kind == 'waveform': return ['sample_rate', 'channels', 'kind']
         if self.kind == 'linear': skip |= {'n_mels', 'f_min', 'f_max', 'htk', 'mel_norm'}
         if self.kind != 'mfcc': skip.add('n_mfcc')
+        if not self.pcen: skip.add('pcen')
+        if not self.stacked: skip |= {'deltas', 'views'}
         if not self.to_db: skip |= {'ref', 'amin', 'top_db'}
         if self.normalize != 'dataset': skip |= {'mean', 'std'}
         if self.normalize is None: skip.add('eps')
@@ -297,7 +367,9 @@ class FrontEndModule(nn.Module):
     """A `FrontEnd` as an `nn.Module` that TorchScript, `torch.export` and ONNX export.
 
     Waveforms `(batch, channels, samples)` (or `(batch, samples)` for one channel) ->
-    `(batch, channels, rows, frames)`; a 'waveform' front end returns the samples as `(batch, channels, samples)`.
+    `(batch, input_channels, rows, frames)`; a 'waveform' front end returns the samples as
+    `(batch, channels, samples)`. A stacked front end computes its rows, their deltas, then each view (a
+    `FrontEndModule` of its own, in `views`), resampled along time to the rows' frames when its frames can differ.
     The STFT is `stft_dft` (a strided convolution with the windowed DFT basis); the basis, mel filters and DCT
     matrix are buffers (so they travel in a state dict), built from the description unless given (a backbone's
     checkpoint may bring its own filters). The values equal the fastai batch transforms configured by the same
@@ -334,7 +406,20 @@ class FrontEndModule(nn.Module):
         self.hop_length, self.center, self.pad_mode, self.power = fe.hop_length, fe.center, fe.pad_mode, float(fe.power)
         self.kind, self.to_db, self.ref, self.amin, self.top_db = fe.kind, fe.to_db, fe.ref, fe.amin, fe.top_db
         self.stype = 'power' if fe.power == 2 else 'magnitude'
-        self.normalize, self.mean, self.std, self.eps = fe.normalize or '', fe.mean, fe.std, fe.eps
+        self.pcen = fe.pcen
+        self.pcen_smoothing = pcen_smoothing(fe.sample_rate, fe.hop_length, PCEN_SETTINGS['time_constant'])
+        self.pcen_scale = float(2 ** (PCEN_INPUT_BITS * fe.power))
+        self.pcen_gain, self.pcen_bias = PCEN_SETTINGS['gain'], PCEN_SETTINGS['bias']
+        self.pcen_power, self.pcen_eps = PCEN_SETTINGS['power'], PCEN_SETTINGS['eps']
+        self.n_deltas, self.delta_half_width = fe.deltas, DELTA_WIDTH // 2
+        self.views = nn.ModuleList([FrontEndModule(v) for v in fe.views])
+        self.resample_views = [not _same_frames(v, fe) for v in fe.views]
+        per_channel = isinstance(fe.mean, tuple)
+        self.normalize, self.eps = fe.normalize or '', fe.eps
+        self.mean, self.std = (None, None) if per_channel else (fe.mean, fe.std)
+        # a stacked front end's statistics, one per channel (empty otherwise); not in the state dict: the config has them
+        self.register_buffer('channel_mean', torch.tensor(fe.mean if per_channel else []).view(-1, 1, 1), persistent=False)
+        self.register_buffer('channel_std', torch.tensor(fe.std if per_channel else []).view(-1, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 2: x = x.unsqueeze(1)
@@ -343,9 +428,30 @@ class FrontEndModule(nn.Module):
         s = power_spectrum(re, im, self.power)
         if self.kind in ('mel', 'mfcc'): s = torch.matmul(self.fbank, s)
         if self.to_db: s = amplitude_to_db(s, self.stype, ref=self.ref, amin=self.amin, top_db=self.top_db, dims=3)
+        if self.pcen: s = pcen_kernel(s * self.pcen_scale, self.pcen_smoothing, self.pcen_gain, self.pcen_bias,
+                                      self.pcen_power, self.pcen_eps)
         if self.kind == 'mfcc': s = torch.matmul(self.dct, s)
-        if self.normalize == 'example':
+        if self.n_deltas > 0 or len(self.resample_views) > 0:
+            parts = [s]
+            d = s
+            for _ in range(self.n_deltas):
+                d = regression_delta(d, self.delta_half_width)
+                parts.append(d)
+            for i, view in enumerate(self.views):
+                v = view(x)
+                if self.resample_views[i]:
+                    v = resample_frames(v, s)
+                parts.append(v)
+            s = torch.cat(parts, dim=1)
+        if self.channel_mean.numel() > 0:
+            s = standardize(s, self.channel_mean.to(s.dtype), self.channel_std.to(s.dtype), self.eps)
+        elif self.normalize == 'example':
             m, sd = mean_std(s)
             s = standardize(s, m, sd, self.eps)
         elif self.normalize == 'dataset': s = standardize(s, self.mean, self.std, self.eps)
         return s
+
+
+def _same_frames(a: FrontEnd, b: FrontEnd) -> bool:
+    "Whether `a` and `b` cut any clip into the same frames (same hop, and centred, or uncentred with one FFT size)."
+    return a.hop_length == b.hop_length and a.center == b.center and (a.center or a.n_fft == b.n_fft)

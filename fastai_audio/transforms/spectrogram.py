@@ -24,12 +24,12 @@ from fasttransform import DisplayedTransform
 
 from ..core import AudioTensor
 from ..backbones.presets import CLASSIC_2018
-from ..runtime.frontend import FrontEnd
+from ..runtime.frontend import FrontEnd, FrontEndModule
 from ..runtime.functional import (check_db_args, check_int, check_stft_args, amplitude_to_db, dct_matrix, length_mask, masked_mean_std, mean_std, mel_filterbank, resample_batch, spectrogram, standardize, stft_frames, window_function)
 from ..runtime.arguments import check_keywords, keyword_names, renamed_parameters
 
 __all__ = ['AudioSpectrogram', 'Spectrogram', 'MelSpectrogram', 'MFCC', 'AmplitudeToDB', 'SpecNormalize', 'Resample',
-           'front_end_tfms', 'get_frequency_batch_transforms']
+           'FrontEndTransform', 'front_end_tfms', 'get_frequency_batch_transforms']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
 __internal__ = ('rewrap_spectrogram',)
 
@@ -445,18 +445,57 @@ class Resample(DisplayedTransform):
         return y
 
 
+class FrontEndTransform(DisplayedTransform):
+    """Batch transform: `AudioTensor` -> `AudioSpectrogram` computed by a `FrontEnd`'s own `FrontEndModule`.
+
+    The transform of the front ends the step-by-step transforms do not spell out (PCEN, stacked deltas and
+    views): the very module export serves, on the batch's device, so training, `learn.predict` and every export
+    format compute the same thing. Normalisation is left to a `SpecNormalize` after it.
+
+    Parameters
+    ----------
+    front_end : FrontEnd
+        The description, with `normalize=None` (its statistics are `SpecNormalize`'s).
+
+    Raises
+    ------
+    ValueError
+        For a description that normalises, or a batch at another sample rate.
+    """
+    order = 50
+
+    def __init__(self, front_end: FrontEnd):
+        super().__init__()
+        if front_end.normalize is not None:
+            raise ValueError('FrontEndTransform computes a front end before normalisation: give it normalize=None '
+                             'and put a SpecNormalize after it (front_end_tfms does)')
+        self.front_end, self.sample_rate = front_end, front_end.sample_rate
+        self.module = FrontEndModule(front_end)
+
+    def encodes(self, x: AudioTensor) -> AudioSpectrogram:
+        _check_rate(self, x)
+        m = self.module
+        if m.basis.device != x.device: m = self.module = m.to(x.device)
+        with torch.no_grad(): y = m(_plain(x).float() if x.dtype != torch.float64 else _plain(x))
+        out = AudioSpectrogram(y, settings=self.front_end)
+        lengths = getattr(x, 'lengths', None)
+        if lengths is not None: out.lengths = self.front_end.n_frames(lengths).clamp(1, out.shape[-1])
+        return out
+
+
 class SpecNormalize(DisplayedTransform):
     """Batch transform: standardise an `AudioSpectrogram` to zero mean and unit variance.
 
     (`frontend.standardize`), which is what pretrained ImageNet networks expect of each (summed) input
-    channel. `decodes` undoes it for display.
+    channel; a stacked front end's channels (deltas, views: `FrontEnd.stacked`) are standardised each by its
+    own statistics. `decodes` undoes it for display.
 
     Parameters
     ----------
-    mean : float, optional
-        The dataset mean; when not given it is measured on one training batch at set-up, as fastai's
-        `Normalize` does.
-    std : float, optional
+    mean : float or tuple of float, optional
+        The dataset mean (one per channel for a stacked front end); when not given it is measured on one
+        training batch at set-up, as fastai's `Normalize` does.
+    std : float or tuple of float, optional
         The dataset standard deviation, measured with `mean` when not given.
     per_example : bool
         Standardise each example by its own two-pass statistics (`frontend.mean_std`), over its real frames
@@ -485,7 +524,17 @@ class SpecNormalize(DisplayedTransform):
         if not isinstance(x, AudioSpectrogram):
             raise TypeError('SpecNormalize measures its statistics on spectrograms: put a Spectrogram, '
                             'MelSpectrogram or MFCC transform before it in batch_tfms')
-        self.mean, self.std = float(x.mean()), float(x.std())
+        st = getattr(x, 'settings', None)
+        if st is not None and st.stacked:                      # one mean and deviation per stacked channel
+            v = _plain(x).transpose(0, 1).reshape(x.shape[1], -1)
+            self.mean, self.std = tuple(map(float, v.mean(1))), tuple(map(float, v.std(1)))
+        else: self.mean, self.std = float(x.mean()), float(x.std())
+
+    def _stats(self, x: torch.Tensor):
+        "The statistics as numbers, or as `(channels, 1, 1)` tensors on `x`'s device for per-channel ones."
+        if not isinstance(self.mean, (tuple, list)): return self.mean, self.std
+        def col(v): return torch.tensor(v, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+        return col(self.mean), col(self.std)
 
     def encodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         st = getattr(x, 'settings', None)
@@ -496,16 +545,17 @@ class SpecNormalize(DisplayedTransform):
             out = standardize(x, m, s, self.eps)
         else:
             if self.mean is None: raise ValueError('SpecNormalize has no statistics: pass mean/std or set it up on data')
-            out = standardize(x, self.mean, self.std, self.eps)
+            out = standardize(x, *self._stats(x), self.eps)
         if st is not None:
+            def plain(v): return None if self.per_example else tuple(v) if isinstance(v, (tuple, list)) else float(v)
             out.settings = st.replace(normalize='example' if self.per_example else 'dataset', eps=float(self.eps),
-                                      mean=None if self.per_example else float(self.mean),
-                                      std=None if self.per_example else float(self.std))
+                                      mean=plain(self.mean), std=plain(self.std))
         return out
 
     def decodes(self, x: AudioSpectrogram) -> AudioSpectrogram:
         if self.per_example or self.mean is None: return x
-        return x * (self.std + self.eps) + self.mean
+        mean, std = self._stats(x)
+        return x * (std + self.eps) + mean
 
 
 def front_end_tfms(fe: FrontEnd) -> list:
@@ -520,10 +570,14 @@ def front_end_tfms(fe: FrontEnd) -> list:
     -------
     list of Transform
         `Spectrogram`, `MelSpectrogram` or `MFCC`, then `AmplitudeToDB` (when `fe.to_db`, kinds 'linear' and
-        'mel'), then `SpecNormalize` (when `fe.normalize`); none for kind 'waveform' (the network hears the
-        samples).
+        'mel'), then `SpecNormalize` (when `fe.normalize`); for PCEN or a stacked front end, `FrontEndTransform`
+        then `SpecNormalize`; none for kind 'waveform' (the network hears the samples).
     """
     if fe.kind == 'waveform': return []
+    if fe.pcen or fe.stacked:
+        tfms = [FrontEndTransform(fe.replace(normalize=None, mean=None, std=None))]
+        if fe.normalize: tfms.append(SpecNormalize(fe.mean, std=fe.std, eps=fe.eps))
+        return tfms
     stft = dict(n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length, power=fe.power, center=fe.center,
                 pad_mode=fe.pad_mode, window_fn=fe.window_fn)
     mel = dict(n_mels=fe.n_mels, f_min=fe.f_min, f_max=fe.f_max, htk=fe.htk, norm=fe.mel_norm)
