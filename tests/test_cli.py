@@ -21,7 +21,21 @@ def test_train_command_writes_learner_and_confusion_matrix(synth_path, tmp_path,
     from fastai_audio import load_waveform_model
     assert load_waveform_model(out / 'model').classes == ['chirp', 'clicks', 'noise', 'sine', 'square']
     assert 'share this one' in printed
+    assert 'baseline (input statistics + logistic regression): valid accuracy' in printed and 'over the baseline' in printed
     assert sorted(p.name for p in data.rglob('*.wav')) == sorted(p.name for p in synth_path.rglob('*.wav'))
+
+
+def test_baseline_command_prints_the_regression_score(synth_path, capsys):
+    """`fastai-audio baseline DATA`: 40 and 20 clips, 2 x 40 log-mel statistics each; the five synthetic classes
+    (tones, chirps, noise, clicks) are far apart in spectrum, so the regression is well above chance (0.2)."""
+    assert main(['baseline', str(synth_path), '--label-re', NSYNTH_PATTERN, '--num-workers', '0', '--bs', '8',
+                 '--duration', '0.5', '--train-crop', 'start']) == 0
+    printed = capsys.readouterr().out
+    assert '40 training and 20 validation clips, 80 features a clip' in printed
+    acc = float(printed.split('valid accuracy ')[1].split()[0])
+    assert 0.6 <= acc <= 1.0
+    with pytest.raises(SystemExit, match="--front-end 'nope' is not one of"):
+        main(['baseline', str(synth_path), '--front-end', 'nope', '--num-workers', '0'])
 
 
 def test_demo_command_end_to_end(tmp_path):

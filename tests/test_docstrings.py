@@ -33,7 +33,7 @@ CHECKED = (
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export', 'fastai_audio.serving.config',
     'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
-    'fastai_audio.data.blocks', 'fastai_audio.learn.learner',
+    'fastai_audio.data.blocks', 'fastai_audio.learn.learner', 'fastai_audio.learn.baseline',
     'fastai_audio.transforms.spectrogram',
     'fastai_audio.data.loading',
     'fastai_audio.data.sed',

@@ -8,6 +8,7 @@ from .metrics import *  # noqa: F401,F403
 from .progress import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
+from .baseline import *  # noqa: F401,F403
 from .learner import *  # noqa: F401,F403
 from .checkpoint import *  # noqa: F401,F403
 from .crossval import *  # noqa: F401,F403
@@ -15,5 +16,5 @@ from .sed import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 import importlib as _importlib
 
-__all__ = [name for module in ('metrics', 'progress', 'distributed', 'windows', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
+__all__ = [name for module in ('metrics', 'progress', 'distributed', 'windows', 'baseline', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
            for name in _importlib.import_module(f'.{module}', __name__).__all__]

