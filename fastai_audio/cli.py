@@ -8,7 +8,7 @@
 
 `train` prints the baseline's accuracy beside the network's, so what the network adds is plain. `--front-end
 multi_resolution` (or any name of `FRONT_ENDS`) and `--weights FILE` (a local checkpoint as pretrained weights)
-select the recipe of benchmarks/README.md (f).
+select the recipes of benchmarks/README.md (o).
 
 Both print per-epoch metrics with progress bars, the final accuracy, and write the confusion matrix (PNG);
 `train` also exports the model: `model/` (config.json + model.safetensors, no pickle: the one to share; load

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..runtime.compat import COMPILED_PREFIX
+
 __all__ = ['PretrainedWeightsError', 'WeightsSource', 'weights_source', 'read_checkpoint', 'map_checkpoint',
            'load_checkpoint']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
@@ -207,7 +209,7 @@ def download_failed(arch, error: Exception) -> PretrainedWeightsError | None:
 
 # =========================================================================== a checkpoint on disk
 _WRAPPERS = ('state_dict', 'model_state_dict', 'model', 'module', 'net')   # keys a state dict is often saved under
-_PREFIXES = ('module.', 'model.', '_orig_mod.')                            # DataParallel, fastai's TimmBody, compile
+_PREFIXES = ('module.', 'model.', COMPILED_PREFIX)                        # DataParallel, fastai's TimmBody, compile
 
 
 def is_checkpoint_path(value) -> bool:
@@ -254,7 +256,7 @@ def read_checkpoint(path) -> dict:
 
 
 def _bare(name: str) -> str:
-    "`name` without the wrappers' prefixes (`module.`, `model.`, `_orig_mod.`), however many."
+    "`name` without the wrappers' prefixes (`module.`, `model.`, torch.compile's), however many."
     changed = True
     while changed:
         changed = False
@@ -266,7 +268,7 @@ def _bare(name: str) -> str:
 def map_checkpoint(source: dict, target: dict, what: str = 'the checkpoint') -> dict:
     """`source`'s tensors renamed to the keys of `target` (the state dict of the network to fill).
 
-    By names first: when every key of `target`, stripped of 'module.', 'model.' and '_orig_mod.' prefixes, is a
+    By names first: when every key of `target`, stripped of 'module.', 'model.' and torch.compile's prefixes, is a
     key of `source` (stripped the same way) with the same shape. Otherwise by order and shapes: the i-th tensor
     of `target` takes the i-th of `source` (BatchNorm's `num_batches_tracked` counters aside, which are taken by
     name when present); tensors `source` has beyond `target`'s (an ImageNet classifier, say) are left out.

@@ -11,7 +11,7 @@ from torch import nn
 
 __all__ = []
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
-__internal__ = ('check', 'feature_vector_mask', 'uncompile')
+__internal__ = ('check', 'feature_vector_mask', 'uncompile', 'COMPILED_PREFIX')
 
 
 def check(condition) -> None:
@@ -19,6 +19,10 @@ def check(condition) -> None:
     traces, a fact about a value read from a tensor (e.g. `n >= 1` for a count) that lets the exporter keep that
     value symbolic instead of failing on a data-dependent branch."""
     torch._check(condition)
+
+
+#: the prefix `torch.compile(model)` (an `OptimizedModule`) puts before every key of the state dict it saves
+COMPILED_PREFIX = '_orig_mod.'
 
 
 def uncompile(module: nn.Module) -> None:

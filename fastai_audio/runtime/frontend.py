@@ -14,6 +14,7 @@ This module imports torch and numpy only (never fastai): served models use it wh
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass
 
@@ -21,17 +22,18 @@ import numpy as np
 import torch
 from torch import nn
 from .functional import (PAD_MODES, WINDOWS, amplitude_to_db, dct_matrix, dft_basis, mean_std, mel_filterbank,
-                         mel_frequencies, pcen_kernel, pcen_smoothing, power_spectrum, regression_delta, resample_frames,
+                         mel_frequencies, deltas, pcen, pcen_kernel, pcen_smoothing, power_spectrum, regression_delta, resample_frames,
                          seconds_to_samples, standardize, stft_dft, stft_frames, window_function)
 
 __all__ = ['FrontEnd', 'FrontEndModule']
 
 FORMAT_VERSION = 3          # of `FrontEnd.to_dict` (1: the v0.1 export config; 3: pcen, deltas, views, per-channel stats)
-#: PCEN's settings (librosa's defaults) and the scale of the waveform it expects: integer range, so magnitudes of a
-#: [-1, 1] waveform are multiplied by 2 ** 31 (powers by 2 ** 62) first, as librosa advises
-PCEN_SETTINGS = dict(gain=0.98, bias=2.0, power=0.5, time_constant=0.4, eps=1e-6)
+#: PCEN's settings, `functional.pcen`'s defaults (librosa's), read from its signature; and the scale of the waveform
+#: it expects: integer range, so magnitudes of a [-1, 1] waveform are multiplied by 2 ** 31 (powers by 2 ** 62)
+PCEN_SETTINGS = {k: p.default for k, p in inspect.signature(pcen).parameters.items()
+                 if k in ('gain', 'bias', 'power', 'time_constant', 'eps')}
 PCEN_INPUT_BITS = 31
-DELTA_WIDTH = 5             # frames of the regression `deltas` fits (HTK's and librosa's usual 2 either side)
+DELTA_WIDTH = inspect.signature(deltas).parameters['width'].default    # frames of the regression `deltas` fits
 
 
 # =========================================================================== the description
