@@ -62,6 +62,7 @@ def rows():
         'lite0 imagenet 3ch + mixup': lambda: ('multires', lite, w(), [], [MixUp(0.4)]),
         'lite0 imagenet 1ch + mixup': lambda: ('mel128', lite, w(), [], [MixUp(0.4)]),
         'lite0 imagenet 1ch + filter': lambda: ('mel128', lite, w(), [fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.5)], []),
+        'lite0 imagenet pcen + filter': lambda: ('pcen', lite, w(), [fa.RandomFilter(kinds=fa.FILTER_KINDS, p=0.5)], []),
         'lite0 imagenet 3ch frozen': lambda: ('multires', lite, w(), [], []),       # the body stays ImageNet's
     }
 
