@@ -7,6 +7,11 @@ Each item's target travels as its events `(max_events, 3)` (onset, offset, class
 becomes frame targets in the batch (`FrameTargets`, after the spectrogram), at the frame times of the front
 end that made that very batch (its `settings`): a change of hop, rate or centring never misaligns them.
 
+Augmentations that move time (`TimeShift`, `TimeStretch`, `SpeedPerturb`, `TimeReversal`, in `OneOf` / `SomeOf`
+too) move each clip's events with the same random draw (`EventsFollow`), before `FrameTargets`; the others keep
+them (level, spectrum, noise, reverb, masks: DCASE practice). A transform that does not say what it does to
+time (no `move_events`, no `keeps_time = True`) is refused, by name.
+
 Weak (clip-level) labels mix in as in DCASE task 4: `weak_csv=` (`filename, event_labels`) adds training files
 whose labels say which classes sound somewhere in the clip; their frame targets are -1 for those classes
 (unknown frames: `SEDLoss` trains only their clip scores) and 0 for the others.
@@ -23,12 +28,12 @@ from fastai.data.transforms import RandomSplitter
 from fasttransform import ItemTransform
 
 from .blocks import AudioBlock, AudioDataLoaders, build_dataloaders, check_loader_kwargs, default_batch_tfms
-from ..core import get_audio_files
+from ..core import AudioTensor, get_audio_files
 from ..runtime.arguments import keyword_names
 from ..runtime.events import frame_activity, frame_times
 from .labels import event_rows, weak_rows
 
-__all__ = ['FrameTargets', 'sed_dataloaders', 'WEAK']
+__all__ = ['FrameTargets', 'EventsFollow', 'sed_dataloaders', 'WEAK']
 __internal__ = ('SED_AUDIO_SETTINGS',)     # public-internal: the datasets recipes read it
 
 
@@ -102,6 +107,49 @@ class FrameTargets(ItemTransform):
         return (x, torch.where(weak_classes[:, None, :], -1.0, strong), *b[2:])
 
 
+class EventsFollow(ItemTransform):
+    """Batch transform: a waveform augmentation applied to a batch's audio and its clips' events together.
+
+    The events `(batch, max_events, 3)` of each picked clip move as its audio does, with the same random draw
+    (the augmentation's `move_events`, on the batch's device), so the frame targets `FrameTargets` makes later mark
+    where the sound now is. `sed_dataloaders` wraps every waveform augmentation in one; training batches only,
+    at the augmentation's `order`.
+
+    Parameters
+    ----------
+    tfm : RandomAudioTransform
+        The augmentation (`TimeShift`, `OneOf`...).
+    """
+    split_idx = 0
+
+    def __init__(self, tfm):
+        super().__init__()
+        self.tfm, self.order = tfm, tfm.order
+
+    def encodes(self, b):
+        if not isinstance(b, (tuple, list)) or not isinstance(b[0], AudioTensor): return b
+        x, y = b[0], b[1]
+        out, events = self.tfm.augment_with_events(x, y.as_subclass(torch.Tensor), x.sr)
+        return (AudioTensor(out, **x.__dict__), events, *b[2:])
+
+    def __repr__(self): return f'EventsFollow({self.tfm!r})'
+
+
+def _events_follow(tfms) -> list:
+    """The SED batch transforms: waveform augmentations wrapped in `EventsFollow`, transforms that keep time as
+    they are; one that does not say what it does to time is a ValueError naming it."""
+    from ..transforms.augment import RandomAudioTransform
+    out = []
+    for t in tfms:
+        if isinstance(t, RandomAudioTransform): out.append(EventsFollow(t))
+        elif getattr(t, 'keeps_time', False): out.append(t)
+        else: raise ValueError(
+            f'sed_dataloaders: batch transform {type(t).__name__} does not say what it does to time, so the frame '
+            'targets could not follow the audio; give it `keeps_time = True` (it leaves every sound where it was) '
+            'or make it a RandomAudioTransform with a `move_events` method')
+    return out
+
+
 #: the `AudioBlock` settings `sed_dataloaders` takes (its clips are whole files: no crop settings)
 SED_AUDIO_SETTINGS = ('pad', 'cache', 'resample', 'quality')
 
@@ -129,7 +177,8 @@ def sed_dataloaders(events_csv, path, *, valid_pct: float = 0.2, seed: int | Non
     sr : int
         Sample rate in Hz to load at (default 16000).
     batch_tfms : list of Transform, optional
-        The front end (default None: the classic log-mel at `sr`); `FrameTargets` is added after it.
+        Augmentations and the front end (default None: the classic log-mel at `sr`); waveform augmentations move
+        the events with the audio (`EventsFollow`), and `FrameTargets` is added after the front end.
     on_error : {'raise', 'skip'}
         'raise' (default: a row naming a file that is not under `path`, or an event past its file's end, is a
         ValueError naming the row) or 'skip' (such rows are left out, with a warning; `dls.skipped_rows` lists
@@ -154,7 +203,8 @@ def sed_dataloaders(events_csv, path, *, valid_pct: float = 0.2, seed: int | Non
     ------
     ValueError
         With `on_error='raise'`, for a bad row (naming it) or a bad name in `valid_files`; for a file in both
-        CSVs, a `valid_files` entry with weak labels only, or a CSV without events.
+        CSVs, a `valid_files` entry with weak labels only, or a CSV without events; for a batch transform that does
+        not say what it does to time (naming it).
     TypeError
         For a keyword fastai's loaders do not take, naming the nearest known name.
 
@@ -216,7 +266,7 @@ def sed_dataloaders(events_csv, path, *, valid_pct: float = 0.2, seed: int | Non
     splitter = lambda its: ([i for i, f in enumerate(its) if f not in valid],       # noqa: E731
                             [i for i, f in enumerate(its) if f in valid])
     get_y = _EventsOf(by_file, weak, vocab, max([len(v) for v in by_file.values()] + [len(v) for v in weak.values()]))
-    tfms = list(default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
+    tfms = _events_follow(default_batch_tfms(batch_tfms, sr)) + [FrameTargets(vocab)]
     dblock = DataBlock(blocks=(AudioBlock(sr, duration=None, **audio_kw), TransformBlock()), get_y=get_y, splitter=splitter,
                        batch_tfms=tfms)
     dls = build_dataloaders(dblock, strong_items + weak_items, 'raise', path=path, **kwargs)

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import torch
 from .arguments import renamed_parameters
 
-__all__ = ['Event', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'decode_events', 'median_filter', 'segment_scores',
-           'event_scores']
+__all__ = ['Event', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
+           'segment_scores', 'event_scores']
 
 
 class Event(NamedTuple):
@@ -174,6 +174,54 @@ def frame_activity(times: torch.Tensor, onsets: torch.Tensor, offsets: torch.Ten
     inside = (times >= onsets[..., None]) & (times < offsets[..., None]) & (classes[..., None] >= 0)
     onehot = torch.nn.functional.one_hot(classes.clamp_min(0), n_classes).to(times.dtype)
     return torch.einsum('...ef,...ec->...fc', inside.to(times.dtype), onehot).clamp(max=1.0)
+
+
+def move_events(events: torch.Tensor, length: float, *, scale=1.0, shift=0.0, reverse: bool = False,
+                wrap: bool = False) -> torch.Tensor:
+    """Where a clip's events are after its audio was moved in time: the event rule of the time-changing augmentations.
+
+    Each strong event's onset and offset `t` go to `(length - t if reverse else t) * scale + shift`, then are cut
+    to the clip, `[0, length]`; an event left with nothing inside becomes a padding row. With `wrap`, the part
+    pushed past one end comes back at the other (a roll), so the result has twice the rows: the moved events,
+    then the wrapped pieces. Rows with a negative onset (weak labels, which say nothing about time) or a negative
+    class (padding) pass unchanged. On the events' device; nothing is read back to the host.
+
+    Parameters
+    ----------
+    events : torch.Tensor
+        `(batch, events, 3)`: onset and offset in seconds, class index (negative: padding).
+    length : float
+        The clip's length in seconds (the padded batch's length: the audio and its events move within it).
+    scale : float or torch.Tensor
+        Times are multiplied by it, a number or one per clip `(batch,)` (default 1.0; a clip played `r` times
+        faster has scale `1 / r`).
+    shift : float or torch.Tensor
+        Seconds added after scaling, a number or one per clip `(batch,)` (default 0.0; negative: earlier).
+    reverse : bool
+        Mirror the clip first (played backwards; default False).
+    wrap : bool
+        Bring what leaves one end back at the other (default False: it is cut away).
+
+    Returns
+    -------
+    torch.Tensor
+        `(batch, events, 3)`, or `(batch, 2 * events, 3)` with `wrap`; padding rows are all -1.
+    """
+    on, off, cls = events.unbind(-1)
+    strong = (cls >= 0) & (on >= 0)
+    per_clip = lambda v: torch.as_tensor(v, dtype=events.dtype, device=events.device).reshape(-1, 1)   # noqa: E731
+    scale, shift = per_clip(scale), per_clip(shift)
+    if reverse: on, off = length - off, length - on
+    on, off = on * scale + shift, off * scale + shift
+
+    def cut(a, b):
+        a, b = a.clamp(0, length), b.clamp(0, length)
+        moved = torch.stack([torch.where(strong, a, events[..., 0]), torch.where(strong, b, events[..., 1]), cls], -1)
+        return torch.where((strong & (b <= a))[..., None], -1.0, moved)
+    if not wrap: return cut(on, off)
+    back = torch.where(shift > 0, -length, length) * strong          # the piece past the end comes in at the start
+    wrapped = cut(on + back, off + back)
+    return torch.cat([cut(on, off), torch.where(strong[..., None], wrapped, -1.0)], 1)
 
 
 def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:

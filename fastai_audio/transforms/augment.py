@@ -23,6 +23,7 @@ from ..core import AudioTensor, audio_extensions, get_audio_files, load_audio
 from .spectrogram import AudioSpectrogram, rewrap_spectrogram
 from ..runtime.functional import check_int, seconds_to_samples, stft_frames
 from ..runtime.functional import resample_rows
+from ..runtime.events import move_events
 
 __all__ = ['phase_vocoder', 'time_stretch', 'pitch_shift', 'apply_gain', 'time_shift', 'colored_noise', 'add_noise',
            'mix_at_snr', 'frequency_filter', 'mask_along', 'RandomAudioTransform', 'PitchShift', 'TimeStretch', 'Gain',
@@ -613,7 +614,11 @@ class _RandomBatchTransform(DisplayedTransform):
 
     A call keeps nothing on the transform: `draw` returns everything `apply` needs (the random parameters, the
     batch's rate, what is read on the host), and `apply` is a pure function of the batch and those, so one
-    transform can serve batches of different rates or devices in any order."""
+    transform can serve batches of different rates or devices in any order.
+
+    A transform says what it does to time with `move_events` (unchanged unless it moves, stretches, reverses or
+    resamples time), so the SED loaders move each clip's events with the same draw as its audio
+    (`augment_with_events`)."""
     split_idx, order = 0, 30
 
     def __init__(self, p: float = 0.5):
@@ -630,19 +635,39 @@ class _RandomBatchTransform(DisplayedTransform):
 
     def apply(self, x: torch.Tensor, **params) -> torch.Tensor: raise NotImplementedError
 
-    def _augment(self, x, sr: int | None = None):
-        picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
-        if len(picked) == 0: return x.as_subclass(torch.Tensor)
-        out = x.as_subclass(torch.Tensor).clone()
-        self._apply_to(out, picked, sr)
-        return out
+    def move_events(self, events: torch.Tensor, seconds: float, **params) -> torch.Tensor:
+        """Where the events `(picked, events, 3)` of the picked examples are after `apply` with the same `params`
+        on clips of `seconds` (`events.move_events`). This default: where they were (the transform keeps time:
+        level, spectrum, noise, masks)."""
+        return events
 
-    def _apply_to(self, out: torch.Tensor, picked: torch.Tensor, sr: int | None):
-        "`apply` on the examples `picked` (host indices) of `out`, in place, with freshly drawn parameters."
+    def _augment(self, x, sr: int | None = None):
+        return self.augment_with_events(x, None, sr)[0]
+
+    def augment_with_events(self, x: torch.Tensor, events: torch.Tensor | None, sr: int | None = None):
+        """The augmented batch `x` and its clips' events `(batch, events, 3)` moved by the same draws
+        (`move_events`; None passes as None). More rows may come back than went in (a wrapping shift splits an
+        event in two)."""
+        picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
+        if len(picked) == 0: return x.as_subclass(torch.Tensor), events
+        out = x.as_subclass(torch.Tensor).clone()
+        events = self._apply_to(out, picked, sr, None if events is None else events.clone())
+        return out, events
+
+    def _apply_to(self, out: torch.Tensor, picked: torch.Tensor, sr: int | None, events: torch.Tensor | None = None):
+        """`apply` on the examples `picked` (host indices) of `out`, in place, with freshly drawn parameters; returns
+        `events` with those examples' rows moved by the same parameters (None when None)."""
         idx = picked.to(out.device)
         x = out[idx]
         params = {k: v.to(out.device) if isinstance(v, torch.Tensor) else v for k, v in self.draw(x, sr).items()}
         out[idx] = self.apply(x, **params)
+        if events is None: return None
+        moved = self.move_events(events[idx.to(events.device)], x.shape[-1] / (sr or 1),
+                                 **{k: v.to(events.device) if isinstance(v, torch.Tensor) else v for k, v in params.items()})
+        if moved.shape[1] > events.shape[1]:                             # a split event: more rows for everyone
+            events = torch.cat([events, events.new_full((len(events), moved.shape[1] - events.shape[1], 3), -1.0)], 1)
+        events[idx.to(events.device), :moved.shape[1]] = moved
+        return events
 
 
 class RandomAudioTransform(_RandomBatchTransform):
@@ -718,6 +743,7 @@ class TimeStretch(RandomAudioTransform):
 
     def draw(self, x, sr): return {'rate': _uniform(self.rate, len(x))}
     def apply(self, x, rate): return _time_stretch(x, rate, self.n_fft)
+    def move_events(self, events, seconds, rate): return move_events(events, seconds, scale=1 / rate)
 
 
 class Gain(RandomAudioTransform):
@@ -783,6 +809,7 @@ class TimeShift(RandomAudioTransform):
 
     def draw(self, x, sr): return {'frac': _uniform((-self.max_shift, self.max_shift), len(x))}
     def apply(self, x, frac): return time_shift(x, (frac * x.shape[-1]).round().long(), self.wrap)
+    def move_events(self, events, seconds, frac): return move_events(events, seconds, shift=frac * seconds, wrap=self.wrap)
 
 
 class AddNoise(RandomAudioTransform):
@@ -1084,6 +1111,7 @@ class SpeedPerturb(RandomAudioTransform):
 
     def draw(self, x, sr): return {'factor': _uniform(self.factor, len(x))}
     def apply(self, x, factor): return speed_perturb(x, factor)
+    def move_events(self, events, seconds, factor): return move_events(events, seconds, scale=1 / factor)
 
 
 class LevelNormalize(RandomAudioTransform):
@@ -1162,6 +1190,7 @@ class TimeReversal(RandomAudioTransform):
         Probability, in [0, 1], that each example is picked (default 0.5).
     """
     def apply(self, x): return x.flip(-1)
+    def move_events(self, events, seconds): return move_events(events, seconds, reverse=True)
 
 
 class WaveformCutout(RandomAudioTransform):
@@ -1237,16 +1266,17 @@ class OneOf(RandomAudioTransform):
         c = torch.multinomial(self.weights, n, replacement=True)
         return c[:, None] == torch.arange(len(self.tfms))[None]
 
-    def _augment(self, x, sr=None):
+    def augment_with_events(self, x, events, sr=None):
         picked = (torch.rand(x.shape[0]) < self.p).nonzero().flatten()
         out = x.as_subclass(torch.Tensor).clone()
-        if len(picked) == 0: return out
+        if len(picked) == 0: return out, events
+        events = None if events is None else events.clone()
         chosen = self._choose(len(picked))                                 # decided on the host: no sync
         for j, t in enumerate(self.tfms):
             sel = picked[chosen[:, j]]
             if len(sel) == 0: continue
-            t._apply_to(out, sel, sr)
-        return out
+            events = t._apply_to(out, sel, sr, events)
+        return out, events
 
 
 class SomeOf(OneOf):
@@ -1291,6 +1321,7 @@ class _SpecMask(_RandomBatchTransform):
     without normalisation (0, the mean after `SpecNormalize`, is the loudest value of an unnormalised dB
     spectrogram referenced to its maximum); a number fills with that number."""
     order, _dim = 80, -2
+    keeps_time = True       # a masked frame stays where it was: SED labels are kept (DCASE practice)
 
     def __init__(self, width=(0, 8), n_masks: int = 1, value: float | str = 'mean', p=1.0):
         super().__init__(p)

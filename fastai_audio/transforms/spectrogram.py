@@ -185,6 +185,7 @@ class Spectrogram(_DeviceBuffers, DisplayedTransform):
     torch.Size([2, 1, 257, 126])
     """
     order = 50
+    keeps_time = True      # frames stay where the samples were: SED targets follow (data.sed)
     _kind = 'linear'
 
     @renamed_parameters(sample_rate='sr')
@@ -343,6 +344,7 @@ class AmplitudeToDB(DisplayedTransform):
         For bad settings, naming them.
     """
     order = 60
+    keeps_time = True
 
     def __init__(self, *, ref: float | str = 'max', amin: float | None = None, top_db: float | None = 80.0):
         super().__init__()
@@ -431,6 +433,7 @@ class Resample(DisplayedTransform):
         If `sr` is not a positive int.
     """
     order = 5
+    keeps_time = True
 
     def __init__(self, sr: int, half_width: int = 16):
         super().__init__()
@@ -463,6 +466,7 @@ class FrontEndTransform(DisplayedTransform):
         For a description that normalises, or a batch at another sample rate.
     """
     order = 50
+    keeps_time = True
 
     def __init__(self, front_end: FrontEnd):
         super().__init__()
@@ -512,6 +516,7 @@ class SpecNormalize(DisplayedTransform):
         On a batch, if there are no statistics (neither given nor set up on data).
     """
     order = 70
+    keeps_time = True
 
     def __init__(self, mean: float | None = None, *, std: float | None = None, per_example: bool = False,
                  eps: float = 1e-6):
