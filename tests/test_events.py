@@ -127,8 +127,13 @@ def test_timeline_events_from_sliding_windows():
     tl = Timeline(torch.tensor([0.0, 0.5, 1.0, 1.5]), torch.tensor([[0.9, 0.1], [0.9, 0.2], [0.1, 0.8], [0.1, 0.9]]),
                   1.0, ['a', 'b'])
     ev = tl.events(filename='x.wav')
-    # windows stand for 0.5 s around their centres (0.5, 1.0, 1.5, 2.0 s); the ends reach the clip's ends
-    assert [(e.event_label, e.onset, e.offset) for e in ev] == [('a', 0.0, 1.25), ('b', 1.25, 2.5)]
+    # a run of windows covers their span minus the windows around it where the class is off: 'a' is in [0, 1] or
+    # [0.5, 1.5] but not in [1, 2]; 'b' is in [1, 2] and [1.5, 2.5] but not in [0.5, 1.5]
+    assert [(e.event_label, e.onset, e.offset) for e in ev] == [('a', 0.0, 1.0), ('b', 1.5, 2.5)]
+    gated = Timeline(tl.starts, tl.probs, 1.0, ['a', 'b'], levels=torch.tensor([-20.0, -70.0, -20.0, -20.0]))
+    assert [(e.event_label, e.onset, e.offset) for e in gated.events()] == [('a', 0.0, 0.5), ('b', 1.5, 2.5)]
+    assert gated.heard.tolist() == [True, False, True, True]
+    assert Timeline(tl.starts, tl.probs, 1.0, ['a', 'b'], levels=torch.tensor([-70.0, -70.0, -20.0, -20.0])).top(1) == ['b']
     assert ev[1].score == pytest.approx(0.9) and ev[0].filename == 'x.wav'
 
 
@@ -142,3 +147,42 @@ def test_a_clip_learner_finds_when_each_tone_sounds(tone_learner, tmp_path):
     assert sorted(ev) == ['high', 'low'] and len(tl.events()) == 2
     assert ev['low'].onset == 0.0 and ev['high'].offset == pytest.approx(2.0)
     assert abs(ev['low'].offset - 1.0) <= 0.375 and abs(ev['high'].onset - 1.0) <= 0.375
+
+
+def _hits(tmp_path, sr=16000):
+    "Silence 1 s, then high, low, high tones of 0.4 s each, separated by 1 s of silence: (file, true onsets, length)."
+    import numpy as np
+    from conftest import tone, write
+    gap, parts, onsets, t = np.zeros(sr, np.float32), [], [], 0.0
+    for f in (3000.0, 300.0, 3000.0):
+        parts += [gap, tone(f, sr, 0.4)]
+        onsets.append((('high' if f > 1000 else 'low'), t + 1.0))
+        t += 1.4
+    parts.append(gap)
+    wave = np.concatenate(parts)
+    return write(tmp_path / 'hits.wav', wave, sr), onsets, len(wave) / sr
+
+
+def test_no_event_in_silence_and_onsets_within_a_hop(tone_learner, tmp_path):
+    "Hits separated by silence: every event holds a hit, its onset at most one hop before the truth, never after."
+    f, truth, length = _hits(tmp_path)
+    *_, tl = tone_learner.predict(f, window=0.5, hop=0.125, with_timeline=True)
+    ev = tl.events()
+    assert [e.event_label for e in ev] == [label for label, _ in truth]
+    for e, (_, on) in zip(ev, truth):
+        assert on - 0.125 - 1e-6 <= e.onset <= on + 1e-6, (e, on)
+        assert on + 0.4 - 1e-6 <= e.offset <= on + 0.4 + 0.125 + 1e-6, (e, on)
+    assert all(e.offset <= length for e in ev)
+    ungated = tone_learner.predict(f, window=0.5, hop=0.125, with_timeline=True, gate_db=None)[-1]
+    span = lambda events: sum(e.offset - e.onset for e in events)   # noqa: E731
+    assert span(ungated.events()) > span(ev) + 0.5  # without the gate the network hears a tone in the silence
+
+
+@pytest.mark.parametrize('level', [0.0, 1e-4])
+def test_silence_and_near_silence_are_no_event_and_say_so(tone_learner, tmp_path, level):
+    import numpy as np
+    from conftest import write
+    quiet = write(tmp_path / 'quiet.wav', (level * np.random.default_rng(0).standard_normal(32000)).astype(np.float32), 16000)
+    with pytest.warns(UserWarning, match='quiet.wav is silent or nearly'):
+        *_, tl = tone_learner.predict(quiet, with_timeline=True)
+    assert tl.events() == [] and not tl.heard.any()

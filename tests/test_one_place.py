@@ -5,6 +5,7 @@ Each test names, in its docstring, what in the code before this file it caught.
 """
 import ast
 import inspect
+import math
 import re
 from pathlib import Path
 
@@ -121,10 +122,26 @@ def _unfolds(node) -> bool:
 
 
 def test_signals_are_framed_by_one_rule():
-    """Windows of a signal are cut only by `frame_signal` / `window_starts`; the two other `unfold`s are not
-    framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before: backbones/crepe.py
-    `crepe_frames` unfolded by itself and dropped the tail."""
-    assert _where(_unfolds) == {('runtime/functional.py', 'resample_rows'), ('runtime/events.py', 'median_filter')}
+    """Windows of a signal are cut only by `frame_signal` / `window_starts`, and STFT frames only by the STFT
+    (whose level `frame_level_db` reads on the STFT's own grid, tested against `stft_frames` below); the two other
+    `unfold`s are not framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before:
+    backbones/crepe.py `crepe_frames` unfolded by itself and dropped the tail."""
+    assert _where(_unfolds) == {('runtime/functional.py', 'resample_rows'), ('runtime/events.py', 'median_filter'),
+                                ('runtime/functional.py', 'frame_level_db')}
+
+
+def test_frame_levels_are_on_the_stft_grid():
+    from fastai_audio.runtime.functional import frame_level_db, level_db, spectrogram, stft_frames
+    x = torch.zeros(1, 16000 + 77)
+    x[0, 8000:8512] = 0.5
+    for center in (True, False):
+        levels = frame_level_db(x, 1024, 256, center)
+        assert levels.shape[-1] == stft_frames(x.shape[-1], 1024, 256, center) == \
+            spectrogram(x, 1024, hop_length=256, center=center).shape[-1]
+    levels = frame_level_db(x, 1024, 256)
+    loud = (levels > -60).nonzero().flatten()
+    assert loud.min() * 256 - 512 < 8000 and loud.max() * 256 + 512 > 8512 - 1      # frames whose window holds it
+    assert float(level_db(torch.full((10,), 0.5))) == pytest.approx(20 * math.log10(0.5))
 
 
 def test_crepe_frames_follow_the_framing_rule():

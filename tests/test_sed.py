@@ -173,6 +173,7 @@ def test_show_events_draws_spectrogram_roll_and_probabilities(scapes):
     assert ax0.images and len(ax2.get_lines()) == 2
     bars = sum(len(c.get_paths()) for c in ax1.collections)
     assert bars == len(ref) + 2                           # the reference events, and one found event per class
+    assert ax1.get_legend() is not None and ax2.get_legend() is not None
     plt.close('all')
 
 
@@ -237,8 +238,8 @@ def test_exported_detector_gives_the_learners_frame_probabilities_and_events(sca
     with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
     out = export_sed_model(learn, tmp_path / 'detector')
     f = dls.valid.items[0]
-    x = learn._spectrogram(f)
-    want = learn._frame_probs(x)[0]
+    batch, x = learn._spectrogram(f)
+    want = learn._frame_probs(x, batch)[0]                      # gated as the detector is
     wave = load_audio(f, sr=16000)[0]
     det = load_sed_model(out)
     with torch.no_grad(): got = det(wave)
@@ -302,6 +303,12 @@ def test_show_results_draws_each_clip_with_its_reference_and_predicted_events(sc
         ref = [e for e in events if e.filename == name]
         ref_bars = sum(len(c.get_paths()) for c in roll.collections) - 2       # and one predicted event per class
         assert (1 <= ref_bars <= len(ref)) if ref else ref_bars == 0    # (frame targets join overlapping events)
+        assert [t.get_text() for t in roll.get_legend().get_texts()][0].startswith('reference')
+    fig = axes[0, 0].figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = axes[1, 0].title.get_window_extent(renderer)              # the second clip's title, under the first roll
+    assert not title.overlaps(axes[0, 1].get_window_extent(renderer))
     plt.close('all')
 
 
@@ -326,3 +333,29 @@ def test_soft_frame_targets_keep_a_soft_clip_target():
     target = torch.full((1, 4, 1), 0.3)
     got = SEDLoss(frame_weight=0)((logits, clip), target)
     torch.testing.assert_close(got, torch.nn.functional.binary_cross_entropy_with_logits(clip, torch.full((1, 1), 0.3)))
+
+
+def test_silence_is_no_event_and_no_event_ends_past_the_file(scapes, tmp_path):
+    "The level gate: silence and 1e-4 noise give no event even at threshold 0; an event never ends past the file."
+    import numpy as np
+    from conftest import write
+    from fastai_audio import load_audio, sed_dataloaders, sed_learner, set_seed
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    set_seed(0)
+    learn = sed_learner(dls, torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU()))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    det = learn.detector()                                                    # what export writes
+    rng = np.random.default_rng(0)
+    for name, wave in (('zeros', np.zeros(40000)), ('noise', 1e-4 * rng.standard_normal(40000))):
+        f = write(tmp_path / f'{name}.wav', wave.astype(np.float32), 16000)
+        assert learn.predict_events(f, threshold=0.0).empty, name
+        assert det.events(load_audio(f, sr=16000)[0], threshold=0.0) == [], name
+        assert float(learn.frame_probs(f).max()) == 0.0
+    learn.gate_db = None
+    assert float(learn.frame_probs(tmp_path / 'zeros.wav').max()) > 0          # the network alone hears something
+    learn.gate_db = -60.0
+    f = dls.valid.items[0]
+    length = load_audio(f, sr=16000).shape[-1] / 16000
+    everything = learn.predict_events(f, threshold=0.0)                    # every heard frame active
+    assert len(everything) and everything.offset.max() == pytest.approx(length) and (everything.offset <= length).all()
+    assert all(e.offset <= length for e in det.events(load_audio(f, sr=16000)[0], threshold=0.0))

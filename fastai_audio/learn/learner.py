@@ -48,6 +48,8 @@ from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
+from ..runtime.events import GATE_DB
+from ..runtime.functional import frame_signal, level_db
 from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
 from ..runtime.networks import conv_with_inputs, describe_network, first_conv
@@ -331,7 +333,7 @@ class AudioLearner(Learner):
         return self.dls.tfms[-1].decode(dec), dec
 
     def predict(self, item, window: float | None = None, hop: float | None = None, agg: str = 'mean',
-                sr: int | None = None, with_timeline: bool = False):
+                sr: int | None = None, with_timeline: bool = False, gate_db: float | None = GATE_DB):
         """Predict one clip of any length.
 
         Parameters
@@ -350,6 +352,10 @@ class AudioLearner(Learner):
             Sample rate in Hz of an array `item` (needed for one).
         with_timeline : bool
             Also return a `Timeline` of the windows (default False).
+        gate_db : float or None
+            The timeline's level gate: windows at or below this level (dB re full scale) are no event (default
+            `GATE_DB`, -60 dB; None: no gate). A clip entirely at or below it is predicted with a warning: the
+            network's label for silence means nothing.
 
         Returns
         -------
@@ -367,10 +373,18 @@ class AudioLearner(Learner):
         x = self._audio(item, sr)
         probs, wprobs, wds = self._windowed([x], window, hop, agg)
         label, dec = self._decode(probs[0])
+        win, hop = self._windows(window, hop)
+        if wds is None: levels = level_db(x.as_subclass(torch.Tensor)).amax()[None]
+        else:
+            size, step = wds.window_samples(x.sr)
+            levels = level_db(frame_signal(x.as_subclass(torch.Tensor), size, step)).amax(-1)   # the windows' rule
+        if gate_db is not None and bool((levels <= gate_db).all()):
+            name = item if isinstance(item, (str, Path)) else 'the clip'
+            warnings.warn(f'predict: {name} is silent or nearly (at most {float(levels.max()):.1f} dB re full scale, '
+                          f'gate {gate_db:g} dB): the network labels it anyway, and that label means nothing')
         if not with_timeline: return label, dec, probs[0]
         starts = torch.tensor([s / x.sr for _, s in wds.index]) if wds is not None else torch.zeros(1)
-        win = self._windows(window, hop)[0] or x.duration
-        return label, dec, probs[0], Timeline(starts, wprobs, win, list(self.dls.vocab), x)
+        return label, dec, probs[0], Timeline(starts, wprobs, win or x.duration, list(self.dls.vocab), x, levels, gate_db)
 
     def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
                        agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):

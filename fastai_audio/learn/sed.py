@@ -22,7 +22,9 @@ from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
 from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
-from ..serving.detector import FrameDetector, SEDSpec, frame_detector
+from ..runtime.functional import frame_level_db, resample_batch
+from ..runtime.events import GATE_DB
+from ..serving.detector import FrameDetector, SEDSpec, decoding_settings, frame_detector
 from ..data.sed import FrameTargets
 
 __all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
@@ -85,7 +87,9 @@ class SEDLearner(Learner):
     """A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`).
 
     `spec` says what the trained model needs to be used, as `AudioLearner.spec` does. Build it with
-    `sed_learner`; the constructor is fastai's `Learner`'s.
+    `sed_learner`; the constructor is fastai's `Learner`'s. `gate_db` (default `GATE_DB`, -60 dB re full scale;
+    None: off) is the level gate of `predict_events`, `show_events` and the exported detector: frames at or below
+    it are no event. `decoding` is what `tune_decoding` chose (None until then).
 
     Parameters
     ----------
@@ -104,44 +108,73 @@ class SEDLearner(Learner):
         detector's config.json is its `to_dict()`."""
         from .learner import front_end_of
         return SEDSpec(front_end_of(self.dls), tuple(map(str, self.dls.vocab)),
-                       describe_frame_classifier(self.model, getattr(self, 'arch_name', None)))
+                       describe_frame_classifier(self.model, getattr(self, 'arch_name', None)),
+                       gate_db=getattr(self, 'gate_db', GATE_DB), decoding=getattr(self, 'decoding', None))
 
     def _spectrogram(self, path):
-        "One file decoded as the loaders decode it, through the validation front end: a batch of one."
+        """One file decoded as the loaders decode it: (waveform batch of one, its spectrogram through the
+        validation front end)."""
         loader = audio_loader_of(self.dls.valid_ds)
-        x = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
-        return self.dls.valid.after_batch(x)                     # FrameTargets passes a batch without targets
+        wave = load_audio(path, sr=loader.sr, mono=loader.mono)[None].to(self.dls.device)
+        return wave, self.dls.valid.after_batch(wave)            # FrameTargets passes a batch without targets
 
-    def _frame_probs(self, x) -> torch.Tensor:
-        "Frame probabilities `(batch, frames, classes)` of the spectrogram batch `x`, on the CPU."
+    def _frame_probs(self, x, wave=None) -> torch.Tensor:
+        """Frame probabilities `(batch, frames, classes)` of the spectrogram batch `x`, on the CPU; with the
+        waveforms `wave`, frames at or below the level gate are 0 (as the exported detector's)."""
         self.model.eval()
         with torch.no_grad(): frame_logits, _ = self.model(x)
-        return torch.sigmoid(frame_logits).float().cpu()
+        probs = torch.sigmoid(frame_logits).float().cpu()
+        gate = getattr(self, 'gate_db', GATE_DB)
+        if wave is None or gate is None: return probs
+        fe, w = x.settings, wave.as_subclass(torch.Tensor).float().cpu()
+        if getattr(wave, 'sr', fe.sample_rate) != fe.sample_rate: w = resample_batch(w, wave.sr, fe.sample_rate)
+        level = frame_level_db(w, fe.n_fft, fe.hop_length, fe.center).amax(1)
+        return probs * (level[:, :probs.shape[1], None] > gate)
 
-    def _events(self, x, probs, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
-                min_gap: float = 0.0):
+    def _events(self, x, probs, path, threshold=None, low=None, median=None, min_duration: float = 0.0,
+                min_gap: float = 0.0, duration: float | None = None):
         import pandas as pd
         step, start = _frame_grid(x)
-        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold=threshold, low=low, median=median, min_duration=min_duration, min_gap=min_gap,
-                           filename=Path(path).name, start=start)
+        threshold, median = decoding_settings(getattr(self, 'decoding', None), threshold, median)
+        ev = decode_events(probs, list(map(str, self.dls.vocab)), step, threshold=threshold, low=low, median=median,
+                           min_duration=min_duration, min_gap=min_gap, filename=Path(path).name, start=start,
+                           duration=duration)
         return pd.DataFrame(ev, columns=['filename', 'onset', 'offset', 'event_label', 'score'])
 
-    def predict_events(self, path, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0,
-                       min_gap: float = 0.0):
-        """The events of one file.
+    def frame_probs(self, path) -> torch.Tensor:
+        """The frame probabilities of one file, `(frames, classes)` on the CPU, as the exported detector gives them
+        (frames at or below the level gate `gate_db` are 0); frame i stands for `spec.frame_grid`'s time i.
 
         Parameters
         ----------
         path : str or Path
             The audio file, decoded as the loaders decode their items.
-        threshold : float or sequence of float
-            A frame is active above it (default 0.5); may be one per class. See `events.decode_events` for the
-            settings.
+
+        Returns
+        -------
+        torch.Tensor
+            `(frames, classes)` probabilities.
+        """
+        wave, x = self._spectrogram(path)
+        return self._frame_probs(x, wave)[0]
+
+    def predict_events(self, path, threshold=None, low=None, median=None, min_duration: float = 0.0,
+                       min_gap: float = 0.0):
+        """The events of one file, never past its end; none where it is at or below the level gate `gate_db`.
+
+        Parameters
+        ----------
+        path : str or Path
+            The audio file, decoded as the loaders decode their items.
+        threshold : float or sequence of float, optional
+            A frame is active above it; may be one per class (default None: the tuned decoding, `decoding`, else
+            0.5). See `events.decode_events` for the settings.
         low : float or sequence of float, optional
             Hysteresis, below `threshold`: an event lasts while the probability stays above it (default None:
             none); may be one per class.
-        median : int
-            Odd width in frames of a median filter on the active/inactive decisions (default 1: none).
+        median : int or sequence of int, optional
+            Odd width in frames of a median filter on the active/inactive decisions, may be one per class (default
+            None: the tuned decoding, else 1: none).
         min_duration : float
             Events shorter than this (seconds) are dropped, after merging (default 0.0).
         min_gap : float
@@ -152,8 +185,9 @@ class SEDLearner(Learner):
         pandas.DataFrame
             `filename, onset, offset, event_label, score`, one row an event.
         """
-        x = self._spectrogram(path)
-        return self._events(x, self._frame_probs(x)[0], path, threshold, low, median, min_duration, min_gap)
+        wave, x = self._spectrogram(path)
+        return self._events(x, self._frame_probs(x, wave)[0], path, threshold, low, median, min_duration, min_gap,
+                            duration=wave.shape[-1] / wave.sr)
 
     def show_events(self, path, reference=None, figsize=(9, 6), **decode_kwargs):
         """One file's spectrogram, above its event roll and the frame probabilities of each class over time.
@@ -176,12 +210,13 @@ class SEDLearner(Learner):
             The three axes.
         """
         import matplotlib.pyplot as plt
-        x = self._spectrogram(path)                                # decoded and run once, for all three panels
-        probs = self._frame_probs(x)[0]
-        found = self._events(x, probs, path, **decode_kwargs)
+        wave, x = self._spectrogram(path)                          # decoded and run once, for all three panels
+        probs = self._frame_probs(x, wave)[0]
+        found = self._events(x, probs, path, duration=wave.shape[-1] / wave.sr, **decode_kwargs)
         parts = Path(path).resolve().parts                 # a reference names the file, or its path under a root
         ref = [e for e in reference or [] if parts[-len(Path(str(e.filename)).parts):] == Path(str(e.filename)).parts]
-        fig, axes = plt.subplots(3, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
+        fig, axes = plt.subplots(3, 1, figsize=figsize, sharex=True, layout='constrained',
+                                 gridspec_kw=dict(height_ratios=(3, 1.2, 1.5)))
         self._draw(axes, x, probs, ref, list(found.itertuples()))
         return tuple(axes)
 
@@ -214,7 +249,7 @@ class SEDLearner(Learner):
         step, start = _frame_grid(x)
         vocab = list(map(str, self.dls.vocab))
         n = min(max_n, len(x))
-        fig, axes = plt.subplots(2 * n, 1, figsize=figsize or (9, 4 * n), sharex=True,
+        fig, axes = plt.subplots(2 * n, 1, figsize=figsize or (9, 4 * n), sharex=True, layout='constrained',
                                  gridspec_kw=dict(height_ratios=(3, 1.2) * n))
         for i in range(n):
             name = Path(dl.items[i]).name
@@ -233,12 +268,16 @@ class SEDLearner(Learner):
         axes[0].set_xlabel('')
         for k, label in enumerate(vocab):
             ref = [(e.onset, e.offset - e.onset) for e in reference if e.event_label == label]
-            if ref: axes[1].broken_barh(ref, (k - 0.45, 0.4), color='0.6', label='reference' if k == 0 else None)
+            if ref: axes[1].broken_barh(ref, (k - 0.45, 0.4), color='0.6')
             est = [(e.onset, e.offset - e.onset) for e in found if e.event_label == label]
             if est: axes[1].broken_barh(est, (k + 0.05, 0.4), color=f'C{k % 10}')
         axes[1].set_yticks(range(len(vocab)), vocab)
         axes[1].set_ylim(-0.6, len(vocab) - 0.4)
         axes[1].set_xlim(start, start + step * x.shape[-1])
+        from matplotlib.patches import Patch
+        axes[1].legend(handles=[Patch(color='0.6', label='reference (lower bar)'),
+                                Patch(color='C0', label='predicted (upper bar, colour of its class)')],
+                       fontsize='x-small', loc='upper left', bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
         if probs is None:
             axes[1].set_xlabel('time (s)')
             return
@@ -247,7 +286,7 @@ class SEDLearner(Learner):
         axes[2].set_ylim(0, 1)
         axes[2].set_xlabel('time (s)')
         axes[2].set_ylabel('probability')
-        axes[2].legend(fontsize='small', loc='upper right')
+        axes[2].legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
 
     def detector(self) -> FrameDetector:
         """This learner as a `FrameDetector`, with the front end its validation batches go through.
@@ -301,7 +340,7 @@ class SEDLearner(Learner):
 
 def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
-                progress: str = 'auto', **kwargs) -> SEDLearner:
+                gate_db: float | None = GATE_DB, progress: str = 'auto', **kwargs) -> SEDLearner:
     """A `SEDLearner`: a network's body under a `FrameClassifier` head for `dls.c` classes.
 
     Parameters
@@ -328,6 +367,9 @@ def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str 
     time_stride : int, optional
         The most the body may shrink time (`sed.limit_time_stride`; default 8 frames, of 16 ms at the default
         hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
+    gate_db : float or None
+        The level gate of `predict_events` and the exported detector: frames at or below this level (dB re full
+        scale) are no event (default `GATE_DB`, -60 dB; None: no gate).
     progress : {'auto', 'bar', 'lines'}
         'auto' (default: bars on a terminal or in a notebook, one plain line an epoch to a file or a pipe),
         'bar' or 'lines' (`set_progress`).
@@ -362,6 +404,7 @@ def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str 
                        metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,
                        splitter=kwargs.pop('splitter', FrameClassifier.splitter), **kwargs)
     learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
+    learn.gate_db, learn.decoding = gate_db, None
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
     return set_progress(speed_options(learn, **speed), progress)
 

@@ -20,7 +20,8 @@ from ..core import AudioTensor
 from ..data.blocks import is_multi_label
 from ..data.croppad import AudioCropPad, crop_pad
 from ..data.loading import audio_loader_of
-from ..runtime.functional import aggregate_windows, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
+from ..runtime.events import GATE_DB
+from ..runtime.functional import aggregate_windows, frame_signal, level_db, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
 
 __all__ = ['WindowedDataset', 'Timeline']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
@@ -43,19 +44,36 @@ class Timeline:
         The class names, one per column of `probs`.
     audio : AudioTensor, optional
         The clip itself, for the plot (default None).
+    levels : torch.Tensor, optional
+        Each window's level in dB re full scale (`functional.level_db`), `(n_windows,)` (default None: not gated).
+    gate_db : float or None
+        Windows at or below this level are no event, whatever their probabilities (default `GATE_DB`, -60 dB;
+        None: no gate).
     """
     starts: torch.Tensor
     probs: torch.Tensor
     window: float
     vocab: list
     audio: AudioTensor | None = None
+    levels: torch.Tensor | None = None
+    gate_db: float | None = GATE_DB
+
+    @property
+    def heard(self) -> torch.Tensor:
+        "Bool `(n_windows,)`: the windows above the level gate (all of them without levels or gate)."
+        if self.levels is None or self.gate_db is None: return torch.ones(len(self.starts), dtype=torch.bool)
+        return self.levels > self.gate_db
 
     def events(self, threshold=0.5, low=None, median: int = 1, min_duration: float = 0.0, min_gap: float = 0.0,
                filename: str = '') -> list:
-        """Sound events read off the window probabilities with `events.decode_events`.
+        """Sound events read off the window probabilities with `events.decode_events`; none in a window at or
+        below the level gate.
 
-        Window i stands for `hop` seconds around its centre, the first from the clip's start and the last to its
-        end, so an event's onset and offset are known to within about half a hop.
+        A run of windows where a class is active becomes the span those windows cover minus the windows around
+        it where it is not: it starts where the last inactive window before it ends (the clip's start when there
+        is none) and ends where the first inactive window after it starts (the clip's end when there is none).
+        For a model that hears a sound in any window holding part of it, the true onset is at most one hop after
+        the onset given (never before it), and the true offset at most one hop before the offset given.
 
         Parameters
         ----------
@@ -69,15 +87,20 @@ class Timeline:
         """
         from ..runtime.events import Event, decode_events
         hop = float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else float(self.window)
-        first = float(self.starts[0]) + self.window / 2 - hop / 2
-        end = float(self.starts[-1]) + self.window
-        last = first + hop * len(self.starts)
-        out = decode_events(self.probs, self.vocab, hop, threshold=threshold, low=low, median=median, min_duration=min_duration, min_gap=min_gap, filename=filename, start=first)
-        return [Event(e.filename, float(self.starts[0]) if abs(e.onset - first) < 1e-9 else e.onset,
-                      end if abs(e.offset - last) < 1e-9 else e.offset, e.event_label, e.score) for e in out]
-
+        starts = self.starts.double().tolist()
+        probs = self.probs * self.heard[:, None].to(self.probs.dtype)
+        runs = decode_events(probs, self.vocab, 1.0, threshold=threshold, low=low, median=median,
+                             min_duration=min_duration / hop, min_gap=min_gap / hop, filename=filename)
+        out = []
+        for e in runs:                                   # onset, offset: window indices [a, b)
+            a, b = round(e.onset), round(e.offset)
+            on = starts[0] if a == 0 else max(starts[a], starts[a - 1] + self.window)
+            off = starts[-1] + self.window if b == len(starts) else min(starts[b - 1] + self.window, starts[b])
+            out.append(Event(e.filename, on, off, e.event_label, e.score))
+        return sorted(out, key=lambda e: (e.onset, e.event_label))
     def top(self, k: int = 5) -> list:
-        """The `k` classes with the highest peak probability over the windows.
+        """The `k` classes with the highest peak probability over the windows above the level gate (all windows
+        when none is).
 
         Parameters
         ----------
@@ -89,12 +112,14 @@ class Timeline:
         list
             Class names, highest first.
         """
-        return [self.vocab[i] for i in self.probs.max(0).values.argsort(descending=True)[:k]]
+        probs = self.probs[self.heard] if self.heard.any() else self.probs
+        return [self.vocab[i] for i in probs.max(0).values.argsort(descending=True)[:k]]
 
     def plot(self, k: int = 5, spec_tfms=None, figsize=(8, 5)):
         """Plot the clip's log-mel spectrogram above the probability of its `k` top classes in each window.
 
-        The probabilities are plotted at the window centres (as YAMNet's demo does).
+        The probabilities are plotted at the window centres (as YAMNet's demo does); windows at or below the
+        level gate are shaded.
 
         Parameters
         ----------
@@ -112,7 +137,8 @@ class Timeline:
             The spectrogram's axis and the probabilities' axis.
         """
         import matplotlib.pyplot as plt
-        fig, (ax0, ax1) = plt.subplots(2, 1, figsize=figsize, sharex=True, gridspec_kw=dict(height_ratios=(3, 2)))
+        fig, (ax0, ax1) = plt.subplots(2, 1, figsize=figsize, sharex=True, layout='constrained',
+                                       gridspec_kw=dict(height_ratios=(3, 2)))
         if self.audio is not None:
             from ..transforms.spectrogram import get_frequency_batch_transforms
             x = self.audio[None] if self.audio.ndim == 2 else self.audio
@@ -122,6 +148,8 @@ class Timeline:
         centres = (self.starts + self.window / 2).numpy()
         for name in self.top(k):
             ax1.plot(centres, self.probs[:, list(self.vocab).index(name)].numpy(), marker='.', label=str(name))
+        quiet = [(float(s), self.window) for s, h in zip(self.starts, self.heard) if not h]
+        if quiet: ax1.broken_barh(quiet, (0, 1), color='0.9', zorder=0, label=f'at or below {self.gate_db:g} dB: no event')
         ax1.set_ylim(0, 1)
         ax1.set_xlabel('time (s)')
         ax1.set_ylabel('probability')
@@ -153,12 +181,13 @@ class WindowedDataset:
         self.index = []
         for i in range(len(dset)):
             x = dset[i][0]
-            size, step = self._samples(x.sr)
+            size, step = self.window_samples(x.sr)
             self.index += [(i, s) for s in window_starts(x.shape[-1], size, step).tolist()]
         self.clip_ids = torch.tensor([i for i, _ in self.index], dtype=torch.long)
         self._cache = (None, None)
 
-    def _samples(self, sr):
+    def window_samples(self, sr: int) -> tuple[int, int]:
+        "(window, hop) in samples at `sr` Hz."
         return seconds_to_samples(self.window, sr, 1), seconds_to_samples(self.hop, sr, 1)
 
     def _clip(self, i):
@@ -170,7 +199,7 @@ class WindowedDataset:
     def __getitem__(self, j):
         i, start = self.index[j]
         x, *ys = self._clip(i)
-        size, _ = self._samples(x.sr)
+        size, _ = self.window_samples(x.sr)
         return (crop_pad(x[..., start:start + size], size, pad=self.pad), *ys)
 
 

@@ -19,8 +19,13 @@ from typing import NamedTuple
 import torch
 from .arguments import renamed_parameters
 
-__all__ = ['Event', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
+__all__ = ['Event', 'GATE_DB', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
            'segment_scores', 'event_scores']
+
+
+#: the level gate's default, dB re full scale (`functional.level_db`): a frame or window at or below it is no event,
+#: whatever a network makes of it (a silent window in dB referenced to its own peak looks like a loud flat sound)
+GATE_DB = -60.0
 
 
 class Event(NamedTuple):
@@ -251,9 +256,9 @@ def median_filter(x: torch.Tensor, width: int) -> torch.Tensor:
     return padded.unfold(0, width, 1).median(-1).values
 
 
-def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold=0.5, low=None, median: int = 1,
+def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold=0.5, low=None, median=1,
                   min_duration: float = 0.0, min_gap: float = 0.0, filename: str = '',
-                  start: float = 0.0) -> list[Event]:
+                  start: float = 0.0, duration: float | None = None) -> list[Event]:
     """Decode the frame probabilities of one file into events.
 
     Onsets and offsets fall on frame times; an event's `score` is its peak probability.
@@ -271,8 +276,9 @@ def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold
     low : float or sequence of float, optional
         Hysteresis (a number or one per class, below `threshold`): an event starts above `threshold` and lasts
         while the probability stays above `low` (default None: no hysteresis).
-    median : int
-        Odd width in frames of a median filter on the active/inactive decisions (default 1: none).
+    median : int or sequence of int
+        Odd width in frames of a median filter on the active/inactive decisions, a number or one per class
+        (default 1: none).
     min_duration : float
         Events shorter than this (seconds) are dropped, after merging (default 0).
     min_gap : float
@@ -281,6 +287,9 @@ def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold
         The `filename` of the events (default '').
     start : float
         Seconds frame 0 stands for (default 0; see `frame_grid`).
+    duration : float, optional
+        The file's length in seconds: events are cut to `[0, duration]` (default None: they end where their last
+        frame's span does, which may be past the end by up to a frame).
 
     Returns
     -------
@@ -305,7 +314,10 @@ def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold
     if low is not None:
         lo = torch.as_tensor(low, dtype=torch.float32).expand(probs.shape[1])
         above = _hysteresis(above, probs > lo)
-    active = median_filter(above.float(), median) > 0.5
+    widths = [int(w) for w in torch.as_tensor(median).expand(probs.shape[1]).tolist()]
+    active = torch.stack([median_filter(above[:, c:c + 1].float(), w)[:, 0] for c, w in enumerate(widths)], 1) > 0.5 \
+        if len(set(widths)) > 1 else median_filter(above.float(), widths[0] if widths else 1) > 0.5
+    end = math.inf if duration is None else float(duration)
     out = []
     for c, label in enumerate(vocab):
         runs = _runs(active[:, c])
@@ -315,8 +327,8 @@ def decode_events(probs: torch.Tensor, vocab, frame_seconds: float, *, threshold
             else: merged.append([a, b])
         for a, b in merged:
             if (b - a) * frame_seconds < min_duration: continue
-            out.append(Event(filename, start + a * frame_seconds, start + b * frame_seconds, str(label),
-                             float(probs[a:b, c].max())))
+            on, off = max(0.0, start + a * frame_seconds), min(end, start + b * frame_seconds)
+            if off > on: out.append(Event(filename, on, off, str(label), float(probs[a:b, c].max())))
     return sorted(out, key=lambda e: (e.onset, e.event_label))
 
 

@@ -29,7 +29,7 @@ from .arguments import renamed_parameters
 
 from .compat import check
 
-__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch']
+__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch', 'level_db', 'frame_level_db']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
 __internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows', 'regression_delta', 'pcen_kernel', 'resample_frames')
 
@@ -940,6 +940,59 @@ def frame_signal(wave: torch.Tensor, window_length: int, hop_length: int, pad: s
     out = wave.index_select(-1, idx)
     if wave.ndim == 1: return out.reshape(-1, window_length)
     return out.reshape(wave.shape[0], -1, window_length).transpose(0, 1)
+
+
+# =========================================================================== levels
+def level_db(x: torch.Tensor, amin: float = 1e-10) -> torch.Tensor:
+    """RMS level of the last axis in dB re full scale.
+
+    0 dB for a constant of 1.0, -3.01 dB for a full-scale sine, `10 * log10(amin)` (-100 dB) for silence.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Samples, `(..., time)`, in [-1, 1].
+    amin : float
+        Floor of the mean square (default 1e-10).
+
+    Returns
+    -------
+    torch.Tensor
+        `(...)` decibels.
+
+    Examples
+    --------
+    >>> round(float(level_db(torch.full((100,), 0.1))), 3)
+    -20.0
+    """
+    return 10 * torch.log10(x.pow(2).mean(-1).clamp_min(amin))
+
+
+def frame_level_db(x: torch.Tensor, frame_length: int, hop_length: int, center: bool = True) -> torch.Tensor:
+    """`level_db` of each STFT frame.
+
+    The frames of `stft` (zero padding of `frame_length // 2` when `center`), so frame i here is frame i of a
+    spectrogram with `n_fft = frame_length`. Scriptable (served detectors gate their frames with it), hence
+    `center` positional.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Samples, `(..., time)`.
+    frame_length : int
+        Samples a frame (the front end's n_fft).
+    hop_length : int
+        Samples between frames.
+    center : bool
+        Frames centred on their sample (default True), as the front end's.
+
+    Returns
+    -------
+    torch.Tensor
+        `(..., frames)` decibels, `stft_frames(time, frame_length, hop_length, center)` of them.
+    """
+    if center: x = torch.nn.functional.pad(x, [frame_length // 2, frame_length // 2])
+    return level_db(x.unfold(-1, frame_length, hop_length))
 
 
 # =========================================================================== window scores to clip scores
