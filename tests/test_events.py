@@ -186,3 +186,70 @@ def test_silence_and_near_silence_are_no_event_and_say_so(tone_learner, tmp_path
     with pytest.warns(UserWarning, match='quiet.wav is silent or nearly'):
         *_, tl = tone_learner.predict(quiet, with_timeline=True)
     assert tl.events() == [] and not tl.heard.any()
+
+
+def test_psds_closed_form():
+    "One hour, class a: at one threshold half its events found, at another all of them and one false alarm."
+    from fastai_audio.runtime.events import psds
+    ref = [Event('f', 0, 10, 'a'), Event('f', 100, 110, 'a')]
+    ops = [[Event('f', 0, 10, 'a')], [Event('f', 0, 10, 'a'), Event('f', 100, 110, 'a'), Event('f', 500, 510, 'a')]]
+    # ROC points (eFPR per hour, TPR): (0, 0.5), (1, 1.0): the area to 2 per hour is 0.5 + 1.0 of 2
+    assert psds(ref, ops, {'f': 3600.0}, max_efpr=2.0) == pytest.approx(0.75)
+    assert psds(ref, ops, {'f': 3600.0}) == pytest.approx((0.5 + 99 * 1.0) / 100)
+    ref_b = ref + [Event('f', 200, 210, 'b')]                          # a class never found: mean - spread is 0
+    assert psds(ref_b, ops, {'f': 3600.0}, max_efpr=2.0) == 0.0
+    assert psds(ref_b, ops, {'f': 3600.0}, max_efpr=2.0, alpha_st=0.0) == pytest.approx((0.25 + 0.5) / 2)
+    short = [[Event('f', 0, 5, 'a')]]                                  # half of a reference: under the GTC of 0.7
+    assert psds(ref, short, {'f': 3600.0}) == 0.0 and psds(ref, short, {'f': 3600.0}, dtc=0.5, gtc=0.5) > 0
+    with pytest.raises(ValueError, match='dtc must be in'):
+        psds(ref, ops, {'f': 3600.0}, dtc=1.5)
+
+
+def _random_case(seed):
+    "Files, reference events and five operating points of decreasing recall, no two events of a class overlapping."
+    import random
+    r = random.Random(seed)
+    files = {f'f{i}.wav': r.uniform(5, 10) for i in range(4)}
+
+    def disjoint(events):
+        out = []
+        for e in sorted(events, key=lambda e: (e.filename, e.event_label, e.onset)):
+            if out and out[-1][:1] == e[:1] and out[-1].event_label == e.event_label and e.onset < out[-1].offset: continue
+            if e.offset > e.onset: out.append(e)
+        return out
+    ref = []
+    for f, d in files.items():
+        for _ in range(r.randint(1, 4)):
+            on = r.uniform(0, d - 1)
+            ref.append(Event(f, on, min(d, on + r.uniform(0.3, 2)), r.choice('abc')))
+    ops = []
+    for t in range(5):
+        est = [Event(e.filename, max(0, e.onset + r.uniform(-0.3, 0.3)), e.offset + r.uniform(-0.3, 0.3),
+                     e.event_label if r.random() < 0.8 else r.choice('abc')) for e in ref if r.random() < 0.8 - 0.12 * t]
+        for _ in range(r.randint(0, 6 - t)):
+            f = r.choice(list(files))
+            on = r.uniform(0, files[f] - 0.5)
+            est.append(Event(f, on, on + r.uniform(0.1, 1), r.choice('abc')))
+        ops.append(disjoint(est))
+    return files, disjoint(ref), ops
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_psds_equals_psds_eval(seed, monkeypatch):
+    "DCASE's reference implementation as the oracle, both scenarios and no class-spread cost, to the largest eFPR."
+    pd = pytest.importorskip('pandas')
+    psds_eval = pytest.importorskip('psds_eval')
+    from fastai_audio.runtime.events import psds
+    fillna = pd.DataFrame.fillna                       # psds_eval 0.5.3 still calls fillna(method='ffill'), gone in pandas 3
+    monkeypatch.setattr(pd.DataFrame, 'fillna', lambda self, value=None, *, method=None, **kw:
+                        self.ffill() if method == 'ffill' else fillna(self, value, **kw))
+    cols = ['filename', 'onset', 'offset', 'event_label']
+    files, ref, ops = _random_case(seed)
+    for dtc, cttc, alpha_ct, alpha_st in ((0.7, 0.3, 0.0, 1.0), (0.1, 0.3, 0.5, 1.0), (0.5, 0.3, 0.0, 0.0)):
+        oracle = psds_eval.PSDSEval(dtc_threshold=dtc, gtc_threshold=dtc, cttc_threshold=cttc,
+                                    ground_truth=pd.DataFrame([e[:4] for e in ref], columns=cols),
+                                    metadata=pd.DataFrame({'filename': list(files), 'duration': list(files.values())}))
+        for i, op in enumerate(ops): oracle.add_operating_point(pd.DataFrame([e[:4] for e in op], columns=cols), info={'i': i})
+        want = oracle.psds(alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=None).value   # (a max_efpr between points
+        got = psds(ref, ops, files, dtc=dtc, gtc=dtc, cttc=cttc, alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=None)
+        assert got == pytest.approx(want, abs=1e-9), (dtc, alpha_ct, alpha_st)        # trips numpy 2 in psds_eval)

@@ -359,3 +359,27 @@ def test_silence_is_no_event_and_no_event_ends_past_the_file(scapes, tmp_path):
     everything = learn.predict_events(f, threshold=0.0)                    # every heard frame active
     assert len(everything) and everything.offset.max() == pytest.approx(length) and (everything.offset <= length).all()
     assert all(e.offset <= length for e in det.events(load_audio(f, sr=16000)[0], threshold=0.0))
+
+
+def test_decoding_tuned_on_validation_travels_with_the_exported_detector(scapes, tmp_path):
+    import torchvision
+    from fastai_audio import PSDS, export_sed_model, load_audio, load_exported, sed_dataloaders, sed_learner, set_seed
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    set_seed(0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    learn.metrics = [PSDS(), PSDS(dtc=0.1, gtc=0.1, alpha_ct=0.5)]
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(3, 3e-3)
+    psds1, psds2 = (float(v) for v in learn.recorder.values[-1][2:4])
+    assert 0 <= psds1 <= 1 and 0 <= psds2 <= 1
+    table = learn.tune_decoding('segment')
+    assert list(table.event_label) == ['high', 'low'] and (table.f1 >= table.f1_default).all()
+    assert learn.decoding['threshold'] == table.threshold.tolist() and learn.decoding['metric'] == 'segment'
+    assert learn.spec.to_dict()['decoding']['median'] == table['median'].tolist()
+    det = load_exported(export_sed_model(learn, tmp_path / 'det', formats=('safetensors',)))
+    assert det.decoding['threshold'] == learn.decoding['threshold']
+    for f in dls.valid.items:
+        wave = load_audio(f, sr=16000)[0]
+        want = [(r.event_label, round(r.onset, 4), round(r.offset, 4)) for r in learn.predict_events(f).itertuples()]
+        assert [(e.event_label, round(e.onset, 4), round(e.offset, 4)) for e in det.events(wave)] == want
+    with pytest.raises(ValueError, match='odd'):
+        learn.tune_decoding(medians=(2,))

@@ -16,7 +16,7 @@ from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
-from ..runtime.events import decode_events, event_scores, frame_grid, segment_scores
+from ..runtime.events import decode_events, event_scores, frame_grid, psds, segment_scores
 from .learner import LEARNER_ARGUMENTS, LEARNER_PARAMETERS_DOC, SPEED_OPTIONS, speed_options
 from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
@@ -27,7 +27,7 @@ from ..runtime.events import GATE_DB
 from ..serving.detector import FrameDetector, SEDSpec, decoding_settings, frame_detector
 from ..data.sed import FrameTargets
 
-__all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'export_sed_model']
+__all__ = ['SEDLearner', 'sed_learner', 'EventF1', 'PSDS', 'export_sed_model']
 
 
 def _frame_grid(x):
@@ -35,6 +35,22 @@ def _frame_grid(x):
     fe = getattr(x, 'settings', None)
     if fe is None: raise ValueError('sound event detection needs spectrogram batches (their front end sets the frame times)')
     return frame_grid(fe.hop_length, fe.sample_rate, center=fe.center, n_fft=fe.n_fft)
+
+
+def _strong_clips(x, pred, y, first: int = 0) -> list:
+    """The strongly labelled clips of a batch as (name, frame probabilities `(frames, classes)`, reference events,
+    seconds): the reference decoded from the frame targets, names counted from `first`; weakly labelled clips
+    (targets -1) are left out: there are no onsets to score against."""
+    step, start = _frame_grid(x)
+    probs = torch.sigmoid(pred).detach().float().cpu()
+    targets = y.as_subclass(torch.Tensor).detach().float().cpu()
+    classes = [str(c) for c in range(probs.shape[-1])]
+    out = []
+    for p, t in zip(probs, targets):
+        if bool((t < 0).any()): continue
+        name = str(first + len(out))
+        out.append((name, p, decode_events(t, classes, step, threshold=0.5, filename=name, start=start), step * len(p)))
+    return out
 
 
 class EventF1(Metric):
@@ -65,14 +81,11 @@ class EventF1(Metric):
 
     def accumulate(self, learn):
         step, start = _frame_grid(learn.xb[0])
-        probs = torch.sigmoid(learn.pred[0]).detach().float().cpu()
-        targets = learn.y.as_subclass(torch.Tensor).detach().float().cpu()
-        classes = [str(c) for c in range(probs.shape[-1])]
-        for p, y in zip(probs, targets):
-            if bool((y < 0).any()): continue                    # weakly labelled: no onsets to score against
-            name = str(self.n)
-            self.n += 1
-            self.ref += decode_events(y, classes, step, threshold=0.5, filename=name, start=start)
+        clips = _strong_clips(learn.xb[0], learn.pred[0], learn.y, self.n)
+        self.n += len(clips)
+        classes = [str(c) for c in range(learn.pred[0].shape[-1])]
+        for name, p, ref, _ in clips:
+            self.ref += ref
             self.est += decode_events(p, classes, step, threshold=self.threshold, median=self.median, filename=name, start=start)
 
     @property
@@ -81,6 +94,45 @@ class EventF1(Metric):
 
     @property
     def name(self): return f'{self.kind}_f1'
+
+
+class PSDS(Metric):
+    """The polyphonic sound detection score of the validation set (`events.psds`), threshold-free.
+
+    The frame probabilities are decoded at `thresholds` (the operating points); weakly labelled clips are not
+    scored. The defaults are DCASE's scenario 1.
+
+    Parameters
+    ----------
+    thresholds : sequence of float
+        The operating points (default 0.05, 0.10, ... 0.95).
+    dtc, gtc, cttc, alpha_ct, alpha_st, max_efpr
+        As `events.psds` takes them (defaults 0.7, 0.7, 0.3, 0.0, 1.0, 100 per hour).
+    """
+    def __init__(self, thresholds=tuple(round(0.05 * i, 2) for i in range(1, 20)), *, dtc: float = 0.7,
+                 gtc: float = 0.7, cttc: float = 0.3, alpha_ct: float = 0.0, alpha_st: float = 1.0,
+                 max_efpr: float | None = 100.0):
+        self.thresholds = tuple(thresholds)
+        self.settings = dict(dtc=dtc, gtc=gtc, cttc=cttc, alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=max_efpr)
+
+    def reset(self): self.clips, self.grid = [], None
+
+    def accumulate(self, learn):
+        self.grid = _frame_grid(learn.xb[0])
+        self.clips += _strong_clips(learn.xb[0], learn.pred[0], learn.y, len(self.clips))
+
+    @property
+    def value(self):
+        refs = [e for _, _, ref, _ in self.clips for e in ref]
+        if not refs: return float('nan')
+        step, start = self.grid
+        classes = [str(c) for c in range(self.clips[0][1].shape[-1])]
+        ops = [[e for name, p, _, _ in self.clips
+                for e in decode_events(p, classes, step, threshold=t, filename=name, start=start)] for t in self.thresholds]
+        return psds(refs, ops, {name: secs for name, _, _, secs in self.clips}, **self.settings)
+
+    @property
+    def name(self): return 'psds'
 
 
 class SEDLearner(Learner):
@@ -287,6 +339,67 @@ class SEDLearner(Learner):
         axes[2].set_xlabel('time (s)')
         axes[2].set_ylabel('probability')
         axes[2].legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
+
+    def tune_decoding(self, metric: str = 'event', thresholds=tuple(round(0.1 * i, 1) for i in range(1, 10)),
+                      medians=(1, 3, 5, 9, 15)):
+        """Choose each class's threshold and median-filter width on the validation set, and keep them.
+
+        For each class the pair of `thresholds` x `medians` with the best F1 of that class (`metric`: event-based,
+        onsets within 200 ms and offsets within max(200 ms, 20%), or segment-based, 1 s segments; ties go to the
+        threshold nearest 0.5, then the narrower filter) is kept in `decoding`, which `predict_events`,
+        `show_events`, `spec` and the exported detector (`FrameDetector.events`) then use by default. Weakly
+        labelled validation clips are not scored.
+
+        Parameters
+        ----------
+        metric : {'event', 'segment'}
+            The F1 maximised (default 'event').
+        thresholds : sequence of float
+            Candidate thresholds (default 0.1, 0.2, ... 0.9).
+        medians : sequence of int
+            Candidate odd median-filter widths in frames (default 1, 3, 5, 9, 15).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row a class: event_label, threshold, median, f1 (tuned), f1_default (threshold 0.5, no filter).
+
+        Raises
+        ------
+        ValueError
+            For an unknown `metric`, an even median width, or a validation set without strongly labelled clips.
+        """
+        import pandas as pd
+        if metric not in ('event', 'segment'): raise ValueError(f"metric must be 'event' or 'segment', got {metric!r}")
+        bad = [m for m in medians if m < 1 or m % 2 == 0]
+        if bad: raise ValueError(f'median widths must be odd and >= 1, got {bad}')
+        clips, grid = [], None
+        self.model.eval()
+        with torch.no_grad():
+            for xb, yb in self.dls.valid.new(shuffle=False, drop_last=False):
+                grid = _frame_grid(xb)
+                clips += _strong_clips(xb, self.model(xb)[0], yb, len(clips))
+        if not clips: raise ValueError('tune_decoding needs strongly labelled validation clips')
+        step, start = grid
+        durations = {name: secs for name, _, _, secs in clips}
+        score = event_scores if metric == 'event' else lambda r, e: segment_scores(r, e, durations=durations)  # noqa: E731
+        vocab = list(map(str, self.dls.vocab))
+        rows, chosen = [], {'threshold': [], 'median': []}
+        for c, label in enumerate(vocab):
+            ref = [e for _, _, r, _ in clips for e in r if e.event_label == str(c)]
+
+            def f1(t, m):
+                est = [e for name, p, _, _ in clips for e in
+                       decode_events(p[:, c:c + 1], [str(c)], step, threshold=t, median=m, filename=name, start=start)]
+                return score(ref, est)['per_class'].get(str(c), {'f1': 1.0 if not est else 0.0})['f1'] if ref or est else 1.0
+            tried = {(t, m): f1(t, m) for t in thresholds for m in medians}
+            best = max(tried, key=lambda k: (tried[k], -abs(k[0] - 0.5), -k[1]))
+            chosen['threshold'].append(float(best[0]))
+            chosen['median'].append(int(best[1]))
+            rows.append((label, best[0], best[1], tried[best], f1(0.5, 1)))
+        table = pd.DataFrame(rows, columns=['event_label', 'threshold', 'median', 'f1', 'f1_default'])
+        self.decoding = {**chosen, 'metric': metric, 'f1': dict(zip(vocab, table.f1.round(4).tolist()))}
+        return table
 
     def detector(self) -> FrameDetector:
         """This learner as a `FrameDetector`, with the front end its validation batches go through.

@@ -20,7 +20,7 @@ import torch
 from .arguments import renamed_parameters
 
 __all__ = ['Event', 'GATE_DB', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
-           'segment_scores', 'event_scores']
+           'segment_scores', 'event_scores', 'psds']
 
 
 #: the level gate's default, dB re full scale (`functional.level_db`): a frame or window at or below it is no event,
@@ -487,3 +487,118 @@ def event_scores(reference, estimated, *, t_collar: float = 0.2, percentage_of_l
             per[c]['fp'] += len(es) - tp
             per[c]['fn'] += len(rs) - tp
     return _summary(per)
+
+
+def _overlap(a: Event, b: Event) -> float:
+    return max(0.0, min(a.offset, b.offset) - max(a.onset, b.onset))
+
+
+def _psd_rates(reference, estimated, classes, durations, dtc, gtc, cttc):
+    """One operating point's (TP ratio, FP rate per hour, cross-trigger rates per hour) per class, by the
+    detection, ground-truth and cross-trigger tolerance criteria of PSDS."""
+    ref, est = _by_file(reference), _by_file(e for e in estimated if e.offset > e.onset)
+    hours = sum(durations.values()) / 3600
+    ref_hours = {c: sum(e.offset - e.onset for e in reference if e.event_label == c) / 3600 for c in classes}
+    n_ref = {c: sum(e.event_label == c for e in reference) for c in classes}
+    found, false, cross = defaultdict(int), defaultdict(int), defaultdict(int)
+    for f, dets in est.items():
+        refs = ref[f]
+        kept = []                                                       # detections that pass the DTC
+        for d in dets:
+            same = sum(_overlap(d, g) for g in refs if g.event_label == d.event_label) / (d.offset - d.onset)
+            if same > 0 and same >= dtc: kept.append(d)
+            elif d.onset < durations.get(f, math.inf):                  # an FP, and maybe a cross-trigger
+                false[d.event_label] += 1
+                for c in classes:
+                    if c == d.event_label: continue
+                    share = sum(_overlap(d, g) for g in refs if g.event_label == c) / (d.offset - d.onset)
+                    if share > 0 and share >= cttc: cross[d.event_label, c] += 1
+        for g in refs:                                                  # a reference covered enough: detected
+            covered = sum(_overlap(d, g) for d in kept if d.event_label == g.event_label) / (g.offset - g.onset)
+            if covered > 0 and covered >= gtc: found[g.event_label] += 1
+    tpr = {c: found[c] / n_ref[c] for c in classes}
+    fpr = {c: false[c] / hours for c in classes}
+    ctr = {(c, k): cross[c, k] / ref_hours[k] if ref_hours[k] else math.nan for c in classes for k in classes if c != k}
+    return tpr, fpr, ctr
+
+
+def psds(reference, operating_points, durations: dict, *, dtc: float = 0.7, gtc: float = 0.7, cttc: float = 0.3,
+         alpha_ct: float = 0.0, alpha_st: float = 1.0, max_efpr: float | None = 100.0) -> float:
+    """The polyphonic sound detection score (PSDS, Bilen et al. 2020; DCASE's threshold-free SED metric).
+
+    Each operating point (the events decoded at one threshold) gives, per class, the fraction of reference events
+    detected (TPR) and an effective false-positive rate per hour, eFPR = FPR + `alpha_ct` x the mean
+    cross-trigger rate on the other classes. A detection is correct when at least `dtc` of it lies in reference
+    events of its class (DTC); a reference event is detected when at least `gtc` of it is covered by correct
+    detections of its class (GTC); an incorrect detection is a false positive, and a cross-trigger on another class
+    when at least `cttc` of it lies in that class's events (CTTC). Each class's ROC is the best TPR reached at
+    each eFPR (a staircase, with the origin); the PSD-ROC is their mean minus `alpha_st` x their spread (population
+    standard deviation, floored at 0), and PSDS its area up to `max_efpr`, divided by `max_efpr` (in [0, 1]).
+    The defaults are DCASE's scenario 1 (dtc = gtc = 0.7, alpha_ct 0, alpha_st 1, 100 per hour); scenario 2 is
+    dtc = gtc = 0.1, cttc 0.3, alpha_ct 0.5.
+
+    Parameters
+    ----------
+    reference : iterable of Event
+        The true events, of any number of files.
+    operating_points : sequence of iterables of Event
+        The decoded events at each operating point (e.g. one threshold each).
+    durations : dict
+        {filename: seconds}: every file's length, those without events included.
+    dtc, gtc, cttc : float
+        The tolerance criteria, in [0, 1] (defaults 0.7, 0.7, 0.3).
+    alpha_ct : float
+        Weight of the cross-triggers in the eFPR, in [0, 1] (default 0.0).
+    alpha_st : float
+        Cost of the spread across classes, >= 0 (default 1.0).
+    max_efpr : float, optional
+        The eFPR (per hour) the area stops at (default 100.0; None: the largest reached).
+
+    Returns
+    -------
+    float
+        PSDS, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Without reference events or operating points, or for a setting out of range.
+    """
+    reference = [e for e in reference if e.offset > e.onset]
+    operating_points = [list(op) for op in operating_points]
+    if not reference or not operating_points: raise ValueError('psds needs reference events and operating points')
+    for name, v in (('dtc', dtc), ('gtc', gtc), ('cttc', cttc), ('alpha_ct', alpha_ct)):
+        if not 0 <= v <= 1: raise ValueError(f'{name} must be in [0, 1], got {v}')
+    if alpha_st < 0: raise ValueError(f'alpha_st must be >= 0, got {alpha_st}')
+    durations = {str(k): float(v) for k, v in durations.items()}
+    classes = sorted({e.event_label for e in reference})
+    curves = {c: [(0.0, 0.0)] for c in classes}                           # (eFPR, TPR) points, the origin included
+    for op in operating_points:
+        tpr, fpr, ctr = _psd_rates(reference, op, classes, durations, dtc, gtc, cttc)
+        for c in classes:
+            others = [ctr[c, k] for k in classes if k != c and not math.isnan(ctr[c, k])]
+            curves[c].append((fpr[c] + alpha_ct * (sum(others) / len(others) if others else 0.0), tpr[c]))
+    xs = sorted({x for pts in curves.values() for x, _ in pts})
+
+    def staircase(pts):                                                   # best TPR reached at or below each eFPR
+        best, out, i = 0.0, [], 0
+        pts = sorted(pts)
+        for x in xs:
+            while i < len(pts) and pts[i][0] <= x:
+                best = max(best, pts[i][1])
+                i += 1
+            out.append(best)
+        return out
+    ys = [staircase(curves[c]) for c in classes]
+    etpr = []
+    for j in range(len(xs)):
+        col = [y[j] for y in ys]
+        mean = sum(col) / len(col)
+        spread = math.sqrt(sum((v - mean) ** 2 for v in col) / len(col))
+        etpr.append(max(0.0, mean - alpha_st * spread))
+    top = xs[-1] if max_efpr is None else float(max_efpr)
+    if top <= 0: return 0.0
+    area = sum((min(xs[j + 1], top) - xs[j]) * etpr[j] for j in range(len(xs) - 1) if xs[j] < top)
+    if xs[-1] < top: area += (top - xs[-1]) * etpr[-1]
+    return area / top
+
