@@ -122,12 +122,11 @@ def _unfolds(node) -> bool:
 
 
 def test_signals_are_framed_by_one_rule():
-    """Windows of a signal are cut only by `frame_signal` / `window_starts`, and STFT frames only by the STFT
-    (whose level `frame_level_db` reads on the STFT's own grid, tested against `stft_frames` below); the two other
-    `unfold`s are not framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before:
-    backbones/crepe.py `crepe_frames` unfolded by itself and dropped the tail."""
-    assert _where(_unfolds) == {('runtime/functional.py', 'resample_rows'), ('runtime/events.py', 'median_filter'),
-                                ('runtime/functional.py', 'frame_level_db')}
+    """Windows of a signal are cut only by `frame_signal` / `window_starts`; the two other `unfold`s are not
+    framing (the resampler's sinc taps, the median filter's step-1 neighbourhood). Before: backbones/crepe.py
+    `crepe_frames` unfolded by itself and dropped the tail. (`frame_level_db` reads levels on the STFT's own grid,
+    tested against `stft_frames` below.)"""
+    assert _where(_unfolds) == {('runtime/functional.py', 'resample_rows'), ('runtime/events.py', 'median_filter')}
 
 
 def test_frame_levels_are_on_the_stft_grid():

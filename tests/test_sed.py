@@ -383,3 +383,31 @@ def test_decoding_tuned_on_validation_travels_with_the_exported_detector(scapes,
         assert [(e.event_label, round(e.onset, 4), round(e.offset, 4)) for e in det.events(wave)] == want
     with pytest.raises(ValueError, match='odd'):
         learn.tune_decoding(medians=(2,))
+
+
+def test_a_crnn_trains_and_exports_like_the_rest(scapes, tmp_path):
+    "temporal='gru': a bidirectional GRU after the body; rebuilt from config.json, equal in every format."
+    import onnxruntime as ort
+    import torchvision
+    from fastai_audio import export_sed_model, load_audio, load_exported, sed_dataloaders, sed_learner, set_seed
+    from fastai_audio.backbones.sed import BiGRU
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    set_seed(0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False, temporal='gru')
+    assert isinstance(learn.model.head[1], BiGRU) and len(learn.model.head[1].backward_layers) == 2
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    out = export_sed_model(learn, tmp_path / 'crnn')
+    det = load_exported(out)
+    assert det.spec.network['temporal'] == 'gru'
+    f = dls.valid.items[0]
+    wave = load_audio(f, sr=16000)[0]
+    with torch.no_grad(): got = det(wave)
+    torch.testing.assert_close(got, learn.frame_probs(f), atol=1e-4, rtol=0)
+    ts = torch.jit.load(str(out / 'model.ts'))
+    sess = ort.InferenceSession(str(out / 'model.onnx'))
+    for n in (len(wave), 16000 + 123):
+        with torch.no_grad(): want = det(wave[:n])
+        torch.testing.assert_close(ts(wave[:n]), want, atol=1e-4, rtol=0)
+        torch.testing.assert_close(torch.from_numpy(sess.run(None, {'waveform': wave[:n].numpy()})[0]), want, atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match='unknown temporal layer'):
+        sed_learner(dls, torchvision.models.resnet18, pretrained=False, temporal='lstm')

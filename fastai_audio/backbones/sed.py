@@ -19,9 +19,11 @@ from torch import nn
 from ..runtime.networks import first_conv
 
 
-__all__ = ['CLIP_POOLS', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'describe_frame_classifier', 'build_frame_classifier']
+__all__ = ['CLIP_POOLS', 'TEMPORAL', 'BiGRU', 'pool_frames', 'limit_time_stride', 'FrameClassifier', 'SEDLoss', 'describe_frame_classifier', 'build_frame_classifier']
 
 CLIP_POOLS = ('max', 'mean', 'linear_softmax', 'attention')
+#: the temporal layers of `FrameClassifier`'s head: a 3-tap convolution, or a bidirectional GRU (a CRNN)
+TEMPORAL = ('conv', 'gru')
 
 
 def pool_frames(frame_probs: torch.Tensor, how: str = 'linear_softmax', weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -107,11 +109,48 @@ def limit_time_stride(body: nn.Module, max_stride: int, *, n_in: int | None = No
     return body
 
 
+class BiGRU(nn.Module):
+    """A bidirectional GRU over the frames of a feature sequence `(batch, channels, frames)`.
+
+    Gives `(batch, hidden, frames)`: `hidden // 2` units each way, concatenated, `layers` deep (DCASE's CRNN
+    baseline uses two layers of 128 each way). Each direction is a one-way `nn.GRU` (the backward one reads the
+    frames reversed): torch 2.14's ONNX export fixes the number of frames of a bidirectional `nn.GRU`, not of a
+    one-way one, and the exported detector must take any length.
+
+    Parameters
+    ----------
+    channels : int
+        Input features a frame.
+    hidden : int
+        Output features a frame, even.
+    layers : int
+        Stacked bidirectional layers (default 2).
+
+    Raises
+    ------
+    ValueError
+        For an odd `hidden`.
+    """
+    def __init__(self, channels: int, hidden: int, layers: int = 2):
+        super().__init__()
+        if hidden % 2: raise ValueError(f'a bidirectional GRU needs an even hidden size, got {hidden}')
+        sizes = [channels] + [hidden] * (layers - 1)
+        self.forward_layers = nn.ModuleList(nn.GRU(n, hidden // 2, batch_first=True) for n in sizes)
+        self.backward_layers = nn.ModuleList(nn.GRU(n, hidden // 2, batch_first=True) for n in sizes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.transpose(1, 2)                                                   # (batch, frames, features)
+        for fwd, bwd in zip(self.forward_layers, self.backward_layers):
+            h = torch.cat([fwd(h)[0], bwd(h.flip(1))[0].flip(1)], -1)
+        return h.transpose(1, 2)
+
+
 class FrameClassifier(nn.Module):
     """Frame-level classifier for sound event detection: a CNN body and a temporal head.
 
-    Spectrograms `(batch, channels, freq, frames)` -> `body` -> mean over frequency -> a 3-tap temporal
-    convolution and a 1x1 one to `n_classes` -> back to `frames` by linear interpolation. `forward` returns
+    Spectrograms `(batch, channels, freq, frames)` -> `body` -> mean over frequency -> a temporal layer (a 3-tap
+    convolution, or with `temporal='gru'` a bidirectional GRU: a CRNN) and a 1x1 convolution to `n_classes` ->
+    back to `frames` by linear interpolation. `forward` returns
     `(frame_logits (batch, frames, classes), clip_logits (batch, classes))`, the clip scores pooled from the frame
     probabilities with `pool` and given back as logits. `splitter`: body, then head.
 
@@ -127,20 +166,24 @@ class FrameClassifier(nn.Module):
     body_channels : int or None
         C, the body's output channels (default None: found by a dry run on a 64 x 64 input).
     hidden : int
-        Channels of the 3-tap temporal convolution (default 256).
+        Features a frame out of the temporal layer (default 256).
     p : float
-        Dropout before each of the head's two convolutions (default 0.2).
+        Dropout before the temporal layer and before the 1x1 convolution (default 0.2).
+    temporal : {'conv', 'gru'}
+        The temporal layer: 'conv' (default, a 3-tap convolution) or 'gru' (`BiGRU`, two layers, `hidden // 2`
+        units each way), which sees the whole clip in both directions.
 
     Raises
     ------
     ValueError
-        For an unknown `pool` (the known ones are `CLIP_POOLS`).
+        For an unknown `pool` (the known ones are `CLIP_POOLS`) or `temporal` (`TEMPORAL`).
     """
     def __init__(self, body: nn.Module, n_classes: int, *, pool: str = 'linear_softmax', body_channels: int | None = None,
-                 hidden: int = 256, p: float = 0.2):
+                 hidden: int = 256, p: float = 0.2, temporal: str = 'conv'):
         super().__init__()
         if pool not in CLIP_POOLS: raise ValueError(f'unknown clip pooling {pool!r}; known: {", ".join(CLIP_POOLS)}')
-        self.body, self.pool, self.hidden, self.n_classes = body, pool, hidden, n_classes
+        if temporal not in TEMPORAL: raise ValueError(f'unknown temporal layer {temporal!r}; known: {", ".join(TEMPORAL)}')
+        self.body, self.pool, self.hidden, self.n_classes, self.temporal = body, pool, hidden, n_classes, temporal
         if body_channels is None:
             first = first_conv(body)[2]
             with torch.no_grad():
@@ -149,7 +192,8 @@ class FrameClassifier(nn.Module):
                 body_channels = body(torch.zeros(1, first.in_channels, 64, 64)).shape[1]
                 body.train(was)
         self.body_channels = int(body_channels)
-        self.head = nn.Sequential(nn.Dropout(p), nn.Conv1d(body_channels, hidden, 3, padding=1), nn.ReLU(),
+        layer = nn.Conv1d(body_channels, hidden, 3, padding=1) if temporal == 'conv' else BiGRU(body_channels, hidden)
+        self.head = nn.Sequential(nn.Dropout(p), layer, nn.ReLU() if temporal == 'conv' else nn.Identity(),
                                   nn.Dropout(p), nn.Conv1d(hidden, n_classes, 1))
         self.attention = nn.Conv1d(hidden, n_classes, 1) if pool == 'attention' else None
 
@@ -236,7 +280,7 @@ def describe_frame_classifier(model: FrameClassifier, arch_name: str | None) -> 
     if first is None: return None
     return dict(source='torchvision', name=arch_name, n_in=first.in_channels, body_children=len(model.body),
                 body_channels=model.body_channels, hidden=model.hidden, n_classes=model.n_classes, pool=model.pool,
-                time_stride=getattr(model, 'time_stride', None))
+                time_stride=getattr(model, 'time_stride', None), temporal=getattr(model, 'temporal', 'conv'))
 
 
 def build_frame_classifier(d: dict) -> FrameClassifier:
@@ -261,6 +305,7 @@ def build_frame_classifier(d: dict) -> FrameClassifier:
     from ..runtime.networks import torchvision_body
     body = torchvision_body(d['name'], d['n_in'], d['body_children'])
     if d.get('time_stride'): limit_time_stride(body, d['time_stride'], n_in=d['n_in'])
-    model = FrameClassifier(body, d['n_classes'], pool=d['pool'], body_channels=d['body_channels'], hidden=d['hidden'])
+    model = FrameClassifier(body, d['n_classes'], pool=d['pool'], body_channels=d['body_channels'], hidden=d['hidden'],
+                            temporal=d.get('temporal', 'conv'))
     model.time_stride = d.get('time_stride')
     return model

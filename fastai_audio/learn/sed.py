@@ -106,8 +106,12 @@ class PSDS(Metric):
     ----------
     thresholds : sequence of float
         The operating points (default 0.05, 0.10, ... 0.95).
-    dtc, gtc, cttc, alpha_ct, alpha_st, max_efpr
-        As `events.psds` takes them (defaults 0.7, 0.7, 0.3, 0.0, 1.0, 100 per hour).
+    dtc, gtc, cttc : float
+        The tolerance criteria of `events.psds` (defaults 0.7, 0.7, 0.3).
+    alpha_ct, alpha_st : float
+        The weights of cross-triggers and of the spread across classes (defaults 0.0, 1.0).
+    max_efpr : float, optional
+        Where the area stops, false positives per hour (default 100.0).
     """
     def __init__(self, thresholds=tuple(round(0.05 * i, 2) for i in range(1, 20)), *, dtc: float = 0.7,
                  gtc: float = 0.7, cttc: float = 0.3, alpha_ct: float = 0.0, alpha_st: float = 1.0,
@@ -453,7 +457,7 @@ class SEDLearner(Learner):
 
 def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str = 'linear_softmax', loss_func=None,
                 metrics=None, frame_weight: float = 1.0, clip_weight: float = 1.0, time_stride: int | None = 8,
-                gate_db: float | None = GATE_DB, progress: str = 'auto', **kwargs) -> SEDLearner:
+                temporal: str = 'conv', gate_db: float | None = GATE_DB, progress: str = 'auto', **kwargs) -> SEDLearner:
     """A `SEDLearner`: a network's body under a `FrameClassifier` head for `dls.c` classes.
 
     Parameters
@@ -480,6 +484,9 @@ def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str 
     time_stride : int, optional
         The most the body may shrink time (`sed.limit_time_stride`; default 8 frames, of 16 ms at the default
         hop; None keeps the architecture's 32), for onsets within the 200 ms collar.
+    temporal : {'conv', 'gru'}
+        The head's temporal layer: 'conv' (default, a 3-tap convolution) or 'gru' (a bidirectional GRU over the
+        frames after the CNN body: a CRNN, as the DCASE baseline); see `FrameClassifier`.
     gate_db : float or None
         The level gate of `predict_events` and the exported detector: frames at or below this level (dB re full
         scale) are no event (default `GATE_DB`, -60 dB; None: no gate).
@@ -511,7 +518,7 @@ def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str 
     speed = {k: kwargs.pop(k) for k in SPEED_OPTIONS if k in kwargs}
     body = arch if isinstance(arch, torch.nn.Module) else create_body(arch(), n_in=n_in, pretrained=pretrained)
     if time_stride is not None: limit_time_stride(body, time_stride)
-    model = FrameClassifier(body, dls.c, pool=pool)
+    model = FrameClassifier(body, dls.c, pool=pool, temporal=temporal)
     model.time_stride = time_stride
     learn = SEDLearner(dls, model, loss_func=loss_func or SEDLoss(frame_weight, clip_weight),
                        metrics=[EventF1('event'), EventF1('segment')] if metrics is None else metrics,

@@ -965,15 +965,20 @@ def level_db(x: torch.Tensor, amin: float = 1e-10) -> torch.Tensor:
     >>> round(float(level_db(torch.full((100,), 0.1))), 3)
     -20.0
     """
-    return 10 * torch.log10(x.pow(2).mean(-1).clamp_min(amin))
+    return _power_db(x.square().mean(-1), amin)
+
+
+def _power_db(mean_square: torch.Tensor, amin: float = 1e-10) -> torch.Tensor:
+    "A mean square as dB re full scale, floored at `amin`."
+    return 10 * torch.log10(mean_square.clamp_min(amin))
 
 
 def frame_level_db(x: torch.Tensor, frame_length: int, hop_length: int, center: bool = True) -> torch.Tensor:
     """`level_db` of each STFT frame.
 
     The frames of `stft` (zero padding of `frame_length // 2` when `center`), so frame i here is frame i of a
-    spectrogram with `n_fft = frame_length`. Scriptable (served detectors gate their frames with it), hence
-    `center` positional.
+    spectrogram with `n_fft = frame_length`; a mean square over each frame by average pooling, which every export
+    path takes at any length. Scriptable (served detectors gate their frames with it), hence `center` positional.
 
     Parameters
     ----------
@@ -992,7 +997,8 @@ def frame_level_db(x: torch.Tensor, frame_length: int, hop_length: int, center: 
         `(..., frames)` decibels, `stft_frames(time, frame_length, hop_length, center)` of them.
     """
     if center: x = torch.nn.functional.pad(x, [frame_length // 2, frame_length // 2])
-    return level_db(x.unfold(-1, frame_length, hop_length))
+    power = torch.nn.functional.avg_pool1d(x.reshape(-1, 1, x.shape[-1]).square(), frame_length, hop_length)
+    return _power_db(power.reshape(x.shape[:-1] + power.shape[-1:]))
 
 
 # =========================================================================== window scores to clip scores

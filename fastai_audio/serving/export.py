@@ -188,9 +188,16 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
         dynamic = ({x.ndim - 1: dim},)
     if 'onnx' in formats:
         with _names_the_format('onnx', model, formats):
-            torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
-                              output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
-                              external_data=False, verbose=False)   # one file
+            if any(isinstance(m, nn.RNNBase) for m in model.modules()):
+                # torch 2.14's torch.export-based exporter unrolls a recurrent layer over the example's frames (other
+                # lengths come out wrong); the TorchScript-based one writes ONNX's own GRU/LSTM, for any length
+                torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
+                                  output_names=['probabilities'], dynamic_axes={'waveform': {x.ndim - 1: 'samples'}},
+                                  dynamo=False, opset_version=18)
+            else:
+                torch.onnx.export(model, (x,), str(path / 'model.onnx'), input_names=['waveform'],
+                                  output_names=['probabilities'], dynamic_shapes=dynamic, dynamo=True, opset_version=18,
+                                  external_data=False, verbose=False)   # one file
     if 'pt2' in formats:
         with _names_the_format('pt2', model, formats):
             torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
