@@ -253,3 +253,43 @@ def test_psds_equals_psds_eval(seed, monkeypatch):
         want = oracle.psds(alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=None).value   # (a max_efpr between points
         got = psds(ref, ops, files, dtc=dtc, gtc=dtc, cttc=cttc, alpha_ct=alpha_ct, alpha_st=alpha_st, max_efpr=None)
         assert got == pytest.approx(want, abs=1e-9), (dtc, alpha_ct, alpha_st)        # trips numpy 2 in psds_eval)
+
+
+def test_event_tables_for_raven_and_audacity(tmp_path):
+    import csv
+    from fastai_audio.runtime.events import event_table_name, write_event_tables, write_events
+    ev = [Event('a.wav', 1.5, 2.25, 'dog', 0.9), Event('a.wav', 0.25, 1.0, 'cat', 0.75)]
+    raven = write_events(ev, tmp_path / 'a.Table.1.selections.txt', 'raven', high_freq=8000)
+    rows = list(csv.DictReader(raven.open(), delimiter='\t'))
+    assert list(rows[0]) == ['Selection', 'View', 'Channel', 'Begin Time (s)', 'End Time (s)', 'Low Freq (Hz)',
+                             'High Freq (Hz)', 'Annotation', 'Score']
+    assert [(r['Selection'], r['View'], r['Channel'], float(r['Begin Time (s)']), float(r['End Time (s)']), r['Annotation'],
+             float(r['High Freq (Hz)'])) for r in rows] == [('1', 'Spectrogram 1', '1', 0.25, 1.0, 'cat', 8000.0),
+                                                            ('2', 'Spectrogram 1', '1', 1.5, 2.25, 'dog', 8000.0)]
+    audacity = write_events(ev, tmp_path / 'a.txt', 'audacity')
+    assert [line.split('\t') for line in audacity.read_text().splitlines()] == \
+        [['0.250000', '1.000000', 'cat'], ['1.500000', '2.250000', 'dog']]
+    from fastai_audio import read_events
+    assert [tuple(e[:4]) for e in read_events(write_events(ev, tmp_path / 'a.csv'))] == \
+        [('a.wav', 0.25, 1.0, 'cat'), ('a.wav', 1.5, 2.25, 'dog')]                    # the CSV reads back
+    assert event_table_name('sub/b.flac', 'raven') == 'sub/b.Table.1.selections.txt'
+    written = write_event_tables({'sub/b.flac': [], 'a.wav': ev}, tmp_path / 'tables', 'audacity')
+    assert sorted(p.relative_to(tmp_path / 'tables').as_posix() for p in written) == ['a.txt', 'sub/b.txt']
+    assert (tmp_path / 'tables' / 'sub' / 'b.txt').read_text() == ''
+    with pytest.raises(ValueError, match="unknown event table format 'praat'"):
+        write_events(ev, tmp_path / 'x', 'praat')
+
+
+def test_a_clip_learner_writes_its_timeline_events_for_other_tools(tone_learner, tmp_path):
+    import csv
+    import numpy as np
+    from conftest import tone, write
+    (tmp_path / 'in' / 'sub').mkdir(parents=True)
+    write(tmp_path / 'in' / 'mix.wav', np.concatenate([tone(300.0, 16000, 1.0), tone(3000.0, 16000, 1.0)]), 16000)
+    write(tmp_path / 'in' / 'sub' / 'quiet.wav', np.zeros(16000, np.float32), 16000)
+    with pytest.warns(UserWarning, match='quiet.wav is silent'):
+        df = tone_learner.predict_events_folder(tmp_path / 'in', format='raven', out=tmp_path / 'raven')
+    assert sorted(set(df.filename)) == ['mix.wav'] and sorted(df.event_label) == ['high', 'low']
+    rows = list(csv.DictReader((tmp_path / 'raven' / 'mix.Table.1.selections.txt').open(), delimiter='\t'))
+    assert sorted(r['Annotation'] for r in rows) == ['high', 'low'] and float(rows[0]['High Freq (Hz)']) == 8000.0
+    assert list(csv.DictReader((tmp_path / 'raven' / 'sub' / 'quiet.Table.1.selections.txt').open(), delimiter='\t')) == []

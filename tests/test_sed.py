@@ -411,3 +411,23 @@ def test_a_crnn_trains_and_exports_like_the_rest(scapes, tmp_path):
         torch.testing.assert_close(torch.from_numpy(sess.run(None, {'waveform': wave[:n].numpy()})[0]), want, atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match='unknown temporal layer'):
         sed_learner(dls, torchvision.models.resnet18, pretrained=False, temporal='lstm')
+
+
+def test_events_of_a_folder_as_raven_and_audacity_tables(scapes, tmp_path):
+    import torchvision
+    from fastai_audio import get_audio_files, sed_dataloaders, sed_learner
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, seed=0, bs=4, num_workers=0)
+    learn = sed_learner(dls, torchvision.models.resnet18, pretrained=False)
+    files = sorted(f.relative_to(scapes).as_posix() for f in get_audio_files(scapes))
+    df = learn.predict_events_folder(scapes, format='audacity', out=tmp_path / 'labels', threshold=0.3)
+    written = sorted(p.relative_to(tmp_path / 'labels').as_posix() for p in (tmp_path / 'labels').rglob('*.txt'))
+    assert written == sorted(f.rsplit('.', 1)[0] + '.txt' for f in files)
+    for f in files:
+        lines = (tmp_path / 'labels' / (f.rsplit('.', 1)[0] + '.txt')).read_text().splitlines()
+        want = df[df.filename == f].sort_values(['onset', 'event_label'])
+        assert [tuple(line.split('\t')) for line in lines] == \
+            [(f'{r.onset:.6f}', f'{r.offset:.6f}', r.event_label) for r in want.itertuples()]
+    learn.predict_events_folder(scapes, format='raven', out=tmp_path / 'raven', threshold=0.3)
+    assert len(list((tmp_path / 'raven').rglob('*.Table.1.selections.txt'))) == len(files)
+    with pytest.raises(ValueError, match='csv= writes a CSV'):
+        learn.predict_events_folder(scapes, csv=tmp_path / 'x.csv', format='raven')

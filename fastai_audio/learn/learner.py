@@ -48,7 +48,7 @@ from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
-from ..runtime.events import GATE_DB
+from ..runtime.events import GATE_DB, event_table_name, write_event_tables
 from ..runtime.functional import frame_signal, level_db
 from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
@@ -385,6 +385,50 @@ class AudioLearner(Learner):
         if not with_timeline: return label, dec, probs[0]
         starts = torch.tensor([s / x.sr for _, s in wds.index]) if wds is not None else torch.zeros(1)
         return label, dec, probs[0], Timeline(starts, wprobs, win or x.duration, list(self.dls.vocab), x, levels, gate_db)
+
+    def predict_events_folder(self, folder, *, format: str = 'csv', out=None, window: float | None = None,
+                              hop: float | None = None, gate_db: float | None = GATE_DB, **decode_kwargs):
+        """The events of every audio file under `folder`, read off each file's window `Timeline`, optionally
+        written out for other tools.
+
+        Parameters
+        ----------
+        folder : str or Path
+            The folder searched for audio files.
+        format : {'csv', 'raven', 'audacity'}
+            What `out` gets (default 'csv'): one CSV of all files, or one Raven selection table / Audacity label
+            track per audio file (`events.write_event_tables`).
+        out : str or Path, optional
+            The CSV file, or the folder of the per-file tables (default None: nothing written).
+        window, hop : float, optional
+            Seconds per window and between windows (default None: as `predict`).
+        gate_db : float or None
+            The timelines' level gate (default `GATE_DB`; see `predict`).
+        **decode_kwargs
+            The settings of `Timeline.events` (threshold, median...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            filename (its path under `folder`), onset, offset, event_label, score: one row an event.
+
+        Raises
+        ------
+        ValueError
+            For an unknown `format`.
+        """
+        import pandas as pd
+        event_table_name('x.wav', format)                       # an unknown format fails before any work
+        folder = Path(folder)
+        by_file = {}
+        for f in progress_bar(sorted(get_audio_files(folder))):
+            rel = Path(f).relative_to(folder).as_posix()
+            tl = self.predict(f, window=window, hop=hop, with_timeline=True, gate_db=gate_db)[-1]
+            by_file[rel] = tl.events(filename=rel, **decode_kwargs)
+        if out is not None:
+            write_event_tables(by_file, out, format, high_freq=self.spec.front_end.sample_rate / 2)
+        return pd.DataFrame([e for evs in by_file.values() for e in evs],
+                            columns=['filename', 'onset', 'offset', 'event_label', 'score'])
 
     def predict_folder(self, path, csv=None, window: float | None = None, hop: float | None = None,
                        agg: str = 'mean', recurse: bool = True, on_error: str = 'raise', bs: int = 16):

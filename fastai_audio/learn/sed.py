@@ -16,7 +16,7 @@ from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
-from ..runtime.events import decode_events, event_scores, frame_grid, psds, segment_scores
+from ..runtime.events import Event, decode_events, event_scores, event_table_name, frame_grid, psds, segment_scores, write_event_tables
 from .learner import LEARNER_ARGUMENTS, LEARNER_PARAMETERS_DOC, SPEED_OPTIONS, speed_options
 from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
@@ -429,15 +429,21 @@ class SEDLearner(Learner):
         det.config = spec.to_dict()
         return det
 
-    def predict_events_folder(self, folder, csv=None, **kwargs):
-        """`predict_events` for every audio file under `folder`, with a progress bar.
+    def predict_events_folder(self, folder, csv=None, *, format: str = 'csv', out=None, **kwargs):
+        """`predict_events` for every audio file under `folder`, with a progress bar, optionally written out.
 
         Parameters
         ----------
         folder : str or Path
             The folder searched for audio files.
         csv : str or Path, optional
-            Also write the table there (default None).
+            Also write the table there as a CSV (default None; the same as `format='csv', out=csv`).
+        format : {'csv', 'raven', 'audacity'}
+            What `out` gets (default 'csv'): one CSV of all files, or for 'raven' (selection tables, 0 Hz to half
+            the sample rate) and 'audacity' (label tracks) one table per audio file, named by
+            `events.event_table_name` under `out` at the file's path under `folder` (files without events too).
+        out : str or Path, optional
+            The CSV file, or the folder of the per-file tables (default None: nothing written).
         **kwargs
             The settings of `predict_events`.
 
@@ -445,13 +451,28 @@ class SEDLearner(Learner):
         -------
         pandas.DataFrame
             The events of all files, each file named by its path under `folder`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown `format`, or `csv` given with another format.
         """
         import pandas as pd
+        if csv is not None:
+            if format != 'csv': raise ValueError(f"csv= writes a CSV: give out= for format={format!r}")
+            out = csv
+        event_table_name('x.wav', format)                       # an unknown format fails before any work
+        folder = Path(folder)
         files = get_audio_files(folder)
-        frames = [self.predict_events(f, **kwargs).assign(filename=Path(f).relative_to(folder).as_posix())
-                  for f in progress_bar(files)]                 # named under `folder`: sub-folders may share names
-        df = pd.concat(frames or [pd.DataFrame()], ignore_index=True)
-        if csv is not None: df.to_csv(csv, index=False)
+        tables = {}
+        for f in progress_bar(files):                           # named under `folder`: sub-folders may share names
+            rel = Path(f).relative_to(folder).as_posix()
+            tables[rel] = self.predict_events(f, **kwargs).assign(filename=rel)
+        df = pd.concat(list(tables.values()) or [pd.DataFrame(columns=['filename', 'onset', 'offset', 'event_label', 'score'])],
+                       ignore_index=True)
+        if out is not None:
+            write_event_tables({rel: [Event(*r) for r in t.itertuples(index=False)] for rel, t in tables.items()}, out,
+                               format, high_freq=self.spec.front_end.sample_rate / 2)
         return df
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
 from .arguments import renamed_parameters
 
 __all__ = ['Event', 'GATE_DB', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
-           'segment_scores', 'event_scores', 'psds']
+           'segment_scores', 'event_scores', 'psds', 'EVENT_FORMATS', 'event_table_name', 'write_events',
+           'write_event_tables']
 
 
 #: the level gate's default, dB re full scale (`functional.level_db`): a frame or window at or below it is no event,
@@ -601,4 +603,129 @@ def psds(reference, operating_points, durations: dict, *, dtc: float = 0.7, gtc:
     area = sum((min(xs[j + 1], top) - xs[j]) * etpr[j] for j in range(len(xs) - 1) if xs[j] < top)
     if xs[-1] < top: area += (top - xs[-1]) * etpr[-1]
     return area / top
+
+
+# --------------------------------------------------------------------------- event tables for other tools
+#: the tables `write_events` writes: a CSV, a Raven selection table, an Audacity label track
+EVENT_FORMATS = ('csv', 'raven', 'audacity')
+_SUFFIX = {'csv': '.events.csv', 'raven': '.Table.1.selections.txt', 'audacity': '.txt'}
+
+
+def event_table_name(audio_name: str, format: str) -> str:
+    """The name of an audio file's event table.
+
+    Raven's own naming for a selection table: 'song.wav' -> 'song.events.csv', 'song.Table.1.selections.txt' or
+    'song.txt'.
+
+    Parameters
+    ----------
+    audio_name : str
+        The audio file's name or relative path.
+    format : {'csv', 'raven', 'audacity'}
+        The table (`EVENT_FORMATS`).
+
+    Returns
+    -------
+    str
+        `audio_name` with its suffix replaced by the table's.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `format`.
+    """
+    if format not in EVENT_FORMATS: raise ValueError(f'unknown event table format {format!r}; known: {", ".join(EVENT_FORMATS)}')
+    p = Path(audio_name)
+    return p.with_name(p.stem + _SUFFIX[format]).as_posix()
+
+
+def write_events(events, path, format: str = 'csv', *, high_freq: float | None = None) -> Path:
+    """Write events as a table other tools read.
+
+    'csv': `filename, onset, offset, event_label, score` with a header (what `read_events` reads). 'raven': a
+    Raven selection table (tab-separated: Selection, View, Channel, Begin Time (s), End Time (s), Low Freq (Hz),
+    High Freq (Hz), then the annotation columns Annotation and Score), one audio file's events, numbered from 1,
+    each spanning 0 Hz to `high_freq`. 'audacity': an Audacity label track (`onset<TAB>offset<TAB>label` a line),
+    one audio file's events, imported with File > Import > Labels. A file without events gets an empty table
+    (the header alone for 'csv' and 'raven').
+
+    Parameters
+    ----------
+    events : iterable of Event
+        The events (e.g. `decode_events`, `Timeline.events`, `FrameDetector.events`).
+    path : str or Path
+        The table written; its folder is made when missing.
+    format : {'csv', 'raven', 'audacity'}
+        The table (default 'csv').
+    high_freq : float, optional
+        The upper edge of Raven's selections in Hz, e.g. half the sample rate (default None: 0 Hz to 0 Hz, which
+        Raven draws as a time-only selection).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `format`.
+    """
+    if format not in EVENT_FORMATS: raise ValueError(f'unknown event table format {format!r}; known: {", ".join(EVENT_FORMATS)}')
+    events = sorted(events, key=lambda e: (str(e.filename), e.onset, e.event_label))
+    num = lambda v: f'{float(v):.6f}'                                     # noqa: E731
+    if format == 'csv':
+        import csv
+        import io
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator='\n')
+        w.writerow(['filename', 'onset', 'offset', 'event_label', 'score'])
+        w.writerows([e.filename, num(e.onset), num(e.offset), e.event_label, num(e.score)] for e in events)
+        text = buf.getvalue()
+    elif format == 'raven':
+        top = num(high_freq or 0.0)
+        rows = ['\t'.join(('Selection', 'View', 'Channel', 'Begin Time (s)', 'End Time (s)', 'Low Freq (Hz)',
+                           'High Freq (Hz)', 'Annotation', 'Score'))]
+        rows += ['\t'.join((str(i), 'Spectrogram 1', '1', num(e.onset), num(e.offset), num(0.0), top, str(e.event_label),
+                            num(e.score))) for i, e in enumerate(events, 1)]
+        text = '\n'.join(rows) + '\n'
+    else:
+        text = ''.join(f'{num(e.onset)}\t{num(e.offset)}\t{e.event_label}\n' for e in events)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def write_event_tables(by_file: dict, out, format: str = 'csv', *, high_freq: float | None = None) -> list:
+    """Write the events of many audio files: one CSV of them all, or one Raven / Audacity table per file.
+
+    Parameters
+    ----------
+    by_file : dict
+        {audio file's path under a folder: its events (iterable of Event)}; a file without events gets an empty
+        table.
+    out : str or Path
+        The CSV ('csv'), or the folder under which each file's table is written at its path
+        (`event_table_name`).
+    format : {'csv', 'raven', 'audacity'}
+        The table (default 'csv'); see `write_events`.
+    high_freq : float, optional
+        Raven's upper selection edge in Hz (default None).
+
+    Returns
+    -------
+    list of Path
+        The tables written.
+
+    Raises
+    ------
+    ValueError
+        For an unknown `format`.
+    """
+    event_table_name('x.wav', format)                                   # an unknown format fails first
+    if format == 'csv':
+        return [write_events([Event(name, *e[1:]) for name, evs in by_file.items() for e in evs], out, 'csv')]
+    return [write_events([Event(name, *e[1:]) for e in evs], Path(out) / event_table_name(name, format), format,
+                         high_freq=high_freq) for name, evs in by_file.items()]
 
