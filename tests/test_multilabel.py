@@ -109,8 +109,8 @@ def test_class_balanced_sampling_draws_each_class_about_equally(tmp_path):
     w = class_balance_weights(dls.train_ds)
     y = torch.tensor([int(dls.train_ds.tls[1][i]) for i in range(len(w))])
     assert torch.allclose(w[y == y[0]].sum(), w[y != y[0]].sum())           # each class the same total weight
+    set_seed(0)                         # before the loader is made: it seeds its own random state from the global one
     balanced = dls.class_balanced()
-    set_seed(0)
-    counts = Counter(int(y[i]) for _ in range(20) for i in balanced.train.get_idxs())
+    counts = Counter(int(y[i]) for _ in range(100) for i in balanced.train.get_idxs())   # 3000 draws: 5 sd from 0.1
     assert abs(counts[0] - counts[1]) / sum(counts.values()) < 0.1          # 50/50 drawn, not 10/90
     assert type(balanced.valid) is type(dls.valid) and balanced.one_batch()[0].shape[0] == 10
