@@ -207,13 +207,14 @@ def train_folder(data, out, label_re=None, train='train', valid='valid', arch='r
     return learn, acc
 
 
-def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', seed: int = 0):
+def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', seed: int = 0, temporal: str = 'conv'):
     """Sound event detection, offline: what `fastai-audio demo --task sed` runs.
 
-    Soundscapes of 4 s made from the synthetic classes (training scapes from the training clips, validation
-    scapes from the validation clips), a resnet18 frame-level model from scratch, event- and segment-based F1
-    printed, `events.png` (one validation scape: spectrogram, event roll, probabilities) and
-    `valid_events.csv` written under `out`.
+    Soundscapes of 4 s made from the synthetic classes: training and tuning scapes from the training clips, test
+    scapes from the validation clips (sounds the model never heard). A resnet18 frame-level model from scratch,
+    trained on the training scapes; its decoding tuned on the tuning scapes (`tune_decoding('event')`); event- and
+    segment-based F1 on the test scapes printed, `events.png` (one test scape: spectrogram, event roll,
+    probabilities) and `valid_events.csv` (the test scapes' events) written under `out`.
 
     Parameters
     ----------
@@ -222,16 +223,18 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     epochs : int
         Epochs (default 6).
     n_scapes : int
-        Training soundscapes (default 120); validation ones: max(4, n_scapes // 5).
+        Training soundscapes (default 120); tuning and test ones: max(4, n_scapes // 5) each.
     progress : {'auto', 'bar', 'lines'}
         How progress is shown (default 'auto'); see `set_progress`.
     seed : int
         Seed of the data and of the training (default 0).
+    temporal : {'conv', 'gru'}
+        The frame model's temporal layer (default 'conv'; see `sed_learner`).
 
     Returns
     -------
     tuple
-        `(learner, {'event_f1': float, 'segment_f1': float})`.
+        `(learner, {'event_f1': float, 'segment_f1': float})`, the scores on the test scapes.
     """
     import matplotlib.pyplot as plt
     import shutil
@@ -242,38 +245,45 @@ def sed_demo(out, epochs: int = 6, n_scapes: int = 120, progress: str = 'auto', 
     from .learn.sed import sed_learner
     from .datasets.soundscapes import make_soundscapes
     from .datasets.synth import make_synthetic_dataset
+    from .runtime.events import Event, event_scores, segment_scores
     out = Path(out)
     print(f'generating the synthetic clips and soundscapes under {out} (offline, deterministic)')
     clips = make_synthetic_dataset(out / 'clips', n_train=20, n_valid=6, seed=seed)
-    scapes = out / 'scapes'
-    n_valid = max(4, n_scapes // 5)
-    make_soundscapes(clips / 'train', out / 'scapes_train', n=n_scapes, duration=4.0, event_duration=(0.3, 1.0), seed=seed)
-    make_soundscapes(clips / 'valid', out / 'scapes_valid', n=n_valid, duration=4.0, event_duration=(0.3, 1.0),
-                     seed=seed + 1)
+    scapes, test = out / 'scapes', out / 'scapes_valid'
+    n_small = max(4, n_scapes // 5)
+    kw = dict(duration=4.0, event_duration=(0.3, 1.0))
+    make_soundscapes(clips / 'train', out / 'scapes_train', n=n_scapes, seed=seed, **kw)
+    make_soundscapes(clips / 'train', out / 'scapes_tune', n=n_small, seed=seed + 2, **kw)
+    make_soundscapes(clips / 'valid', test, n=n_small, seed=seed + 1, **kw)
     scapes.mkdir(parents=True, exist_ok=True)
     rows = ['filename,onset,offset,event_label']
-    for split in ('train', 'valid'):
+    for split in ('train', 'tune'):
         src = out / f'scapes_{split}'
         for f in sorted(src.glob('*.wav')): shutil.copy(f, scapes / f'{split}_{f.name}')
         rows += [f'{split}_{line}' for line in (src / 'events.csv').read_text().splitlines()[1:]]
     (scapes / 'events.csv').write_text('\n'.join(rows) + '\n')
-    valid = [f.name for f in scapes.glob('valid_*.wav')]
-    dls = sed_dataloaders(scapes / 'events.csv', scapes, valid_files=valid, bs=min(16, max(2, n_scapes // 4)),
+    tune = [f.name for f in scapes.glob('tune_*.wav')]
+    dls = sed_dataloaders(scapes / 'events.csv', scapes, valid_files=tune, bs=min(16, max(2, n_scapes // 4)),
                           num_workers=0)
-    print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} validation soundscapes, classes: {", ".join(dls.vocab)}')
+    print(f'{len(dls.train_ds)} training and {len(dls.valid_ds)} tuning soundscapes (training clips), '
+          f'{n_small} test soundscapes (unseen clips); classes: {", ".join(dls.vocab)}')
     set_seed(seed, reproducible=True)
-    learn = sed_learner(dls, models.resnet18, pretrained=False, path=out, model_dir='.', progress=progress)
+    learn = sed_learner(dls, models.resnet18, pretrained=False, temporal=temporal, path=out, model_dir='.',
+                        progress=progress)
     t0 = time.time()
     learn.fit_one_cycle(epochs, 3e-3)
-    scores = dict(zip(('event_f1', 'segment_f1'), (float(v) for v in learn.validate()[1:3])))
-    print(f"event-based F1 {scores['event_f1']:.3f}, segment-based F1 {scores['segment_f1']:.3f} after {epochs} "
-          f'epochs ({time.time() - t0:.0f} s)')
+    learn.tune_decoding('event')
     from .data.labels import read_events
-    f = scapes / sorted(valid)[0]
-    fig = learn.show_events(f, reference=read_events(scapes / 'events.csv'), median=5, min_duration=0.1)[0].figure
+    reference = read_events(test / 'events.csv')
+    found = learn.predict_events_folder(test, csv=out / 'valid_events.csv', min_duration=0.1)
+    found = [Event(*r) for r in found.itertuples(index=False)]
+    scores = {'event_f1': event_scores(reference, found)['f1_micro'], 'segment_f1': segment_scores(reference, found)['f1_micro']}
+    print(f"event-based F1 {scores['event_f1']:.3f}, segment-based F1 {scores['segment_f1']:.3f} on the test soundscapes "
+          f'after {epochs} epochs, decoding tuned on the tuning ones ({time.time() - t0:.0f} s)')
+    f = sorted(test.glob('*.wav'))[0]
+    fig = learn.show_events(f, reference=reference, min_duration=0.1)[0].figure
     fig.savefig(out / 'events.png', bbox_inches='tight', dpi=80)
     plt.close(fig)
-    learn.predict_events_folder(scapes, csv=out / 'valid_events.csv', median=5, min_duration=0.1)
     print(f'wrote {out / "events.png"} and {out / "valid_events.csv"}')
     return learn, scores
 
