@@ -48,7 +48,7 @@ from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
-from ..runtime.events import GATE_DB, event_table_name, write_event_tables
+from ..runtime.events import GATE_DB, check_event_format, write_event_tables
 from ..runtime.functional import frame_signal, level_db
 from ..runtime.compat import uncompile
 from ..runtime.frontend import FrontEnd
@@ -418,7 +418,7 @@ class AudioLearner(Learner):
             For an unknown `format`.
         """
         import pandas as pd
-        event_table_name('x.wav', format)                       # an unknown format fails before any work
+        check_event_format(format)                              # an unknown format fails before any work
         folder = Path(folder)
         by_file = {}
         for f in progress_bar(sorted(get_audio_files(folder))):

@@ -16,14 +16,14 @@ from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
 from ..core import get_audio_files, load_audio
-from ..runtime.events import Event, decode_events, event_scores, event_table_name, frame_grid, psds, segment_scores, write_event_tables
+from ..runtime.events import (GATE_DB, Event, check_event_format, decode_events, event_scores, frame_grid, psds,
+                              segment_scores, write_event_tables)
 from .learner import LEARNER_ARGUMENTS, LEARNER_PARAMETERS_DOC, SPEED_OPTIONS, speed_options
 from .progress import set_progress
 from ..runtime.arguments import check_keywords, keyword_names
 from ..data.loading import audio_loader_of
 from ..backbones.sed import FrameClassifier, SEDLoss, describe_frame_classifier, limit_time_stride
-from ..runtime.functional import frame_level_db, resample_batch
-from ..runtime.events import GATE_DB
+from ..runtime.functional import gate_frames, resample_batch
 from ..serving.detector import FrameDetector, SEDSpec, decoding_settings, frame_detector
 from ..data.sed import FrameTargets
 
@@ -184,8 +184,7 @@ class SEDLearner(Learner):
         if wave is None or gate is None: return probs
         fe, w = x.settings, wave.as_subclass(torch.Tensor).float().cpu()
         if getattr(wave, 'sr', fe.sample_rate) != fe.sample_rate: w = resample_batch(w, wave.sr, fe.sample_rate)
-        level = frame_level_db(w, fe.n_fft, fe.hop_length, fe.center).amax(1)
-        return probs * (level[:, :probs.shape[1], None] > gate)
+        return gate_frames(probs, w, fe.n_fft, fe.hop_length, fe.center, gate)
 
     def _events(self, x, probs, path, threshold=None, low=None, median=None, min_duration: float = 0.0,
                 min_gap: float = 0.0, duration: float | None = None):
@@ -400,7 +399,7 @@ class SEDLearner(Learner):
             best = max(tried, key=lambda k: (tried[k], -abs(k[0] - 0.5), -k[1]))
             chosen['threshold'].append(float(best[0]))
             chosen['median'].append(int(best[1]))
-            rows.append((label, best[0], best[1], tried[best], f1(0.5, 1)))
+            rows.append((label, best[0], best[1], tried[best], tried[0.5, 1] if (0.5, 1) in tried else f1(0.5, 1)))
         table = pd.DataFrame(rows, columns=['event_label', 'threshold', 'median', 'f1', 'f1_default'])
         self.decoding = {**chosen, 'metric': metric, 'f1': dict(zip(vocab, table.f1.round(4).tolist()))}
         return table
@@ -461,7 +460,7 @@ class SEDLearner(Learner):
         if csv is not None:
             if format != 'csv': raise ValueError(f"csv= writes a CSV: give out= for format={format!r}")
             out = csv
-        event_table_name('x.wav', format)                       # an unknown format fails before any work
+        check_event_format(format)                              # an unknown format fails before any work
         folder = Path(folder)
         files = get_audio_files(folder)
         tables = {}

@@ -21,7 +21,7 @@ from ..data.blocks import is_multi_label
 from ..data.croppad import AudioCropPad, crop_pad
 from ..data.loading import audio_loader_of
 from ..runtime.events import GATE_DB
-from ..runtime.functional import aggregate_windows, frame_signal, level_db, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
+from ..runtime.functional import aggregate_windows, seconds_to_samples, window_starts  # noqa: F401  (aggregate_windows: the one window -> clip rule, re-exported)
 
 __all__ = ['WindowedDataset', 'Timeline']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`

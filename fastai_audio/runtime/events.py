@@ -23,6 +23,8 @@ from .arguments import renamed_parameters
 __all__ = ['Event', 'GATE_DB', 'frame_times', 'frame_grid', 'frame_activity', 'event_targets', 'move_events', 'decode_events', 'median_filter',
            'segment_scores', 'event_scores', 'psds', 'EVENT_FORMATS', 'event_table_name', 'write_events',
            'write_event_tables']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check_event_format',)
 
 
 #: the level gate's default, dB re full scale (`functional.level_db`): a frame or window at or below it is no event,
@@ -611,6 +613,11 @@ EVENT_FORMATS = ('csv', 'raven', 'audacity')
 _SUFFIX = {'csv': '.events.csv', 'raven': '.Table.1.selections.txt', 'audacity': '.txt'}
 
 
+def check_event_format(format: str):
+    "Raise a ValueError naming `format` unless it is one of `EVENT_FORMATS`."
+    if format not in EVENT_FORMATS: raise ValueError(f'unknown event table format {format!r}; known: {", ".join(EVENT_FORMATS)}')
+
+
 def event_table_name(audio_name: str, format: str) -> str:
     """The name of an audio file's event table.
 
@@ -634,7 +641,7 @@ def event_table_name(audio_name: str, format: str) -> str:
     ValueError
         For an unknown `format`.
     """
-    if format not in EVENT_FORMATS: raise ValueError(f'unknown event table format {format!r}; known: {", ".join(EVENT_FORMATS)}')
+    check_event_format(format)
     p = Path(audio_name)
     return p.with_name(p.stem + _SUFFIX[format]).as_posix()
 
@@ -671,7 +678,7 @@ def write_events(events, path, format: str = 'csv', *, high_freq: float | None =
     ValueError
         For an unknown `format`.
     """
-    if format not in EVENT_FORMATS: raise ValueError(f'unknown event table format {format!r}; known: {", ".join(EVENT_FORMATS)}')
+    check_event_format(format)
     events = sorted(events, key=lambda e: (str(e.filename), e.onset, e.event_label))
     num = lambda v: f'{float(v):.6f}'                                     # noqa: E731
     if format == 'csv':
@@ -723,7 +730,7 @@ def write_event_tables(by_file: dict, out, format: str = 'csv', *, high_freq: fl
     ValueError
         For an unknown `format`.
     """
-    event_table_name('x.wav', format)                                   # an unknown format fails first
+    check_event_format(format)                                          # an unknown format fails first
     if format == 'csv':
         return [write_events([Event(name, *e[1:]) for name, evs in by_file.items() for e in evs], out, 'csv')]
     return [write_events([Event(name, *e[1:]) for e in evs], Path(out) / event_table_name(name, format), format,

@@ -29,7 +29,7 @@ from .arguments import renamed_parameters
 
 from .compat import check
 
-__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch', 'level_db', 'frame_level_db']
+__all__ = ['hz_to_mel', 'mel_to_hz', 'mel_frequencies', 'mel_filterbank', 'dct_matrix', 'window_function', 'pad_signal', 'stft_frames', 'stft', 'dft_basis', 'stft_dft', 'power_spectrum', 'spectrogram', 'melspectrogram', 'amplitude_to_db', 'mfcc', 'mean_std', 'masked_mean_std', 'length_mask', 'standardize', 'seconds_to_samples', 'window_starts', 'frame_signal', 'pad_to', 'resample_batch', 'level_db', 'frame_level_db', 'gate_frames']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
 __internal__ = ('check_int', 'check_stft_args', 'check_db_args', 'resample_rows', 'regression_delta', 'pcen_kernel', 'resample_frames')
 
@@ -999,6 +999,35 @@ def frame_level_db(x: torch.Tensor, frame_length: int, hop_length: int, center: 
     if center: x = torch.nn.functional.pad(x, [frame_length // 2, frame_length // 2])
     power = torch.nn.functional.avg_pool1d(x.reshape(-1, 1, x.shape[-1]).square(), frame_length, hop_length)
     return _power_db(power.reshape(x.shape[:-1] + power.shape[-1:]))
+
+
+def gate_frames(probs: torch.Tensor, wave: torch.Tensor, frame_length: int, hop_length: int, center: bool,
+                gate_db: float) -> torch.Tensor:
+    """Frame probabilities with the frames at or below a level gate set to 0: the gate rule, written once.
+
+    A frame is heard when its loudest channel's `frame_level_db` is above `gate_db`. Scriptable (the served
+    detector's graph carries it), hence all positional.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        `(..., frames, classes)`, on the STFT's frame grid of `wave`.
+    wave : torch.Tensor
+        `(..., channels, samples)`, the audio the frames come from.
+    frame_length, hop_length : int
+        The front end's n_fft and hop in samples.
+    center : bool
+        Whether its frames are centred.
+    gate_db : float
+        The gate in dB re full scale (`-math.inf`: none).
+
+    Returns
+    -------
+    torch.Tensor
+        `probs` with the unheard frames 0.
+    """
+    heard = frame_level_db(wave, frame_length, hop_length, center).amax(-2) > gate_db        # (..., frames)
+    return probs * heard[..., :probs.shape[-2], None].to(probs.dtype)
 
 
 # =========================================================================== window scores to clip scores

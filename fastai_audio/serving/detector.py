@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..runtime.events import GATE_DB, frame_grid
-from ..runtime.functional import frame_level_db
+from ..runtime.functional import gate_frames
 from ..runtime.frontend import FrontEnd, FrontEndModule
 from ..backbones.sed import build_frame_classifier
 from .config import record_fields, served_dict
@@ -127,8 +127,7 @@ class FrameDetector(nn.Module):
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim == 1: wave = wave.unsqueeze(0)
         frame_logits, _ = self.net(self.front_end(wave.unsqueeze(0)))
-        heard = frame_level_db(wave, self.n_fft, self.hop_length, self.center).amax(0) > self.gate_db   # (frames,)
-        return torch.sigmoid(frame_logits[0]) * heard[:frame_logits.shape[1], None].to(frame_logits.dtype)
+        return gate_frames(torch.sigmoid(frame_logits[0]), wave, self.n_fft, self.hop_length, self.center, self.gate_db)
 
     @torch.jit.ignore
     def events(self, wave: torch.Tensor, threshold=None, low=None, median=None, min_duration: float = 0.0,
