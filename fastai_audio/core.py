@@ -27,8 +27,9 @@ from fastcore.imports import IN_NOTEBOOK
 
 from .runtime.filecheck import non_audio_content, describe_exception, soundfile_message, truncation_cause
 from .runtime.functional import seconds_to_samples
+from .runtime.waveform import conform_waveform, resample
 
-__all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio', 'resample',
+__all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio',
            'downmix', 'show_waveform', 'tidy_grid']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
 __internal__ = ('load_audio_slice',)
@@ -252,34 +253,6 @@ def downmix(x: torch.Tensor) -> torch.Tensor:
     return x.mean(dim=-2, keepdim=True)
 
 
-def resample(x: np.ndarray | torch.Tensor, orig_sr: int, sr: int, quality: str = 'HQ'):
-    """Resample a waveform from `orig_sr` to `sr` Hz with soxr, on the host.
-
-    Parameters
-    ----------
-    x : numpy.ndarray or torch.Tensor
-        Shape `(channels, samples)`.
-    orig_sr : int
-        Its sample rate in Hz.
-    sr : int
-        The sample rate wanted, in Hz.
-    quality : str
-        soxr's quality (default 'HQ'; 'VHQ' is slower).
-
-    Returns
-    -------
-    numpy.ndarray or torch.Tensor
-        Of the type of `x`, `(channels, new samples)`; `x` itself when the rates already match.
-    """
-    if orig_sr == sr: return x
-    import soxr
-    is_t = isinstance(x, torch.Tensor)
-    a = x.detach().cpu().numpy() if is_t else np.asarray(x)
-    y = soxr.resample(np.ascontiguousarray(a.T, dtype=np.float32), orig_sr, sr, quality=quality).T
-    y = np.ascontiguousarray(y)
-    return torch.from_numpy(y) if is_t else y
-
-
 _UNKNOWN_LENGTH = 2 ** 62   # libsndfile gives SF_COUNT_MAX (2**63 - 1) frames when the header has no length
 
 
@@ -403,9 +376,9 @@ def load_audio_slice(path, sr, mono=True, quality='HQ', pick=None) -> AudioTenso
         nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
         raise AudioLoadError(path, f'the file contains {nan + inf} NaN or infinite samples ({nan} NaN, '
                                    f'{inf} infinite)')
-    if mono and data.shape[0] > 1: data = data.mean(axis=0, keepdims=True)
+    n = data.shape[-1]
+    data = conform_waveform(data, file_sr, sr=sr, mono=mono, quality=quality)
     if sr is not None and sr != file_sr:
-        n, data = data.shape[-1], resample(data, file_sr, sr, quality=quality)
         if data.shape[-1] == 0:
             raise AudioLoadError(path, f'too short to resample from {file_sr} to {sr} Hz: {n} sample(s) give none')
         file_sr = sr

@@ -7,7 +7,8 @@ import soundfile as sf
 import torch
 
 from conftest import tone, write
-from fastai_audio.core import AudioLoadError, AudioTensor, load_audio, resample
+from fastai_audio.core import AudioLoadError, AudioTensor, load_audio
+from fastai_audio.runtime.waveform import resample
 
 
 @pytest.mark.parametrize('ext,subtype,tol', [('wav', 'PCM_16', 2 ** -15), ('wav', 'PCM_24', 2 ** -23),

@@ -44,6 +44,7 @@ CHECKED = (
     'fastai_audio.cli',
     'fastai_audio.distributed_check',
     'fastai_audio.transforms.augment',
+    'fastai_audio.runtime.waveform',
 )
 
 # Modules not converted yet (none now): a new module goes in CHECKED, or here while its docstrings are prose.

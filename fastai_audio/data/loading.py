@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from fasttransform import Transform
 
-from ..core import AudioTensor, load_audio_slice, downmix, load_audio, resample
+from ..core import AudioTensor, load_audio_slice, downmix, load_audio
+from ..runtime.waveform import resample
 from ..runtime.functional import seconds_to_samples
 from .compat import DispatchShortcut
 
