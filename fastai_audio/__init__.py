@@ -8,7 +8,9 @@ it (`tests/test_layers.py` holds the code to that):
 ==============  ===========================================================================================
 `runtime`       torch only: the front-end kernels (`functional`), `FrontEnd`, network description, events
 `backbones`     torch only: the backbone registry and its presets, PANNs, CREPE, Hugging Face, SED heads
-`serving`       torch only: the served modules, the one exported config, `load_exported`, the exporters
+`serving`       torch only: the served modules, the one exported config, `load_exported`, the exporters,
+                the model card and the Hugging Face Hub
+`app`           the Gradio demo app on an exported folder (`serve_model`); Gradio imported here only
 `core`          `AudioTensor`, `load_audio`, `get_audio_files` (fastai's tensor types begin here)
 `transforms`    fastai batch transforms: the spectrogram front end and the augmentations
 `data`          decoding and its cache, crop/pad, `AudioBlock`, the DataLoaders factories, SED loaders
@@ -28,7 +30,7 @@ import importlib as _importlib
 __version__ = '0.2.0'
 
 #: the layers, lowest first: a module of one imports only from those before it (and its own)
-LAYERS = ('runtime', 'backbones', 'serving', 'core', 'transforms', 'data', 'learn', 'datasets', 'cli',
+LAYERS = ('runtime', 'backbones', 'serving', 'app', 'core', 'transforms', 'data', 'learn', 'datasets', 'cli',
           'distributed_check')
 _PUBLIC_LAYERS = LAYERS[:-2]                     # the layers whose `__all__` make up the package's names
 _names: dict = {}                                # name -> object, filled as names are asked for

@@ -345,10 +345,57 @@ def _parser():
         sp.add_argument('--front-end', default=None,
                        help="a preset of FRONT_ENDS instead of the log-mel options (e.g. 'multi_resolution': three "
                             'channels for an ImageNet network)')
+    sv = sub.add_parser('serve', help='open the demo app (Gradio) on an exported folder: upload or record a sound')
+    sv.add_argument('folder', help="an exported folder (e.g. fastai_audio_demo/model) or 'hf://user/repo'")
+    sv.add_argument('--host', default='127.0.0.1', help="address to listen on ('0.0.0.0': the network; default this machine only)")
+    sv.add_argument('--port', type=int, default=None, help='port (default: 7860 or the next free one)')
+    sv.add_argument('--share', action='store_true', help='also open a public gradio.live link')
+    sv.add_argument('--top-k', type=int, default=5, help='labels listed for a classifier')
     b = sub.add_parser('bench', help='run a benchmark of benchmarks/ (a source checkout) and print its table row')
     b.add_argument('name', nargs='?', default=None, help='benchmark script name without .py; none lists them')
     b.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the benchmark (e.g. --append)')
     return p
+
+
+def serve(folder, *, host: str = '127.0.0.1', port: int | None = None, share: bool = False, top_k: int = 5,
+          block: bool = True):
+    """Open the demo app on an exported folder: what `fastai-audio serve FOLDER` runs.
+
+    Prints 'serving FOLDER at URL' once the app answers, then serves until interrupted.
+
+    Parameters
+    ----------
+    folder : str or Path
+        An exported folder or 'hf://user/repo'.
+    host : str
+        The address to listen on (default '127.0.0.1').
+    port : int or None
+        The port (default None: Gradio's choice).
+    share : bool
+        Also open a public gradio.live link (default False).
+    top_k : int
+        Labels listed for a classifier (default 5).
+    block : bool
+        Serve until interrupted (default True).
+
+    Returns
+    -------
+    int
+        0, after the app is closed (or at once without `block`).
+
+    Raises
+    ------
+    SystemExit
+        For a folder that is not an exported one, a model without labels, or without Gradio, with the reason.
+    """
+    from .app.gradio_app import serve_model
+    try: app = serve_model(folder, host=host, port=port, share=share, top_k=top_k, block=False)
+    except (FileNotFoundError, ValueError, ImportError) as e: sys.exit(f'fastai-audio serve: {e}')
+    print(f'serving {folder} at {app.local_url}' + (f' and {app.share_url}' if share else ''), flush=True)
+    if block:
+        try: app.block_thread()
+        finally: app.close()
+    return 0
 
 
 def _benchmarks_dir() -> Path | None:
@@ -398,7 +445,7 @@ def bench(name=None, args=()) -> int:
 
 
 def main(argv=None):
-    """The `fastai-audio` console command: `demo`, `demo --task sed`, `train`, `baseline` or `bench`.
+    """The `fastai-audio` console command: `demo`, `demo --task sed`, `train`, `baseline`, `serve` or `bench`.
 
     Parameters
     ----------
@@ -417,6 +464,7 @@ def main(argv=None):
     """
     args = _parser().parse_args(argv)
     if args.cmd == 'bench': return bench(args.name, args.args)
+    if args.cmd == 'serve': return serve(args.folder, host=args.host, port=args.port, share=args.share, top_k=args.top_k)
     if args.cmd == 'demo' and args.task == 'sed':
         sed_demo(args.out, epochs=args.epochs or 6, n_scapes=args.scapes, progress=args.progress)
     elif args.cmd == 'demo':

@@ -45,6 +45,8 @@ CHECKED = (
     'fastai_audio.distributed_check',
     'fastai_audio.transforms.augment',
     'fastai_audio.runtime.waveform',
+    'fastai_audio.learn.record', 'fastai_audio.learn.share', 'fastai_audio.serving.card', 'fastai_audio.serving.hub',
+    'fastai_audio.app.gradio_app',
 )
 
 # Modules not converted yet (none now): a new module goes in CHECKED, or here while its docstrings are prose.

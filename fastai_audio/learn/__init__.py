@@ -6,6 +6,8 @@ Layer rule: May import every layer below it: `runtime`, `backbones`, `serving`, 
 from .. import core  # noqa: F401  (first: fastai is imported there, without its deprecation noise)
 from .metrics import *  # noqa: F401,F403
 from .progress import *  # noqa: F401,F403
+from .record import *  # noqa: F401,F403
+from .share import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
 from .windows import *  # noqa: F401,F403
 from .baseline import *  # noqa: F401,F403
@@ -16,5 +18,5 @@ from .sed import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 import importlib as _importlib
 
-__all__ = [name for module in ('metrics', 'progress', 'distributed', 'windows', 'baseline', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
+__all__ = [name for module in ('metrics', 'progress', 'record', 'share', 'distributed', 'windows', 'baseline', 'learner', 'checkpoint', 'crossval', 'sed', 'embeddings')
            for name in _importlib.import_module(f'.{module}', __name__).__all__]

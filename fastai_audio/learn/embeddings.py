@@ -28,6 +28,7 @@ from fastai.data.transforms import IndexSplitter
 from fastai.learner import Learner
 from fastprogress.fastprogress import progress_bar
 
+from .record import TrainingLog
 from ..core import load_audio
 from ..data.loading import AudioLoader
 from ..data.blocks import check_loader_kwargs, is_multi_label
@@ -261,7 +262,9 @@ def embedding_learner(edls, hidden: int = 512, *, p: float = 0.3, metrics=None, 
     check_keywords(kwargs, 'embedding_learner', keyword_names(embedding_learner) | set(LEARNER_ARGUMENTS) | {'loss_func'})
     dim = edls.one_batch()[0].shape[-1]
     head = embedding_head(dim, len(edls.vocab), hidden=hidden, p=p)
-    return EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
+    learn = EmbeddingLearner(edls, head, metrics=default_metrics(edls) if metrics is None else metrics, **kwargs)
+    learn.add_cb(TrainingLog())                    # what the model card says of training
+    return learn
 
 
 def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
@@ -292,10 +295,11 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
     ValueError
         For an unknown format.
     """
-    from ..serving.export import save_waveform_model
+    from ..serving.export import learner_facts, save_waveform_model
     classes, multi = [str(v) for v in head_learn.dls.vocab], is_multi_label(head_learn.dls)
     model = EmbeddingClassifier(embedder, head_learn.model, multi_label=multi, classes=classes).eval()
     spec = EmbeddingSpec.from_embedder(embedder, head_learn.model, classes, multi)
     frames = frame_signal(torch.zeros(embedder.window_length * 3), embedder.window_length, embedder.hop_length)
     with torch.no_grad(): emb = embedder.encoder(frames)
-    return save_waveform_model(model, path, spec.to_dict(), formats=formats, traced={'embedder.encoder': frames, 'head': emb})
+    return save_waveform_model(model, path, spec.to_dict(), formats=formats, traced={'embedder.encoder': frames, 'head': emb},
+                               training=learner_facts(head_learn))

@@ -39,6 +39,8 @@ from fastcore.meta import delegates
 from fastprogress.fastprogress import progress_bar
 from plum import dispatch
 
+from .record import TrainingLog
+from .share import Shareable
 from ..transforms.spectrogram import (AmplitudeToDB, AudioSpectrogram, FrontEndTransform, Resample, SpecNormalize,
                                       Spectrogram)
 from ..core import AudioLoadError, AudioTensor, get_audio_files, tidy_grid
@@ -201,7 +203,7 @@ def data_spec(dls, network: dict | None = None, front_end: FrontEnd | None = Non
                           network=network)
 
 
-class AudioLearner(Learner):
+class AudioLearner(Shareable, Learner):
     """A fastai `Learner` for audio.
 
     It knows its `spec` (what the trained model needs to be used), its `predict` takes a clip of any length,
@@ -225,6 +227,7 @@ class AudioLearner(Learner):
     def __init__(self, dls, model, *args, arch_name: str | None = None, **kwargs):
         super().__init__(dls, model, *args, **kwargs)
         self.arch_name, self._spec = arch_name, None
+        if not hasattr(self, 'training_log'): self.add_cb(TrainingLog())     # what the model card says of training
 
     @property
     def spec(self) -> AudioModelSpec:
@@ -253,6 +256,24 @@ class AudioLearner(Learner):
         _ = self.spec
         kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
         return super().export(fname, pickle_protocol=pickle_protocol, **kw)
+
+    def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+        """Write this learner as a waveform-in model to folder `path` (`export_waveform_model`, its serving window).
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder, created if needed.
+        formats : sequence of str
+            As `export_waveform_model` takes them (default 'safetensors', 'torchscript', 'onnx').
+
+        Returns
+        -------
+        Path
+            The folder, with config.json and the model card README.md.
+        """
+        from ..serving.export import export_waveform_model
+        return export_waveform_model(self, path, formats=formats)
 
     def baseline(self, network: bool = True, quiet: bool = False) -> Baseline:
         """What the network has to beat: input statistics + logistic regression on the same split (`fit_baseline`).

@@ -15,6 +15,8 @@ from fastai.learner import Learner, Metric
 from fastai.vision.learner import create_body
 from fastprogress.fastprogress import progress_bar
 
+from .record import TrainingLog
+from .share import Shareable
 from ..core import get_audio_files, load_audio
 from ..runtime.events import (GATE_DB, Event, check_event_format, decode_events, event_scores, frame_grid, psds,
                               segment_scores, write_event_tables)
@@ -139,7 +141,7 @@ class PSDS(Metric):
     def name(self): return 'psds'
 
 
-class SEDLearner(Learner):
+class SEDLearner(Shareable, Learner):
     """A `Learner` on a `FrameClassifier`, with events out (`predict_events`, `predict_events_folder`).
 
     `spec` says what the trained model needs to be used, as `AudioLearner.spec` does. Build it with
@@ -166,6 +168,23 @@ class SEDLearner(Learner):
         return SEDSpec(front_end_of(self.dls), tuple(map(str, self.dls.vocab)),
                        describe_frame_classifier(self.model, getattr(self, 'arch_name', None)),
                        gate_db=getattr(self, 'gate_db', GATE_DB), decoding=getattr(self, 'decoding', None))
+
+    def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
+        """Write this learner as a waveform-in detector to folder `path` (`export_sed_model`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder, created if needed.
+        formats : sequence of str
+            As `export_sed_model` takes them (default 'safetensors', 'torchscript', 'onnx').
+
+        Returns
+        -------
+        Path
+            The folder, with config.json and the model card README.md.
+        """
+        return export_sed_model(self, path, formats=formats)
 
     def _spectrogram(self, path):
         """One file decoded as the loaders decode it: (waveform batch of one, its spectrogram through the
@@ -546,6 +565,7 @@ def sed_learner(dls, arch, *, pretrained: bool = True, n_in: int = 1, pool: str 
     learn.arch_name = None if isinstance(arch, torch.nn.Module) else getattr(arch, '__name__', None)
     learn.gate_db, learn.decoding = gate_db, None
     if pretrained and not isinstance(arch, torch.nn.Module): learn.freeze()
+    learn.add_cb(TrainingLog())                    # what the model card says of training
     return set_progress(speed_options(learn, **speed), progress)
 
 
@@ -579,8 +599,9 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
         When the validation pipeline holds a transform the detector cannot carry (see `SEDLearner.detector`),
         or for an unknown format.
     """
-    from ..serving.export import save_waveform_model
+    from ..serving.export import learner_facts, save_waveform_model
     det = learn.detector()
     wave = torch.zeros(det.channels, det.sample_rate * 2)
     with torch.no_grad(): x = det.front_end(wave[None])
-    return save_waveform_model(det, path, det.config, formats=formats, traced={'front_end': wave[None], 'net': x})
+    return save_waveform_model(det, path, det.config, formats=formats, traced={'front_end': wave[None], 'net': x},
+                               training=learner_facts(learn))

@@ -318,6 +318,35 @@ class FrontEnd:
             return mel_frequencies(self.n_mels + 2, self.f_min, f_max=self.f_max or self.sample_rate / 2, htk=self.htk)[1:-1]
         return None
 
+    def describe(self) -> str:
+        """This front end in words, for people (the model card, the demo app): rate, channels, what is computed
+        from what window and hop, the scale and the normalisation.
+
+        Returns
+        -------
+        str
+            One or two sentences, e.g. 'mono audio at 16000 Hz -> 40 mel bands (1024-point FFT, 64 ms windows
+            every 256 samples = 16 ms), in dB (80 dB range), standardised by the training set's mean and
+            deviation'.
+        """
+        audio = f"{'mono' if self.channels == 1 else f'{self.channels}-channel'} audio at {self.sample_rate} Hz"
+        if self.kind == 'waveform': return f'{audio}, the samples themselves (the network computes its own features)'
+        ms = lambda n: f'{1000 * n / self.sample_rate:.0f} ms'
+        rows = {'mel': f'{self.n_mels} mel bands ({self.f_min:g}-{self.f_max or self.sample_rate / 2:g} Hz)',
+                'linear': f'{self.n_rows} linear-frequency STFT bins',
+                'mfcc': f'{self.n_mfcc} MFCCs of {self.n_mels} mel bands'}[self.kind]
+        frames = (f'{self.n_fft}-point FFT, {self.window_fn} windows of {ms(self.win_length)} every '
+                  f'{self.hop_length} samples = {ms(self.hop_length)}')
+        if self.to_db: scale = 'in dB' + (f' ({self.top_db:g} dB range)' if self.top_db is not None else '')
+        elif self.pcen: scale = 'compressed by PCEN'
+        else: scale = 'as power' if self.power == 2 else 'as magnitude'
+        text = f'{audio} -> {rows} ({frames}), {scale}'
+        if self.deltas: text += f', with {("its first", "first and second")[self.deltas - 1]} time derivative'
+        if self.views: text += f', stacked with {len(self.views)} further view(s) ({"; ".join(v.describe() for v in self.views)})'
+        norm = {'dataset': "standardised by the training set's mean and deviation",
+                'example': "standardised by each example's own mean and deviation"}.get(self.normalize)
+        return text + (f', {norm}' if norm else '')
+
     def relevant_fields(self) -> list[str]:
         "The fields that change what this front end computes (mel fields mean nothing for a linear one...)."
         skip = {'name'}

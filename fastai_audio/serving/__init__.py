@@ -10,7 +10,9 @@ from .detector import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .load import *  # noqa: F401,F403
 from .export import *  # noqa: F401,F403
+from .card import *  # noqa: F401,F403
+from .hub import *  # noqa: F401,F403
 import importlib as _importlib
 
-__all__ = [name for module in ('config', 'classifier', 'detector', 'embedding', 'load', 'export')
+__all__ = [name for module in ('config', 'classifier', 'detector', 'embedding', 'load', 'export', 'card', 'hub')
            for name in _importlib.import_module(f'.{module}', __name__).__all__]

@@ -26,10 +26,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .card import write_model_card
 from .classifier import AudioModelSpec, WaveformClassifier, waveform_classifier
 from ..runtime.networks import describe_network
 
 __all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'arch_config']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('learner_facts',)
 
 FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
 
@@ -134,12 +137,22 @@ def export_waveform_model(learn, path, *, window: float | None = None, hop: floa
     model = waveform_model(learn, window, hop=hop, agg=agg)
     w = model.windows(_example_input(model))
     with torch.no_grad(): x = model.front_end(w)
-    return save_waveform_model(model, path, model.config, formats=formats, traced={'front_end': w, 'net': x})
+    return save_waveform_model(model, path, model.config, formats=formats, traced={'front_end': w, 'net': x},
+                               training=learner_facts(learn))
+
+
+def learner_facts(learn) -> dict | None:
+    "How `learn` was trained (its `TrainingLog`'s facts, for the model card), or None for a learner without one."
+    log = getattr(learn, 'training_log', None)
+    return log.facts() if log is not None else None
 
 
 def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safetensors', 'torchscript', 'onnx'),
-                        traced: dict | None = None) -> Path:
-    """Save any waveform-in module to folder `path` as config.json plus the chosen `formats`.
+                        traced: dict | None = None, training: dict | None = None) -> Path:
+    """Save any waveform-in module to folder `path` as config.json, its model card and the chosen `formats`.
+
+    The model card is README.md in the Hugging Face Hub's format (`serving.card`), so the folder can be pushed
+    as it is (`push_to_hub`).
 
     The files get the mode a new file gets under the umask (0644 under the usual 022), so the folder can be
     shared.
@@ -157,6 +170,8 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
     traced : dict or None
         {submodule name: example input}: submodules to trace rather than script for TorchScript (networks whose
         code TorchScript cannot compile; their batch size stays free). Default None: script all of it.
+    training : dict or None
+        How the model was trained, for the card (`TrainingLog.facts`; default None: not recorded).
 
     Returns
     -------
@@ -176,6 +191,7 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / 'config.json').write_text(json.dumps(config, indent=1))
+    write_model_card(path, training=training)
     if 'safetensors' in formats:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
     if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))

@@ -3,6 +3,7 @@ builds the served module its `kind` names and fills it from model.safetensors.
 
     from fastai_audio.serving import load_exported
     model = load_exported('tagger/')       # WaveformClassifier, FrameDetector or EmbeddingClassifier
+    model = load_exported('hf://me/tagger')    # the same from the Hugging Face Hub (its cache when offline)
     probs = model(torch.from_numpy(wave))
 
 `load_waveform_model` and `load_sed_model` are `load_exported` for one kind, refusing the others by name.
@@ -17,6 +18,7 @@ from .classifier import AudioModelSpec, waveform_classifier
 from .config import KINDS, config_kind, read_config
 from .detector import SEDSpec, frame_detector
 from .embedding import EmbeddingSpec, embedding_classifier
+from .hub import hub_folder, is_hub_url
 
 __all__ = ['load_exported', 'load_waveform_model', 'load_sed_model']
 
@@ -37,7 +39,8 @@ def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
     Parameters
     ----------
     path : str or Path
-        The folder.
+        The folder, or 'hf://user/repo' (optionally '@revision') for one on the Hugging Face Hub, loaded through
+        the Hub's cache (`serving.hub`: downloaded once, offline afterwards).
     net : nn.Module, tuple or None
         The network, any weights, when the config cannot say how to rebuild it: a clip classifier's network, a
         detector's `FrameClassifier`, or an embedding model's `(encoder, head)` (either may be None). Every
@@ -55,6 +58,8 @@ def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
     ------
     FileNotFoundError
         When the folder has no config.json.
+    HubModelError
+        For a Hub repository neither cached nor downloadable (saying why).
     ValueError
         For a folder of another kind than `kind` (naming the folder and the kind it holds), an unknown kind, a
         config of a newer format or with unknown fields, or a network the config cannot rebuild without `net`.
@@ -65,7 +70,7 @@ def load_exported(path, net=None, kind: str | None = None) -> nn.Module:
     >>> probs = model(torch.from_numpy(wave))            # doctest: +SKIP
     """
     from safetensors.torch import load_file
-    path = Path(path)
+    path = hub_folder(path) if is_hub_url(path) else Path(path)
     cfg = read_config(path)
     got = config_kind(cfg)
     if kind is not None and got != kind:
