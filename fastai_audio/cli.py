@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ['main', 'train_folder', 'baseline_folder', 'sed_demo', 'bench']
+__all__ = ['main', 'train_folder', 'baseline_folder', 'sed_demo', 'serve', 'bench']
 
 
 def _folder_loaders(data, label_re, train, valid, sr, duration, tfms, bs, num_workers, train_crop='random'):

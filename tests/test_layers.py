@@ -123,3 +123,13 @@ print(sorted(n for n in {blocked!r} if n in sys.modules))
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == '[]'
+
+
+def test_gradio_is_imported_by_the_app_alone_and_only_when_an_app_is_built():
+    "Gradio is the `demo` extra: no module outside `app` imports it, and importing `app` does not (only `demo_app`)."
+    modules, _ = _graph()
+    users = sorted(m for m, path in modules.items() for _, t in _imports(path) if t.split('.')[0] == 'gradio')
+    assert users and all(_layer(m) == 'app' for m in users), users
+    import subprocess, sys
+    code = 'import sys, fastai_audio.app, fastai_audio.serving; print("gradio" in sys.modules)'
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip() == 'False'

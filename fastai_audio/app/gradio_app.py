@@ -110,7 +110,7 @@ def describe_recording(model, recording, *, top_k: int = 5) -> dict:
     with torch.no_grad():
         if hasattr(model, 'events'):
             out['probs'] = model(wave).numpy()
-            out['events'] = [(e.onset, e.offset, e.label) for e in model.events(wave)]
+            out['events'] = [(e.onset, e.offset, e.event_label) for e in model.events(wave)]
             out['frame_seconds'], out['start'] = float(model.frame_seconds), float(model.start)
             return out
         probs = model(wave)

@@ -22,7 +22,7 @@ class TrainingLog(Callback):
     order = 61                                     # after the Recorder has logged the epoch's values
     remove_on_fetch = False
 
-    def __init__(self): self.epochs, self.seed, self.metrics = 0, None, {}
+    def __init__(self): self.epochs, self.seed, self.valid_metrics = 0, None, {}
 
     def before_fit(self):
         if self.seed is None: self.seed = int(torch.initial_seed())
@@ -32,7 +32,7 @@ class TrainingLog(Callback):
         rec = getattr(self.learn, 'recorder', None)
         if rec is None or not rec.values: return
         names = [n for n in rec.metric_names[1:-1]]            # without 'epoch' and 'time'
-        self.metrics = {n: float(v) for n, v in zip(names, rec.values[-1]) if n != 'train_loss' and v is not None}
+        self.valid_metrics = {n: float(v) for n, v in zip(names, rec.values[-1]) if n != 'train_loss' and v is not None}
 
     def facts(self) -> dict:
         """How this callback's learner was trained, for a model card.
@@ -57,7 +57,7 @@ class TrainingLog(Callback):
         dls, path = learn.dls, getattr(learn.dls, 'path', None)
         return dict(architecture=str(arch), epochs=log.epochs,
                     train_items=len(dls.train_ds), valid_items=len(dls.valid_ds),
-                    seed=log.seed, metrics=dict(log.metrics),
+                    seed=log.seed, metrics=dict(log.valid_metrics),
                     dataset=path.name if path is not None and str(path) not in ('', '.') else None,
                     versions={'python': platform.python_version(), 'torch': torch.__version__,
                               'fastai': v('fastai'), 'fastai_audio': v('fastai_audio')})

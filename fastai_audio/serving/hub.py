@@ -5,9 +5,12 @@ back through the Hub's own cache, torch alone.
     push_to_hub(learn, 'me/birds')                    # exports to a temporary folder, then uploads it
     model = load_exported('hf://me/birds')            # downloads once; offline afterwards
 
-Downloads follow the Hub client's rules: the Hub is asked for the newest files and the cache answers when it
-cannot be reached (`HF_HUB_OFFLINE=1` never asks); the cache is `HF_HUB_CACHE` (default
-~/.cache/huggingface/hub). Nothing here pickles: the folder loads without running its code.
+The cache answers first: a repository (at a revision) once downloaded loads from it at once, offline, without
+asking the Hub (whose client, asked on a closed network, retries for half a minute); one not cached is
+downloaded (`HF_HUB_OFFLINE=1` forbids that). For the newest files of a branch already cached, download them
+with `huggingface_hub.snapshot_download(repo)` or name the commit ('hf://user/repo@<commit>'). The cache is the
+client's, `HF_HUB_CACHE` (default ~/.cache/huggingface/hub). Nothing here pickles: the folder loads without
+running its code.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ def is_hub_url(path) -> bool:
 
 
 def hub_folder(url: str) -> Path:
-    """The local folder (a snapshot in the Hub cache) of 'hf://user/repo[@revision]', downloaded if needed.
+    """The local folder (a snapshot in the Hub cache) of 'hf://user/repo[@revision]', downloaded if not cached.
 
     Parameters
     ----------
@@ -55,6 +58,8 @@ def hub_folder(url: str) -> Path:
     repo, _, revision = url[len(HUB_PREFIX):].partition('@')
     if repo.count('/') != 1 or not all(repo.split('/')):
         raise ValueError(f"{url!r} does not name a Hub repository: expected 'hf://user/repo' (or 'hf://user/repo@revision')")
+    try: return Path(snapshot_download(repo, revision=revision or None, local_files_only=True))
+    except LocalEntryNotFoundError: pass          # not cached: ask the Hub
     try: return Path(snapshot_download(repo, revision=revision or None))
     except LocalEntryNotFoundError as e:
         why = ('HF_HUB_OFFLINE is set' if constants.HF_HUB_OFFLINE else
