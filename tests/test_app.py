@@ -46,6 +46,11 @@ def _wav(folder, wave, sr=16000):
     return handle_file(str(folder / 'clip.wav'))
 
 
+def _wav_handle(wave, sr=16000):
+    import tempfile
+    return _wav(Path(tempfile.mkdtemp()), wave, sr)
+
+
 def _label(model, samples, rate, channels_last=False):
     wave = conform_waveform(samples, rate, sr=model.sample_rate, channels_last=channels_last)[0]
     with torch.no_grad(): probs = model(torch.from_numpy(wave))
@@ -163,3 +168,17 @@ def test_fastai_audio_serve_answers_in_a_browser_with_load_exporteds_label(demo_
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_learn_demo_serves_the_learner_as_its_export_would(tone_learner):
+    """`learn.demo()` in a notebook: the app on the learner's served model (a network of its own, which no config
+    can rebuild), answering a 3 kHz tone as the learner's `predict` does."""
+    from gradio_client import Client
+    from conftest import tone
+    wave = tone(3000.0, 16000, 1.0)
+    app = tone_learner.demo()
+    try:
+        summary, labels, _, _ = Client(app.local_url, verbose=False).predict(_wav_handle(wave), api_name='/predict')
+    finally: app.close()
+    assert labels['label'] == tone_learner.predict(wave, sr=16000)[0] == 'high'
+    assert 'tones' in app.title

@@ -36,7 +36,7 @@ CONVERSION = ('Any sample rate, mono or stereo, 16-bit or float: downmixed to mo
 def _model(model_or_folder):
     "(model, a title) of an exported folder, a 'hf://' repository, or a loaded served model."
     if isinstance(model_or_folder, torch.nn.Module):
-        return model_or_folder, type(model_or_folder).__name__
+        return model_or_folder, getattr(model_or_folder, 'title', None) or type(model_or_folder).__name__
     model = load_exported(model_or_folder)
     name = str(model_or_folder).rstrip('/').split('/')[-1] or str(model_or_folder)
     return model, name
@@ -180,7 +180,7 @@ def demo_app(model_or_folder, *, title: str | None = None, top_k: int = 5):
     Parameters
     ----------
     model_or_folder : str, Path or nn.Module
-        An exported folder, 'hf://user/repo', or a model `load_exported` gave.
+        An exported folder, 'hf://user/repo', or a served model (`load_exported`'s, `learn.served_model()`).
     title : str or None
         The page's title (default None: the folder's name and the model's kind).
     top_k : int

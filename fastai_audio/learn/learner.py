@@ -275,6 +275,17 @@ class AudioLearner(Shareable, Learner):
         from ..serving.export import export_waveform_model
         return export_waveform_model(self, path, formats=formats)
 
+    def served_model(self):
+        """This learner as the `WaveformClassifier` its export holds (`waveform_model`: the serving window).
+
+        Returns
+        -------
+        WaveformClassifier
+            In eval mode, on the CPU, with a copy of the network.
+        """
+        from ..serving.export import waveform_model
+        return waveform_model(self)
+
     def baseline(self, network: bool = True, quiet: bool = False) -> Baseline:
         """What the network has to beat: input statistics + logistic regression on the same split (`fit_baseline`).
 

@@ -186,6 +186,16 @@ class SEDLearner(Shareable, Learner):
         """
         return export_sed_model(self, path, formats=formats)
 
+    def served_model(self):
+        """This learner as the `FrameDetector` its export holds (`detector()`).
+
+        Returns
+        -------
+        FrameDetector
+            In eval mode, on the CPU.
+        """
+        return self.detector()
+
     def _spectrogram(self, path):
         """One file decoded as the loaders decode it: (waveform batch of one, its spectrogram through the
         validation front end)."""

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 __all__ = ['Shareable']
@@ -13,8 +12,19 @@ __all__ = ['Shareable']
 class Shareable:
     """The sharing methods of a learner that can export itself: `push_to_hub` and `demo`, over its `export_model`.
 
-    A subclass defines `export_model(path, *, formats)`, writing its served folder and returning it.
+    A subclass defines `export_model(path, *, formats)`, writing its served folder and returning it, and
+    `served_model()`, the served module itself (what `load_exported` would give of that folder).
     """
+
+    def served_model(self):
+        """This learner as the waveform-in module its export holds, in eval mode on the CPU; the subclass's.
+
+        Returns
+        -------
+        nn.Module
+            With `config` (its config.json as a dict) and `classes`.
+        """
+        raise NotImplementedError(f'{type(self).__name__} cannot serve itself')
 
     def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
         """Write this learner as an exported folder (config.json, model card, weights); the subclass's exporter.
@@ -57,8 +67,8 @@ class Shareable:
         return push_to_hub(self, repo_id, private=private, token=token, formats=formats)
 
     def demo(self, *, top_k: int = 5, block: bool = False, share: bool = False, port: int | None = None):
-        """Open the Gradio demo app on this learner, exported first (`app.serve_model`); in a notebook it shows
-        inline.
+        """Open the Gradio demo app on this learner's served model (`served_model`, what its export holds; the
+        app of `app.serve_model`); in a notebook it shows inline.
 
         Parameters
         ----------
@@ -77,6 +87,6 @@ class Shareable:
             The launched app (`app.local_url`; `app.close()` stops it).
         """
         from ..app.gradio_app import serve_model
-        name = Path(getattr(self.dls, 'path', None) or 'model').name or 'model'
-        folder = self.export_model(Path(tempfile.mkdtemp(prefix='fastai_audio_demo_')) / name, formats=('safetensors',))
-        return serve_model(folder, top_k=top_k, block=block, share=share, port=port)
+        model = self.served_model()
+        model.title = Path(getattr(self.dls, 'path', None) or 'model').name or 'model'
+        return serve_model(model, top_k=top_k, block=block, share=share, port=port)
