@@ -91,6 +91,12 @@ def offline_world(tmp_path, monkeypatch):
     torch.save({'iteration': 1, 'model': tiny16.state_dict()}, tmp_path / 'Cnn14_16k_mAP=0.438.pth')
     rng = np.random.default_rng(0)
     write(tmp_path / 'long_recording.wav', np.concatenate([synth_clip(c, 44100, duration=1.5, rng=rng)[0] for c in ('sine', 'clicks')]), 44100)
+    # the Hub: an upload lands in the cache, as a later download would leave it (no network here)
+    from hub_setups import cache_repo
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub.HfApi, 'create_repo', lambda self, repo_id, **kw: None)
+    monkeypatch.setattr(huggingface_hub.HfApi, 'upload_folder', lambda self, *, folder_path, repo_id, **kw:
+                        cache_repo(tmp_path / 'hf', repo_id, Path(folder_path)))
     (tmp_path / 'inbox').mkdir()
     for c in ('noise', 'square'): write(tmp_path / 'inbox' / f'{c}.wav', synth_clip(c, 16000, duration=1.2, rng=rng)[0], 16000)
     return tmp_path
@@ -108,7 +114,9 @@ def test_readme_python_blocks_run_in_order(offline_world):
         plt.close('all')
     # what the blocks promise
     assert ns['label'] in ns['dls'].vocab and len(ns['probs']) == len(ns['dls'].vocab)
-    assert sorted(p.name for p in Path('tagger').iterdir()) == ['config.json', 'model.onnx', 'model.safetensors', 'model.ts']
+    assert sorted(p.name for p in Path('tagger').iterdir()) == ['README.md', 'config.json', 'model.onnx', 'model.safetensors',
+                                                            'model.ts']
+    assert ns['model'].classes == list(ns['learn'].dls.vocab)        # the model pushed to and loaded from the Hub
     assert list(ns['df'].file) == ['noise.wav', 'square.wav']
     assert 'over 5 folds' in ns['res'].summary()
     assert len(ns['dls'].skipped) == 0 and ns['learn'].recorder.values

@@ -2,8 +2,6 @@
 `huggingface_hub.ModelCard`), and the Hub both ways, offline: `load_exported('hf://user/repo')` from a cache laid
 out exactly as the Hub client lays it out, the clear error when a repository is neither cached nor reachable,
 and `push_to_hub` as the one upload call it makes."""
-import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import torch
 
 from fastai_audio import audio_learner, export_waveform_model, set_seed
 from fastai_audio.serving import HubModelError, load_exported, push_to_hub
+from hub_setups import cache_repo
 
 hub = pytest.importorskip('huggingface_hub')
 
@@ -62,26 +61,6 @@ def test_a_detector_card_is_tagged_sound_event_detection(tmp_path):
 
 
 # --------------------------------------------------------------------------- the Hub, offline
-def _cache_repo(cache: Path, repo_id: str, folder: Path, revision='main') -> str:
-    """Lay `folder`'s files out in `cache` as the Hub client does: models--{owner}--{name}/blobs/<hash> (sha256
-    for LFS files, git's blob sha1 for the others), snapshots/<commit>/<file> as relative links to the blobs,
-    refs/<revision> holding the commit. Returns the commit."""
-    root = cache / f"models--{repo_id.replace('/', '--')}"
-    commit = hashlib.sha1(repo_id.encode()).hexdigest()
-    for f in sorted(folder.iterdir()):
-        data = f.read_bytes()
-        lfs = f.suffix in ('.safetensors', '.onnx', '.ts', '.pt2')
-        blob = hashlib.sha256(data).hexdigest() if lfs else hashlib.sha1(b'blob %d\0' % len(data) + data).hexdigest()
-        (root / 'blobs').mkdir(parents=True, exist_ok=True)
-        (root / 'blobs' / blob).write_bytes(data)
-        link = root / 'snapshots' / commit / f.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path('..') / '..' / 'blobs' / blob)
-    (root / 'refs').mkdir(exist_ok=True)
-    (root / 'refs' / revision).write_text(commit)
-    return commit
-
-
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch):
     "An empty Hub cache, and a Hub that cannot be reached (a closed port on this machine)."
@@ -100,7 +79,7 @@ def _probs(model, seconds=1.3):
 def test_a_cached_repository_loads_offline_and_gives_the_folders_answer(tagger, hub_cache, monkeypatch, offline):
     learn, folder = tagger
     monkeypatch.setattr(hub.constants, 'HF_HUB_OFFLINE', offline)
-    commit = _cache_repo(hub_cache, 'me/tagger', folder)
+    commit = cache_repo(hub_cache, 'me/tagger', folder)
     model = load_exported('hf://me/tagger')
     assert model.classes == list(learn.dls.vocab)
     assert torch.equal(_probs(model), _probs(load_exported(folder)))
