@@ -179,3 +179,33 @@ def test_onnx_and_web_write_model_onnx_once(tones, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.onnx, 'export', lambda *a, **k: calls.append(1) or export(*a, **k))
     path = export_waveform_model(tones, tmp_path / 'both', formats=('onnx', 'web'))
     assert len(calls) == 1 and (path / 'index.html').is_file() and (path / 'model.onnx').is_file()
+
+
+def _shown(page, trigger) -> tuple[str, str]:
+    "(status, top label) after `trigger()` starts a classification on the page and it ends."
+    page.evaluate("document.getElementById('status').dataset.state = 'waiting'")
+    trigger()
+    page.wait_for_selector('#status[data-state="done"], #status[data-state="error"]', timeout=30_000)
+    return page.text_content('#status'), page.text_content('#top-label')
+
+
+@browser
+def test_a_dropped_file_and_a_recording_are_classified(loaded, tmp_path):
+    "Drag-and-drop and the Record button reach the model (a fake microphone: an oscillator's MediaStream)."
+    page, errors = loaded
+    path = write(tmp_path / 'high.wav', tone(3000.0, 22050, 1.0), 22050)
+    drop = ("async (bs) => { const dt = new DataTransfer(); "
+            "dt.items.add(new File([new Uint8Array(bs)], 'high.wav', {type: 'audio/wav'})); "
+            "document.getElementById('drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); }")
+    status, label = _shown(page, lambda: page.evaluate(drop, list(path.read_bytes())))
+    assert label == 'high' and 'high.wav' in status, status
+    page.evaluate("""() => { navigator.mediaDevices.getUserMedia = async () => {
+        const ctx = new AudioContext(), osc = ctx.createOscillator(), out = ctx.createMediaStreamDestination();
+        osc.frequency.value = 300; osc.connect(out); osc.start(); await ctx.resume(); return out.stream; }; }""")
+    page.click('#record')
+    page.wait_for_selector('#status[data-state="recording"]', timeout=10_000)
+    page.wait_for_timeout(1200)
+    status, label = _shown(page, lambda: page.click('#record'))
+    assert label == 'low' and 'recording' in status, status
+    assert page.text_content('#record') == 'Record'
+    assert not errors, errors
