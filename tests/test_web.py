@@ -2,6 +2,7 @@
 at the pinned version, installed from the npm registry (`npm ci --prefix tests/web`) and answered for the CDN's
 address from tests/web/node_modules, so nothing leaves the machine. The page's probabilities equal onnxruntime's in
 Python on the same samples; a stereo 44.1 kHz file chosen through the page gets the label Python gives it."""
+import contextlib
 import json
 import re
 import time
@@ -67,12 +68,18 @@ def _answer_from_npm(route):
 
 
 @pytest.fixture(scope='module')
-def loaded(page_folder):
-    """The page of `page_folder`, served on 127.0.0.1, open in Chromium with its model ready, for the module's
-    browser tests (loading onnxruntime-web's 15 MB wasm through Playwright takes ~3 s); yields (page, errors)."""
+def chromium():
+    "One headless Chromium for the module (Playwright's sync API drives one at a time): a page of it."
     if not (ORT_DIST / 'ort.wasm.min.js').is_file():
         missing(f'onnxruntime-web is not installed in {WEB} (npm ci --prefix tests/web)')
-    with serve_folder(page_folder) as url, browser_page() as page:
+    with browser_page() as page: yield page
+
+
+@contextlib.contextmanager
+def _opened(page, folder):
+    """`page` showing the page of `folder`, served on 127.0.0.1, with its model ready (loading onnxruntime-web's
+    15 MB wasm through Playwright takes ~3 s); yields (page, errors), its load time in `page.load_seconds`."""
+    with serve_folder(folder) as url:
         errors = []
         page.on('pageerror', lambda e: errors.append(str(e)))
         # nothing leaves the machine: the local server, and the CDN's onnxruntime-web answered from node_modules
@@ -83,6 +90,12 @@ def loaded(page_folder):
         page.evaluate('() => window.fastaiAudio.ready.then(() => true)')
         page.load_seconds = time.perf_counter() - t0
         yield page, errors
+
+
+@pytest.fixture(scope='module')
+def loaded(chromium, page_folder):
+    "The tone classifier's page, shared by the module's browser tests; (page, errors)."
+    with _opened(chromium, page_folder) as opened: yield opened
 
 
 def test_the_pinned_version_is_the_installed_one():
@@ -209,3 +222,34 @@ def test_a_dropped_file_and_a_recording_are_classified(loaded, tmp_path):
     assert label == 'low' and 'recording' in status, status
     assert page.text_content('#record') == 'Record'
     assert not errors, errors
+
+
+@browser
+def test_a_stereo_model_gets_both_channels(chromium, tmp_path):
+    """A model of two channels is given (2, samples): the page's classify on [left, right] equals onnxruntime's, and
+    decode keeps a stereo file's channels (an untrained network: this is about the plumbing)."""
+    from fastai_audio import AudioModelSpec, FrontEnd
+    from fastai_audio.serving.classifier import waveform_classifier
+    ort = pytest.importorskip('onnxruntime')
+    spec = AudioModelSpec(front_end=FrontEnd(sample_rate=16000, n_fft=512, hop_length=256, n_mels=32, channels=2,
+                                             normalize=None), classes=('left', 'right'), window=0.5)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 2))
+    folder = save_waveform_model(waveform_classifier(spec, net).eval(), tmp_path / 'pan', spec.to_dict(),
+                                 formats=('web',))
+    session = ort.InferenceSession(str(folder / 'model.onnx'))
+    y = tone(500.0, 16000, 1.2)
+    wave = np.stack([0.2 * y, 0.9 * y + 0.05 * tone(3000.0, 16000, 1.2)])
+    path = write(tmp_path / 'stereo.wav', wave.T, 16000)
+    with _opened(chromium.context.browser.new_page(), folder) as (page, errors):
+        assert page.evaluate('window.fastaiAudio.config.channels') == 2
+        got = page.evaluate('async (c) => await window.fastaiAudio.classify(c.map((x) => new Float32Array(x)))',
+                            wave.tolist())
+        decoded = page.evaluate('async (bs) => (await window.fastaiAudio.decode(new Blob([new Uint8Array(bs)])))'
+                                '.map((c) => Array.from(c))', list(path.read_bytes()))
+        page.close()
+    assert not errors, errors
+    assert np.abs(np.asarray(got) - session.run(None, {'waveform': wave})[0]).max() < 1e-4
+    want = load_audio(path, sr=16000, mono=False).numpy()
+    assert np.asarray(decoded).shape == want.shape and np.abs(np.asarray(decoded) - want).max() < 1e-4
