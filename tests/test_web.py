@@ -253,3 +253,15 @@ def test_a_stereo_model_gets_both_channels(chromium, tmp_path):
     assert np.abs(np.asarray(got) - session.run(None, {'waveform': wave})[0]).max() < 1e-4
     want = load_audio(path, sr=16000, mono=False).numpy()
     assert np.asarray(decoded).shape == want.shape and np.abs(np.asarray(decoded) - want).max() < 1e-4
+
+
+@browser
+def test_a_page_opened_from_file_says_to_serve_the_folder(chromium, page_folder):
+    "Browsers do not fetch model.onnx for a file:// page: the page says so and how to serve it."
+    page = chromium.context.browser.new_page()
+    page.route(CDN_DIST + '**', _answer_from_npm)
+    page.goto((page_folder / 'index.html').as_uri())
+    page.wait_for_selector('#status[data-state="error"]', timeout=30_000)
+    status = page.text_content('#status')
+    page.close()
+    assert 'model.onnx' in status and 'python -m http.server' in status, status

@@ -262,7 +262,9 @@ _PAGE = """<!doctype html>
 
   window.fastaiAudio = {ready: ready, config: config, classify: classify, classifyFile: classifyFile, decode: decode};
   ready.then(() => setStatus('Ready: choose, drop or record a sound.', 'ready'),
-             (e) => setStatus('Could not load model.onnx: ' + (e && e.message ? e.message : e), 'error'));
+             (e) => setStatus('Could not load model.onnx: ' + (e && e.message ? e.message : e) +
+                              (location.protocol === 'file:' ? ' (browsers do not fetch it for a file:// page: run ' +
+                               '"python -m http.server" in this folder and open http://localhost:8000/)' : ''), 'error'));
 })();
 </script>
 </body>
