@@ -19,7 +19,9 @@ from fastai_audio.serving.export import FORMATS
 ORT_DIST = WEB / 'node_modules' / 'onnxruntime-web' / 'dist'
 CDN_DIST = ORT_WEB_URL.rsplit('/', 1)[0] + '/'
 TYPES = {'.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json'}
-browser = pytest.mark.xdist_group('browser')
+#: one xdist worker for the browser tests (with --dist loadgroup), and for the whole module, so that the trained
+#: classifier and its page (module fixtures) are built once
+pytestmark = pytest.mark.xdist_group('browser')
 
 
 @pytest.fixture(scope='module')
@@ -119,7 +121,6 @@ def test_the_web_format_writes_the_page_beside_its_model(page_folder):
     assert cfg['multiLabel'] is False and cfg['channels'] == 1 and cfg['title'] == 'tones'
 
 
-@browser
 def test_the_page_gives_onnxruntimes_probabilities(loaded, session):
     rng = np.random.default_rng(0)
     clips = [tone(300.0, 16000, 1.3), tone(3000.0, 16000, 0.4),                      # longer and shorter than a window
@@ -134,7 +135,6 @@ def test_the_page_gives_onnxruntimes_probabilities(loaded, session):
         assert np.abs(np.asarray(p) - want).max() < 1e-4, (p, want)
 
 
-@browser
 def test_a_stereo_file_at_another_rate_gets_pythons_label(loaded, page_folder, session, tmp_path):
     y = tone(310.0, 44100, 1.5)
     path = write(tmp_path / 'low_stereo_44k.wav', np.stack([0.8 * y, 0.3 * y], 1), 44100)
@@ -202,7 +202,6 @@ def _shown(page, trigger) -> tuple[str, str]:
     return page.text_content('#status'), page.text_content('#top-label')
 
 
-@browser
 def test_a_dropped_file_and_a_recording_are_classified(loaded, tmp_path):
     "Drag-and-drop and the Record button reach the model (a fake microphone: an oscillator's MediaStream)."
     page, errors = loaded
@@ -224,7 +223,6 @@ def test_a_dropped_file_and_a_recording_are_classified(loaded, tmp_path):
     assert not errors, errors
 
 
-@browser
 def test_a_stereo_model_gets_both_channels(chromium, tmp_path):
     """A model of two channels is given (2, samples): the page's classify on [left, right] equals onnxruntime's, and
     decode keeps a stereo file's channels (an untrained network: this is about the plumbing)."""
@@ -255,7 +253,6 @@ def test_a_stereo_model_gets_both_channels(chromium, tmp_path):
     assert np.asarray(decoded).shape == want.shape and np.abs(np.asarray(decoded) - want).max() < 1e-4
 
 
-@browser
 def test_a_page_opened_from_file_says_to_serve_the_folder(chromium, page_folder):
     "Browsers do not fetch model.onnx for a file:// page: the page says so and how to serve it."
     page = chromium.context.browser.new_page()
