@@ -32,7 +32,7 @@ CHECKED = (
     'fastai_audio.backbones.presets', 'fastai_audio.backbones.panns', 'fastai_audio.backbones.crepe',
     'fastai_audio.backbones.registry', 'fastai_audio.backbones.sed', 'fastai_audio.backbones.embedders',
     'fastai_audio.serving.classifier', 'fastai_audio.serving.export', 'fastai_audio.serving.config',
-    'fastai_audio.serving.embedding', 'fastai_audio.serving.load',
+    'fastai_audio.serving.embedding', 'fastai_audio.serving.load', 'fastai_audio.serving.web',
     'fastai_audio.data.blocks', 'fastai_audio.learn.learner', 'fastai_audio.learn.baseline',
     'fastai_audio.transforms.spectrogram',
     'fastai_audio.data.loading',

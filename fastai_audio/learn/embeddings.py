@@ -272,7 +272,7 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
 
     Saved to folder `path` like `export_waveform_model`: config.json (an `EmbeddingSpec`: classes, framing, and
     how to rebuild the encoder and the head where they can be described), model.safetensors (`load_exported`
-    loads the two together, torch alone), TorchScript, ONNX.
+    loads the two together, torch alone), TorchScript, ONNX, a web page.
 
     Parameters
     ----------
@@ -283,7 +283,8 @@ def export_embedding_model(embedder: AudioEmbedder, head_learn, path, formats=('
     path : str or Path
         The folder written.
     formats : sequence of str
-        The formats written (default 'safetensors', 'torchscript', 'onnx').
+        As `export_waveform_model` (default 'safetensors', 'torchscript', 'onnx'; 'web' adds index.html, the
+        page that runs model.onnx in a browser).
 
     Returns
     -------

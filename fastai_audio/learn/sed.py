@@ -594,9 +594,9 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     path : str or Path
         The folder written.
     formats : sequence of str
-        'safetensors' (config.json + weights: `load_exported`, whose detector's `events()` decodes them),
-        'torchscript' (model.ts), 'onnx' (model.onnx, input 'waveform', output 'probabilities'), 'pt2'
-        (default the first three).
+        As `export_waveform_model` (default 'safetensors', 'torchscript', 'onnx'), but for 'web': the page shows
+        class probabilities, not frames. 'safetensors' loads with `load_exported`, whose detector's `events()`
+        decodes them; model.onnx's output 'probabilities' is `(frames, classes)`.
 
     Returns
     -------
@@ -607,7 +607,7 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     ------
     ValueError
         When the validation pipeline holds a transform the detector cannot carry (see `SEDLearner.detector`),
-        or for an unknown format.
+        for an unknown format, or for 'web'.
     """
     from ..serving.export import learner_facts, save_waveform_model
     det = learn.detector()

@@ -7,10 +7,12 @@ whole clips), all in plain torch, so TorchScript, `torch.export` and ONNX run it
 
     export_waveform_model(learn, 'tagger/')    # config.json + model.safetensors, model.ts, model.onnx
     model = load_exported('tagger/')           # or torch.jit.load('tagger/model.ts'), or onnxruntime
+    export_waveform_model(learn, 'page/', formats=('web',))   # model.onnx + index.html: the model in a browser
 
 What each file needs: config.json + model.safetensors load with `fastai_audio.serving` and torch alone (plus
 torchvision or timm to rebuild a network of theirs); model.ts, model.onnx and model.pt2 hold their own graph
-and need torch (onnxruntime for ONNX) and nothing else. fastai's `learn.export()` writes a pickle, which runs
+and need torch (onnxruntime for ONNX) and nothing else; index.html (format 'web', `serving.web`) runs model.onnx in a
+browser with onnxruntime-web, served from any static server. fastai's `learn.export()` writes a pickle, which runs
 code when loaded; none of these does. `save_waveform_model` writes any served module (classifier, detector,
 embedding classifier) with its config.
 """
@@ -28,13 +30,14 @@ from torch import nn
 
 from .card import write_model_card
 from .classifier import AudioModelSpec, WaveformClassifier, waveform_classifier
+from .web import check_web_config, write_web_page
 from ..runtime.networks import describe_network
 
 __all__ = ['waveform_model', 'export_waveform_model', 'save_waveform_model', 'arch_config']
 #: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
 __internal__ = ('learner_facts',)
 
-FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2')
+FORMATS = ('safetensors', 'torchscript', 'onnx', 'pt2', 'web')
 
 
 # --------------------------------------------------------------------------- from a learner
@@ -113,7 +116,10 @@ def export_waveform_model(learn, path, *, window: float | None = None, hop: floa
     formats : sequence of str
         Any of 'safetensors' (config.json + weights: `load_waveform_model`), 'torchscript' (model.ts), 'onnx'
         (model.onnx, opset 18, one file, input 'waveform' of any length, output 'probabilities'), 'pt2'
-        (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`). Default: the first three.
+        (`torch.export.save`: `torch.export.load(path / 'model.pt2').module()`), 'web' (model.onnx, as 'onnx',
+        and index.html, a static page that runs it in a browser with onnxruntime-web: `serving.web`; class
+        probabilities only, so not a detector's). Default: the first three. The other exporters take the same
+        formats.
 
     Returns
     -------
@@ -125,7 +131,7 @@ def export_waveform_model(learn, path, *, window: float | None = None, hop: floa
     ValueError
         As `waveform_model`, or for an unknown format.
     RuntimeError
-        When torch.export cannot trace the network for 'onnx' or 'pt2', naming the format and the formats to
+        When torch.export cannot trace the network for 'onnx', 'pt2' or 'web', naming the format and the formats to
         export instead.
 
     Examples
@@ -181,13 +187,14 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
     Raises
     ------
     ValueError
-        For an unknown format.
+        For an unknown format, or 'web' for a model the page cannot show (a detector), naming the kind.
     RuntimeError
-        When torch.export cannot trace the network for 'onnx' or 'pt2', naming the format.
+        When torch.export cannot trace the network for 'onnx', 'pt2' or 'web', naming the format.
     """
     from safetensors.torch import save_file
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown: raise ValueError(f'unknown export format {unknown[0]!r}; known: {", ".join(FORMATS)}')
+    if 'web' in formats: check_web_config(config)       # before anything is written
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     (path / 'config.json').write_text(json.dumps(config, indent=1))
@@ -195,15 +202,16 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
     if 'safetensors' in formats:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / 'model.safetensors'))
     if 'torchscript' in formats: _to_torchscript(model, traced or {}).save(str(path / 'model.ts'))
-    if 'onnx' in formats or 'pt2' in formats:
+    onnx = 'onnx' in formats or 'web' in formats         # the page runs the same model.onnx, written once
+    if onnx or 'pt2' in formats:
         x = _example_input(model)
         # any length for a windowed model (the windows are fixed); a whole-clip model takes the lengths its network
         # can (torch.export finds the shortest: a few frames, after the network's pooling)
         whole = getattr(model, 'whole', False)
         dim = torch.export.Dim.AUTO if whole else torch.export.Dim('samples', min=2, max=2 ** 31 - 1)
         dynamic = ({x.ndim - 1: dim},)
-    if 'onnx' in formats:
-        with _names_the_format('onnx', model, formats):
+    if onnx:
+        with _names_the_format('onnx' if 'onnx' in formats else 'web', model, formats):
             if any(isinstance(m, nn.RNNBase) for m in model.modules()):
                 # torch 2.14's torch.export-based exporter unrolls a recurrent layer over the example's frames (other
                 # lengths come out wrong); the TorchScript-based one writes ONNX's own GRU/LSTM, for any length
@@ -218,6 +226,7 @@ def save_waveform_model(model: nn.Module, path, config: dict, *, formats=('safet
         with _names_the_format('pt2', model, formats):
             torch.export.save(torch.export.export(copy.deepcopy(model).eval(), (x,), dynamic_shapes=dynamic),
                               str(path / 'model.pt2'))
+    if 'web' in formats: write_web_page(path, config)
     _readable_by_all(path)
     return path
 
@@ -229,7 +238,7 @@ def _names_the_format(fmt: str, model: nn.Module, formats):
     except Exception as e:
         if isinstance(e, (KeyboardInterrupt, MemoryError)): raise
         net = type(getattr(model, 'net', model)).__name__
-        others = tuple(f for f in formats if f not in ('onnx', 'pt2')) or ('safetensors', 'torchscript')
+        others = tuple(f for f in formats if f not in ('onnx', 'pt2', 'web')) or ('safetensors', 'torchscript')
         raise RuntimeError(f'export to {fmt}: torch.export cannot trace this {net} ({type(e).__name__}: '
                            f'{str(e).strip().splitlines()[0][:200]}); export the other formats with '
                            f'formats={others!r}') from e
