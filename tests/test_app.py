@@ -21,11 +21,14 @@ from fastai_audio.serving import load_exported
 pytest.importorskip('gradio')
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 SCREENSHOT = os.environ.get('FASTAI_AUDIO_SCREENSHOT')      # where to keep the page's picture (the README's)
+# README's: FASTAI_AUDIO_DEMO_MODEL=fastai_audio_demo/model FASTAI_AUDIO_SCREENSHOT=docs/serve_app.png pytest tests/test_app.py -k browser
 
 
 @pytest.fixture(scope='module')
 def demo_model(tmp_path_factory):
-    "The exported model of `fastai-audio demo`, at a small size: 10 clips a class, one epoch."
+    """The exported model of `fastai-audio demo`, at a small size: 10 clips a class, one epoch; or the folder
+    FASTAI_AUDIO_DEMO_MODEL names (the full demo's, for the README's screenshot)."""
+    if os.environ.get('FASTAI_AUDIO_DEMO_MODEL'): return Path(os.environ['FASTAI_AUDIO_DEMO_MODEL'])
     out = tmp_path_factory.mktemp('demo')
     assert main(['demo', '--out', str(out), '--per-class', '10', '--epochs', '1', '--progress', 'lines']) == 0
     return out / 'model'
@@ -164,6 +167,7 @@ def test_fastai_audio_serve_answers_in_a_browser_with_load_exporteds_label(demo_
             page.wait_for_function("() => document.querySelector('#labels h2') !== null", timeout=120_000)
             assert page.locator('#labels h2').inner_text().strip() == label
             assert page.locator('#summary textarea').input_value().startswith(label)
+            page.wait_for_function("() => document.querySelectorAll('.pending, .generating').length === 0")
             page.screenshot(path=SCREENSHOT or str(tmp_path / 'app.png'), full_page=True)
     finally:
         proc.terminate()

@@ -47,7 +47,7 @@ def test_export_formats_agree(learner, tmp_path):
     try: path = export_waveform_model(learner, tmp_path / 'tagger')
     finally: os.umask(old_mask)
     files = sorted(p.name for p in path.iterdir())
-    assert files == ['config.json', 'model.onnx', 'model.safetensors', 'model.ts']     # ONNX in one file
+    assert files == ['README.md', 'config.json', 'model.onnx', 'model.safetensors', 'model.ts']     # ONNX in one file
     assert all(stat.S_IMODE((path / f).stat().st_mode) == 0o644 for f in files)         # readable by whom it is shared with
     cfg = json.loads((path / 'config.json').read_text())
     assert cfg == learner.spec.to_dict()                                                 # config.json is the spec

@@ -42,7 +42,7 @@ def test_export_gives_new_file_modes_and_leaves_the_umask(tmp_path, monkeypatch,
     monkeypatch.setattr(os, 'umask', _refuse)
     path = save_waveform_model(nn.Linear(4, 2), tmp_path / 'm', {'kind': 'test'}, formats=('safetensors',))
     monkeypatch.undo()
-    assert sorted(p.name for p in path.iterdir()) == ['config.json', 'model.safetensors']     # no probe left
+    assert sorted(p.name for p in path.iterdir()) == ['README.md', 'config.json', 'model.safetensors']     # no probe left
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()} == \
         {'config.json': 0o640, 'model.safetensors': 0o640}            # 0o666 less 0o027; safetensors wrote 0o600
     assert os.umask(0o027) == 0o027                                    # the process's mask, as the test set it

@@ -111,7 +111,7 @@ def test_the_pinned_version_is_the_installed_one():
 
 def test_the_web_format_writes_the_page_beside_its_model(page_folder):
     assert 'web' in FORMATS
-    assert sorted(p.name for p in page_folder.iterdir()) == ['config.json', 'index.html', 'model.onnx']
+    assert sorted(p.name for p in page_folder.iterdir()) == ['README.md', 'config.json', 'index.html', 'model.onnx']
     page = (page_folder / 'index.html').read_text()
     assert f'<script src="{ORT_WEB_URL}"></script>' in page           # the pinned script, and the page says so
     assert 'python -m http.server' in page and ORT_WEB_VERSION in page

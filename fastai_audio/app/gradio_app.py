@@ -38,8 +38,8 @@ def _model(model_or_folder):
     if isinstance(model_or_folder, torch.nn.Module):
         return model_or_folder, getattr(model_or_folder, 'title', None) or type(model_or_folder).__name__
     model = load_exported(model_or_folder)
-    name = str(model_or_folder).rstrip('/').split('/')[-1] or str(model_or_folder)
-    return model, name
+    name = str(model_or_folder).rstrip('/')
+    return model, name[len('hf://'):] if name.startswith('hf://') else name        # as the user named it
 
 
 def _classes(model) -> list[str]:
@@ -140,13 +140,15 @@ def _timeline(model, wave: torch.Tensor):
 
 
 def _image(features):
-    "A `(rows, frames)` array as an RGB image, low rows at the bottom, rows repeated to be tall enough to read."
+    """A `(rows, frames)` array as an RGB image, low rows at the bottom, rows and frames repeated to be large
+    enough to read."""
     if features is None: return None
     from matplotlib import colormaps
     f = np.nan_to_num(features.astype(float))
     f = (f - f.min()) / max(float(f.max() - f.min()), 1e-12)
     rgb = (colormaps['magma'](f[::-1])[..., :3] * 255).astype(np.uint8)
-    return np.repeat(rgb, max(1, 200 // rgb.shape[0]), axis=0)
+    rgb = np.repeat(rgb, max(1, 200 // rgb.shape[0]), axis=0)
+    return np.repeat(rgb, max(1, 640 // rgb.shape[1]), axis=1)
 
 
 def _timeline_figure(timeline, classes, top: list[str]):
@@ -182,7 +184,7 @@ def demo_app(model_or_folder, *, title: str | None = None, top_k: int = 5):
     model_or_folder : str, Path or nn.Module
         An exported folder, 'hf://user/repo', or a served model (`load_exported`'s, `learn.served_model()`).
     title : str or None
-        The page's title (default None: the folder's name and the model's kind).
+        The page's title (default None: the folder as named, or the repository, and the model's kind).
     top_k : int
         Labels listed for a classifier (default 5).
 
@@ -228,7 +230,7 @@ def demo_app(model_or_folder, *, title: str | None = None, top_k: int = 5):
         timeline = None
         if r['timeline'] is not None: timeline = _timeline_figure(r['timeline'], classes, list(r['labels'])[:3])
         summary = f"{top} ({r['labels'][top]:.1%}) over {r['seconds']:.2f} s"
-        return summary, r['labels'], timeline, image
+        return summary, r['labels'], gr.Plot(value=timeline, visible=timeline is not None), image
 
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown('\n\n'.join(about))
@@ -246,7 +248,8 @@ def demo_app(model_or_folder, *, title: str | None = None, top_k: int = 5):
                     plot = gr.Plot(label='Event roll', elem_id='event-roll')
                 else:
                     table = gr.Label(num_top_classes=top_k, label='Labels', elem_id='labels')
-                    plot = gr.Plot(label='Timeline (recordings longer than one window)', elem_id='timeline')
+                    plot = gr.Plot(label='Timeline (recordings longer than one window)', elem_id='timeline',
+                                   visible=False)
         image = gr.Image(label='What the model saw (its input features, low frequencies at the bottom)',
                          elem_id='features', interactive=False)
         outputs = [summary, table, plot, image]
