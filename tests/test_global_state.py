@@ -9,6 +9,8 @@ import pytest
 from torch import nn
 
 import fastai_audio
+from fastai_audio.runtime.frontend import FrontEnd
+from fastai_audio.serving.classifier import AudioModelSpec
 from fastai_audio.serving.export import save_waveform_model
 
 PKG = Path(fastai_audio.__file__).parent
@@ -40,11 +42,12 @@ def test_export_gives_new_file_modes_and_leaves_the_umask(tmp_path, monkeypatch,
             return read(self, *a, **k)
         monkeypatch.setattr(Path, 'read_text', no_proc)
     monkeypatch.setattr(os, 'umask', _refuse)
-    path = save_waveform_model(nn.Linear(4, 2), tmp_path / 'm', {'kind': 'test'}, formats=('safetensors',))
+    config = AudioModelSpec(FrontEnd(mean=0.0, std=1.0), ('a', 'b')).to_dict()      # what the model card reads
+    path = save_waveform_model(nn.Linear(4, 2), tmp_path / 'm', config, formats=('safetensors',))
     monkeypatch.undo()
     assert sorted(p.name for p in path.iterdir()) == ['README.md', 'config.json', 'model.safetensors']     # no probe left
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()} == \
-        {'config.json': 0o640, 'model.safetensors': 0o640}            # 0o666 less 0o027; safetensors wrote 0o600
+        {'README.md': 0o640, 'config.json': 0o640, 'model.safetensors': 0o640}   # 0o666 less 0o027; safetensors: 0o600
     assert os.umask(0o027) == 0o027                                    # the process's mask, as the test set it
 
 

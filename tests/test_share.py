@@ -24,9 +24,17 @@ def tagger(classic_dls, tmp_path_factory):
     return learn, export_waveform_model(learn, tmp_path_factory.mktemp('share') / 'tagger', formats=('safetensors',))
 
 
-def test_the_export_writes_a_hub_model_card_with_the_training_facts(tone_learner, tmp_path):
-    """tone_learner trained 10 epochs under set_seed(0) on 12 clips, validated on 4: the card's YAML says the
+@pytest.fixture(scope='module')
+def tones(tmp_path_factory):
+    "conftest's tone learner, a copy of this module's own: other tests validate the shared one with more metrics."
+    from training_setups import tone_learner
+    return tone_learner(tmp_path_factory.mktemp('tones'))
+
+
+def test_the_export_writes_a_hub_model_card_with_the_training_facts(tones, tmp_path):
+    """The tone learner trained 10 epochs under set_seed(0) on 12 clips, validated on 4: the card's YAML says the
     library, the task, the classes and the last validation's metrics; its text the front end, the rate, the facts."""
+    tone_learner = tones
     folder = export_waveform_model(tone_learner, tmp_path / 'tones', formats=('safetensors',))
     card = hub.ModelCard.load(folder / 'README.md')
     data = card.data.to_dict()
