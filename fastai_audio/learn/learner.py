@@ -50,6 +50,7 @@ from ..data.badfiles import check_on_error
 from ..data.blocks import is_multi_label
 from ..data.compat import default_model_meta
 from ..serving.classifier import AudioModelSpec
+from ..serving.export import export_waveform_model
 from ..runtime.events import GATE_DB, check_event_format, write_event_tables
 from ..runtime.functional import frame_signal, level_db
 from ..runtime.compat import uncompile
@@ -229,6 +230,8 @@ class AudioLearner(Shareable, Learner):
         self.arch_name, self._spec = arch_name, None
         if not hasattr(self, 'training_log'): self.add_cb(TrainingLog())     # what the model card says of training
 
+    exporter = staticmethod(export_waveform_model)         # `export_model` (`Shareable`)
+
     @property
     def spec(self) -> AudioModelSpec:
         "The `AudioModelSpec` of this learner, built from its DataLoaders the first time it is read (`data_spec`)."
@@ -256,24 +259,6 @@ class AudioLearner(Shareable, Learner):
         _ = self.spec
         kw = {} if pickle_module is None else dict(pickle_module=pickle_module)
         return super().export(fname, pickle_protocol=pickle_protocol, **kw)
-
-    def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-        """Write this learner as a waveform-in model to folder `path` (`export_waveform_model`, its serving window).
-
-        Parameters
-        ----------
-        path : str or Path
-            The folder, created if needed.
-        formats : sequence of str
-            As `export_waveform_model` takes them (default 'safetensors', 'torchscript', 'onnx').
-
-        Returns
-        -------
-        Path
-            The folder, with config.json and the model card README.md.
-        """
-        from ..serving.export import export_waveform_model
-        return export_waveform_model(self, path, formats=formats)
 
     def served_model(self):
         """This learner as the `WaveformClassifier` its export holds (`waveform_model`: the serving window).

@@ -169,23 +169,6 @@ class SEDLearner(Shareable, Learner):
                        describe_frame_classifier(self.model, getattr(self, 'arch_name', None)),
                        gate_db=getattr(self, 'gate_db', GATE_DB), decoding=getattr(self, 'decoding', None))
 
-    def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-        """Write this learner as a waveform-in detector to folder `path` (`export_sed_model`).
-
-        Parameters
-        ----------
-        path : str or Path
-            The folder, created if needed.
-        formats : sequence of str
-            As `export_sed_model` takes them (default 'safetensors', 'torchscript', 'onnx').
-
-        Returns
-        -------
-        Path
-            The folder, with config.json and the model card README.md.
-        """
-        return export_sed_model(self, path, formats=formats)
-
     def served_model(self):
         """This learner as the `FrameDetector` its export holds (`detector()`).
 
@@ -615,3 +598,6 @@ def export_sed_model(learn: SEDLearner, path, formats=('safetensors', 'torchscri
     with torch.no_grad(): x = det.front_end(wave[None])
     return save_waveform_model(det, path, det.config, formats=formats, traced={'front_end': wave[None], 'net': x},
                                training=learner_facts(learn))
+
+
+SEDLearner.exporter = staticmethod(export_sed_model)      # `export_model` (`Shareable`)

@@ -12,9 +12,11 @@ __all__ = ['Shareable']
 class Shareable:
     """The sharing methods of a learner that can export itself: `push_to_hub` and `demo`, over its `export_model`.
 
-    A subclass defines `export_model(path, *, formats)`, writing its served folder and returning it, and
+    A subclass sets `exporter`, its export function `(learn, path, *, formats) -> folder`, and defines
     `served_model()`, the served module itself (what `load_exported` would give of that folder).
     """
+    #: the subclass's export function: `export_waveform_model`, `export_sed_model`
+    exporter = None
 
     def served_model(self):
         """This learner as the waveform-in module its export holds, in eval mode on the CPU; the subclass's.
@@ -27,7 +29,7 @@ class Shareable:
         raise NotImplementedError(f'{type(self).__name__} cannot serve itself')
 
     def export_model(self, path, *, formats=('safetensors', 'torchscript', 'onnx')) -> Path:
-        """Write this learner as an exported folder (config.json, model card, weights); the subclass's exporter.
+        """Write this learner as an exported folder (config.json, model card, weights) with its `exporter`.
 
         Parameters
         ----------
@@ -41,7 +43,8 @@ class Shareable:
         Path
             The folder.
         """
-        raise NotImplementedError(f'{type(self).__name__} cannot export itself')
+        if self.exporter is None: raise NotImplementedError(f'{type(self).__name__} cannot export itself')
+        return type(self).exporter(self, path, formats=formats)
 
     def push_to_hub(self, repo_id: str, *, private: bool | None = None, token: str | None = None,
                     formats=('safetensors', 'onnx')) -> str:
