@@ -19,11 +19,12 @@ from _common import append_row, command, machine, today  # noqa: E402
 
 
 def measure(items, workers=(0, 2), device='cpu', precision=None, channels_last=False, compile=False, bs=64,
-            duration=4.0, epochs=1, memory=None) -> tuple[dict, float]:
+            duration=4.0, epochs=1, memory=None, make_dls=None) -> tuple[dict, float]:
     """({'on the fly, W workers...': seconds}, precomputed seconds): `fit(epochs)` after a warm-up epoch on the
     labelled `items` (an `AudioItemList` split and labelled), on the fly per worker count and once on the same
     batches precomputed. `memory`: a list receiving the peak CUDA memory (bytes) after each timed epoch of the
-    first on-the-fly run."""
+    first on-the-fly run. `make_dls(workers)`: the loaders to time instead of `items.databunch(...)` (another
+    source: the memmap cache, shards)."""
     import torch
     from fastai.callback.core import Callback
     from fastai.data.core import DataLoaders
@@ -45,7 +46,7 @@ def measure(items, workers=(0, 2), device='cpu', precision=None, channels_last=F
     results, pre_t = {}, None
     for w in workers:
         set_seed(0)
-        dls = items.databunch(bs=bs, duration=duration, num_workers=w, device=device)
+        dls = make_dls(w) if make_dls else items.databunch(bs=bs, duration=duration, num_workers=w, device=device)
         learn = audio_learner(dls, models.resnet18(num_classes=len(dls.vocab)), metrics=[], **speed)
         cbs = [PeakMemory()] if memory is not None and not results else []
         with learn.no_bar(), learn.no_logging(): results[f'on the fly, {w} workers{options}'] = time_fit(learn, cbs)

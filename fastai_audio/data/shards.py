@@ -295,6 +295,28 @@ class ShardStream:
 
     def __len__(self): return sum(sh['count'] for sh in self.shards)
 
+    def __getitem__(self, i: int) -> tuple:
+        """Sample `i` of this process's shards, read from their start (for a look at an item, not for training).
+
+        Parameters
+        ----------
+        i : int
+            The sample, 0 <= i < len(self).
+
+        Returns
+        -------
+        tuple
+            `(AudioTensor (channels, samples), target)`.
+
+        Raises
+        ------
+        IndexError
+            For `i` outside the samples.
+        """
+        if not 0 <= i < len(self): raise IndexError(f'sample {i} of {len(self)}')
+        for k, (x, y) in enumerate(self.samples()):
+            if k == i: return AudioTensor(torch.from_numpy(x * (1 / 32768) if x.dtype == np.int16 else x), sr=self.index['sr']), y
+
     def counts(self, workers: int) -> list[int]:
         """The samples each of `workers` loader workers reads an epoch.
 
