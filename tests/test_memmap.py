@@ -185,3 +185,15 @@ def test_int16_only_when_nothing_is_lost():
     x = np.array([0, 1, -32768, 32767], dtype=np.float32) / 32768
     assert int16_or_none(x).tolist() == [0, 1, -32768, 32767]
     assert int16_or_none(x + 1e-6) is None and int16_or_none(np.array([1.0])) is None
+
+
+def test_other_items_are_decoded_item_by_item(tmp_path, cache):
+    "`test_dl` (and so `predict`) decodes its files as before: no store is written for them."
+    root = _folder(tmp_path / 'd')
+    cached = _dls(root, cache='memmap')
+    stores = sorted(cache.glob('*.json'))
+    extra = write(tmp_path / 'extra.wav', tone(700.0, 16000, 0.3), 16000, subtype='PCM_16')
+    dl = cached.test_dl([extra])
+    assert dl.gather is None and sorted(cache.glob('*.json')) == stores
+    assert dl.one_batch()[0].shape == (1, 1, 4800)
+    assert cached.valid.new(shuffle=False).gather is cached.valid.gather           # the same items keep their store

@@ -87,9 +87,10 @@ class AudioDL(TfmdDL):
                          do_setup=do_setup, **kwargs)
 
     def new(self, dataset=None, cls=None, **kwargs):
+        # the same items keep their store; other items (`test_dl`, `predict`) are decoded item by item, unless
+        # `memmap=` is given (as the factories give it for the validation split)
         if self.memmap_settings is not None and 'memmap' not in kwargs:
-            same = dataset is None or dataset is self.dataset
-            kwargs['memmap'] = None if self.gather is None else self.gather if same else self.memmap_settings
+            kwargs['memmap'] = self.gather if dataset is None or dataset is self.dataset else None
         return super().new(dataset, cls, **kwargs)
 
     def randomize(self):
@@ -106,7 +107,7 @@ class AudioDL(TfmdDL):
         for i in range(0, len(idxs), self.bs):
             b = idxs[i:i + self.bs]
             if self.drop_last and len(b) < self.bs: break
-            yield self.gather.batch(b, training, np.random.default_rng([seed, int(b[0]), len(b)]))
+            yield self.gather.batch(b, training, np.random.default_rng([seed, i, int(b[0]), len(b)]))
 
     def __iter__(self):
         if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
