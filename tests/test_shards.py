@@ -134,3 +134,12 @@ def test_two_processes_read_every_sample_once(tmp_path):
         assert sorted(ids[0] + ids[1]) == list(range(12))            # the union is the dataset, no duplicates
         assert set(ids[0]).isdisjoint(ids[1]) and len(ids[0]) == len(ids[1]) == 6
         assert all(o[split]['len'] == o[split]['batches'] for o in outs)    # the epoch length known beforehand
+
+
+def test_a_front_end_at_another_rate_is_refused(tmp_path):
+    from fastai_audio import FrontEnd
+    write_shards(_folder(tmp_path / 'd'), tmp_path / 's')
+    with pytest.raises(ValueError, match='wants 32000 Hz .* hold 16000 Hz'):
+        AudioDataLoaders.from_shards(tmp_path / 's', front_end=FrontEnd(sample_rate=32000))
+    dls = AudioDataLoaders.from_shards(tmp_path / 's', front_end=FrontEnd(sample_rate=16000), bs=4, num_workers=0)
+    assert dls.valid.one_batch()[0].ndim == 4                         # spectrograms

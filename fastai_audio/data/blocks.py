@@ -503,8 +503,8 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`.
 
-    Build them with a factory (`from_folder`, `from_path_func`, `from_name_re`, `from_df`, `from_csv`) rather
-    than the constructor. Each factory takes the audio settings `sr` (Hz, default 16000), `duration` (seconds,
+    Build them with a factory (`from_folder`, `from_path_func`, `from_name_re`, `from_df`, `from_csv`, and
+    `from_shards` for WebDataset shards) rather than the constructor. Each factory takes the audio settings `sr` (Hz, default 16000), `duration` (seconds,
     None keeps lengths), `mono`, and `batch_tfms` (or `tfms`, its fastai v1 name; None:
     `get_frequency_batch_transforms(sr=sr)`, i.e. normalised 40-band log-mel on the batch's device; [] keeps
     waveforms), every other `AudioBlock` setting as a keyword (`train_crop=`, `valid_crop=`, `pad=`, `cache=`

@@ -573,7 +573,8 @@ class ShardsDL(AudioDL):
 @patch(cls_method=True)
 def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str = 'valid', duration: float | None = None,
                 bs: int = 64, train_crop: str = 'random', valid_crop: str = 'start', pad: str = 'zeros',
-                shuffle_buffer: int = 1000, batch_tfms=None, num_workers: int | None = None, device=None, **kwargs):
+                shuffle_buffer: int = 1000, batch_tfms=None, front_end=None, num_workers: int | None = None, device=None,
+                **kwargs):
     """`AudioDataLoaders` reading WebDataset shards written by `write_shards`, from local paths or URLs.
 
     Under `torchrun` each process reads its own share of the shards (see `shard_slots`): every sample once an
@@ -600,8 +601,11 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
     shuffle_buffer : int
         Training samples the shuffle draws from (default 1000).
     batch_tfms : list of Transform, optional
-        Batch transforms (default None: `get_frequency_batch_transforms(sr=...)` at the shards' rate; [] keeps
-        waveforms).
+        Batch transforms (default None: the front end's, else `get_frequency_batch_transforms(sr=...)` at the
+        shards' rate; [] keeps waveforms).
+    front_end : FrontEnd or str, optional
+        A `FrontEnd` or a backbone's name whose batch transforms to use (default None); its rate must be the
+        shards'.
     num_workers : int, optional
         Loader workers, each reading its own shards (default None: `default_num_workers()`).
     device : torch.device, optional
@@ -618,6 +622,8 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
     ------
     FileNotFoundError
         When a split's `shards.json` cannot be read, naming it.
+    ValueError
+        When `front_end` wants another sample rate than the shards hold.
     TypeError
         For a keyword fastai's loaders do not take, naming the nearest known one.
 
@@ -628,6 +634,14 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
     check_loader_kwargs(kwargs, 'AudioDataLoaders.from_shards')
     base = str(path).rstrip('/')
     t_index, v_index = read_shard_index(f'{base}/{train}'), read_shard_index(f'{base}/{valid}')
+    if front_end is not None:
+        if isinstance(front_end, str):
+            from ..backbones.registry import audio_model_front_end
+            front_end = audio_model_front_end(front_end)
+        if front_end.sample_rate != t_index['sr']:
+            raise ValueError(f'from_shards: the front end wants {front_end.sample_rate} Hz and the shards under {base} '
+                             f"hold {t_index['sr']} Hz: write them with write_shards(..., sr={front_end.sample_rate})")
+        if batch_tfms is None: batch_tfms = front_end.batch_tfms()
     tfms = default_batch_tfms(batch_tfms, t_index['sr'])
     common = dict(bs=bs, duration=duration, train_crop=train_crop, valid_crop=valid_crop, pad=pad,
                   shuffle_buffer=shuffle_buffer, after_batch=tfms, device=device,
