@@ -197,3 +197,24 @@ def test_other_items_are_decoded_item_by_item(tmp_path, cache):
     assert dl.gather is None and sorted(cache.glob('*.json')) == stores
     assert dl.one_batch()[0].shape == (1, 1, 4800)
     assert cached.valid.new(shuffle=False).gather is cached.valid.gather           # the same items keep their store
+
+
+def test_a_full_disk_falls_back_and_keeps_what_was_written(tmp_path, cache):
+    "A samples file that cannot grow (RLIMIT_FSIZE: writes past it fail as on a full disk) is cut back to its last clip."
+    import resource
+    import signal
+    root = _folder(tmp_path / 'd')
+    old_limit, old_handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20000, old_limit[1]))     # room for two int16 clips of 0.3-0.45 s
+    try:
+        with pytest.warns(UserWarning, match='cannot be written'): full = _dls(root, cache='memmap')
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert full.train.gather is None
+    for index in cache.glob('*.json'):
+        entries = json.loads(index.read_text())['entries']
+        assert index.with_suffix('.data').stat().st_size == 2 * sum(n * c for _, n, c, _ in entries.values())
+    again = _dls(root, cache='memmap')                                    # with room: completed, equal to decoding
+    assert again.train.gather is not None
+    _same(_epoch(_dls(root).valid), _epoch(again.valid))
