@@ -132,7 +132,6 @@ def main(argv=None):
     p.add_argument('--_memory', nargs=5, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a._memory: return memory_epoch(*a._memory[:2], int(a._memory[2]), a._memory[3], float(a._memory[4]))
-    import torch
     only, workers, rows, bs = a.only.split(','), [int(w) for w in a.workers.split(',')], [], 64
     sources = [s for s in SOURCES if s in a.sources.split(',')]
     tmp = tempfile.TemporaryDirectory(prefix='feed_')
@@ -162,7 +161,7 @@ def main(argv=None):
                     rate, n = clips_per_second(dls, a.repeats)
                     rates[source, w] = rate
                     ref = rates.get(('memmap', w))
-                    vs = f'x{ref / rate:.2f} slower than memmap' if ref and source == 'shards' else ''
+                    vs = f'memmap / shards = x{ref / rate:.2f}' if ref and source == 'shards' else ''
                     row('feed', [source, w, n, f'{a.seconds:g} s random', f'{rate:.0f} clips/s', vs, load()])
                 if a.profile and source != 'files':
                     print(profile(loaders(source, a.data, train, valid, shards, 0, seconds=a.seconds, batch_tfms=[])))
