@@ -137,6 +137,7 @@ def main(argv=None):
     only, workers, rows, bs = a.only.split(','), [int(w) for w in a.workers.split(',')], [], 64
     sources = [s for s in SOURCES if s in a.sources.split(',')]
     tmp = tempfile.TemporaryDirectory(prefix='feed_')
+    before = os.environ.get('FASTAI_AUDIO_CACHE')
     os.environ['FASTAI_AUDIO_CACHE'] = tmp.name                          # the memmap stores: removed at the end
     root = Path(tmp.name)
     if a.smoke:
@@ -201,6 +202,8 @@ def main(argv=None):
                                     f"x{b['peak_mib'] / s['peak_mib']:.2f}", load()])
     finally:
         tmp.cleanup()
+        if before is None: os.environ.pop('FASTAI_AUDIO_CACHE', None)
+        else: os.environ['FASTAI_AUDIO_CACHE'] = before
     return rows
 
 

@@ -146,6 +146,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         import os
         from feed import loaders, split_files, write_source_shards
+        before = os.environ.get('FASTAI_AUDIO_CACHE')
         os.environ['FASTAI_AUDIO_CACHE'] = tmp                          # the memmap stores, removed with `tmp`
         n_train = 2 if small else a.clips // 5
         path = fa.make_synthetic_dataset(Path(tmp) / 'synth', n_train=n_train, n_valid=max(2, n_train // 10),
@@ -172,6 +173,8 @@ def main(argv=None):
                 fed, alone = step_times(make(w), a.device, 3 if small else 50)
                 row(f'resnet18 step fed by the loader ({source}, {w} workers) / on one batch on the device',
                     f'{1000 * fed:.1f} ms / {1000 * alone:.1f} ms = x{fed / alone:.2f}', 'x1.00: the loader keeps up')
+        if before is None: os.environ.pop('FASTAI_AUDIO_CACHE')
+        else: os.environ['FASTAI_AUDIO_CACHE'] = before
     row('host synchronisations in the batch transforms', sync_check(a.device), 'none')
     lines = ['| gpu run | machine | measurement | value | goal |', '| --- | --- | --- | --- | --- |']
     lines += [f'| {date.today().isoformat()} | {where} | {w} | {v} | {g} |' for w, v, g in rows]
