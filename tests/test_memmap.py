@@ -218,3 +218,11 @@ def test_a_full_disk_falls_back_and_keeps_what_was_written(tmp_path, cache):
     again = _dls(root, cache='memmap')                                    # with room: completed, equal to decoding
     assert again.train.gather is not None
     _same(_epoch(_dls(root).valid), _epoch(again.valid))
+
+
+def test_class_balanced_loaders_keep_gathering(tmp_path, cache):
+    root = _folder(tmp_path / 'd')
+    balanced = _dls(root, cache='memmap', duration=0.2).class_balanced()
+    assert balanced.train.gather is not None
+    x, y = balanced.train.one_batch()
+    assert x.shape == (4, 1, 3200) and type(y).__name__ == 'TensorCategory'
