@@ -11,5 +11,6 @@ grep -qxF '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/e
 PLAT="--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux1_x86_64"
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp $PLAT -d .whl \
   fastai fastcore fasttransform fastprogress fastdownload plum-dispatch beartype librosa audioread pooch \
-  platformdirs decorator soundfile soxr cffi pycparser standard-aifc standard-sunau standard-chunk
+  platformdirs decorator soundfile soxr cffi pycparser standard-aifc standard-sunau standard-chunk \
+  webdataset braceexpand pyyaml
 ls .whl

@@ -35,7 +35,7 @@ CHECKED = (
     'fastai_audio.serving.embedding', 'fastai_audio.serving.load', 'fastai_audio.serving.web',
     'fastai_audio.data.blocks', 'fastai_audio.learn.learner', 'fastai_audio.learn.baseline',
     'fastai_audio.transforms.spectrogram',
-    'fastai_audio.data.loading',
+    'fastai_audio.data.loading', 'fastai_audio.data.memmap', 'fastai_audio.data.shards',
     'fastai_audio.data.sed',
     'fastai_audio.learn.sed',
     'fastai_audio.learn.embeddings',

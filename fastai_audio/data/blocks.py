@@ -11,6 +11,7 @@ import warnings
 from functools import lru_cache, partial
 from pathlib import Path
 
+import numpy as np
 import torch
 from fastai.data.block import CategoryBlock, DataBlock, TransformBlock
 from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_batch
@@ -28,6 +29,7 @@ from ..core import AudioTensor, audio_extensions, get_audio_files, tidy_grid
 from .croppad import AudioCropPad, pad_to_longest, same_rate
 from ..transforms.spectrogram import AudioSpectrogram, Resample, get_frequency_batch_transforms
 from .loading import AudioLoader
+from .memmap import MemmapBatches, memmap_cache_folder
 from ..runtime.arguments import keyword_names, unknown_keyword_error
 
 __all__ = ['is_multi_label', 'FolderSplitter', 'AudioDL', 'default_num_workers', 'BalancedAudioDL', 'class_balance_weights',
@@ -42,7 +44,11 @@ class AudioDL(TfmdDL):
 
     When a batch's memory is pinned (`pin_memory=True`, the default of `AudioBlock` when CUDA is available) the
     copy to the device is made non-blocking: the CPU goes on queueing the spectrogram kernels while the
-    waveforms travel. Batches are otherwise exactly `TfmdDL`'s, and so is the constructor.
+    waveforms travel. With `memmap` (what `AudioBlock(cache='memmap')` gives) a batch is gathered in one step
+    from the split's decoded store (`fastai_audio.data.memmap`), its crops drawn for the whole batch from the
+    loader's random state (so `set_seed` reproduces them), with no per-item transform; a store that cannot be
+    written is said in a warning, and the files are decoded item by item instead. Batches are otherwise exactly
+    `TfmdDL`'s.
 
     Parameters
     ----------
@@ -58,14 +64,76 @@ class AudioDL(TfmdDL):
         Print fastai's verbose logs (default False).
     do_setup : bool
         Run `setup()` of the batch transforms (default True).
+    memmap : dict or MemmapBatches, optional
+        Gather batches from a memmap store (default None: item by item): the crop settings `duration`,
+        `train_crop`, `valid_crop` and `pad` (the store of `dataset` is then built or read), or a built one.
     **kwargs
         Other arguments of fastai's `DataLoader` (`pin_memory`, `device`, `before_batch`...).
+
+    Raises
+    ------
+    ValueError
+        With `memmap`, for item transforms other than the crop (`AudioCropPad`): a gathered batch has no per-item
+        step; give them as batch transforms.
     """
+    def __init__(self, dataset=None, bs=64, shuffle=False, num_workers=None, verbose=False, do_setup=True, *,
+                 memmap=None, **kwargs):
+        self.memmap_settings, self.gather = None, None
+        if memmap is not None:
+            self.memmap_settings = memmap.settings if isinstance(memmap, MemmapBatches) else dict(memmap)
+            _check_gatherable(kwargs.get('after_item'))
+            self.gather = memmap if isinstance(memmap, MemmapBatches) else _memmap_or_none(dataset, memmap)
+        super().__init__(dataset, bs=bs, shuffle=shuffle, num_workers=num_workers, verbose=verbose,
+                         do_setup=do_setup, **kwargs)
+
+    def new(self, dataset=None, cls=None, **kwargs):
+        # the same items keep their store; other items (`test_dl`, `predict`) are decoded item by item, unless
+        # `memmap=` is given (as the factories give it for the validation split)
+        if self.memmap_settings is not None and 'memmap' not in kwargs:
+            kwargs['memmap'] = self.gather if dataset is None or dataset is self.dataset else None
+        return super().new(dataset, cls, **kwargs)
+
+    def randomize(self):
+        super().randomize()
+        self.epoch_seed = self.rng.getrandbits(63)         # the crops of this epoch's batches derive from it
+
+    def create_batches(self, samps):
+        if self.gather is None:
+            yield from super().create_batches(samps)
+            return
+        training = getattr(self.dataset, 'split_idx', None) == 0
+        seed = getattr(self, 'epoch_seed', 0)
+        idxs = list(samps)
+        for i in range(0, len(idxs), self.bs):
+            b = idxs[i:i + self.bs]
+            if self.drop_last and len(b) < self.bs: break
+            yield self.gather.batch(b, training, np.random.default_rng([seed, i, int(b[0]), len(b)]))
+
     def __iter__(self):
         if not (self.pin_memory and self.device is not None and torch.device(self.device).type == 'cuda'):
             yield from super().__iter__()
             return
         yield from iterate_batches(self, lambda b: to_device(b, self.device, non_blocking=True))
+
+
+def _check_gatherable(after_item):
+    "A ValueError for item transforms a gathered batch cannot apply (all but the crop and fastai's `ToTensor`)."
+    others = [t for t in getattr(after_item, 'fs', after_item or []) if not isinstance(t, (AudioCropPad, ToTensor))]
+    if others:
+        raise ValueError(f"cache='memmap' gathers whole batches, with no per-item step, so item transforms "
+                         f"{[type(t).__name__ for t in others]} cannot apply: give them as batch transforms, or use "
+                         f"cache=None, 'ram' or a folder")
+
+
+def _memmap_or_none(dataset, settings: dict):
+    "The `MemmapBatches` of `dataset`, or None (with a warning) when its store cannot be written."
+    if dataset is None or not len(dataset): return None
+    try: return MemmapBatches.of(dataset, settings)
+    except OSError as e:
+        warnings.warn(f"cache='memmap': the decoded cache cannot be written under {memmap_cache_folder()} ({e}); "
+                      f"decoding every file item by item instead (as cache=None). Set FASTAI_AUDIO_CACHE to a "
+                      f"writable folder with room for the decoded clips")
+        return None
 
 
 def class_balance_weights(dset) -> torch.Tensor:
@@ -151,8 +219,10 @@ def AudioBlock(sr: int | None = 16000, *, duration: float | None = None, mono: b
         How short clips are padded (default 'zeros'): by `AudioCropPad` with a `duration`; with
         `duration=None`, each batch to its longest clip, with zeros, whose extent the batch records in
         `lengths`, or the clip repeated (see `pad_to_longest`).
-    cache : None, 'ram' or str or Path, optional
-        Keep decoded clips in memory or in a folder (default None); see `AudioLoader`.
+    cache : None, 'ram', 'memmap' or str or Path, optional
+        Keep decoded clips in memory or in a folder (default None); see `AudioLoader`. 'memmap': decode each
+        split once into one memory-mapped store (in `memmap_cache_folder()`) and gather whole batches from it
+        (see `AudioDL`); item transforms other than the crop are then refused.
     resample : {'host', 'device'}
         'host' (default): files at another rate are resampled to `sr` as they are decoded, with soxr at
         `quality`. 'device': files are decoded at their own rate (all files of one rate, e.g. a 44.1 kHz
@@ -176,6 +246,7 @@ def AudioBlock(sr: int | None = 16000, *, duration: float | None = None, mono: b
     item_tfms = [AudioCropPad(duration, train_crop, valid_mode=valid_crop, pad=pad)] if duration else []
     dls_kwargs = {'pin_memory': torch.cuda.is_available()}
     dls_kwargs['before_batch'] = partial(pad_to_longest, pad=pad) if not duration else same_rate
+    if cache == 'memmap': dls_kwargs['memmap'] = dict(duration=duration, train_crop=train_crop, valid_crop=valid_crop, pad=pad)
     slice_ = duration if duration and train_crop == 'random' else None      # decode only the training crop
     on_device = resample == 'device'
     return TransformBlock(type_tfms=AudioLoader(None if on_device else sr, mono=mono, train_slice=slice_, cache=cache,
@@ -432,12 +503,12 @@ def _warn_if_delimited(df, label_col, delims=(',', ';', '|')):
 class AudioDataLoaders(DataLoaders):
     """`DataLoaders` for audio classification, built like `ImageDataLoaders`.
 
-    Build them with a factory (`from_folder`, `from_path_func`, `from_name_re`, `from_df`, `from_csv`) rather
-    than the constructor. Each factory takes the audio settings `sr` (Hz, default 16000), `duration` (seconds,
+    Build them with a factory (`from_folder`, `from_path_func`, `from_name_re`, `from_df`, `from_csv`, and
+    `from_shards` for WebDataset shards) rather than the constructor. Each factory takes the audio settings `sr` (Hz, default 16000), `duration` (seconds,
     None keeps lengths), `mono`, and `batch_tfms` (or `tfms`, its fastai v1 name; None:
     `get_frequency_batch_transforms(sr=sr)`, i.e. normalised 40-band log-mel on the batch's device; [] keeps
     waveforms), every other `AudioBlock` setting as a keyword (`train_crop=`, `valid_crop=`, `pad=`, `cache=`
-    (None, 'ram' or a folder: keep decoded clips, see `AudioLoader`), `resample=` ('host' or 'device') and
+    (None, 'ram', 'memmap' or a folder: keep decoded clips, see `AudioLoader` and `AudioDL`), `resample=` ('host' or 'device') and
     `quality=` (soxr's)) and `on_error=` ('raise', the default: an unreadable file stops the run with an error
     that names it; 'skip': every file is decoded once up front, the unreadable ones are left out with a warning
     and listed with their reasons in `dls.skipped`). Other keywords go to fastai's loaders (`bs`,

@@ -114,9 +114,9 @@ class AudioItemList:
             Seconds to crop/pad to (default None: the constructor's).
         num_workers : int, optional
             Loader processes (default None: fastai's choice).
-        cache : {None, 'ram'} or Path, optional
-            Keep decoded clips in memory ('ram') or in a folder (default None: decode every time; see
-            `AudioLoader`).
+        cache : {None, 'ram', 'memmap'} or Path, optional
+            Keep decoded clips in memory ('ram'), in a folder, or in one memory-mapped store a split whose batches
+            are gathered at once ('memmap') (default None: decode every time; see `AudioLoader` and `AudioDL`).
         on_error : {'raise', 'skip'}
             'skip' leaves unreadable files out, with a warning, and lists them in `dls.skipped` (default 'raise').
         item_tfms : list of Transform, optional

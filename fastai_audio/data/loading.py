@@ -38,12 +38,13 @@ class AudioLoader(DispatchShortcut, Transform):
         resampling) instead of all of it: random crops of long recordings then cost what the crop costs.
         `AudioCropPad` still sets the exact length. Validation and inference items are decoded whole
         (`whole_clips()` turns the slicing off for training items too).
-    cache : None, 'ram' or str or Path, optional
+    cache : None, 'ram', 'memmap' or str or Path, optional
         Keep each decoded, resampled and downmixed clip (default None: no cache), in memory (per process: each
         worker has its own) or as .npy files in the folder (created if needed; shared, memory-mapped when
         read, so a random crop reads only its part). Entries are keyed by the file's path, size and
         modification time and by `sr` and `mono`, so an edited file or another setting never reads a stale
-        entry.
+        entry. 'memmap': the loaders gather whole batches from one memory-mapped store a split (see
+        `fastai_audio.data.memmap`); an item decoded alone, outside a batch, is decoded as with None.
     quality : {'QQ', 'LQ', 'MQ', 'HQ', 'VHQ'}
         soxr's quality when resampling: 'QQ', 'LQ', 'MQ', 'HQ' (default) or 'VHQ', quicker to cleaner.
 
@@ -57,7 +58,7 @@ class AudioLoader(DispatchShortcut, Transform):
         super().__init__()
         if quality not in SOXR_QUALITIES: raise ValueError(f'quality must be one of {SOXR_QUALITIES}, got {quality!r}')
         self.sr, self.mono, self.train_slice, self.cache, self.quality = sr, mono, train_slice, cache, quality
-        if cache not in (None, 'ram'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)
+        if cache not in (None, 'ram', 'memmap'): Path(cache).expanduser().mkdir(parents=True, exist_ok=True)
         self._training = False
 
     def __call__(self, *args, split_idx=None, **kwargs):
@@ -73,7 +74,7 @@ class AudioLoader(DispatchShortcut, Transform):
 
     def _decode_path(self, fn) -> AudioTensor:
         crop = self._training and self.train_slice
-        if self.cache is not None:
+        if self.cache not in (None, 'memmap'):
             x = self._from_cache(Path(fn))
             if not crop: return AudioTensor(torch.from_numpy(np.array(x)), sr=self._rate)
             start, n = self._random_slice(x.shape[-1], self._rate)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from fastai.distributed import DistributedDL, DistributedTrainer
 
+from ..data.shards import ShardsDL
+
 __all__ = ['AudioDistributedDL', 'AudioDistributedTrainer']
 
 
@@ -46,7 +48,8 @@ class AudioDistributedTrainer(DistributedTrainer):
     """fastai's `DistributedTrainer`, wrapping the loaders in `AudioDistributedDL`.
 
     `AudioLearner.to_distributed` (what `learn.distrib_ctx()` calls) adds it, so training runs on CPU processes
-    (gloo) as well as on GPUs (NCCL).
+    (gloo) as well as on GPUs (NCCL). Loaders of shards (`ShardsDL`) are left as they are: each process reads
+    its own shards.
 
     Parameters
     ----------
@@ -56,4 +59,6 @@ class AudioDistributedTrainer(DistributedTrainer):
         Passed to accelerate's `Accelerator` (e.g. `cpu=True` for CPU processes).
     """
     def _wrap_dl(self, dl):
-        return dl if isinstance(dl, DistributedDL) else AudioDistributedDL(dl, device=self.learn.model.device)
+        # a `ShardsDL` reads its own process's shards already (by rank): wrapping it would split it again
+        if isinstance(dl, (DistributedDL, ShardsDL)): return dl
+        return AudioDistributedDL(dl, device=self.learn.model.device)
