@@ -226,3 +226,17 @@ def test_class_balanced_loaders_keep_gathering(tmp_path, cache):
     assert balanced.train.gather is not None
     x, y = balanced.train.one_batch()
     assert x.shape == (4, 1, 3200) and type(y).__name__ == 'TensorCategory'
+
+
+def test_the_memmap_cache_gathers_in_the_main_process_unless_told(tmp_path, cache, monkeypatch):
+    """Where fastai would start 8 workers (CUDA, 8 cores), the memmap loaders default to 0: one process gathers
+    faster than workers pass batches on (benchmarks (q)); workers given are kept."""
+    import fastai_audio.data.blocks as blocks
+    from fastai.torch_core import defaults
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(defaults, 'cpus', 8)
+    root = _folder(tmp_path / 'd')
+    kw = {'bs': 4, 'batch_tfms': [], 'device': 'cpu'}
+    assert AudioDataLoaders.from_folder(root, cache='memmap', **kw).train.fake_l.num_workers == 0
+    assert AudioDataLoaders.from_folder(root, **kw).train.fake_l.num_workers == blocks.default_num_workers() == 8
+    assert AudioDataLoaders.from_folder(root, cache='memmap', num_workers=2, **kw).train.fake_l.num_workers == 2
