@@ -129,11 +129,21 @@ def test_two_processes_read_every_sample_once(tmp_path):
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
         outs.append(json.loads(out.strip().splitlines()[-1]))
-    for split in ('train', 'valid'):
-        ids = [outs[r][split]['ids'] for r in range(2)]
-        assert sorted(ids[0] + ids[1]) == list(range(12))            # the union is the dataset, no duplicates
-        assert set(ids[0]).isdisjoint(ids[1]) and len(ids[0]) == len(ids[1]) == 6
-        assert all(o[split]['len'] == o[split]['batches'] for o in outs)    # the epoch length known beforehand
+    ids = [outs[r]['train']['ids'] for r in range(2)]
+    assert sorted(ids[0] + ids[1]) == list(range(12))                # the union is the dataset, no duplicates
+    assert set(ids[0]).isdisjoint(ids[1]) and len(ids[0]) == len(ids[1]) == 6
+    for r in range(2): assert sorted(outs[r]['valid']['ids']) == list(range(12))   # each validates on the whole split
+    assert all(o[split]['len'] == o[split]['batches'] for o in outs for split in ('train', 'valid'))   # known beforehand
+
+
+def test_uneven_training_shards_across_processes_are_refused_by_name(tmp_path, monkeypatch):
+    "5 shards of 2 in 2 processes: 3 and 2 shards, 3 and 2 batches of 2; training would wait forever, so it is an error."
+    root = _folder(tmp_path / 'd', n=10)
+    write_shards(root, tmp_path / 's', shard_size=2)
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    monkeypatch.setenv('RANK', '1')
+    with pytest.raises(ValueError, match=r'give the 2 processes \[3, 2\] batches an epoch \(bs=2, 1 worker'):
+        AudioDataLoaders.from_shards(tmp_path / 's', bs=2, batch_tfms=[], num_workers=0)
 
 
 def test_a_front_end_at_another_rate_is_refused(tmp_path):

@@ -570,6 +570,21 @@ class ShardsDL(AudioDL):
         return x, TensorCategory(torch.tensor([t for _, t in chunk]))
 
 
+def _check_even_steps(dl: 'ShardsDL', index: dict, where: str):
+    """Under several processes, every one must take the same training steps an epoch (distributed training waits
+    at each step for all of them): a ValueError naming the steps of each rank otherwise."""
+    world = dl.dataset.world
+    if world == 1: return
+    workers = dl.fake_l.num_workers
+    steps = [sum(n // dl.bs for n in ShardStream(index, 0, rank=r, world=world).counts(workers)) for r in range(world)]
+    if len(set(steps)) > 1:
+        raise ValueError(f'from_shards: the training shards under {where} give the {world} processes {steps} batches '
+                         f'an epoch (bs={dl.bs}, {max(1, workers)} worker(s) each): distributed training would wait '
+                         f'forever for the missing steps; write them with write_shards(..., shard_size=) so that their '
+                         f'number is a multiple of {world * max(1, workers)} and each holds a multiple of bs samples, '
+                         'or choose bs and num_workers that split them evenly')
+
+
 @patch(cls_method=True)
 def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str = 'valid', duration: float | None = None,
                 bs: int = 64, train_crop: str = 'random', valid_crop: str = 'start', pad: str = 'zeros',
@@ -577,8 +592,9 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
                 **kwargs):
     """`AudioDataLoaders` reading WebDataset shards written by `write_shards`, from local paths or URLs.
 
-    Under `torchrun` each process reads its own share of the shards (see `shard_slots`): every sample once an
-    epoch, by one process.
+    Under `torchrun` each process reads its own share of the training shards (see `shard_slots`): every sample
+    once an epoch, by one process; every process validates on all the validation shards, so each reports the
+    whole split's metrics.
 
     Parameters
     ----------
@@ -623,7 +639,8 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
     FileNotFoundError
         When a split's `shards.json` cannot be read, naming it.
     ValueError
-        When `front_end` wants another sample rate than the shards hold.
+        When `front_end` wants another sample rate than the shards hold, or when under several processes the
+        training shards would give them different numbers of batches (naming them).
     TypeError
         For a keyword fastai's loaders do not take, naming the nearest known one.
 
@@ -648,6 +665,9 @@ def from_shards(cls: AudioDataLoaders, path, *, train: str = 'train', valid: str
                   num_workers=default_num_workers() if num_workers is None else num_workers, **kwargs)
     vocab = t_index['vocab']
     tdl = ShardsDL(ShardStream(t_index, 0, vocab=vocab), shuffle=True, drop_last=True, **common)
-    vdl = ShardsDL(ShardStream(v_index, 1, vocab=vocab), shuffle=False, drop_last=False, do_setup=False,
-                   **{**common, 'after_batch': tdl.after_batch})
+    _check_even_steps(tdl, t_index, f'{base}/{train}')
+    # every process validates on all the validation shards: its metrics are the whole split's, as fastai's gathered
+    # ones would be (validation has no gradient to synchronise, so no process waits on another)
+    vdl = ShardsDL(ShardStream(v_index, 1, rank=0, world=1, vocab=vocab), shuffle=False, drop_last=False,
+                   do_setup=False, **{**common, 'after_batch': tdl.after_batch})
     return cls(tdl, vdl, path=path, device=device)
