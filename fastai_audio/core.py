@@ -27,7 +27,7 @@ from fastcore.imports import IN_NOTEBOOK
 
 from .runtime.filecheck import non_audio_content, describe_exception, soundfile_message, truncation_cause
 from .runtime.functional import seconds_to_samples
-from .runtime.waveform import conform_waveform, resample
+from .runtime.waveform import PCM16_FULL_SCALE, conform_waveform, resample
 
 __all__ = ['AudioTensor', 'AudioLoadError', 'audio_extensions', 'get_audio_files', 'load_audio',
            'downmix', 'show_waveform', 'tidy_grid']
@@ -291,7 +291,7 @@ def _read(f, path: Path, pick=None):
         if start: f.seek(start)
         if f.subtype == 'PCM_16':              # read the integers and scale them: ~2x faster than libsndfile's
             data = f.read(count, dtype='int16', always_2d=True).T     # float conversion, same values (x / 2**15)
-            data = np.multiply(data, np.float32(1 / 32768), dtype=np.float32)
+            data = np.multiply(data, np.float32(1 / PCM16_FULL_SCALE), dtype=np.float32)
         else: data = np.ascontiguousarray(f.read(count, dtype='float32', always_2d=True).T)
     except sf.LibsndfileError as e:
         part = '' if pick is None else f' (reading {count} from sample {start})'

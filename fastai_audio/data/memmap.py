@@ -28,13 +28,13 @@ import torch
 
 from ..core import AudioTensor, load_audio
 from ..runtime.functional import seconds_to_samples
+from ..runtime.waveform import PCM16_FULL_SCALE
 from .loading import AudioLoader, audio_loader_of
 
 __all__ = ['memmap_cache_folder', 'crop_starts', 'gather_clips', 'AudioMemmap']
 #: public-internal: used by the other data modules, not part of `from fastai_audio import *`
 __internal__ = ('MemmapBatches', 'int16_or_none')
 
-_INT16 = 32768.0                 # 16-bit PCM full scale: soundfile reads sample k as k / 32768 exactly
 _CROPS = ('random', 'start', 'centre', 'center')
 
 
@@ -140,8 +140,8 @@ def int16_or_none(x: np.ndarray) -> np.ndarray | None:
     np.ndarray or None
         int16, the shape of `x`; None when `x` is not exactly 16-bit PCM.
     """
-    q = np.asarray(x, dtype=np.float64) * _INT16
-    if q.size and (q.min() < -_INT16 or q.max() > _INT16 - 1 or not np.array_equal(q, np.rint(q))): return None
+    q = np.asarray(x, dtype=np.float64) * PCM16_FULL_SCALE
+    if q.size and (q.min() < -PCM16_FULL_SCALE or q.max() > PCM16_FULL_SCALE - 1 or not np.array_equal(q, np.rint(q))): return None
     return q.astype(np.int16)
 
 
@@ -175,7 +175,7 @@ class AudioMemmap:
         self.data_file, self.dtype = Path(data), dtype
         self.offsets, self.frames = np.asarray(offsets, np.int64), np.asarray(frames, np.int64)
         self.channels, self.rates = np.asarray(channels, np.int64), np.asarray(rates, np.int64)
-        self.scale = 1 / _INT16 if dtype == 'int16' else 1.0
+        self.scale = 1 / PCM16_FULL_SCALE if dtype == 'int16' else 1.0
 
     def __len__(self): return len(self.offsets)
 

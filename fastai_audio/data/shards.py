@@ -30,6 +30,7 @@ import torch
 from fastai.torch_core import TensorCategory, TensorMultiCategory
 from fastcore.basics import patch
 
+from ..runtime.waveform import PCM16_FULL_SCALE, to_float_samples
 from ..core import AudioLoadError, AudioTensor, get_audio_files, load_audio
 from ..runtime.functional import seconds_to_samples
 from .badfiles import check_on_error
@@ -418,7 +419,7 @@ class ShardStream:
         if not 0 <= i < len(self): raise IndexError(f'sample {i} of {len(self)}')
         for k, (x, y) in enumerate(self.samples()):
             if k != i: continue
-            x = AudioTensor(torch.from_numpy(x * np.float32(1 / 32768) if x.dtype == np.int16 else x.copy()), sr=self.index['sr'])
+            x = AudioTensor(torch.from_numpy(to_float_samples(x).copy()), sr=self.index['sr'])
             return x, (TensorMultiCategory(torch.from_numpy(y)) if self.multi_label else TensorCategory(y))
 
     def counts(self, workers: int) -> list[int]:
@@ -562,7 +563,7 @@ class ShardsDL(AudioDL):
         training = self.dataset.split_idx == 0
         if self.duration: n, mode = seconds_to_samples(self.duration, rate, 1), self.train_crop if training else self.valid_crop
         else: n, mode = int(lengths.max()), 'start'
-        scale = 1 / 32768 if clips[0].dtype == np.int16 else 1.0
+        scale = 1 / PCM16_FULL_SCALE if clips[0].dtype == np.int16 else 1.0
         x = AudioTensor(torch.from_numpy(gather_clips(clips, n, crop_starts(lengths, n, mode=mode, rng=rng), pad=self.pad,
                                                       scale=scale)), sr=rate)
         if not self.duration and self.pad == 'zeros': x.lengths = torch.from_numpy(lengths)

@@ -10,6 +10,11 @@ import numpy as np
 import torch
 
 __all__ = ['to_float_samples', 'resample', 'conform_waveform']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('PCM16_FULL_SCALE',)
+
+#: 16-bit PCM's full scale: sample k reads as k / 32768 (soundfile's rule, and `to_float_samples`'s)
+PCM16_FULL_SCALE = 32768.0
 
 
 def to_float_samples(samples) -> np.ndarray:
