@@ -95,7 +95,9 @@ class AudioDL(TfmdDL):
 
     def randomize(self):
         super().randomize()
-        self.epoch_seed = self.rng.getrandbits(63)         # the crops of this epoch's batches derive from it
+        # the crops of this epoch's gathered batches derive from it; drawn only when gathering, so a loader without
+        # the memmap cache shuffles exactly as before it existed
+        if self.gather is not None: self.epoch_seed = self.rng.getrandbits(63)
 
     def create_batches(self, samps):
         if self.gather is None:

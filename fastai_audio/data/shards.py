@@ -534,6 +534,10 @@ class ShardsDL(AudioDL):
     def get_idxs(self):
         return range(self.n)                   # positions only: the shards give the samples, in their own order
 
+    def randomize(self):
+        super().randomize()
+        self.epoch_seed = self.rng.getrandbits(63)         # this epoch's shard order, shuffle buffer and crops
+
     def create_item(self, s):
         x, y = next(self._batches(self.dataset.samples(), np.random.default_rng(0), 1))
         return x[0], y[0]
