@@ -153,3 +153,15 @@ def test_a_front_end_at_another_rate_is_refused(tmp_path):
         AudioDataLoaders.from_shards(tmp_path / 's', front_end=FrontEnd(sample_rate=32000))
     dls = AudioDataLoaders.from_shards(tmp_path / 's', front_end=FrontEnd(sample_rate=16000), bs=4, num_workers=0)
     assert dls.valid.one_batch()[0].ndim == 4                         # spectrograms
+
+
+def test_shards_are_read_over_http_as_from_disk(tmp_path):
+    "The same shards served by a local HTTP server (as from a bucket or a Hub): the same samples, the same length."
+    from browser import serve_folder
+    write_shards(_folder(tmp_path / 'd'), tmp_path / 's', shard_size=2)
+    local = AudioDataLoaders.from_shards(tmp_path / 's', bs=2, batch_tfms=[], num_workers=0)
+    with serve_folder(tmp_path) as url:
+        remote = AudioDataLoaders.from_shards(f'{url}/s', bs=2, batch_tfms=[], num_workers=0)
+        assert len(remote.valid) == len(local.valid) and remote.vocab == local.vocab
+        for (xr, yr), (xl, yl) in zip(remote.valid, local.valid):
+            assert torch.equal(xr, xl) and torch.equal(yr, yl)
