@@ -46,6 +46,15 @@ def best_of(f, repeats: int, sync=None) -> float:
     return min(times)
 
 
+def loader_clips_per_second(dls, repeats: int) -> tuple[float, int]:
+    """(best clips/s, clips an epoch) of `repeats` training epochs of `dls` (shuffled, the last partial batch kept)
+    after a warm-up one (`best_of`)."""
+    dl = dls.train.new(shuffle=True, drop_last=False)
+    counts = []
+    seconds = best_of(lambda: counts.append(sum(len(b[0]) for b in dl)), repeats)
+    return counts[-1] / seconds, counts[-1]
+
+
 def training_parser(doc: str, epochs: int = 3, lr: float = 1e-3, bs: int = 64):
     "The arguments every training benchmark takes: DATA, --epochs, --lr, --bs, --seed, --append."
     import argparse

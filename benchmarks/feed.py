@@ -26,11 +26,10 @@ import pstats
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
+from _common import append_row, command, loader_clips_per_second, machine, today  # noqa: E402
 
 SOURCES = ('files', 'memmap', 'shards')
 
@@ -65,17 +64,6 @@ def write_source_shards(data, train, valid, out, shard_size=1000):
                        'valid': [f in set(valid) for f in files]})
     write_shards(df, out, shard_size=shard_size, fn_col='fn', label_col='label', valid_col='valid', path='/')
     return out
-
-
-def clips_per_second(dls, repeats):
-    "Best clips/s of `repeats` training epochs (shuffled, the last partial batch kept) after a warm-up one."
-    dl = dls.train.new(shuffle=True, drop_last=False)
-    best = 0.0
-    for r in range(repeats + 1):
-        t0 = time.perf_counter()
-        n = sum(len(b[0]) for b in dl)
-        if r: best = max(best, n / (time.perf_counter() - t0))
-    return best, n
 
 
 def profile(dls, top=8) -> str:
@@ -161,7 +149,7 @@ def main(argv=None):
             for source in sources:
                 for w in workers:
                     dls = loaders(source, a.data, train, valid, shards, w, seconds=a.seconds, batch_tfms=[])
-                    rate, n = clips_per_second(dls, a.repeats)
+                    rate, n = loader_clips_per_second(dls, a.repeats)
                     rates[source, w] = rate
                     ref = rates.get(('memmap', w))
                     vs = f'memmap / shards = x{ref / rate:.2f}' if ref and source == 'shards' else ''

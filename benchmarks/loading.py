@@ -9,13 +9,12 @@ after one warm-up epoch (which also starts the workers).
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import append_row, command, machine, today  # noqa: E402
+from _common import append_row, command, loader_clips_per_second, machine, today  # noqa: E402
 
 
 def write_clips(folder, n, sr, seconds, fmt):
@@ -33,13 +32,7 @@ def clips_per_second(folder, workers, seconds, repeats, cache=None):
     from fastai_audio import AudioItemList
     dls = (AudioItemList.from_folder(folder).split_by_folder().label_from_re(r'(c\d)_')
            .databunch(bs=64, tfms=[], duration=seconds, num_workers=workers, sr=16000, cache=cache))
-    dl = dls.train.new(shuffle=True, drop_last=False)
-    best = 0.0
-    for r in range(repeats + 1):
-        t0 = time.perf_counter()
-        n = sum(len(b[0]) for b in dl)
-        if r: best = max(best, n / (time.perf_counter() - t0))
-    return best
+    return loader_clips_per_second(dls, repeats)[0]
 
 
 def main():
