@@ -13,6 +13,16 @@ from ..runtime.functional import pad_to, seconds_to_samples
 from .compat import DispatchShortcut
 
 __all__ = ['crop_pad', 'AudioCropPad', 'same_rate', 'pad_to_longest']
+#: public-internal: used by other modules of the package, not part of `from fastai_audio import *`
+__internal__ = ('check_crop_mode',)
+
+#: where a clip longer than wanted is cut: a random start, its start, its centre (either spelling)
+CROP_MODES = ('random', 'start', 'centre', 'center')
+
+
+def check_crop_mode(mode: str):
+    "A ValueError naming `mode` when it is not one of `CROP_MODES` (`crop_pad` and the batch crops of the memmap cache)."
+    if mode not in CROP_MODES: raise ValueError(f"mode must be 'random', 'start' or 'centre', got {mode!r}")
 
 
 def crop_pad(x: torch.Tensor, n_samples: int, *, mode: str = 'start', pad: str = 'zeros',
@@ -52,8 +62,7 @@ def crop_pad(x: torch.Tensor, n_samples: int, *, mode: str = 'start', pad: str =
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f'n_samples must be an int >= 1, got {n_samples!r}')
-    if mode not in ('random', 'start', 'centre', 'center'):
-        raise ValueError(f"mode must be 'random', 'start' or 'centre', got {mode!r}")
+    check_crop_mode(mode)
     if pad not in ('zeros', 'repeat'): raise ValueError(f"pad must be 'zeros' or 'repeat', got {pad!r}")
     n = x.shape[-1]
     if n > n_samples:

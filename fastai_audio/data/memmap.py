@@ -29,13 +29,13 @@ import torch
 from ..core import AudioTensor, load_audio
 from ..runtime.functional import seconds_to_samples
 from ..runtime.waveform import PCM16_FULL_SCALE
+from .croppad import check_crop_mode
 from .loading import AudioLoader, audio_loader_of
 
 __all__ = ['memmap_cache_folder', 'crop_starts', 'gather_clips', 'AudioMemmap']
 #: public-internal: used by the other data modules, not part of `from fastai_audio import *`
 __internal__ = ('MemmapBatches', 'int16_or_none')
 
-_CROPS = ('random', 'start', 'centre', 'center')
 
 
 def memmap_cache_folder() -> Path:
@@ -77,7 +77,7 @@ def crop_starts(lengths: np.ndarray, n: int, *, mode: str = 'start', rng: np.ran
     ValueError
         For an unknown `mode`.
     """
-    if mode not in _CROPS: raise ValueError(f'mode must be one of {_CROPS}, got {mode!r}')
+    check_crop_mode(mode)
     spare = np.maximum(np.asarray(lengths, dtype=np.int64) - n, 0)
     if mode == 'start': return np.zeros_like(spare)
     if mode == 'random': return (rng or np.random.default_rng()).integers(0, spare + 1)
