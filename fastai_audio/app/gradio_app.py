@@ -109,14 +109,18 @@ def describe_recording(model, recording, *, top_k: int = 5) -> dict:
     out = {'seconds': wave.shape[-1] / sr, 'features': _features(model, wave)}
     with torch.no_grad():
         if hasattr(model, 'events'):
-            out['probs'] = model(wave).numpy()
-            out['events'] = [(e.onset, e.offset, e.event_label) for e in model.events(wave)]
+            probs = model(wave)
+            out['probs'] = probs.numpy()
+            out['events'] = [(e.onset, e.offset, e.event_label) for e in model.events(wave, probs=probs)]
             out['frame_seconds'], out['start'] = float(model.frame_seconds), float(model.start)
             return out
-        probs = model(wave)
+        windowed = not getattr(model, 'whole', True) and wave.shape[-1] > model.window_length
+        if windowed:                     # the windows once, for the timeline and for the clip's probabilities
+            window_probs = model.window_probs(wave)
+            probs, out['timeline'] = model.aggregate(window_probs), _timeline(model, wave, window_probs)
+        else: probs, out['timeline'] = model(wave), None
         top = torch.argsort(probs, descending=True)[:top_k]
         out['labels'] = {classes[i]: float(probs[i]) for i in top.tolist()}
-        out['timeline'] = _timeline(model, wave)
     return out
 
 
@@ -129,11 +133,10 @@ def _features(model, wave: torch.Tensor):
     return x[0, 0].numpy() if x.ndim == 4 else None
 
 
-def _timeline(model, wave: torch.Tensor):
-    "(window centres in s, window probabilities with silent windows NaN) of a windowed classifier, else None."
-    if getattr(model, 'whole', True) or wave.shape[-1] <= model.window_length: return None
+def _timeline(model, wave: torch.Tensor, window_probs: torch.Tensor):
+    "(window centres in s, `window_probs` with silent windows NaN) of a windowed classifier's recording."
     windows = model.windows(wave)
-    probs = model.window_probs(wave).numpy().astype(float)
+    probs = window_probs.numpy().astype(float)
     probs[(level_db(windows).amax(-1) <= GATE_DB).numpy()] = np.nan
     starts = window_starts(wave.shape[-1], model.window_length, model.hop_length).numpy()
     return (starts + model.window_length / 2) / model.sample_rate, probs

@@ -170,8 +170,12 @@ class WaveformClassifier(nn.Module):
         logits = self.net(self.front_end(self.windows(wave)))
         return torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
 
+    def aggregate(self, window_probs: torch.Tensor) -> torch.Tensor:
+        "`(n_windows, n_classes)` window probabilities -> the clip's `(n_classes,)`, by mean (or max: `agg_max`)."
+        return aggregate_windows(window_probs, agg='max' if self.agg_max else 'mean')
+
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return aggregate_windows(self.window_probs(wave), agg='max' if self.agg_max else 'mean')
+        return self.aggregate(self.window_probs(wave))
 
 
 def waveform_classifier(spec: AudioModelSpec, net: nn.Module | None = None) -> WaveformClassifier:

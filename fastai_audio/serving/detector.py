@@ -131,7 +131,7 @@ class FrameDetector(nn.Module):
 
     @torch.jit.ignore
     def events(self, wave: torch.Tensor, threshold=None, low=None, median=None, min_duration: float = 0.0,
-               min_gap: float = 0.0, filename: str = '') -> list:
+               min_gap: float = 0.0, filename: str = '', probs: torch.Tensor | None = None) -> list:
         """The events of `wave`, decoded from its frame probabilities by `events.decode_events`.
 
         Parameters
@@ -142,6 +142,8 @@ class FrameDetector(nn.Module):
             Default None: the tuned decoding this detector carries (`decoding`), else 0.5 and 1.
         low, min_duration, min_gap, filename
             As `decode_events` takes them (which explains the settings).
+        probs : torch.Tensor or None
+            `self(wave)`, when the caller has it already (default None: computed here).
 
         Returns
         -------
@@ -150,7 +152,8 @@ class FrameDetector(nn.Module):
         """
         from ..runtime.events import decode_events
         threshold, median = decoding_settings(self.decoding, threshold, median)
-        with torch.no_grad(): probs = self(wave)
+        if probs is None:
+            with torch.no_grad(): probs = self(wave)
         return decode_events(probs, self.classes, self.frame_seconds, threshold=threshold, low=low, median=median,
                              min_duration=min_duration, min_gap=min_gap, filename=filename, start=self.start,
                              duration=wave.shape[-1] / self.sample_rate)
